@@ -1,0 +1,158 @@
+//! Where things live: the project's `.agentmux/` directory and one session's directory.
+//!
+//! ```text
+//! .agentmux/
+//!   config.yaml  specs/  agents/  templates/          (project, committed)
+//!   options.md  design_proposal.md  implementation_plan.md  feedback.md  feedback.json
+//!   sessions/<id>/                                    (state, git-ignored)
+//!     journal.jsonl  session.lock
+//!     tasks/<task-id>.json  results/<task-id>.json    (the transport)
+//!     control/<n>-<kind>.json                         (CLI -> supervisor requests)
+//!     artifacts/                                      (every intermediate document)
+//!     agents/<role>/transcript.log  agents/<role>/heartbeat
+//!     logs/                                           (tracing logs per process)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+
+/// The project's agentmux paths, resolved against the project directory.
+#[derive(Clone, Debug)]
+pub struct ProjectPaths {
+    pub project_dir: PathBuf,
+    pub root: PathBuf,
+    pub specs: PathBuf,
+    pub sessions: PathBuf,
+    pub agents: PathBuf,
+    pub templates: PathBuf,
+}
+
+impl ProjectPaths {
+    pub fn new(project_dir: &Path, config: &Config) -> Self {
+        let p = &config.paths;
+        Self {
+            project_dir: project_dir.to_owned(),
+            root: project_dir.join(&p.root),
+            specs: project_dir.join(&p.specs),
+            sessions: project_dir.join(&p.sessions),
+            agents: project_dir.join(&p.agents),
+            templates: project_dir.join(&p.templates),
+        }
+    }
+
+    pub fn session(&self, id: &str) -> SessionPaths {
+        SessionPaths::new(self.sessions.join(id))
+    }
+
+    /// The project's name: the directory's file name, as a tmux-safe slug.
+    pub fn project_name(&self) -> String {
+        let raw = self
+            .project_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "project".into());
+        slug(&raw)
+    }
+}
+
+/// Lowercase ASCII letters, digits and `-` only (safe for tmux session names and file names).
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() {
+        "project".into()
+    } else {
+        out
+    }
+}
+
+/// One session's directory.
+#[derive(Clone, Debug)]
+pub struct SessionPaths {
+    pub dir: PathBuf,
+}
+
+impl SessionPaths {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+    pub fn journal(&self) -> PathBuf {
+        self.dir.join("journal.jsonl")
+    }
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("session.lock")
+    }
+    pub fn tasks(&self) -> PathBuf {
+        self.dir.join("tasks")
+    }
+    pub fn results(&self) -> PathBuf {
+        self.dir.join("results")
+    }
+    pub fn task(&self, id: &str) -> PathBuf {
+        self.tasks().join(format!("{id}.json"))
+    }
+    pub fn result(&self, id: &str) -> PathBuf {
+        self.results().join(format!("{id}.json"))
+    }
+    pub fn control(&self) -> PathBuf {
+        self.dir.join("control")
+    }
+    pub fn artifacts(&self) -> PathBuf {
+        self.dir.join("artifacts")
+    }
+    pub fn agent_dir(&self, role: &str) -> PathBuf {
+        self.dir.join("agents").join(role)
+    }
+    pub fn transcript(&self, role: &str) -> PathBuf {
+        self.agent_dir(role).join("transcript.log")
+    }
+    pub fn heartbeat(&self, role: &str) -> PathBuf {
+        self.agent_dir(role).join("heartbeat")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
+    /// Creates every directory of the layout.
+    pub fn create_all(&self) -> std::io::Result<()> {
+        for d in [
+            self.tasks(),
+            self.results(),
+            self.control(),
+            self.artifacts(),
+            self.logs(),
+        ] {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(())
+    }
+}
+
+/// `$AGENTMUX_HOME`, else `~/.local/share/agentmux`: the local model runtime lives here.
+pub fn agentmux_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("AGENTMUX_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    dirs::data_local_dir()
+        .unwrap_or_else(|| PathBuf::from(".local/share"))
+        .join("agentmux")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_keeps_safe_characters_only() {
+        assert_eq!(slug("My Project_v2.0"), "my-project-v2-0");
+        assert_eq!(slug("___"), "project");
+        assert_eq!(slug("ÄÖ-x"), "x");
+    }
+}

@@ -1,0 +1,1 @@
+//! Role prompt files (placeholder).
