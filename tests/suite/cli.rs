@@ -1,0 +1,195 @@
+//! The binary's command surface and config errors.
+
+use predicates::prelude::*;
+
+use super::support::Project;
+
+#[test]
+fn help_lists_every_command() {
+    let p = Project::new();
+    let out = p
+        .cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!("help", text);
+    for c in [
+        "init",
+        "start",
+        "resume",
+        "pause",
+        "stop",
+        "status",
+        "list",
+        "attach",
+        "logs",
+        "feedback",
+        "approve",
+        "wait",
+        "validate",
+        "doctor",
+        "config",
+        "completions",
+        "run",
+    ] {
+        assert!(text.contains(&format!("\n  {c} ")), "--help misses {c}");
+    }
+    assert!(
+        !text.contains("supervise"),
+        "hidden commands must not be listed"
+    );
+}
+
+#[test]
+fn config_show_works_in_an_empty_directory_and_shows_origins() {
+    let p = Project::new();
+    p.cmd()
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("llm.temperature"))
+        .stdout(predicate::str::contains("# default"));
+}
+
+#[test]
+fn config_show_reports_each_layer_as_origin() {
+    let p = Project::new();
+    p.write(
+        ".xdg-config-empty/agentmux/config.yaml",
+        "llm:\n  temperature: 0.4\n",
+    );
+    p.write(".agentmux/config.yaml", "llm:\n  max_tokens: 1000\n");
+    let out = p
+        .cmd()
+        .args(["config", "show", "--set", "workflow.review_rounds=3"])
+        .env("AGENTMUX_MODEL", "m1")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let line = |k: &str| {
+        text.lines()
+            .find(|l| l.starts_with(k))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("llm.temperature ").contains("user file"), "{text}");
+    assert!(line("llm.max_tokens ").contains("project file"), "{text}");
+    assert!(line("llm.model ").contains("env AGENTMUX_MODEL"), "{text}");
+    assert!(
+        line("workflow.review_rounds ").contains("flag --set"),
+        "{text}"
+    );
+}
+
+#[test]
+fn api_key_is_masked_in_config_show() {
+    let p = Project::new();
+    p.cmd()
+        .args(["config", "show", "--json"])
+        .env("OPENAI_API_KEY", "sk-secret-value-123")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sk-secret-value-123").not())
+        .stdout(predicate::str::contains("set (hidden)"));
+}
+
+#[test]
+fn invalid_yaml_names_file_line_and_column() {
+    let p = Project::new();
+    p.write(".agentmux/config.yaml", "llm:\n  model: [oops\n");
+    p.cmd()
+        .args(["config", "show"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".agentmux/config.yaml:2:"))
+        .stderr(predicate::str::contains("invalid YAML"));
+}
+
+#[test]
+fn unknown_key_suggests_the_closest_valid_key() {
+    let p = Project::new();
+    p.write(".agentmux/config.yaml", "llm:\n  modle: gpt-4o\n");
+    p.cmd()
+        .args(["config", "show"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown key `llm.modle`, did you mean `llm.model`?",
+        ))
+        .stderr(predicate::str::contains("config.yaml:2"));
+}
+
+#[test]
+fn wrong_type_names_the_key_and_expected_type() {
+    let p = Project::new();
+    p.write(
+        ".agentmux/config.yaml",
+        "workflow:\n  review_rounds: many\n",
+    );
+    p.cmd()
+        .args(["config", "show"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`workflow.review_rounds`"))
+        .stderr(predicate::str::contains("non-negative integer"));
+}
+
+#[test]
+fn bad_env_and_flag_keys_name_their_origin() {
+    let p = Project::new();
+    p.cmd()
+        .args(["config", "show"])
+        .env("AGENTMUX_LLM__MODLE", "x")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("env AGENTMUX_LLM__MODLE"))
+        .stderr(predicate::str::contains("did you mean `llm.model`?"));
+    p.cmd()
+        .args(["config", "show", "--set", "tmux.sokcet=x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `tmux.socket`?"));
+}
+
+#[test]
+fn init_creates_config_and_specs_and_never_overwrites() {
+    let p = Project::new();
+    std::fs::create_dir(p.path().join(".git")).unwrap();
+    p.cmd().arg("init").assert().success();
+    let cfg = p.path().join(".agentmux/config.yaml");
+    assert!(cfg.is_file());
+    assert!(p.path().join(".agentmux/specs").is_dir());
+    let gi = std::fs::read_to_string(p.path().join(".gitignore")).unwrap();
+    assert!(gi.lines().any(|l| l == ".agentmux/sessions/"), "{gi}");
+    // The example config it writes is itself a valid config.
+    p.cmd().args(["config", "show"]).assert().success();
+    std::fs::write(&cfg, "llm:\n  model: mine\n").unwrap();
+    p.cmd()
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept"));
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "llm:\n  model: mine\n"
+    );
+    let gi2 = std::fs::read_to_string(p.path().join(".gitignore")).unwrap();
+    assert_eq!(gi, gi2, "init must not add the ignore entry twice");
+}
+
+#[test]
+fn completions_print_a_script() {
+    let p = Project::new();
+    p.cmd()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("agentmux"));
+}

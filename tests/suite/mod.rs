@@ -1,0 +1,4 @@
+//! Integration suites. Each file is one area; shared helpers live in `support`.
+
+mod cli;
+pub mod support;
