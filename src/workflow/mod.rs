@@ -1,1 +1,3 @@
-//! (placeholder; see the issue that builds this module)
+//! The design workflow: a pure state machine ([`machine`]) plus the content it asks for.
+
+pub mod machine;
