@@ -1,0 +1,1 @@
+//! The local default model: a managed `llama-server` running SmolLM2.
