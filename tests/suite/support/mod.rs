@@ -41,3 +41,5 @@ pub fn isolate(c: &mut assert_cmd::Command, root: &Path) {
     }
     c.env("XDG_CONFIG_HOME", root.join(".xdg-config-empty"));
 }
+
+pub mod fake_openai;
