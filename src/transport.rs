@@ -167,7 +167,8 @@ impl Reporter {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
-            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             paths.sort();
             for p in paths {
                 self.offer(&p);

@@ -1,1 +1,3 @@
-//! (placeholder; see the issue that builds this module)
+//! The role agent: a stateless worker in its own tmux pane.
+
+pub mod heartbeat;

@@ -12,16 +12,42 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq)]
 pub enum MuxCall {
     CheckVersion,
-    HasSession { name: String },
-    NewSession { name: String, spec: PaneSpec, size: (u16, u16) },
-    AddPane { session: String, spec: PaneSpec },
-    RespawnPane { pane_id: String, spec: PaneSpec },
-    KillSession { name: String },
-    ListPanes { session: String },
-    Capture { pane_id: String },
-    Attach { session: String },
-    DisplayMessage { session: String, msg: String },
-    SelectLayout { session: String, layout: String },
+    HasSession {
+        name: String,
+    },
+    NewSession {
+        name: String,
+        spec: PaneSpec,
+        size: (u16, u16),
+    },
+    AddPane {
+        session: String,
+        spec: PaneSpec,
+    },
+    RespawnPane {
+        pane_id: String,
+        spec: PaneSpec,
+    },
+    KillSession {
+        name: String,
+    },
+    ListPanes {
+        session: String,
+    },
+    Capture {
+        pane_id: String,
+    },
+    Attach {
+        session: String,
+    },
+    DisplayMessage {
+        session: String,
+        msg: String,
+    },
+    SelectLayout {
+        session: String,
+        layout: String,
+    },
 }
 
 #[derive(Clone, Debug)]

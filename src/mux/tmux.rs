@@ -27,7 +27,8 @@ use crate::error::{Error, Result};
 const TITLE_OPTION: &str = "@agentmux_title";
 
 /// `list-panes` / `-P` output: id, pid, dead flag, our title, tmux's title; tab-separated.
-const PANE_FORMAT: &str = "#{pane_id}\t#{pane_pid}\t#{pane_dead}\t#{@agentmux_title}\t#{pane_title}";
+const PANE_FORMAT: &str =
+    "#{pane_id}\t#{pane_pid}\t#{pane_dead}\t#{@agentmux_title}\t#{pane_title}";
 
 /// The pane border: the title in bold, and the exit status once the process has ended.
 const BORDER_FORMAT: &str = " #[bold]#{?#{@agentmux_title},#{@agentmux_title},#{pane_title}}#[default]\

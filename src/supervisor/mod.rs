@@ -1,1 +1,3 @@
-//! (placeholder; see the issue that builds this module)
+//! The supervisor: the one stateful process of a session.
+
+pub mod agents;

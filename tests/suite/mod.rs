@@ -2,4 +2,5 @@
 
 mod cli;
 mod llm;
+mod local_model;
 pub mod support;
