@@ -1,6 +1,7 @@
 //! One function per command. `dispatch` is the only entry point.
 
 mod config_cmd;
+pub mod doctor;
 mod init;
 
 use std::path::PathBuf;
@@ -60,7 +61,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Approve(_) => Err(Error::NotYetAvailable("approve")),
         Command::Wait(_) => Err(Error::NotYetAvailable("wait")),
         Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
-        Command::Doctor(_) => Err(Error::NotYetAvailable("doctor")),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Supervise(_) => Err(Error::NotYetAvailable("supervise")),
         Command::Agent(_) => Err(Error::NotYetAvailable("agent")),
     }
