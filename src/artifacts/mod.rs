@@ -1,1 +1,2 @@
-//! (placeholder; see the issue that builds this module)
+//! Artifacts: the documents a session produces, and the deterministic checks they must pass.
+pub mod validate;
