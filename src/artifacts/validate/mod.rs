@@ -1,0 +1,1 @@
+//! Validators of rendered and hand-written artifacts (placeholder; the validator branch fills it).
