@@ -740,4 +740,120 @@ mod tests {
             "{md}"
         );
     }
+
+    /// The mermaid blocks of a markdown document.
+    fn mermaid_blocks(md: &str) -> Vec<String> {
+        md.split("```mermaid\n")
+            .skip(1)
+            .map(|rest| rest.split("\n```").next().unwrap().to_string())
+            .collect()
+    }
+
+    /// Parses a block with a real mermaid parser and returns (nodes, edges).
+    fn parse_mermaid(src: &str) -> Result<(usize, usize), String> {
+        let parsed = merman_core::SemanticParser::new()
+            .parse_diagram_sync(src)
+            .map_err(|e| e.to_string())?;
+        // The model type lives in merman-model (not a direct dependency): count via Debug.
+        let dbg = format!("{:?}", parsed.model);
+        Ok((
+            dbg.matches("FlowNode {").count(),
+            dbg.matches("FlowEdge {").count(),
+        ))
+    }
+
+    #[test]
+    fn the_mermaid_parser_is_strict_enough_to_catch_broken_labels() {
+        assert!(parse_mermaid("flowchart LR\n    a[\"say \"hi\"\"] --> b").is_err());
+        assert_eq!(
+            parse_mermaid("flowchart LR\n    a[\"A\"] -->|\"x\"| b[\"B\"]"),
+            Ok((2, 1))
+        );
+    }
+
+    #[test]
+    fn rendered_diagrams_parse_with_the_expected_shape() {
+        for kind in DocKind::ALL {
+            for block in mermaid_blocks(&render_fixture(kind)) {
+                parse_mermaid(&block).unwrap_or_else(|e| panic!("{kind}: {e}\n{block}"));
+            }
+        }
+        let blocks = mermaid_blocks(&render_fixture(DocKind::Options));
+        // Option A: five nodes plus the implicit `Estimator`, six edges.
+        assert_eq!(parse_mermaid(&blocks[0]), Ok((6, 6)), "{}", blocks[0]);
+    }
+
+    fn diagram_doc(d: Value) -> Value {
+        let mut doc = fixture(DocKind::DesignDoc);
+        doc["architecture_overview"]["diagram"] = d;
+        doc
+    }
+
+    #[test]
+    fn awkward_labels_and_ids_still_parse() {
+        let tpl = Templates::builtin().unwrap();
+        let awkward = [
+            "say \"hi\" [now]",
+            "a|b",
+            "C# <T>",
+            "(paren)",
+            "{brace}",
+            "back`tick",
+            "100% sure; ok",
+            "Café ☕ naïve",
+            "日本語のラベル",
+            "end",
+            "graph",
+            "subgraph",
+            "o",
+            "x",
+            "-->",
+            "a --> b",
+            "#quot;",
+            "&amp;",
+            "click me",
+            "style",
+            "%% comment",
+            "\\",
+            "",
+            "   ",
+            "line\nbreak",
+        ];
+        let nodes: Vec<Value> = awkward
+            .iter()
+            .map(|s| json!({"id": s, "label": s}))
+            .collect();
+        let edges: Vec<Value> = awkward
+            .windows(2)
+            .map(|w| json!({"from": w[0], "to": w[1], "label": w[0]}))
+            .collect();
+        let doc = diagram_doc(json!({"direction": "LR", "nodes": nodes, "edges": edges}));
+        let md = render(DocKind::DesignDoc, &doc, &meta(), &tpl).unwrap();
+        let block = &mermaid_blocks(&md)[0];
+        let (n, e) = parse_mermaid(block).unwrap_or_else(|err| panic!("{err}\n{block}"));
+        assert!(n >= 20, "{n} nodes from\n{block}");
+        assert!(e >= 20, "{e} edges from\n{block}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_labels_render_to_a_parsable_diagram(
+            labels in proptest::collection::vec("\\PC{0,24}", 2..6),
+            edge_labels in proptest::collection::vec("\\PC{0,16}", 1..6),
+        ) {
+            let tpl = Templates::builtin().unwrap();
+            let nodes: Vec<Value> = labels.iter().enumerate()
+                .map(|(i, l)| json!({"id": format!("{l}{i}"), "label": l})).collect();
+            let edges: Vec<Value> = edge_labels.iter().enumerate().map(|(i, l)| {
+                json!({"from": format!("{}{}", labels[i % labels.len()], i % labels.len()),
+                       "to": format!("{}{}", labels[(i + 1) % labels.len()], (i + 1) % labels.len()),
+                       "label": l})
+            }).collect();
+            let doc = diagram_doc(json!({"direction": "TD", "nodes": nodes, "edges": edges}));
+            let md = render(DocKind::DesignDoc, &doc, &meta(), &tpl).unwrap();
+            let block = &mermaid_blocks(&md)[0];
+            proptest::prop_assert!(parse_mermaid(block).is_ok(), "{:?}\n{}", parse_mermaid(block), block);
+        }
+    }
 }
