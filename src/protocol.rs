@@ -219,6 +219,9 @@ pub struct Task {
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The feedback items this task answers (integration) or re-checks (re-review).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_ids: Vec<String>,
     pub created_at: Timestamp,
 }
 

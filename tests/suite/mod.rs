@@ -3,4 +3,5 @@
 mod cli;
 mod llm;
 mod local_model;
+mod session;
 pub mod support;
