@@ -1,7 +1,11 @@
 //! One function per command. `dispatch` is the only entry point.
 
+mod agent;
+mod attach;
 mod config_cmd;
 mod init;
+pub mod select;
+mod stop;
 
 use std::path::PathBuf;
 
@@ -51,10 +55,10 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(_) => Err(Error::NotYetAvailable("run")),
         Command::Resume(_) => Err(Error::NotYetAvailable("resume")),
         Command::Pause(_) => Err(Error::NotYetAvailable("pause")),
-        Command::Stop(_) => Err(Error::NotYetAvailable("stop")),
+        Command::Stop(args) => stop::run(&ctx, &args),
         Command::Status(_) => Err(Error::NotYetAvailable("status")),
         Command::List(_) => Err(Error::NotYetAvailable("list")),
-        Command::Attach(_) => Err(Error::NotYetAvailable("attach")),
+        Command::Attach(args) => attach::run(&ctx, &args),
         Command::Logs(_) => Err(Error::NotYetAvailable("logs")),
         Command::Feedback(_) => Err(Error::NotYetAvailable("feedback")),
         Command::Approve(_) => Err(Error::NotYetAvailable("approve")),
@@ -62,7 +66,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
         Command::Doctor(_) => Err(Error::NotYetAvailable("doctor")),
         Command::Supervise(_) => Err(Error::NotYetAvailable("supervise")),
-        Command::Agent(_) => Err(Error::NotYetAvailable("agent")),
+        Command::Agent(args) => agent::run(&ctx, &args),
     }
 }
 

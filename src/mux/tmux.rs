@@ -68,6 +68,12 @@ impl Tmux {
         self
     }
 
+    /// The same behaviour on another server (a session's recorded `tmux_socket`).
+    pub fn on_socket(mut self, socket: Option<String>) -> Self {
+        self.socket = socket.filter(|s| !s.is_empty());
+        self
+    }
+
     /// The private server name, if any.
     pub fn socket(&self) -> Option<&str> {
         self.socket.as_deref()
