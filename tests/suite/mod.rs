@@ -4,3 +4,4 @@ mod cli;
 mod llm;
 mod local_model;
 pub mod support;
+pub mod tmux;
