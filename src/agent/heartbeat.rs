@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::error::Result;
-use crate::fsutil::write_atomic;
+use crate::error::{Error, Result};
 
 /// How often an agent beats.
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -45,9 +44,14 @@ impl Heartbeat {
     }
 }
 
-/// Writes a beat atomically (creating the directory).
+/// Writes a beat atomically (temp file + rename, creating the directory). No fsync: a beat lost
+/// to a power cut does not matter, and a slow disk must not stall the beat.
 pub fn write(path: &Path, beat: Heartbeat) -> Result<()> {
-    write_atomic(path, beat.to_line().as_bytes())
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = dir.join(format!(".heartbeat.{}.tmp", beat.pid));
+    std::fs::write(&tmp, beat.to_line()).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// Reads the last beat; None when there is none or it cannot be read.

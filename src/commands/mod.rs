@@ -1,12 +1,16 @@
 //! One function per command. `dispatch` is the only entry point.
 
+mod agent;
+mod attach;
 mod config_cmd;
 mod control_cmds;
 pub mod doctor;
 mod init;
 pub mod launch;
+pub mod select;
 pub mod sessions;
 mod status;
+mod stop;
 
 use std::path::PathBuf;
 
@@ -56,10 +60,10 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(args) => launch::run_headless(&ctx, &args),
         Command::Resume(args) => launch::resume(&ctx, &args),
         Command::Pause(args) => control_cmds::pause(&ctx, &args),
-        Command::Stop(_) => Err(Error::NotYetAvailable("stop")),
+        Command::Stop(args) => stop::run(&ctx, &args),
         Command::Status(args) => status::status(&ctx, &args),
         Command::List(args) => status::list(&ctx, &args),
-        Command::Attach(_) => Err(Error::NotYetAvailable("attach")),
+        Command::Attach(args) => attach::run(&ctx, &args),
         Command::Logs(_) => Err(Error::NotYetAvailable("logs")),
         Command::Feedback(args) => control_cmds::feedback(&ctx, &args),
         Command::Approve(args) => control_cmds::approve(&ctx, &args),
@@ -67,7 +71,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Supervise(args) => launch::supervise(&ctx, &args),
-        Command::Agent(_) => Err(Error::NotYetAvailable("agent")),
+        Command::Agent(args) => agent::run(&ctx, &args),
     }
 }
 

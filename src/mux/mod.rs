@@ -58,7 +58,8 @@ pub trait Multiplexer: Send + Sync {
     fn check_version(&self) -> Result<(u32, u32)>;
     /// Whether a session of exactly this name exists (false when no server runs).
     fn has_session(&self, name: &str) -> Result<bool>;
-    /// Creates a detached session of `size` (columns, rows) whose first pane runs `first`.
+    /// Creates a detached session of `size` (columns, rows) whose first pane runs `first`. With
+    /// tmux, `first.env` also becomes the session's environment (later panes inherit it).
     fn new_session(&self, name: &str, first: &PaneSpec, size: (u16, u16)) -> Result<PaneInfo>;
     /// Adds a pane running `spec` to the session's window, after its newest pane.
     fn add_pane(&self, session: &str, spec: &PaneSpec) -> Result<PaneInfo>;

@@ -68,6 +68,12 @@ impl Tmux {
         self
     }
 
+    /// The same behaviour on another server (a session's recorded `tmux_socket`).
+    pub fn on_socket(mut self, socket: Option<String>) -> Self {
+        self.socket = socket.filter(|s| !s.is_empty());
+        self
+    }
+
     /// The private server name, if any.
     pub fn socket(&self) -> Option<&str> {
         self.socket.as_deref()
@@ -193,6 +199,64 @@ impl Tmux {
             ],
         )?;
         Ok(out.trim().to_string())
+    }
+
+    /// [`Multiplexer::attach`] as if `$TMUX` were `tmux_var` (None: not inside tmux).
+    pub fn attach_from(&self, session: &str, tmux_var: Option<&str>) -> Result<()> {
+        let target = exact(session);
+        let Some(current) = tmux_var.filter(|v| !v.is_empty()) else {
+            let status = self
+                .base()
+                .add_command(AttachSession::new().target_session(target.clone()).build())
+                .status()
+                .map_err(|e| spawn_error(&e.to_string()))?;
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(Error::Tmux(format!(
+                    "tmux attach-session -t '{target}' failed ({status})"
+                )))
+            };
+        };
+        // `$TMUX` is `socket_path,pid,session id`: the server and session this client runs in.
+        let mut fields = current.split(',');
+        let current_socket = fields.next().unwrap_or("");
+        let current_session = fields.nth(1).filter(|id| id.parse::<u32>().is_ok());
+        let same_server = same_path(current_socket, &self.socket_path(session)?);
+        if same_server && self.inside == InsideTmux::Switch {
+            return self
+                .run(
+                    "switch-client",
+                    vec![SwitchClient::new().target_session(target).build()],
+                )
+                .map(drop);
+        }
+        // Another server (a private socket), or a window was asked for: a new window of the
+        // user's current session that attaches to ours. `tmux` refuses to nest while `TMUX` is
+        // set, hence `env -u TMUX`.
+        let mut argv = vec!["env", "-u", "TMUX", "tmux"];
+        if let Some(s) = &self.socket {
+            argv.extend(["-L", s.as_str()]);
+        }
+        argv.extend(["attach-session", "-t", target.as_str()]);
+        let mut window = NewWindow::new().window_name(format!("agentmux:{session}"));
+        if let Some(id) = current_session {
+            window = window.target_window(format!("${id}:"));
+        }
+        let mut cmd = window.build();
+        cmd.push_param("--");
+        for a in argv {
+            cmd.push_param(a.to_string());
+        }
+        // The server of the client we run in, not ours.
+        let out = tmux_interface::Tmux::new()
+            .socket_path(current_socket.to_string())
+            .add_command(cmd)
+            .stdin(Some(StdIO::Null))
+            .output()
+            .map_err(|e| spawn_error(&e.to_string()))?
+            .into_inner();
+        check("new-window", out).map(drop)
     }
 }
 
@@ -408,56 +472,8 @@ impl Multiplexer for Tmux {
     }
 
     fn attach(&self, session: &str) -> Result<()> {
-        let target = exact(session);
-        let Some(current) = std::env::var_os("TMUX").filter(|v| !v.is_empty()) else {
-            let status = self
-                .base()
-                .add_command(AttachSession::new().target_session(target.clone()).build())
-                .status()
-                .map_err(|e| spawn_error(&e.to_string()))?;
-            return if status.success() {
-                Ok(())
-            } else {
-                Err(Error::Tmux(format!(
-                    "tmux attach-session -t '{target}' failed ({status})"
-                )))
-            };
-        };
-        // `$TMUX` is `socket_path,pid,session`: the server this client runs in.
-        let current = current.to_string_lossy().into_owned();
-        let current_socket = current.split(',').next().unwrap_or("");
-        let same_server = same_path(current_socket, &self.socket_path(session)?);
-        if same_server && self.inside == InsideTmux::Switch {
-            return self
-                .run(
-                    "switch-client",
-                    vec![SwitchClient::new().target_session(target).build()],
-                )
-                .map(drop);
-        }
-        // Another server (a private socket), or a window was asked for: a new window of the
-        // user's current session that attaches to ours. `tmux` refuses to nest while `TMUX` is
-        // set, hence `env -u TMUX`.
-        let mut argv = vec!["env", "-u", "TMUX", "tmux"];
-        if let Some(s) = &self.socket {
-            argv.extend(["-L", s.as_str()]);
-        }
-        argv.extend(["attach-session", "-t", target.as_str()]);
-        let mut cmd = NewWindow::new()
-            .window_name(format!("agentmux:{session}"))
-            .build();
-        cmd.push_param("--");
-        for a in argv {
-            cmd.push_param(a.to_string());
-        }
-        // Plain `tmux` (no -L): the command goes to the server of the client we run in.
-        let out = tmux_interface::Tmux::new()
-            .add_command(cmd)
-            .stdin(Some(StdIO::Null))
-            .output()
-            .map_err(|e| spawn_error(&e.to_string()))?
-            .into_inner();
-        check("new-window", out).map(drop)
+        let current = std::env::var("TMUX").ok();
+        self.attach_from(session, current.as_deref())
     }
 
     fn display_message(&self, session: &str, msg: &str) -> Result<()> {

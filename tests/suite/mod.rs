@@ -5,3 +5,4 @@ mod llm;
 mod local_model;
 mod session;
 pub mod support;
+pub mod tmux;
