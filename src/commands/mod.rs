@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod init;
+mod logs;
 
 use std::path::PathBuf;
 
@@ -55,7 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Status(_) => Err(Error::NotYetAvailable("status")),
         Command::List(_) => Err(Error::NotYetAvailable("list")),
         Command::Attach(_) => Err(Error::NotYetAvailable("attach")),
-        Command::Logs(_) => Err(Error::NotYetAvailable("logs")),
+        Command::Logs(args) => logs::run(&ctx, args),
         Command::Feedback(_) => Err(Error::NotYetAvailable("feedback")),
         Command::Approve(_) => Err(Error::NotYetAvailable("approve")),
         Command::Wait(_) => Err(Error::NotYetAvailable("wait")),
