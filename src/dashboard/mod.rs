@@ -12,6 +12,7 @@
 //!   belongs to the agent).
 //! - [`Dashboard`]: owns the terminal of the supervisor pane and redraws in place.
 
+mod backend;
 mod chrome;
 pub mod format;
 mod layout;

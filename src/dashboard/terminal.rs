@@ -7,18 +7,21 @@
 //! size. So: the screen is cleared once (the shell's previous output goes to tmux's history, where
 //! it belongs), then every redraw writes only the cells that changed, with absolute cursor moves;
 //! nothing scrolls, so a session of hours adds nothing to the scrollback and a 1 s tick costs a
-//! few bytes. After a resize ratatui clears and repaints the whole frame once. Supervisor messages
-//! appear in the frame's errors-and-messages section (the newest that fit) and go to the log.
+//! few bytes. After a resize the whole frame is repainted once, erasing row by row rather than
+//! clearing the screen, so tmux does not copy the old frame into the history (see `backend`).
+//! Supervisor messages appear in the frame's errors-and-messages section (the newest that fit)
+//! and go to the log.
 //!
 //! Raw mode is not enabled: the dashboard reads no keys, and Ctrl-C keeps reaching the
 //! supervisor as SIGINT, which the supervisor handles.
 
 use std::collections::VecDeque;
-use std::io::{IsTerminal, Stdout};
+use std::io::IsTerminal;
 
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::{cursor::MoveTo, execute, terminal::Clear, terminal::ClearType};
 
+use super::backend::PaneBackend;
 use super::{Live, view};
 use crate::journal::SessionState;
 use crate::protocol::Stage;
@@ -30,7 +33,7 @@ const MAX_MESSAGES: usize = 50;
 /// (about once a second, for the elapsed time and agent speeds) and on `SIGWINCH`; a size change
 /// is picked up at the next render.
 pub struct Dashboard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    terminal: Terminal<PaneBackend>,
     messages: VecDeque<String>,
 }
 
@@ -43,8 +46,9 @@ impl Dashboard {
                 "stdout is not a terminal: the dashboard needs one (headless runs print progress lines instead)",
             ));
         }
-        let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
-        terminal.clear()?;
+        // One real clear: what the shell printed before goes to the history, where it belongs.
+        execute!(std::io::stdout(), Clear(ClearType::All), MoveTo(0, 0))?;
+        let mut terminal = Terminal::new(PaneBackend::new(stdout))?;
         terminal.hide_cursor()?;
         Ok(Dashboard {
             terminal,
@@ -62,6 +66,9 @@ impl Dashboard {
         let messages = self.messages.make_contiguous();
         self.terminal
             .draw(|frame| view::render(frame, state, live, stages, messages))?;
+        // Park the (hidden) cursor top left: when the pane gets shorter, tmux drops the rows
+        // below the cursor instead of pushing rows above it into the history.
+        self.terminal.set_cursor_position((0, 0))?;
         Ok(())
     }
 
