@@ -93,7 +93,7 @@ pub fn render(
 /// The left column's width: room for the feedback table on 80 columns, two fifths when wide.
 fn left_width(width: u16) -> u16 {
     if width >= 120 {
-        (width * 2 / 5).min(80)
+        (u32::from(width) * 2 / 5).min(80) as u16
     } else {
         36
     }

@@ -554,6 +554,7 @@ fn no_size_and_no_state_panics() {
             (120, 30),
             (200, 50),
             (500, 200),
+            (u16::MAX, 2),
         ] {
             let out = render(s, &l, w, h);
             assert_eq!(out.lines().count(), h as usize);
