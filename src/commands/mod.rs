@@ -11,6 +11,7 @@ pub mod select;
 pub mod sessions;
 mod status;
 mod stop;
+mod logs;
 
 use std::path::PathBuf;
 
@@ -64,7 +65,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Status(args) => status::status(&ctx, &args),
         Command::List(args) => status::list(&ctx, &args),
         Command::Attach(args) => attach::run(&ctx, &args),
-        Command::Logs(_) => Err(Error::NotYetAvailable("logs")),
+        Command::Logs(args) => logs::run(&ctx, args),
         Command::Feedback(args) => control_cmds::feedback(&ctx, &args),
         Command::Approve(args) => control_cmds::approve(&ctx, &args),
         Command::Wait(args) => status::wait(&ctx, &args),

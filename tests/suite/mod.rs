@@ -1,8 +1,10 @@
 //! Integration suites. Each file is one area; shared helpers live in `support`.
 
 mod cli;
+mod dashboard;
 mod llm;
 mod local_model;
+mod logs;
 mod session;
 pub mod support;
 pub mod tmux;

@@ -113,7 +113,7 @@ impl Gen<'_> {
     }
 
     fn value(&mut self, schema: &Value, key: &str, idx: usize) -> Value {
-        let schema = self.resolve(schema);
+        let schema = &self.resolve(schema).clone();
         if let Some(c) = schema.get("const") {
             return c.clone();
         }
