@@ -541,6 +541,7 @@ mod tests {
             model: None,
             temperature: None,
             max_tokens: None,
+            item_ids: Vec::new(),
             created_at: jiff::Timestamp::UNIX_EPOCH,
         }
     }
