@@ -156,22 +156,31 @@ fn open_tmux(
     let env = crate::supervisor::agents::pane_env(cfg);
     let name =
         crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
-    if mux.has_session(&name)? {
-        mux.kill_session(&name)?;
-    }
-    let mut panes: Vec<(String, PaneSpec)> = Vec::new();
     let mut sup_argv = vec![exe.display().to_string()];
     sup_argv.extend(set_args(ctx));
     sup_argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
-    panes.push((
-        "supervisor".into(),
-        PaneSpec {
-            title: "supervisor".into(),
-            argv: sup_argv,
-            env: env.clone(),
-            cwd: ctx.project_dir.clone(),
-        },
-    ));
+    let sup_spec = PaneSpec {
+        title: "supervisor".into(),
+        argv: sup_argv,
+        env: env.clone(),
+        cwd: ctx.project_dir.clone(),
+    };
+    if mux.has_session(&name)? {
+        // Only the supervisor died (killed, crashed): restart it in its pane and leave the agents
+        // and the model running, so no request in flight is interrupted.
+        let sup_pane = SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
+        let listed = mux.list_panes(&name)?;
+        if let Some(pane) = sup_pane.filter(|p| listed.iter().any(|l| &l.id == p)) {
+            mux.respawn_pane(&pane, &sup_spec)?;
+            println!("session {id}: restarted its supervisor in tmux session `{name}`");
+            if !detach && cfg.tmux.attach == AttachMode::Auto {
+                mux.attach(&name)?;
+            }
+            return Ok(());
+        }
+        mux.kill_session(&name)?;
+    }
+    let mut panes: Vec<(String, PaneSpec)> = vec![("supervisor".into(), sup_spec)];
     for role in agent_roles(project, cfg)? {
         let spec = crate::supervisor::host::agent_pane_spec(
             &exe,

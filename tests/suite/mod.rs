@@ -5,6 +5,7 @@ mod dashboard;
 mod llm;
 mod local_model;
 mod logs;
+mod recovery;
 mod session;
 pub mod support;
 pub mod tmux;
