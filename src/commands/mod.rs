@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod init;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -59,7 +60,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Feedback(_) => Err(Error::NotYetAvailable("feedback")),
         Command::Approve(_) => Err(Error::NotYetAvailable("approve")),
         Command::Wait(_) => Err(Error::NotYetAvailable("wait")),
-        Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
+        Command::Validate(args) => validate::run(&ctx, &args),
         Command::Doctor(_) => Err(Error::NotYetAvailable("doctor")),
         Command::Supervise(_) => Err(Error::NotYetAvailable("supervise")),
         Command::Agent(_) => Err(Error::NotYetAvailable("agent")),

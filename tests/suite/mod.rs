@@ -2,3 +2,5 @@
 
 mod cli;
 pub mod support;
+mod validate;
+mod validate_props;
