@@ -6,8 +6,9 @@
 //! table rows or sub-headings), or simply the bullets under an "Objectives"/"Goals" or
 //! "Functional Requirements"/"Features" heading. An item is covered when the traceability map
 //! links its id, or text that says the same thing, to a design document. The map may be keyed by
-//! document (`{"x_design.md": ["O1", "FR-2"]}`, the schema's shape) or by item
-//! (`{"O1": ["x_design.md"]}`), or be a list of objects that name both.
+//! item (`{"O1": ["x_design.md"]}`, the schema's shape), by document
+//! (`{"x_design.md": ["O1", "FR-2"]}`, as people and models also write it), or be a list of
+//! objects that name both.
 
 use std::collections::BTreeSet;
 
@@ -73,7 +74,7 @@ impl Uncovered {
         Finding::new(
             "traceability",
             format!(
-                "{what} is not covered by any design area; cover it in a design document and list it under that document in traceability (e.g. \"x_design.md\": [\"{reference}\"])"
+                "{what} is not covered by any design area; cover it in a design document and map it to that document in traceability (e.g. \"{reference}\": [\"x_design.md\"])"
             ),
         )
     }
