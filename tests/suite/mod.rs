@@ -9,3 +9,5 @@ mod recovery;
 mod session;
 pub mod support;
 pub mod tmux;
+mod validate;
+mod validate_props;
