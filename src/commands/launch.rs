@@ -168,7 +168,8 @@ fn open_tmux(
     if mux.has_session(&name)? {
         // Only the supervisor died (killed, crashed): restart it in its pane and leave the agents
         // and the model running, so no request in flight is interrupted.
-        let sup_pane = SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
+        let sup_pane =
+            SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
         let listed = mux.list_panes(&name)?;
         if let Some(pane) = sup_pane.filter(|p| listed.iter().any(|l| &l.id == p)) {
             mux.respawn_pane(&pane, &sup_spec)?;

@@ -106,11 +106,11 @@ fn manifest(script: &Script) -> Value {
         "selected_docs": docs,
         "design_areas": areas,
         "rationale": rationale,
-        "assumptions_tbd": ["Expected peak redirects per second (owner: product)"],
+        "assumptions_tbd": [{"assumption": "Expected peak redirects per second", "owner": "product"}],
         "traceability": traceability(&docs),
         "phase_plan_overview": [
             {"phase": "Phase 0", "goals": "Spike the redirect path", "exit_criteria": "p95 under 50 ms on one VM"},
-            {"phase": "Phase 1", "goals": ["MVP"], "exit_criteria": ["all FRs pass end to end"]}
+            {"phase": "Phase 1", "goals": "MVP", "exit_criteria": "all FRs pass end to end"}
         ]
     })
 }
@@ -120,7 +120,7 @@ fn traceability(docs: &[&str]) -> Value {
     let ids = [
         "O1", "O2", "O3", "FR-1", "FR-2", "FR-3", "FR-4", "FR-5", "J1", "J2", "J3",
     ];
-    Value::Object(docs.iter().map(|d| (d.to_string(), json!(ids))).collect())
+    Value::Object(ids.iter().map(|i| (i.to_string(), json!(docs))).collect())
 }
 
 struct Gen<'a> {

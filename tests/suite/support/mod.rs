@@ -139,13 +139,19 @@ impl Rig {
 impl Rig {
     /// The session's directory.
     pub fn session_dir(&self) -> PathBuf {
-        self.project.path().join(".agentmux/sessions").join(self.session_id())
+        self.project
+            .path()
+            .join(".agentmux/sessions")
+            .join(self.session_id())
     }
 
     /// The journal's events (type and the whole record), skipping unreadable lines.
     pub fn journal(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.session_dir().join("journal.jsonl")).unwrap_or_default();
-        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        let text =
+            std::fs::read_to_string(self.session_dir().join("journal.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Waits until `cond` holds for the journal (panics after `secs`).
@@ -157,7 +163,13 @@ impl Rig {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("timed out waiting for {what}; journal: {:#?}", self.journal().iter().map(|e| e["type"].clone()).collect::<Vec<_>>());
+        panic!(
+            "timed out waiting for {what}; journal: {:#?}",
+            self.journal()
+                .iter()
+                .map(|e| e["type"].clone())
+                .collect::<Vec<_>>()
+        );
     }
 
     /// The pid of the process holding the session lock (`supervisor (pid N)`).
@@ -169,8 +181,13 @@ impl Rig {
 
     /// `wait` with a timeout; returns (exit code, stdout + stderr, supervisor log).
     pub fn wait(&self, secs: u64) -> (i32, String) {
-        let out = self.cmd().args(["wait", "--timeout", &secs.to_string()]).output().expect("wait");
-        let log = std::fs::read_to_string(self.session_dir().join("logs/supervisor.log")).unwrap_or_default();
+        let out = self
+            .cmd()
+            .args(["wait", "--timeout", &secs.to_string()])
+            .output()
+            .expect("wait");
+        let log = std::fs::read_to_string(self.session_dir().join("logs/supervisor.log"))
+            .unwrap_or_default();
         (
             out.status.code().unwrap_or(-1),
             format!(
