@@ -213,9 +213,11 @@ impl Rig {
             }
         }
         let proj = self.project.path().display().to_string();
+        let name =
+            agentmux::paths::slug(&self.project.path().file_name().unwrap().to_string_lossy());
         for f in files {
             if let Ok(t) = std::fs::read_to_string(root.join(&f)) {
-                out.insert(f, t.replace(&proj, "<project>"));
+                out.insert(f, t.replace(&proj, "<project>").replace(&name, "<name>"));
             }
         }
         out
