@@ -203,6 +203,8 @@ pub struct Settings {
     pub send_usage: bool,
     /// Answer 400 to any request carrying `response_format` (servers without structured output).
     pub reject_response_format: bool,
+    /// Answer 400 to `max_tokens` and to a `temperature`, as OpenAI's reasoning models do.
+    pub reasoning_model_params: bool,
     /// The model name the server reports (None: echo the requested one).
     pub model: Option<String>,
     /// Models listed by `GET /v1/models`.
@@ -217,6 +219,7 @@ impl Default for Settings {
             chunk_chars: 0,
             send_usage: true,
             reject_response_format: false,
+            reasoning_model_params: false,
             model: None,
             models: vec!["fake-model".into()],
         }
@@ -437,6 +440,22 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     }
     if settings.reject_response_format && req.response_format.is_some() {
         return error_response(400, "response_format is not supported by this server", None);
+    }
+    if settings.reasoning_model_params {
+        if req.body.get("max_tokens").is_some() {
+            return error_response(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                None,
+            );
+        }
+        if req.body.get("temperature").is_some() {
+            return error_response(
+                400,
+                "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+                None,
+            );
+        }
     }
     let fault = next_fault(&shared);
     match &fault {
