@@ -34,10 +34,31 @@ fn rss_kib() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn report(label: &str, calls: usize, elapsed: Duration) {
+/// CPU time of the whole process (user + system), from /proc/self/stat (10 ms ticks).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Runs `f`, then prints wall-clock and CPU figures per call and the RSS.
+fn measure(label: &str, calls: usize, f: impl FnOnce()) {
+    let cpu0 = cpu_time();
+    let start = Instant::now();
+    f();
+    let elapsed = start.elapsed();
+    let cpu = cpu_time() - cpu0;
     let per = elapsed.as_secs_f64() * 1e6 / calls as f64;
+    let cpu_per = cpu.as_secs_f64() * 1e6 / calls as f64;
+    let (rss, _) = rss_kib();
     println!(
-        "{label:<44} {calls:>6} calls  {:>9.0} calls/s  {per:>8.1} µs/call",
+        "{label:<40} {calls:>6} calls {:>7.0} calls/s {per:>8.1} µs/call wall {cpu_per:>7.1} µs/call CPU  RSS {rss} KiB",
         calls as f64 / elapsed.as_secs_f64()
     );
 }
@@ -48,6 +69,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     let fake = FakeOpenAi::fixed(REPLY);
+    fake.configure(|s| s.record = false);
     let url = fake.url();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -70,7 +92,7 @@ fn main() {
     ]);
     let chunks = REPLY.split_inclusive(' ').count();
     println!(
-        "reply: {} chars in {chunks} SSE chunks (+ role, finish, usage, [DONE])",
+        "reply: {} chars in {chunks} SSE chunks (+ role, finish, usage, [DONE]); CPU and RSS include the fake server",
         REPLY.len()
     );
 
@@ -84,47 +106,13 @@ fn main() {
         }
     });
     let (rss0, _) = rss_kib();
-
-    // LlmClient, sequential.
-    let elapsed = rt.block_on(async {
-        let cancel = CancellationToken::new();
-        let start = Instant::now();
-        for _ in 0..calls {
-            let mut n = 0usize;
-            let r = client
-                .chat(&req, &mut |_: &str| n += 1, &cancel)
-                .await
-                .unwrap();
-            assert_eq!(r.text.len(), REPLY.len());
-            assert_eq!(n, chunks);
-        }
-        start.elapsed()
-    });
-    report("LlmClient::chat, sequential", calls, elapsed);
-
-    // LlmClient, 8 in flight.
-    let elapsed = rt.block_on(async {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let client = client.clone();
-            let req = req.clone();
-            tasks.push(tokio::spawn(async move {
-                let cancel = CancellationToken::new();
-                for _ in 0..calls / 8 {
-                    client.chat(&req, &mut |_: &str| {}, &cancel).await.unwrap();
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        start.elapsed()
-    });
-    report("LlmClient::chat, 8 in flight", calls / 8 * 8, elapsed);
+    println!("RSS after warm-up: {rss0} KiB");
 
     // The floor: a bare reqwest POST reading the same streamed body.
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let body = serde_json::json!({
         "model": "bench",
         "stream": true,
@@ -132,28 +120,68 @@ fn main() {
         "messages": [{"role": "system", "content": "You are a benchmark."},
                      {"role": "user", "content": "Say something."}],
     });
-    let elapsed = rt.block_on(async {
-        let start = Instant::now();
-        for _ in 0..calls {
-            let resp = http
-                .post(format!("{url}/chat/completions"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let mut s = resp.bytes_stream();
-            while let Some(b) = s.next().await {
-                b.unwrap();
+    measure("bare reqwest (HTTP + fake server floor)", calls, || {
+        rt.block_on(async {
+            for _ in 0..calls {
+                let resp = http
+                    .post(format!("{url}/chat/completions"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let mut s = resp.bytes_stream();
+                while let Some(b) = s.next().await {
+                    b.unwrap();
+                }
             }
-        }
-        start.elapsed()
+        })
     });
-    report("bare reqwest (HTTP + fake server floor)", calls, elapsed);
 
-    let (rss1, hwm) = rss_kib();
+    measure("LlmClient::chat, sequential", calls, || {
+        rt.block_on(async {
+            let cancel = CancellationToken::new();
+            for _ in 0..calls {
+                let mut n = 0usize;
+                let r = client
+                    .chat(&req, &mut |_: &str| n += 1, &cancel)
+                    .await
+                    .unwrap();
+                assert_eq!(r.text.len(), REPLY.len());
+                assert_eq!(n, chunks);
+            }
+        })
+    });
+
+    measure("LlmClient::chat, 8 in flight", calls / 8 * 8, || {
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..8 {
+                let client = client.clone();
+                let req = req.clone();
+                tasks.push(tokio::spawn(async move {
+                    let cancel = CancellationToken::new();
+                    for _ in 0..calls / 8 {
+                        client.chat(&req, &mut |_: &str| {}, &cancel).await.unwrap();
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        })
+    });
+
+    measure("LlmClient::chat, sequential again", calls, || {
+        rt.block_on(async {
+            let cancel = CancellationToken::new();
+            for _ in 0..calls {
+                client.chat(&req, &mut |_: &str| {}, &cancel).await.unwrap();
+            }
+        })
+    });
+    let (_, hwm) = rss_kib();
     println!(
-        "RSS: {rss0} KiB after warm-up, {rss1} KiB after {} calls (peak {hwm} KiB; includes the fake server)",
-        calls * 3
+        "peak RSS {hwm} KiB; requests served by the fake: {}",
+        fake.request_count()
     );
-    println!("requests served by the fake: {}", fake.request_count());
 }

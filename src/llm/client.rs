@@ -164,7 +164,9 @@ impl LlmClient {
                         %message,
                         "the endpoint rejected response_format json_schema; asking for JSON in the prompt instead"
                     );
-                    structured::remember(&base_url, false);
+                    if !structured::is_schema_error(&message) {
+                        structured::remember(&base_url, false);
+                    }
                     mode = JsonMode::Prompt;
                 }
                 Err(e) if e.retryable() && retries < self.inner.retries.max_retries => {
