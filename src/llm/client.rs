@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::endpoint::Endpoint;
 use super::error::LlmError;
-use super::request::{self, BodyParams};
+use super::request::{self, BodyParams, Quirks};
 use super::sse::SseParser;
 use super::structured::{self, Support};
 use super::wire::{self, WireChunk};
@@ -134,14 +134,26 @@ impl LlmClient {
                 }
             }
         };
+        let model = self.model_for(req).to_string();
+        let mut quirks = Quirks::known(&base_url, &model);
         let mut retries = 0u32;
         loop {
-            match self.attempt(req, mode, on_token).await {
+            match self.attempt(req, mode, quirks, on_token).await {
                 Ok(a) => {
                     if mode == JsonMode::Schema {
                         structured::remember(&base_url, true);
                     }
                     return Ok(self.response(req, a, retries));
+                }
+                Err(LlmError::Http {
+                    status: 400,
+                    message,
+                    ..
+                }) if quirks.learn(&message).is_some() => {
+                    let learnt = quirks.learn(&message).unwrap_or(quirks);
+                    tracing::info!(url = %base_url, %model, ?learnt, %message, "adapting the request parameters to the model");
+                    learnt.remember(&base_url, &model);
+                    quirks = learnt;
                 }
                 Err(LlmError::Http {
                     status, message, ..
@@ -152,7 +164,9 @@ impl LlmClient {
                         %message,
                         "the endpoint rejected response_format json_schema; asking for JSON in the prompt instead"
                     );
-                    structured::remember(&base_url, false);
+                    if !structured::is_schema_error(&message) {
+                        structured::remember(&base_url, false);
+                    }
                     mode = JsonMode::Prompt;
                 }
                 Err(e) if e.retryable() && retries < self.inner.retries.max_retries => {
@@ -215,12 +229,13 @@ impl LlmClient {
         &self,
         req: &ChatRequest,
         mode: JsonMode,
+        quirks: Quirks,
         on_token: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Attempt, LlmError> {
         let secs = self.inner.timeouts.total_secs.max(1);
         timeout(
             Duration::from_secs(secs),
-            self.attempt_inner(req, mode, on_token),
+            self.attempt_inner(req, mode, quirks, on_token),
         )
         .await
         .map_err(|_| LlmError::TotalTimeout {
@@ -233,6 +248,7 @@ impl LlmClient {
         &self,
         req: &ChatRequest,
         mode: JsonMode,
+        quirks: Quirks,
         on_token: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Attempt, LlmError> {
         let ep = &self.inner.endpoint;
@@ -255,6 +271,7 @@ impl LlmClient {
             max_tokens: req.max_tokens.unwrap_or(self.inner.max_tokens),
             stream: true,
             json_schema,
+            quirks,
         });
 
         let first_secs = self.inner.timeouts.first_token_secs.max(1);

@@ -44,7 +44,8 @@ pub fn remember(base_url: &str, supported: bool) {
 }
 
 /// True when an HTTP error answering a request with `response_format` means "not supported"
-/// rather than a transient failure.
+/// rather than a transient failure. See [`is_schema_error`] for the case that must not be
+/// remembered.
 pub fn is_rejection(status: u16, message: &str) -> bool {
     match status {
         400 | 422 => {
@@ -56,9 +57,16 @@ pub fn is_rejection(status: u16, message: &str) -> bool {
                 || m.contains("unsupported")
                 || m.contains("not supported")
         }
-        404 | 415 | 501 => true,
+        // Not 404: that is usually an unknown model, which prompt mode would not fix.
+        415 | 501 => true,
         _ => false,
     }
+}
+
+/// True when the server supports `response_format` but refused this particular schema (OpenAI:
+/// "Invalid schema for response_format ..."): fall back for this request, remember nothing.
+pub fn is_schema_error(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("invalid schema")
 }
 
 /// The messages for prompt mode: the caller's messages plus a system instruction with the schema.
@@ -192,6 +200,10 @@ mod tests {
         assert!(!is_rejection(400, "messages must not be empty"));
         assert!(!is_rejection(500, "response_format"));
         assert!(!is_rejection(429, ""));
+        assert!(!is_rejection(404, "model not found"));
+        assert!(is_schema_error(
+            "Invalid schema for response_format 'x': ..."
+        ));
     }
 
     #[test]

@@ -375,6 +375,24 @@ async fn server_that_does_not_stream_is_accepted() {
 }
 
 #[tokio::test]
+async fn reasoning_model_parameters_are_learnt_once() {
+    let fake = FakeOpenAi::fixed("thought about it");
+    fake.configure(|s| s.reasoning_model_params = true);
+    let client = client_for(&fake.url(), &config(0));
+    let (r, _) = chat(&client, &ask("x")).await;
+    let r = r.unwrap();
+    assert_eq!((r.text.as_str(), r.retries), ("thought about it", 0));
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 3, "max_tokens, then temperature, then accepted");
+    assert_eq!(reqs[2].body["max_completion_tokens"], 4096);
+    assert!(reqs[2].body.get("temperature").is_none());
+    // Remembered for this endpoint and model.
+    let (r, _) = chat(&client, &ask("y")).await;
+    r.unwrap();
+    assert_eq!(fake.request_count(), 4);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried_and_never_show_the_key() {
     let fake = FakeOpenAi::fixed("x");
     fake.push_fault(Fault::Status {

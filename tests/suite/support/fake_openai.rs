@@ -203,10 +203,15 @@ pub struct Settings {
     pub send_usage: bool,
     /// Answer 400 to any request carrying `response_format` (servers without structured output).
     pub reject_response_format: bool,
+    /// Answer 400 to `max_tokens` and to a `temperature`, as OpenAI's reasoning models do.
+    pub reasoning_model_params: bool,
     /// The model name the server reports (None: echo the requested one).
     pub model: Option<String>,
     /// Models listed by `GET /v1/models`.
     pub models: Vec<String>,
+    /// Keep every request for [`FakeOpenAi::requests`] (off for long benchmark runs; counting
+    /// continues either way).
+    pub record: bool,
 }
 
 impl Default for Settings {
@@ -217,8 +222,10 @@ impl Default for Settings {
             chunk_chars: 0,
             send_usage: true,
             reject_response_format: false,
+            reasoning_model_params: false,
             model: None,
             models: vec!["fake-model".into()],
+            record: true,
         }
     }
 }
@@ -228,6 +235,7 @@ type Responder = dyn Fn(&RecordedRequest) -> FakeReply + Send + Sync;
 struct Shared {
     responder: Box<Responder>,
     requests: Mutex<Vec<RecordedRequest>>,
+    count: std::sync::atomic::AtomicUsize,
     faults: Mutex<VecDeque<Fault>>,
     random: Mutex<Option<(RandomFaults, u64)>>,
     settings: Mutex<Settings>,
@@ -253,6 +261,7 @@ impl FakeOpenAi {
         let shared = Arc::new(Shared {
             responder: Box::new(responder),
             requests: Mutex::new(Vec::new()),
+            count: std::sync::atomic::AtomicUsize::new(0),
             faults: Mutex::new(VecDeque::new()),
             random: Mutex::new(None),
             settings: Mutex::new(Settings::default()),
@@ -276,8 +285,13 @@ impl FakeOpenAi {
                     .build()
                     .expect("runtime");
                 rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
+                    // No Nagle delay: small SSE chunks go out at once, as from a real server.
+                    let listener = axum::serve::ListenerExt::tap_io(
+                        tokio::net::TcpListener::from_std(std_listener).expect("tokio listener"),
+                        |tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        },
+                    );
                     tokio::select! {
                         r = axum::serve(listener, app) => { r.expect("serve"); }
                         _ = stopped => {}
@@ -317,7 +331,7 @@ impl FakeOpenAi {
 
     /// Number of chat requests received.
     pub fn request_count(&self) -> usize {
-        self.shared.requests.lock().unwrap().len()
+        self.shared.count.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Number of chat requests with a message containing `needle`.
@@ -429,14 +443,35 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let req = RecordedRequest::from_body(json, authorization);
-    shared.requests.lock().unwrap().push(req.clone());
     let settings = shared.settings.lock().unwrap().clone();
+    shared
+        .count
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if settings.record {
+        shared.requests.lock().unwrap().push(req.clone());
+    }
 
     if !settings.latency.is_zero() {
         tokio::time::sleep(settings.latency).await;
     }
     if settings.reject_response_format && req.response_format.is_some() {
         return error_response(400, "response_format is not supported by this server", None);
+    }
+    if settings.reasoning_model_params {
+        if req.body.get("max_tokens").is_some() {
+            return error_response(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                None,
+            );
+        }
+        if req.body.get("temperature").is_some() {
+            return error_response(
+                400,
+                "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+                None,
+            );
+        }
     }
     let fault = next_fault(&shared);
     match &fault {
