@@ -144,7 +144,7 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
     tracing::info!(task = %task.id, "task started");
     let outcome = match shared.clients.get() {
         Ok(client) => chat(&shared, &client, &task, slot, &cancel).await,
-        Err(failed) => Some(failed),
+        Err(failed) => Some(*failed),
     };
     let Some(outcome) = outcome else {
         lock(&shared.display).finish(slot, None);
@@ -237,7 +237,7 @@ impl Clients {
     }
 
     /// The client, or the Failed outcome that explains why there is none.
-    fn get(&self) -> std::result::Result<LlmClient, TaskOutcome> {
+    fn get(&self) -> std::result::Result<LlmClient, Box<TaskOutcome>> {
         let local_url = match SessionRuntime::load(&self.paths) {
             Ok(rt) => rt.and_then(|r| r.local_llm_url),
             Err(e) => {
@@ -251,10 +251,12 @@ impl Clients {
         {
             return Ok(client.clone());
         }
-        let failed = |error: String, retryable: bool| TaskOutcome::Failed {
-            error,
-            retryable,
-            retries: 0,
+        let failed = |error: String, retryable: bool| {
+            Box::new(TaskOutcome::Failed {
+                error,
+                retryable,
+                retries: 0,
+            })
         };
         let endpoint = llm::resolve_endpoint(&self.config, &self.role, local_url.as_deref())
             .map_err(|e| {

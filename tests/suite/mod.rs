@@ -1,5 +1,6 @@
 //! Integration suites. Each file is one area; shared helpers live in `support`.
 
+mod agent;
 mod cli;
 mod llm;
 mod local_model;

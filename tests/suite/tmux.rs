@@ -13,6 +13,8 @@ use agentmux::mux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
 pub struct TmuxServer {
     pub socket: String,
     pub config: PathBuf,
+    /// The socket file, removed on drop (tmux 3.3 leaves it behind after `kill-server`).
+    socket_path: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -33,9 +35,10 @@ impl TmuxServer {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let server = Self {
+        let mut server = Self {
             socket,
             config: conf,
+            socket_path: PathBuf::new(),
             _dir: dir,
         };
         let status = std::process::Command::new("tmux")
@@ -49,6 +52,8 @@ impl TmuxServer {
             .status()
             .unwrap();
         assert!(status.success(), "cannot start a private tmux server");
+        let path = server.tmux(&["display", "-p", "-t", "=keepalive:", "#{socket_path}"]);
+        server.socket_path = PathBuf::from(path.trim());
         server
     }
 
@@ -79,6 +84,9 @@ impl Drop for TmuxServer {
             .args(["-L", &self.socket, "kill-server"])
             .stderr(std::process::Stdio::null())
             .status();
+        if self.socket_path.is_absolute() {
+            let _ = std::fs::remove_file(&self.socket_path);
+        }
     }
 }
 
@@ -89,7 +97,10 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -108,10 +119,15 @@ fn sleeper(title: &str) -> PaneSpec {
 }
 
 fn four_panes() -> Vec<(String, PaneSpec)> {
-    ["supervisor", "architect", "principal-engineer", "code-reviewer"]
-        .iter()
-        .map(|k| (k.to_string(), sleeper(k)))
-        .collect()
+    [
+        "supervisor",
+        "architect",
+        "principal-engineer",
+        "code-reviewer",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), sleeper(k)))
+    .collect()
 }
 
 #[test]
@@ -125,7 +141,12 @@ fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
     let titles: Vec<&str> = listed.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(
         titles,
-        ["supervisor", "architect", "principal-engineer", "code-reviewer"],
+        [
+            "supervisor",
+            "architect",
+            "principal-engineer",
+            "code-reviewer"
+        ],
         "panes keep the order they were added in"
     );
     for p in &listed {
@@ -135,11 +156,24 @@ fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
     }
     // The user's base-index 1 is in force, and nothing depended on index 0.
     let first = &panes["supervisor"].id;
-    assert_eq!(server.tmux(&["display", "-p", "-t", first, "#{pane_index}"]).trim(), "1");
-    assert_eq!(server.tmux(&["display", "-p", "-t", first, "#{window_index}"]).trim(), "1");
+    assert_eq!(
+        server
+            .tmux(&["display", "-p", "-t", first, "#{pane_index}"])
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        server
+            .tmux(&["display", "-p", "-t", first, "#{window_index}"])
+            .trim(),
+        "1"
+    );
     // Titles are in the border, set on this window only.
     let opt = |args: &[&str]| server.tmux(args).trim().to_string();
-    assert_eq!(opt(&["show", "-wv", "-t", first, "pane-border-status"]), "top");
+    assert_eq!(
+        opt(&["show", "-wv", "-t", first, "pane-border-status"]),
+        "top"
+    );
     assert!(opt(&["show", "-wv", "-t", first, "pane-border-format"]).contains("@agentmux_title"));
     assert_eq!(opt(&["show", "-wv", "-t", first, "remain-on-exit"]), "on");
     assert_eq!(opt(&["show", "-gwv", "pane-border-status"]), "off");
@@ -170,7 +204,10 @@ fn panes_stay_readable_at_80x24_and_200x50() {
         for line in sizes.lines() {
             let (w, h) = line.split_once(' ').unwrap();
             let (w, h): (u16, u16) = (w.parse().unwrap(), h.parse().unwrap());
-            assert!(w >= size.0 / 2 - 2 && h >= 5, "{size:?}: pane {w}x{h} is too small");
+            assert!(
+                w >= size.0 / 2 - 2 && h >= 5,
+                "{size:?}: pane {w}x{h} is too small"
+            );
         }
     }
 }
@@ -245,7 +282,8 @@ fn a_dead_pane_stays_visible_and_is_respawned_in_place() {
 fn sessions_are_matched_by_exact_name_and_killed() {
     let server = TmuxServer::new();
     let mux = server.mux();
-    mux.new_session("agentmux-x-abc", &sleeper("s"), (80, 24)).unwrap();
+    mux.new_session("agentmux-x-abc", &sleeper("s"), (80, 24))
+        .unwrap();
     assert!(mux.has_session("agentmux-x-abc").unwrap());
     assert!(!mux.has_session("agentmux-x").unwrap(), "no prefix match");
     mux.kill_session("agentmux-x").unwrap();
@@ -265,7 +303,11 @@ fn capture_display_message_version_and_bad_layouts() {
     let mux = server.mux();
     let (major, minor) = mux.check_version().unwrap();
     assert!((major, minor) >= (3, 2));
-    let s = spec("talker", &["sh", "-c", "echo hello-from-the-pane; exec sleep 600"], Path::new("/"));
+    let s = spec(
+        "talker",
+        &["sh", "-c", "echo hello-from-the-pane; exec sleep 600"],
+        Path::new("/"),
+    );
     let pane = mux.new_session("agentmux-cap-1", &s, (80, 24)).unwrap();
     let text = wait_for(10, "the pane's output", || {
         mux.capture(&pane.id)
@@ -273,8 +315,12 @@ fn capture_display_message_version_and_bad_layouts() {
             .filter(|t| t.contains("hello-from-the-pane"))
     });
     assert!(text.contains("hello-from-the-pane"));
-    mux.display_message("agentmux-cap-1", "50# done; #{x};").unwrap();
-    let err = mux.select_layout("agentmux-cap-1", "spiral").unwrap_err().to_string();
+    mux.display_message("agentmux-cap-1", "50# done; #{x};")
+        .unwrap();
+    let err = mux
+        .select_layout("agentmux-cap-1", "spiral")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("tmux.layout"), "{err}");
     let err = mux.list_panes("agentmux-nope").unwrap_err().to_string();
     assert!(err.contains("list-panes"), "{err}");
@@ -286,7 +332,8 @@ fn attach_from_inside_another_tmux_server_opens_a_window_there() {
     let outer = TmuxServer::new();
     let inner = TmuxServer::new();
     let mux = inner.mux();
-    mux.new_session("agentmux-att-1", &sleeper("supervisor"), (80, 24)).unwrap();
+    mux.new_session("agentmux-att-1", &sleeper("supervisor"), (80, 24))
+        .unwrap();
     let outer_socket = outer.tmux(&["display", "-p", "-t", "=keepalive:", "#{socket_path}"]);
     let outer_pid = outer.tmux(&["display", "-p", "-t", "=keepalive:", "#{pid}"]);
     // As if `agentmux attach` ran in a pane of the outer server.
