@@ -1,1 +1,493 @@
-//! Role prompt files (placeholder).
+//! Role prompt files: who the agents are.
+//!
+//! A role is a markdown file with YAML front matter (`name`, `description`, `kind`, optional
+//! `model` and `temperature`) and the role prompt as its body, which becomes the system message of
+//! every task the role runs. The built-in roles in `agents/` are compiled into the binary; a file
+//! `.agentmux/agents/<name>.md` in the project replaces the built-in role of that name or adds a
+//! new one. Whether a role takes part, and its model, come from `roles.<name>` in the config,
+//! which wins over the role file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The built-in role files: (file name, text).
+pub const BUILTIN: [(&str, &str); 5] = [
+    ("architect.md", include_str!("../agents/architect.md")),
+    (
+        "principal-engineer.md",
+        include_str!("../agents/principal-engineer.md"),
+    ),
+    (
+        "code-reviewer.md",
+        include_str!("../agents/code-reviewer.md"),
+    ),
+    ("data-modeler.md", include_str!("../agents/data-modeler.md")),
+    (
+        "language-idioms.md",
+        include_str!("../agents/language-idioms.md"),
+    ),
+];
+
+/// Names no role may take: they mean something else in feedback ids and panes.
+const RESERVED: [&str; 3] = ["human", "supervisor", "llm"];
+
+/// What a role does in the workflow.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleKind {
+    /// Writes the documents and integrates feedback.
+    Author,
+    /// Reviews documents and confirms or reopens its own items.
+    Reviewer,
+    /// Contributes before the proposal (off unless enabled in the config).
+    Helper,
+}
+
+impl RoleKind {
+    fn enabled_by_default(self) -> bool {
+        match self {
+            RoleKind::Author | RoleKind::Reviewer => true,
+            RoleKind::Helper => false,
+        }
+    }
+}
+
+/// One role, as read from its file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RoleDef {
+    pub name: String,
+    pub description: String,
+    pub kind: RoleKind,
+    /// The role file's model, if it names one (see [`Roles::model`] for the effective one).
+    pub model: Option<String>,
+    pub temperature: Option<f64>,
+    /// The role prompt (the file's body): the system message of the role's tasks.
+    pub prompt: String,
+    /// Where it came from: `built-in agents/<file>` or the project file's path.
+    pub source: String,
+}
+
+/// The front matter keys of a role file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    name: String,
+    description: String,
+    kind: RoleKind,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    temperature: Option<f64>,
+}
+
+/// Every known role with the config's settings applied.
+#[derive(Clone, Debug)]
+pub struct Roles {
+    /// Built-in roles first, in their built-in order, then project additions by name.
+    roles: Vec<RoleDef>,
+    config: BTreeMap<String, crate::config::RoleConfig>,
+}
+
+impl Roles {
+    /// The role of this name.
+    pub fn get(&self, name: &str) -> Option<&RoleDef> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+
+    /// Every role, enabled or not.
+    pub fn all(&self) -> &[RoleDef] {
+        &self.roles
+    }
+
+    /// Whether the role takes part: `roles.<name>.enabled`, else on for authors and reviewers
+    /// and off for helpers.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        let Some(role) = self.get(name) else {
+            return false;
+        };
+        self.config
+            .get(name)
+            .and_then(|c| c.enabled)
+            .unwrap_or(role.kind.enabled_by_default())
+    }
+
+    fn enabled(&self, kind: RoleKind) -> Vec<&RoleDef> {
+        self.roles
+            .iter()
+            .filter(|r| r.kind == kind && self.is_enabled(&r.name))
+            .collect()
+    }
+
+    pub fn enabled_authors(&self) -> Vec<&RoleDef> {
+        self.enabled(RoleKind::Author)
+    }
+
+    pub fn enabled_reviewers(&self) -> Vec<&RoleDef> {
+        self.enabled(RoleKind::Reviewer)
+    }
+
+    pub fn enabled_helpers(&self) -> Vec<&RoleDef> {
+        self.enabled(RoleKind::Helper)
+    }
+
+    /// Every enabled role (one pane each).
+    pub fn enabled_all(&self) -> Vec<&RoleDef> {
+        self.roles
+            .iter()
+            .filter(|r| self.is_enabled(&r.name))
+            .collect()
+    }
+
+    /// The effective model: `roles.<name>.model`, else the role file's, else none (the `llm` default).
+    pub fn model(&self, name: &str) -> Option<String> {
+        self.config
+            .get(name)
+            .and_then(|c| c.model.clone())
+            .or_else(|| self.get(name).and_then(|r| r.model.clone()))
+    }
+
+    /// The effective temperature: `roles.<name>.temperature`, else the role file's, else none.
+    pub fn temperature(&self, name: &str) -> Option<f64> {
+        self.config
+            .get(name)
+            .and_then(|c| c.temperature)
+            .or_else(|| self.get(name).and_then(|r| r.temperature))
+    }
+
+    /// The effective max_tokens: `roles.<name>.max_tokens`, else none (the `llm` default).
+    pub fn max_tokens(&self, name: &str) -> Option<u32> {
+        self.config.get(name).and_then(|c| c.max_tokens)
+    }
+}
+
+/// Loads the built-in roles, then every `*.md` in `agents_dir` (missing directory: none), which
+/// replaces the role of the same name or adds one. Checks that every `roles.<name>` in the config
+/// names a known role.
+pub fn load_roles(agents_dir: &Path, config: &Config) -> Result<Roles> {
+    let mut roles: Vec<RoleDef> = Vec::new();
+    for (file, text) in BUILTIN {
+        let role = parse_role(
+            text,
+            &PathBuf::from("agents").join(file),
+            &format!("built-in agents/{file}"),
+        )?;
+        roles.push(role);
+    }
+    if agents_dir.is_dir() {
+        let entries = std::fs::read_dir(agents_dir).map_err(|e| Error::io(agents_dir, e))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::Input {
+                path: path.clone(),
+                message: format!("cannot read the role file ({e}); it must be UTF-8 text"),
+            })?;
+            let role = parse_role(&text, &path, &path.display().to_string())?;
+            match roles.iter_mut().find(|r| r.name == role.name) {
+                Some(existing) => *existing = role,
+                None => roles.push(role),
+            }
+        }
+    }
+    for name in config.roles.keys() {
+        if !roles.iter().any(|r| &r.name == name) {
+            let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+            let near = names
+                .iter()
+                .max_by(|a, b| {
+                    strsim::jaro_winkler(name, a)
+                        .partial_cmp(&strsim::jaro_winkler(name, b))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
+                .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(Error::ConfigValue {
+                origin: "config".into(),
+                key: format!("roles.{name}"),
+                message: format!(
+                    "names no role{near}; known roles: {}. Add `{}/{name}.md` or fix the name",
+                    names.join(", "),
+                    agents_dir.display()
+                ),
+            });
+        }
+    }
+    Ok(Roles {
+        roles,
+        config: config.roles.clone(),
+    })
+}
+
+/// Parses one role file. `path` is used in error messages; `source` is recorded in the role.
+pub fn parse_role(text: &str, path: &Path, source: &str) -> Result<RoleDef> {
+    let input = |line: usize, message: String| Error::Input {
+        path: path.to_owned(),
+        message: format!("line {line}: {message}"),
+    };
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().unwrap_or_default();
+    if first.trim_end() != "---" {
+        return Err(input(
+            1,
+            "a role file starts with `---`, then YAML front matter (name, description, kind), then `---` and the prompt".into(),
+        ));
+    }
+    let mut yaml = String::new();
+    let mut body_start = None;
+    let mut offset = first.len();
+    for (i, line) in lines.enumerate() {
+        offset += line.len();
+        if line.trim_end() == "---" {
+            body_start = Some((offset, i + 2));
+            break;
+        }
+        yaml.push_str(line);
+    }
+    let Some((body_offset, _closing_line)) = body_start else {
+        return Err(input(
+            1,
+            "the front matter is not closed: add a line `---` after it".into(),
+        ));
+    };
+    let fm: FrontMatter = serde_saphyr::from_str(&yaml).map_err(|e| {
+        // Line numbers in the YAML start after the opening `---`.
+        let line = e.location().map(|l| l.line() as usize + 1).unwrap_or(2);
+        let msg = e.to_string();
+        let msg = msg.lines().next().unwrap_or(&msg).to_string();
+        input(
+            line,
+            format!("invalid front matter: {msg}\n  expected keys: name, description, kind (author|reviewer|helper), optional model, temperature"),
+        )
+    })?;
+    let name_line = yaml
+        .lines()
+        .position(|l| l.trim_start().starts_with("name:"))
+        .map(|i| i + 2)
+        .unwrap_or(2);
+    if fm.name.is_empty()
+        || !fm.name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !fm
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(input(
+            name_line,
+            format!(
+                "role name `{}` must be lowercase letters, digits and `-`, starting with a letter",
+                fm.name
+            ),
+        ));
+    }
+    if RESERVED.contains(&fm.name.as_str()) {
+        return Err(input(
+            name_line,
+            format!("`{}` is reserved; choose another role name", fm.name),
+        ));
+    }
+    if let Some(stem) = path.file_stem().map(|s| s.to_string_lossy())
+        && stem != fm.name
+    {
+        return Err(input(
+            name_line,
+            format!(
+                "the role is named `{}` but the file is `{stem}.md`; rename one so they match",
+                fm.name
+            ),
+        ));
+    }
+    if let Some(t) = fm.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(input(
+            name_line,
+            format!("temperature {t} is outside 0.0..=2.0"),
+        ));
+    }
+    let prompt = text[body_offset..].trim().to_string();
+    if prompt.is_empty() {
+        return Err(input(
+            body_start.map(|b| b.1).unwrap_or(1),
+            "the role prompt (the text after the front matter) is empty".into(),
+        ));
+    }
+    Ok(RoleDef {
+        name: fm.name,
+        description: fm.description,
+        kind: fm.kind,
+        model: fm.model.filter(|m| !m.trim().is_empty()),
+        temperature: fm.temperature,
+        prompt,
+        source: source.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RoleConfig;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn builtins_load_with_helpers_off() {
+        let roles = load_roles(Path::new("/nonexistent"), &Config::default()).unwrap();
+        let names = |v: Vec<&RoleDef>| v.into_iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(roles.enabled_authors()), ["architect"]);
+        assert_eq!(
+            names(roles.enabled_reviewers()),
+            ["principal-engineer", "code-reviewer"]
+        );
+        assert!(roles.enabled_helpers().is_empty());
+        assert_eq!(roles.all().len(), 5);
+        let arch = roles.get("architect").unwrap();
+        assert!(arch.prompt.contains("Acknowledge"));
+        assert!(!arch.prompt.contains("---"));
+        assert_eq!(arch.source, "built-in agents/architect.md");
+    }
+
+    #[test]
+    fn config_enables_helpers_and_overrides_model() {
+        let mut cfg = Config::default();
+        cfg.roles.insert(
+            "data-modeler".into(),
+            RoleConfig {
+                enabled: Some(true),
+                ..Default::default()
+            },
+        );
+        cfg.roles.insert(
+            "code-reviewer".into(),
+            RoleConfig {
+                enabled: Some(false),
+                model: Some("gpt-4o".into()),
+                temperature: Some(0.7),
+                ..Default::default()
+            },
+        );
+        let roles = load_roles(Path::new("/nonexistent"), &cfg).unwrap();
+        assert_eq!(roles.enabled_helpers().len(), 1);
+        assert_eq!(roles.enabled_reviewers().len(), 1);
+        assert_eq!(roles.model("code-reviewer").as_deref(), Some("gpt-4o"));
+        assert_eq!(roles.temperature("code-reviewer"), Some(0.7));
+        assert_eq!(roles.temperature("architect"), Some(0.3), "role file value");
+        assert_eq!(roles.model("architect"), None);
+    }
+
+    #[test]
+    fn project_file_overrides_and_adds() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "architect.md",
+            "---\nname: architect\ndescription: mine\nkind: author\nmodel: local-big\n---\nYou are my architect.\n",
+        );
+        write(
+            dir.path(),
+            "security-reviewer.md",
+            "---\nname: security-reviewer\ndescription: sec\nkind: reviewer\n---\nFind threats.\n",
+        );
+        write(dir.path(), "notes.txt", "ignored");
+        let roles = load_roles(dir.path(), &Config::default()).unwrap();
+        let arch = roles.get("architect").unwrap();
+        assert_eq!(arch.prompt, "You are my architect.");
+        assert_eq!(roles.model("architect").as_deref(), Some("local-big"));
+        assert!(arch.source.ends_with("architect.md") && arch.source.starts_with('/'));
+        assert_eq!(roles.enabled_reviewers().len(), 3);
+        assert_eq!(roles.all().last().unwrap().name, "security-reviewer");
+    }
+
+    #[test]
+    fn bad_front_matter_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "architect.md",
+            "---\nname: architect\ndescription: x\nkind: boss\n---\nbody\n",
+        );
+        let err = load_roles(dir.path(), &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("architect.md"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+        assert!(err.contains("kind"), "{err}");
+
+        write(
+            dir.path(),
+            "architect.md",
+            "---\nname: architect\ndescription: [unclosed\nkind: author\n---\nbody\n",
+        );
+        let err = load_roles(dir.path(), &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("architect.md:") || err.contains("architect.md"),
+            "{err}"
+        );
+        assert!(err.contains("line "), "{err}");
+
+        write(dir.path(), "architect.md", "no front matter\n");
+        let err = load_roles(dir.path(), &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1") && err.contains("---"), "{err}");
+
+        write(
+            dir.path(),
+            "architect.md",
+            "---\nname: architect\ndescription: x\nkind: author\ncolour: red\n---\nbody\n",
+        );
+        let err = load_roles(dir.path(), &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn name_must_match_file_and_be_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "a.md",
+            "---\nname: b\ndescription: x\nkind: helper\n---\nbody\n",
+        );
+        let err = load_roles(dir.path(), &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("`a.md`"), "{err}");
+        std::fs::remove_file(dir.path().join("a.md")).unwrap();
+        write(
+            dir.path(),
+            "human.md",
+            "---\nname: human\ndescription: x\nkind: reviewer\n---\nbody\n",
+        );
+        let err = load_roles(dir.path(), &Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn unknown_role_in_config_is_an_error_with_a_suggestion() {
+        let mut cfg = Config::default();
+        cfg.roles
+            .insert("code-reviwer".into(), RoleConfig::default());
+        let err = load_roles(Path::new("/nonexistent"), &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("roles.code-reviwer"), "{err}");
+        assert!(err.contains("did you mean `code-reviewer`"), "{err}");
+    }
+}

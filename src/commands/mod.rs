@@ -3,9 +3,15 @@
 mod agent;
 mod attach;
 mod config_cmd;
+mod control_cmds;
+pub mod doctor;
 mod init;
+pub mod launch;
 pub mod select;
+pub mod sessions;
+mod status;
 mod stop;
+mod logs;
 
 use std::path::PathBuf;
 
@@ -51,21 +57,21 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             completions(args.shell);
             Ok(exit::SUCCESS)
         }
-        Command::Start(_) => Err(Error::NotYetAvailable("start")),
-        Command::Run(_) => Err(Error::NotYetAvailable("run")),
-        Command::Resume(_) => Err(Error::NotYetAvailable("resume")),
-        Command::Pause(_) => Err(Error::NotYetAvailable("pause")),
+        Command::Start(args) => launch::start(&ctx, &args),
+        Command::Run(args) => launch::run_headless(&ctx, &args),
+        Command::Resume(args) => launch::resume(&ctx, &args),
+        Command::Pause(args) => control_cmds::pause(&ctx, &args),
         Command::Stop(args) => stop::run(&ctx, &args),
-        Command::Status(_) => Err(Error::NotYetAvailable("status")),
-        Command::List(_) => Err(Error::NotYetAvailable("list")),
+        Command::Status(args) => status::status(&ctx, &args),
+        Command::List(args) => status::list(&ctx, &args),
         Command::Attach(args) => attach::run(&ctx, &args),
-        Command::Logs(_) => Err(Error::NotYetAvailable("logs")),
-        Command::Feedback(_) => Err(Error::NotYetAvailable("feedback")),
-        Command::Approve(_) => Err(Error::NotYetAvailable("approve")),
-        Command::Wait(_) => Err(Error::NotYetAvailable("wait")),
+        Command::Logs(args) => logs::run(&ctx, args),
+        Command::Feedback(args) => control_cmds::feedback(&ctx, &args),
+        Command::Approve(args) => control_cmds::approve(&ctx, &args),
+        Command::Wait(args) => status::wait(&ctx, &args),
         Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
-        Command::Doctor(_) => Err(Error::NotYetAvailable("doctor")),
-        Command::Supervise(_) => Err(Error::NotYetAvailable("supervise")),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
+        Command::Supervise(args) => launch::supervise(&ctx, &args),
         Command::Agent(args) => agent::run(&ctx, &args),
     }
 }

@@ -51,6 +51,16 @@ pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     pids.extend(descendants(&roots));
     mux.kill_session(&rt.tmux_session)?;
     let survivors = terminate(&pids);
+    // A supervisor that got SIGTERM journaled `stopped` itself; one that was already dead (or
+    // was killed) did not: record it now, under the session lock.
+    if let Ok(_lock) = crate::journal::lock::SessionLock::acquire(&paths.lock(), "agentmux stop")
+        && let Ok((mut journal, records, _)) = crate::journal::Journal::open(&paths.journal())
+    {
+        let state = crate::journal::SessionState::fold(&records);
+        if state.status() == crate::protocol::SessionStatus::Running {
+            let _ = journal.append(crate::protocol::Event::Stopped);
+        }
+    }
     println!(
         "stopped session {id}{}; its state stays in {}",
         if open {

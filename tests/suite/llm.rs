@@ -464,3 +464,94 @@ fn fake_server_works_from_a_plain_test() {
     let (r, _) = rt.block_on(chat(&client, &ask("x")));
     assert_eq!(r.unwrap().text, "sync");
 }
+
+mod doctor {
+    use super::super::support::Project;
+    use super::super::support::fake_openai::{FakeOpenAi, FakeReply};
+    use predicates::prelude::*;
+
+    fn fake() -> FakeOpenAi {
+        FakeOpenAi::start(|r| {
+            if r.prompt_contains("ready") {
+                FakeReply::text(r#"{"ready": true}"#)
+            } else {
+                FakeReply::text("one two three four")
+            }
+        })
+    }
+
+    #[test]
+    fn passes_against_a_working_endpoint_without_showing_the_key() {
+        let fake = fake();
+        let project = Project::new();
+        project
+            .cmd()
+            .env("OPENAI_API_KEY", super::KEY)
+            .args(["doctor", "--set"])
+            .arg(format!("llm.base_url={}", fake.url()))
+            .args(["--set", "llm.model=fake-model"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("{} answers", fake.url())))
+            .stdout(predicate::str::contains("fake-model is served"))
+            .stdout(predicate::str::contains(
+                "valid JSON with response_format json_schema",
+            ))
+            .stdout(predicate::str::contains("all checks passed"))
+            .stdout(predicate::str::contains(super::KEY).not())
+            .stderr(predicate::str::contains(super::KEY).not());
+        let reqs = fake.requests();
+        assert!(reqs.iter().all(|r| r.stream), "every check streams");
+        assert!(reqs.iter().any(|r| r.response_format.is_some()));
+    }
+
+    #[test]
+    fn fails_naming_the_address_of_a_dead_endpoint() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/v1");
+        Project::new()
+            .cmd()
+            .args(["doctor", "--set"])
+            .arg(format!("llm.base_url={url}"))
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(format!(
+                "FAIL  endpoint           {url} is unreachable"
+            )))
+            .stdout(predicate::str::contains("fix:"))
+            .stdout(predicate::str::contains("skip  completion"));
+    }
+
+    #[test]
+    fn fails_when_the_model_is_not_served() {
+        let fake = fake();
+        Project::new()
+            .cmd()
+            .args(["doctor", "--set"])
+            .arg(format!("llm.base_url={}", fake.url()))
+            .args(["--set", "llm.model=no-such-model"])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(
+                "no-such-model is not among the server's models (fake-model)",
+            ));
+    }
+
+    #[test]
+    fn falls_back_to_prompt_json_on_a_server_without_response_format() {
+        let fake = fake();
+        fake.configure(|s| s.reject_response_format = true);
+        Project::new()
+            .cmd()
+            .args(["doctor", "--set"])
+            .arg(format!("llm.base_url={}", fake.url()))
+            .args(["--set", "llm.model=fake-model"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("valid JSON from the prompt"));
+    }
+}

@@ -39,9 +39,11 @@ fn runtime(run_dir: &std::path::Path) -> Option<LocalRuntime> {
 }
 
 fn client(base_url: &str) -> LlmClient {
-    let mut llm = LlmConfig::default();
-    llm.max_tokens = 48;
-    llm.temperature = 0.0;
+    let mut llm = LlmConfig {
+        max_tokens: 48,
+        temperature: 0.0,
+        ..LlmConfig::default()
+    };
     llm.timeouts.first_token_secs = 120;
     let endpoint = Endpoint {
         base_url: base_url.to_string(),

@@ -2,7 +2,10 @@
 
 mod agent;
 mod cli;
+mod dashboard;
 mod llm;
 mod local_model;
+mod logs;
+mod session;
 pub mod support;
 pub mod tmux;

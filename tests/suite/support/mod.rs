@@ -42,4 +42,84 @@ pub fn isolate(c: &mut assert_cmd::Command, root: &Path) {
     c.env("XDG_CONFIG_HOME", root.join(".xdg-config-empty"));
 }
 
+pub mod design_team;
 pub mod fake_openai;
+
+/// A private tmux server for one test (`tmux -L agentmux-test-<unique>`), killed on drop even
+/// when the test fails. Never the user's default server.
+pub struct TmuxServer {
+    pub socket: String,
+}
+
+impl TmuxServer {
+    pub fn new() -> Self {
+        let socket = format!("agentmux-test-{}", uuid::Uuid::new_v4().simple());
+        Self { socket }
+    }
+
+    /// Runs a tmux command on this server and returns its stdout.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Session names on this server.
+    pub fn sessions(&self) -> Vec<String> {
+        self.tmux(&["list-sessions", "-F", "#{session_name}"]).lines().map(str::to_string).collect()
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+/// A project wired to a fake OpenAI server and a private tmux server.
+pub struct Rig {
+    pub project: Project,
+    pub tmux: TmuxServer,
+    pub server: fake_openai::FakeOpenAi,
+}
+
+impl Rig {
+    pub fn new(script: design_team::Script, extra_config: &str) -> Self {
+        let server = fake_openai::FakeOpenAi::start(design_team::responder(script));
+        let project = Project::new();
+        project.write(
+            ".agentmux/config.yaml",
+            &format!(
+                "llm:\n  base_url: {}\n  model: fake-model\n  structured_output: json_schema\n{extra_config}",
+                server.url()
+            ),
+        );
+        Self { project, tmux: TmuxServer::new(), server }
+    }
+
+    /// An `agentmux` command in the project, on the private tmux server.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = self.project.cmd();
+        c.env("AGENTMUX_TMUX_SOCKET", &self.tmux.socket);
+        c
+    }
+
+    /// The only session id of the project.
+    pub fn session_id(&self) -> String {
+        let dir = self.project.path().join(".agentmux/sessions");
+        let mut ids: Vec<String> = std::fs::read_dir(&dir)
+            .expect("sessions dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        ids.sort();
+        ids.pop().expect("a session")
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.project.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}

@@ -1,0 +1,568 @@
+//! What authors and reviewers return, parsed tolerantly.
+//!
+//! A grammar-constrained endpoint returns exactly the schema; a remote model in prompt mode may
+//! not. Parsing here accepts the usual drift (category "Critical" or "nice to have", decision
+//! "accept", a bare array instead of `{items: [...]}`, extra fields, a JSON block inside prose)
+//! and rejects only what cannot be used, with messages that can go back to the model as repair
+//! findings. Conversions to the journal's types ([`FeedbackItem`], [`Disposition`]) live here too.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::protocol::{Category, Decision, Disposition, FeedbackItem, Stage};
+
+/// One review item as the reviewer wrote it (no id yet: the supervisor assigns `PE-r1-3`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ReviewItemOut {
+    pub category: Category,
+    pub section: String,
+    pub comment: String,
+    pub suggestion: String,
+}
+
+impl ReviewItemOut {
+    /// The journal's item, with its stable id.
+    pub fn into_item(self, id: String, author: &str, stage: Stage, round: u32) -> FeedbackItem {
+        FeedbackItem {
+            id,
+            author: author.to_string(),
+            stage,
+            round,
+            category: self.category,
+            section: self.section,
+            comment: self.comment,
+            suggestion: Some(self.suggestion).filter(|s| !s.trim().is_empty()),
+        }
+    }
+}
+
+/// A Review task's output.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ReviewOutput {
+    pub items: Vec<ReviewItemOut>,
+}
+
+/// The author's answer to one item.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct DispositionOut {
+    pub item_id: String,
+    pub decision: Decision,
+    pub rationale: String,
+    pub change: Option<String>,
+}
+
+impl DispositionOut {
+    pub fn into_disposition(self, round: u32) -> Disposition {
+        Disposition {
+            item_id: self.item_id,
+            decision: self.decision,
+            rationale: self.rationale,
+            change: self.change,
+            round,
+        }
+    }
+}
+
+/// The revision entry an integration adds to the document's history.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct RevisionOut {
+    pub changes: Vec<String>,
+    pub rationale: String,
+}
+
+/// An Integrate task's output. `document` holds only the sections that changed (possibly none);
+/// [`apply_revision`] merges it into the current document.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct IntegrationOutput {
+    pub dispositions: Vec<DispositionOut>,
+    pub document: Value,
+    pub revision: RevisionOut,
+}
+
+/// A reviewer's verdict on one of its own items after the integration.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictStatus {
+    Closed,
+    Reopened,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct VerdictOut {
+    pub item_id: String,
+    pub status: VerdictStatus,
+    pub note: String,
+}
+
+/// A ReReview task's output.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ReReviewOutput {
+    pub verdicts: Vec<VerdictOut>,
+    pub new_items: Vec<ReviewItemOut>,
+}
+
+/// The JSON value in a model's text: the whole text, else the first fenced ```json block, else
+/// the outermost `{...}` (or `[...]`) span that parses.
+pub fn extract_json(text: &str) -> Option<Value> {
+    let t = text.trim().trim_start_matches('\u{feff}');
+    if let Ok(v) = serde_json::from_str(t) {
+        return Some(v);
+    }
+    let mut rest = t;
+    while let Some(i) = rest.find("```") {
+        let after = &rest[i + 3..];
+        let body_start = after.find('\n').map(|n| n + 1).unwrap_or(after.len());
+        let body = &after[body_start..];
+        let Some(end) = body.find("```") else { break };
+        if let Ok(v) = serde_json::from_str(body[..end].trim()) {
+            return Some(v);
+        }
+        rest = &body[end + 3..];
+    }
+    for (open, close) in [('{', '}'), ('[', ']')] {
+        if let (Some(a), Some(b)) = (t.find(open), t.rfind(close))
+            && a < b
+            && let Ok(v) = serde_json::from_str(&t[a..=b])
+        {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Normalises a category the way reviewers actually write it.
+pub fn parse_category(s: &str) -> Option<Category> {
+    if let Some(c) = Category::parse(s) {
+        return Some(c);
+    }
+    let lower = s.to_lowercase();
+    let words: String = lower
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = words.split_whitespace().collect();
+    let word = |ks: &[&str]| words.iter().any(|w| ks.contains(w));
+    let part = |k: &str| lower.contains(k);
+    if part("critical") || word(&["blocker", "blocking", "must", "severe"]) {
+        Some(Category::Critical)
+    } else if part("important") || word(&["major", "high", "should", "significant"]) {
+        Some(Category::Important)
+    } else if part("nice") || word(&["minor", "low", "nit", "optional", "suggestion", "trivial"]) {
+        Some(Category::NiceToHave)
+    } else if part("question") || part("clarif") || lower.trim_end().ends_with('?') {
+        Some(Category::Question)
+    } else {
+        None
+    }
+}
+
+fn parse_decision(s: &str) -> Option<Decision> {
+    let w = s.trim().to_lowercase();
+    if w.starts_with("accept") || w == "yes" || w.starts_with("agree") || w.starts_with("adopt") {
+        Some(Decision::Accepted)
+    } else if w.starts_with("reject")
+        || w.starts_with("decline")
+        || w == "no"
+        || w.starts_with("wont")
+        || w.starts_with("won't")
+    {
+        Some(Decision::Rejected)
+    } else if w.starts_with("defer")
+        || w.starts_with("postpone")
+        || w.starts_with("later")
+        || w.starts_with("partial")
+    {
+        Some(Decision::Deferred)
+    } else {
+        None
+    }
+}
+
+fn parse_status(s: &str) -> Option<VerdictStatus> {
+    let w = s.trim().to_lowercase();
+    if w.starts_with("close")
+        || w.starts_with("resolv")
+        || w == "ok"
+        || w.starts_with("accept")
+        || w == "done"
+        || w.starts_with("fixed")
+    {
+        Some(VerdictStatus::Closed)
+    } else if w.starts_with("reopen")
+        || w.starts_with("open")
+        || w.starts_with("not")
+        || w.starts_with("unresolv")
+    {
+        Some(VerdictStatus::Reopened)
+    } else {
+        None
+    }
+}
+
+/// A string field under any of `names`; numbers and booleans are turned into text.
+fn text_field(obj: &Map<String, Value>, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| match obj.get(*n) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(x)) => Some(x.to_string()),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+/// The array under any of `names`, or the value itself when it is an array.
+fn array_field<'a>(v: &'a Value, names: &[&str]) -> Option<&'a Vec<Value>> {
+    if let Some(a) = v.as_array() {
+        return Some(a);
+    }
+    let obj = v.as_object()?;
+    names
+        .iter()
+        .find_map(|n| obj.get(*n).and_then(Value::as_array))
+}
+
+fn review_item(v: &Value, where_: &str, errors: &mut Vec<String>) -> Option<ReviewItemOut> {
+    let Some(obj) = v.as_object() else {
+        errors.push(format!(
+            "{where_}: expected an object with category, section, comment, suggestion"
+        ));
+        return None;
+    };
+    let Some(comment) = text_field(
+        obj,
+        &["comment", "issue", "feedback", "description", "text"],
+    ) else {
+        errors.push(format!("{where_}: `comment` is missing or empty"));
+        return None;
+    };
+    let raw_cat = text_field(obj, &["category", "severity", "priority", "level", "type"]);
+    let category = match raw_cat.as_deref() {
+        Some(c) => match parse_category(c) {
+            Some(c) => c,
+            None => {
+                errors.push(format!(
+                    "{where_}: category `{c}` is not one of critical, important, nice-to-have, question"
+                ));
+                return None;
+            }
+        },
+        None => Category::Important,
+    };
+    Some(ReviewItemOut {
+        category,
+        section: text_field(obj, &["section", "location", "area", "heading"])
+            .unwrap_or_else(|| "General".into()),
+        comment,
+        suggestion: text_field(obj, &["suggestion", "recommendation", "fix", "proposal"])
+            .unwrap_or_default(),
+    })
+}
+
+/// Parses a Review task's JSON: `{items: [...]}` (or `feedback`, `comments`, `review_items`,
+/// or a bare array). Items that cannot be used are reported; the rest are kept.
+pub fn parse_review(v: &Value) -> Result<ReviewOutput, Vec<String>> {
+    let Some(list) = array_field(
+        v,
+        &["items", "feedback", "comments", "review_items", "issues"],
+    ) else {
+        return Err(vec![
+            "expected `{\"items\": [...]}` with one object per feedback item".into(),
+        ]);
+    };
+    let mut errors = Vec::new();
+    let items: Vec<ReviewItemOut> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| review_item(it, &format!("items[{i}]"), &mut errors))
+        .collect();
+    if items.is_empty() && !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ReviewOutput { items })
+}
+
+/// Parses an Integrate task's JSON. `document` may be missing (nothing changed); a disposition
+/// that names no item or has no decision is an error, since every item needs an answer.
+pub fn parse_integration(v: &Value) -> Result<IntegrationOutput, Vec<String>> {
+    let Some(obj) = v.as_object() else {
+        return Err(vec![
+            "expected an object with dispositions, document and revision".into(),
+        ]);
+    };
+    let mut errors = Vec::new();
+    let mut dispositions = Vec::new();
+    let list = obj
+        .get("dispositions")
+        .or_else(|| obj.get("responses"))
+        .and_then(Value::as_array);
+    match list {
+        Some(list) => {
+            for (i, d) in list.iter().enumerate() {
+                let w = format!("dispositions[{i}]");
+                let Some(d) = d.as_object() else {
+                    errors.push(format!("{w}: expected an object"));
+                    continue;
+                };
+                let Some(item_id) = text_field(d, &["item_id", "id", "item"]) else {
+                    errors.push(format!("{w}: `item_id` is missing"));
+                    continue;
+                };
+                let raw = text_field(d, &["decision", "status", "disposition"]).unwrap_or_default();
+                let Some(decision) = parse_decision(&raw) else {
+                    errors.push(format!(
+                        "{w} ({item_id}): decision `{raw}` is not accepted, rejected or deferred"
+                    ));
+                    continue;
+                };
+                let rationale =
+                    text_field(d, &["rationale", "reason", "explanation"]).unwrap_or_default();
+                if rationale.is_empty() && decision != Decision::Accepted {
+                    errors.push(
+                        format!("{w} ({item_id}): a {decision:?} item needs a rationale")
+                            .to_lowercase(),
+                    );
+                }
+                dispositions.push(DispositionOut {
+                    item_id,
+                    decision,
+                    rationale,
+                    change: text_field(d, &["change", "changes", "change_made"]),
+                });
+            }
+        }
+        None => errors.push("`dispositions` is missing: give one per feedback item".into()),
+    }
+    let document = match obj
+        .get("document")
+        .or_else(|| obj.get("changes_to_document"))
+    {
+        Some(Value::Object(m)) => Value::Object(m.clone()),
+        Some(Value::Null) | None => Value::Object(Map::new()),
+        Some(_) => {
+            errors.push("`document` must be an object holding the changed sections".into());
+            Value::Object(Map::new())
+        }
+    };
+    let revision = match obj.get("revision").and_then(Value::as_object) {
+        Some(r) => RevisionOut {
+            changes: r
+                .get("changes")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_string))
+                        .collect()
+                })
+                .or_else(|| text_field(r, &["changes"]).map(|s| vec![s]))
+                .unwrap_or_default(),
+            rationale: text_field(r, &["rationale", "reason"]).unwrap_or_default(),
+        },
+        None => RevisionOut::default(),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(IntegrationOutput {
+        dispositions,
+        document,
+        revision,
+    })
+}
+
+/// Parses a ReReview task's JSON.
+pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
+    let Some(obj) = v.as_object() else {
+        return Err(vec![
+            "expected an object with verdicts and new_items".into(),
+        ]);
+    };
+    let mut errors = Vec::new();
+    let mut verdicts = Vec::new();
+    if let Some(list) = obj.get("verdicts").and_then(Value::as_array) {
+        for (i, d) in list.iter().enumerate() {
+            let w = format!("verdicts[{i}]");
+            let Some(d) = d.as_object() else {
+                errors.push(format!("{w}: expected an object"));
+                continue;
+            };
+            let Some(item_id) = text_field(d, &["item_id", "id", "item"]) else {
+                errors.push(format!("{w}: `item_id` is missing"));
+                continue;
+            };
+            let raw = text_field(d, &["status", "verdict", "decision"]).unwrap_or_default();
+            let Some(status) = parse_status(&raw) else {
+                errors.push(format!(
+                    "{w} ({item_id}): status `{raw}` is not closed or reopened"
+                ));
+                continue;
+            };
+            verdicts.push(VerdictOut {
+                item_id,
+                status,
+                note: text_field(d, &["note", "comment", "reason"]).unwrap_or_default(),
+            });
+        }
+    }
+    let mut new_items = Vec::new();
+    if let Some(list) = obj.get("new_items").and_then(Value::as_array) {
+        for (i, it) in list.iter().enumerate() {
+            if let Some(item) = review_item(it, &format!("new_items[{i}]"), &mut errors) {
+                new_items.push(item);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ReReviewOutput {
+        verdicts,
+        new_items,
+    })
+}
+
+/// Matches an id the model wrote (`pe-r1-2`, ` PE-R1-2 `) to a known id.
+pub fn canonical_id(raw: &str, known: &[String]) -> Option<String> {
+    let r = raw.trim();
+    known.iter().find(|k| k.eq_ignore_ascii_case(r)).cloned()
+}
+
+/// Merges the sections an integration changed into the document: each top-level key present in
+/// `changed` replaces the old one. Non-object inputs leave the document unchanged.
+pub fn apply_revision(document: &Value, changed: &Value) -> Value {
+    let mut out = document.clone();
+    if let (Some(o), Some(c)) = (out.as_object_mut(), changed.as_object()) {
+        for (k, v) in c {
+            if !v.is_null() {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn review_accepts_drift_in_category_shape_and_extra_fields() {
+        let v = json!({"items": [
+            {"category": "Critical", "section": "API Design", "comment": "no auth", "suggestion": "add tokens", "confidence": 0.9},
+            {"category": "nice to have", "section": "Data", "comment": "index"},
+            {"severity": "🔴 Blocker", "comment": "no rollback"},
+            {"category": "Question", "section": "x", "comment": "why?", "suggestion": ""}
+        ]});
+        let out = parse_review(&v).unwrap();
+        let cats: Vec<Category> = out.items.iter().map(|i| i.category).collect();
+        assert_eq!(
+            cats,
+            [
+                Category::Critical,
+                Category::NiceToHave,
+                Category::Critical,
+                Category::Question
+            ]
+        );
+        assert_eq!(out.items[2].section, "General");
+        assert_eq!(out.items[1].suggestion, "");
+        let bare = parse_review(
+            &json!([{"category": "important", "section": "s", "comment": "c", "suggestion": "s"}]),
+        )
+        .unwrap();
+        assert_eq!(bare.items.len(), 1);
+    }
+
+    #[test]
+    fn review_rejects_unusable_output_with_findings() {
+        let err = parse_review(&json!({"summary": "looks good"})).unwrap_err();
+        assert!(err[0].contains("items"));
+        let err =
+            parse_review(&json!({"items": [{"category": "purple", "comment": "x"}]})).unwrap_err();
+        assert!(err[0].contains("purple"), "{err:?}");
+    }
+
+    #[test]
+    fn review_item_becomes_a_feedback_item() {
+        let it = ReviewItemOut {
+            category: Category::Important,
+            section: "S".into(),
+            comment: "c".into(),
+            suggestion: " ".into(),
+        };
+        let f = it.into_item("PE-r1-1".into(), "principal-engineer", Stage::Options, 1);
+        assert_eq!(f.suggestion, None);
+        assert_eq!(f.id, "PE-r1-1");
+    }
+
+    #[test]
+    fn integration_normalises_decisions_and_requires_reasons_for_rejections() {
+        let v = json!({
+            "dispositions": [
+                {"item_id": "PE-r1-1", "decision": "Accept", "rationale": "right", "change": "Section 3: added retries"},
+                {"id": "CR-r1-1", "decision": "DEFERRED", "rationale": "phase 2"}
+            ],
+            "document": {"summary": "new"},
+            "revision": {"changes": ["Section 3: retries"], "rationale": "PE asked"},
+            "thoughts": "ignored"
+        });
+        let out = parse_integration(&v).unwrap();
+        assert_eq!(out.dispositions[0].decision, Decision::Accepted);
+        assert_eq!(out.dispositions[1].decision, Decision::Deferred);
+        assert_eq!(out.dispositions[1].item_id, "CR-r1-1");
+        let err =
+            parse_integration(&json!({"dispositions": [{"item_id": "A", "decision": "rejected"}]}))
+                .unwrap_err();
+        assert!(err[0].contains("needs a rationale"), "{err:?}");
+        let err =
+            parse_integration(&json!({"dispositions": [{"item_id": "A", "decision": "maybe"}]}))
+                .unwrap_err();
+        assert!(err[0].contains("maybe"));
+        let none = parse_integration(&json!({"dispositions": []})).unwrap();
+        assert_eq!(none.document, json!({}));
+    }
+
+    #[test]
+    fn rereview_maps_status_words() {
+        let v = json!({"verdicts": [
+            {"item_id": "PE-r1-1", "status": "Resolved", "note": "ok"},
+            {"item_id": "PE-r1-2", "status": "reopen", "note": "still no retry budget"}
+        ], "new_items": [{"category": "important", "section": "s", "comment": "c", "suggestion": ""}]});
+        let out = parse_rereview(&v).unwrap();
+        assert_eq!(out.verdicts[0].status, VerdictStatus::Closed);
+        assert_eq!(out.verdicts[1].status, VerdictStatus::Reopened);
+        assert_eq!(out.new_items.len(), 1);
+        assert_eq!(
+            parse_rereview(&json!({})).unwrap(),
+            ReReviewOutput::default()
+        );
+    }
+
+    #[test]
+    fn json_is_found_inside_prose_and_fences() {
+        assert_eq!(extract_json("{\"a\":1}"), Some(json!({"a": 1})));
+        assert_eq!(
+            extract_json("Here you go:\n```json\n{\"a\": 2}\n```\nthanks"),
+            Some(json!({"a": 2}))
+        );
+        assert_eq!(
+            extract_json("Sure! {\"a\": [1, 2]} hope it helps"),
+            Some(json!({"a": [1, 2]}))
+        );
+        assert_eq!(extract_json("no json here"), None);
+    }
+
+    #[test]
+    fn ids_and_revisions_merge() {
+        let known = vec!["PE-r1-2".to_string()];
+        assert_eq!(
+            canonical_id(" pe-R1-2 ", &known).as_deref(),
+            Some("PE-r1-2")
+        );
+        assert_eq!(canonical_id("PE-r9-9", &known), None);
+        let doc = json!({"a": 1, "b": 2});
+        assert_eq!(
+            apply_revision(&doc, &json!({"b": 3, "c": null})),
+            json!({"a": 1, "b": 3})
+        );
+    }
+}

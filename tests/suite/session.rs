@@ -1,0 +1,73 @@
+//! End to end: a whole design session in tmux (private server) against the fake model server.
+
+use serde_json::Value;
+
+use super::support::Rig;
+use super::support::design_team::Script;
+
+fn assert_deliverables(rig: &Rig) -> Value {
+    let manifest: Value = serde_json::from_str(&rig.read(".agentmux/specs/manifest.json")).unwrap();
+    let docs: Vec<String> =
+        manifest["selected_docs"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(docs.len(), 2, "{manifest}");
+    let mut on_disk: Vec<String> = std::fs::read_dir(rig.project.path().join(".agentmux/specs"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with("_design.md"))
+        .collect();
+    on_disk.sort();
+    let mut sorted = docs.clone();
+    sorted.sort();
+    assert_eq!(on_disk, sorted, "the manifest lists exactly the files written");
+    for d in &docs {
+        let text = rig.read(&format!(".agentmux/specs/{d}"));
+        assert!(text.contains("```mermaid"), "{d} has a diagram");
+    }
+    for f in ["options.md", "design_proposal.md", "implementation_plan.md", "feedback.md"] {
+        assert!(!rig.read(&format!(".agentmux/{f}")).trim().is_empty(), "{f}");
+    }
+    let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
+    let items = ledger["items"].as_array().unwrap();
+    for reviewer in ["principal-engineer", "code-reviewer"] {
+        assert!(items.iter().any(|i| i["author"] == reviewer), "items from {reviewer}: {ledger}");
+    }
+    for i in items.iter().filter(|i| i["author"] != "traceability") {
+        assert!(!i["disposition"].is_null(), "every item has a disposition: {i}");
+    }
+    assert!(rig.read(".agentmux/design_proposal.md").contains("Revision History"));
+    ledger
+}
+
+#[test]
+fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
+    let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 2\n");
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "A team link shortener with click statistics", "--journey"])
+        .arg("Alice shortens a URL, shares it, and reads the clicks on Friday")
+        .assert()
+        .success();
+    let out = rig.cmd().args(["wait", "--timeout", "180"]).output().unwrap();
+    let status = rig.cmd().args(["status", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "wait: {}\n{}\nstatus: {}\nsupervisor log: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&status.stdout),
+        std::fs::read_to_string(
+            rig.project.path().join(".agentmux/sessions").join(rig.session_id()).join("logs/supervisor.log")
+        )
+        .unwrap_or_default()
+    );
+    assert_deliverables(&rig);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "completed");
+    // The validators accept what the session wrote.
+    rig.cmd().arg("validate").assert().success();
+    // The session's tmux session is gone once it completed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !rig.tmux.sessions().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(rig.tmux.sessions().is_empty(), "tmux sessions left: {:?}", rig.tmux.sessions());
+}
