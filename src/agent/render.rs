@@ -558,6 +558,7 @@ mod tests {
             model: None,
             temperature: None,
             max_tokens: None,
+            item_ids: vec![],
             created_at: jiff::Timestamp::UNIX_EPOCH,
         }
     }

@@ -20,7 +20,12 @@ use crate::supervisor::session::SessionContext;
 
 /// Sends a request to the session's supervisor, or applies it directly when none runs.
 /// Returns a message for the user.
-fn deliver(ctx: &Ctx, session: Option<&str>, req: ControlRequest, wait_for: Option<SessionStatus>) -> Result<String> {
+fn deliver(
+    ctx: &Ctx,
+    session: Option<&str>,
+    req: ControlRequest,
+    wait_for: Option<SessionStatus>,
+) -> Result<String> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let s = sessions::select(&project, session)?;
@@ -63,17 +68,26 @@ pub fn feedback(ctx: &Ctx, args: &FeedbackArgs) -> Result<u8> {
         ))
     })?;
     if args.text.trim().is_empty() {
-        return Err(Error::Usage("the feedback text is empty; say what should change".into()));
+        return Err(Error::Usage(
+            "the feedback text is empty; say what should change".into(),
+        ));
     }
     let request_id = format!("{}", jiff::Timestamp::now().as_millisecond() % 100_000_000);
-    let req = ControlRequest::Feedback { request_id, text: args.text.clone(), category, section: args.section.clone() };
+    let req = ControlRequest::Feedback {
+        request_id,
+        text: args.text.clone(),
+        category,
+        section: args.section.clone(),
+    };
     let msg = deliver(ctx, args.session.as_deref(), req, None)?;
     println!("{msg}");
     Ok(exit::SUCCESS)
 }
 
 pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<u8> {
-    let req = ControlRequest::Approve { option: args.option.clone() };
+    let req = ControlRequest::Approve {
+        option: args.option.clone(),
+    };
     let msg = deliver(ctx, args.session.as_deref(), req, None)?;
     println!("{msg}");
     Ok(exit::SUCCESS)
@@ -84,10 +98,16 @@ pub fn pause(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let s = sessions::select(&project, args.session.as_deref())?;
     if s.state.status() != SessionStatus::Running {
-        println!("session {} is {}; nothing to pause", s.id, s.state.status().as_str());
+        println!(
+            "session {} is {}; nothing to pause",
+            s.id,
+            s.state.status().as_str()
+        );
         return Ok(exit::SUCCESS);
     }
-    let req = ControlRequest::Pause { reason: "paused by the user".into() };
+    let req = ControlRequest::Pause {
+        reason: "paused by the user".into(),
+    };
     let msg = deliver(ctx, Some(&s.id), req, Some(SessionStatus::Paused))?;
     super::launch::teardown(&loaded.config, &project.session(&s.id));
     println!("{msg}; `agentmux resume` continues it");

@@ -45,7 +45,12 @@ pub fn masked_config(cfg: &Config) -> serde_json::Value {
 }
 
 /// Creates a session: validates inputs, freezes them under the session, journals the start.
-fn create_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, args: &StartArgs) -> Result<String> {
+fn create_session(
+    ctx: &Ctx,
+    cfg: &Config,
+    project: &ProjectPaths,
+    args: &StartArgs,
+) -> Result<String> {
     if !args.new
         && let Some(s) = sessions::latest_unfinished(project)?
     {
@@ -57,7 +62,11 @@ fn create_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, args: &StartA
         )));
     }
     let prd_path: Option<PathBuf> = match &args.prd {
-        Some(p) => Some(if p.is_absolute() { p.clone() } else { ctx.project_dir.join(p) }),
+        Some(p) => Some(if p.is_absolute() {
+            p.clone()
+        } else {
+            ctx.project_dir.join(p)
+        }),
         None => Some(project.specs.join("project.md")).filter(|p| p.is_file()),
     };
     if args.goal.as_deref().is_none_or(|g| g.trim().is_empty()) && prd_path.is_none() {
@@ -79,8 +88,7 @@ fn create_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, args: &StartA
         if crate::workflow::intake::needs_summary(prd, cfg.workflow.context_tokens) {
             eprintln!(
                 "warning: the PRD (~{} tokens) is larger than workflow.context_tokens ({}); the architect will summarise it first",
-                prd.tokens,
-                cfg.workflow.context_tokens
+                prd.tokens, cfg.workflow.context_tokens
             );
         }
     }
@@ -95,19 +103,30 @@ fn create_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, args: &StartA
     };
     let _lock = SessionLock::acquire(&paths.lock(), "agentmux start")?;
     let (mut journal, _, _) = Journal::open(&paths.journal())?;
-    journal.append(Event::SessionStarted { session_id: id.clone(), inputs, config: masked_config(cfg) })?;
+    journal.append(Event::SessionStarted {
+        session_id: id.clone(),
+        inputs,
+        config: masked_config(cfg),
+    })?;
     Ok(id)
 }
 
 /// True when agents use the local default model.
 pub fn uses_local_model(cfg: &Config) -> bool {
-    cfg.llm.base_url.is_none() && std::env::var(&cfg.llm.api_key_env).map(|k| k.is_empty()).unwrap_or(true)
+    cfg.llm.base_url.is_none()
+        && std::env::var(&cfg.llm.api_key_env)
+            .map(|k| k.is_empty())
+            .unwrap_or(true)
 }
 
 /// The roles that get an agent (authors, reviewers, enabled helpers).
 fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
     let roles = crate::roles::load_roles(&project.agents, cfg)?;
-    let mut v: Vec<String> = roles.enabled_authors().iter().map(|r| r.name.clone()).collect();
+    let mut v: Vec<String> = roles
+        .enabled_authors()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
     v.extend(roles.enabled_reviewers().iter().map(|r| r.name.clone()));
     v.extend(roles.enabled_helpers().iter().map(|r| r.name.clone()));
     Ok(v)
@@ -115,17 +134,28 @@ fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
 
 /// `--set` flags to repeat on the command lines of the panes (never secrets: the key is not config).
 fn set_args(ctx: &Ctx) -> Vec<String> {
-    ctx.sets.iter().flat_map(|s| ["--set".to_string(), s.clone()]).collect()
+    ctx.sets
+        .iter()
+        .flat_map(|s| ["--set".to_string(), s.clone()])
+        .collect()
 }
 
 /// Opens the tmux session of a session: supervisor, one pane per agent, the local model.
-fn open_tmux(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, id: &str, detach: bool) -> Result<()> {
+fn open_tmux(
+    ctx: &Ctx,
+    cfg: &Config,
+    project: &ProjectPaths,
+    id: &str,
+    detach: bool,
+) -> Result<()> {
     let mux = Tmux::from_config(cfg);
     mux.check_version()?;
     let paths = project.session(id);
-    let exe = std::env::current_exe().map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
     let env = crate::supervisor::agents::pane_env(cfg);
-    let name = crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
+    let name =
+        crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
     if mux.has_session(&name)? {
         mux.kill_session(&name)?;
     }
@@ -135,10 +165,22 @@ fn open_tmux(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, id: &str, detach: 
     sup_argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
     panes.push((
         "supervisor".into(),
-        PaneSpec { title: "supervisor".into(), argv: sup_argv, env: env.clone(), cwd: ctx.project_dir.clone() },
+        PaneSpec {
+            title: "supervisor".into(),
+            argv: sup_argv,
+            env: env.clone(),
+            cwd: ctx.project_dir.clone(),
+        },
     ));
     for role in agent_roles(project, cfg)? {
-        let spec = crate::supervisor::host::agent_pane_spec(&exe, &ctx.project_dir, id, &role, &env, &ctx.sets);
+        let spec = crate::supervisor::host::agent_pane_spec(
+            &exe,
+            &ctx.project_dir,
+            id,
+            &role,
+            &env,
+            &ctx.sets,
+        );
         panes.push((role, spec));
     }
     let mut local_llm_url = None;
@@ -150,7 +192,12 @@ fn open_tmux(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, id: &str, detach: 
         argv.extend(args);
         panes.push((
             "model".into(),
-            PaneSpec { title: "model: llama-server (local)".into(), argv, env: env.clone(), cwd: ctx.project_dir.clone() },
+            PaneSpec {
+                title: "model: llama-server (local)".into(),
+                argv,
+                env: env.clone(),
+                cwd: ctx.project_dir.clone(),
+            },
         ));
         local_llm_url = Some(format!("http://127.0.0.1:{port}/v1"));
     }
@@ -200,7 +247,9 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
     let s = match &args.session {
         Some(id) => sessions::select(&project, Some(id))?,
         None => sessions::latest_unfinished(&project)?.ok_or_else(|| {
-            Error::NoSession("no unfinished session to resume; `agentmux list` shows the sessions".into())
+            Error::NoSession(
+                "no unfinished session to resume; `agentmux list` shows the sessions".into(),
+            )
         })?,
     };
     match s.state.status() {
@@ -248,7 +297,10 @@ pub struct LineView {
 
 impl LineView {
     pub fn new(to_stderr: bool) -> Self {
-        Self { last: String::new(), to_stderr }
+        Self {
+            last: String::new(),
+            to_stderr,
+        }
     }
     fn out(&self, s: &str) {
         if self.to_stderr {
@@ -266,10 +318,17 @@ impl crate::supervisor::run::View for LineView {
             "[{}] stage {} | in flight: {} | items {} | tokens {}{}",
             state.status().as_str(),
             state.stage.map(|s| s.as_str()).unwrap_or("-"),
-            if inflight.is_empty() { "-".to_string() } else { inflight.join(", ") },
+            if inflight.is_empty() {
+                "-".to_string()
+            } else {
+                inflight.join(", ")
+            },
             state.items.len(),
             state.totals.tokens(),
-            live.waiting_for.as_ref().map(|w| format!(" | waiting for {w}")).unwrap_or_default()
+            live.waiting_for
+                .as_ref()
+                .map(|w| format!(" | waiting for {w}"))
+                .unwrap_or_default()
         );
         if line != self.last {
             self.out(&line);
@@ -287,9 +346,11 @@ fn signal_token() -> CancellationToken {
     let t = token.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-        else {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
             return;
         };
         tokio::select! {
@@ -355,7 +416,11 @@ async fn wait_local_model(paths: &SessionPaths, cfg: &Config) -> Result<()> {
     if let Ok(Some(rt)) = SessionRuntime::load(paths)
         && let Some(url) = rt.local_llm_url
     {
-        crate::llm::local::wait_healthy(&url, Duration::from_secs(cfg.llm.local.startup_timeout_secs)).await?;
+        crate::llm::local::wait_healthy(
+            &url,
+            Duration::from_secs(cfg.llm.local.startup_timeout_secs),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -370,8 +435,9 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
     let rt = runtime()?;
     let status = rt.block_on(async {
         wait_local_model(&paths, &cfg).await?;
-        let runtime = SessionRuntime::load(&paths)?
-            .ok_or_else(|| Error::Other(format!("{}: runtime.json is missing", paths.dir.display())))?;
+        let runtime = SessionRuntime::load(&paths)?.ok_or_else(|| {
+            Error::Other(format!("{}: runtime.json is missing", paths.dir.display()))
+        })?;
         let mux = Tmux::new(runtime.tmux_socket.clone());
         let host = crate::supervisor::host::TmuxAgents::new(
             std::sync::Arc::new(mux.clone()),
@@ -387,8 +453,15 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
         let notify: Box<dyn Fn(&str) + Send> = Box::new(move |m: &str| {
             let _ = notify_mux.display_message(&session_name, m);
         });
-        let mut sup =
-            build_supervisor(ctx, cfg.clone(), &project, &args.session, Box::new(host), Box::new(LineView::new(false)), Some(notify))?;
+        let mut sup = build_supervisor(
+            ctx,
+            cfg.clone(),
+            &project,
+            &args.session,
+            Box::new(host),
+            Box::new(LineView::new(false)),
+            Some(notify),
+        )?;
         let cancel = signal_token();
         sup.run(cancel).await
     })?;
@@ -416,7 +489,9 @@ pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
         let mut local_llm_url = None;
         if uses_local_model(&cfg) {
             let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
-            let server = rt.ensure_running(Some(&paths.logs().join("llama-server.log"))).await?;
+            let server = rt
+                .ensure_running(Some(&paths.logs().join("llama-server.log")))
+                .await?;
             local_llm_url = Some(server.base_url().to_string());
             _server = Some(server);
         }
@@ -428,10 +503,20 @@ pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
             supervisor_pid: Some(std::process::id()),
         }
         .save(&paths)?;
-        let exe = std::env::current_exe().map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
         let roles = agent_roles(&project, &cfg)?;
-        let host = ChildAgents::start(&exe, &ctx.project_dir, &id, &roles, &ctx.sets).map_err(|e| Error::io(&exe, e))?;
-        let mut sup = build_supervisor(ctx, cfg.clone(), &project, &id, Box::new(host), Box::new(LineView::new(true)), None)?;
+        let host = ChildAgents::start(&exe, &ctx.project_dir, &id, &roles, &ctx.sets)
+            .map_err(|e| Error::io(&exe, e))?;
+        let mut sup = build_supervisor(
+            ctx,
+            cfg.clone(),
+            &project,
+            &id,
+            Box::new(host),
+            Box::new(LineView::new(true)),
+            None,
+        )?;
         let cancel = signal_token();
         sup.run(cancel).await
     })?;

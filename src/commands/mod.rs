@@ -7,11 +7,11 @@ mod control_cmds;
 pub mod doctor;
 mod init;
 pub mod launch;
+mod logs;
 pub mod select;
 pub mod sessions;
 mod status;
 mod stop;
-mod logs;
 
 use std::path::PathBuf;
 

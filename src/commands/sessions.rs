@@ -12,7 +12,9 @@ pub struct SessionInfo {
 
 /// All sessions of the project, oldest first.
 pub fn all(project: &ProjectPaths) -> Result<Vec<SessionInfo>> {
-    let Ok(rd) = std::fs::read_dir(&project.sessions) else { return Ok(Vec::new()) };
+    let Ok(rd) = std::fs::read_dir(&project.sessions) else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for e in rd.filter_map(|e| e.ok()) {
         if !e.path().is_dir() {
@@ -26,7 +28,12 @@ pub fn all(project: &ProjectPaths) -> Result<Vec<SessionInfo>> {
         let (state, _) = journal::load_state(&paths.journal())?;
         out.push(SessionInfo { id, state });
     }
-    out.sort_by(|a, b| a.state.started_at.cmp(&b.state.started_at).then(a.id.cmp(&b.id)));
+    out.sort_by(|a, b| {
+        a.state
+            .started_at
+            .cmp(&b.state.started_at)
+            .then(a.id.cmp(&b.id))
+    });
     Ok(out)
 }
 
@@ -35,12 +42,15 @@ pub fn select(project: &ProjectPaths, id: Option<&str>) -> Result<SessionInfo> {
     let mut sessions = all(project)?;
     match id {
         Some(id) => {
-            let pos = sessions.iter().position(|s| s.id == id || s.id.ends_with(id)).ok_or_else(|| {
-                Error::NoSession(format!(
-                    "no session `{id}` in {}; `agentmux list` shows the sessions",
-                    project.sessions.display()
-                ))
-            })?;
+            let pos = sessions
+                .iter()
+                .position(|s| s.id == id || s.id.ends_with(id))
+                .ok_or_else(|| {
+                    Error::NoSession(format!(
+                        "no session `{id}` in {}; `agentmux list` shows the sessions",
+                        project.sessions.display()
+                    ))
+                })?;
             Ok(sessions.swap_remove(pos))
         }
         None => sessions.pop().ok_or_else(|| {
@@ -54,5 +64,8 @@ pub fn select(project: &ProjectPaths, id: Option<&str>) -> Result<SessionInfo> {
 
 /// The latest unfinished (running, paused, stopped) session, if any.
 pub fn latest_unfinished(project: &ProjectPaths) -> Result<Option<SessionInfo>> {
-    Ok(all(project)?.into_iter().rev().find(|s| s.state.status().is_unfinished()))
+    Ok(all(project)?
+        .into_iter()
+        .rev()
+        .find(|s| s.state.status().is_unfinished()))
 }

@@ -24,8 +24,15 @@ pub fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
         .max()
         .unwrap_or(0);
     let open = st.open_by_category();
-    let open_json: serde_json::Map<String, Value> =
-        Category::ALL.iter().map(|c| (c.as_str().to_string(), json!(open.get(c).copied().unwrap_or(0)))).collect();
+    let open_json: serde_json::Map<String, Value> = Category::ALL
+        .iter()
+        .map(|c| {
+            (
+                c.as_str().to_string(),
+                json!(open.get(c).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
     let runtime: Value = std::fs::read(paths.dir.join("runtime.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -33,14 +40,21 @@ pub fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
     let supervisor_alive = SessionLock::is_held(&paths.lock());
     let mut roles: Vec<String> = st.tasks.values().map(|t| t.role.clone()).collect();
     if let Some(p) = runtime.get("panes").and_then(Value::as_object) {
-        roles.extend(p.keys().filter(|k| *k != "supervisor" && *k != "model").cloned());
+        roles.extend(
+            p.keys()
+                .filter(|k| *k != "supervisor" && *k != "model")
+                .cloned(),
+        );
     }
     roles.sort();
     roles.dedup();
     let agents: Vec<Value> = roles
         .iter()
         .map(|r| {
-            let busy = st.tasks.values().any(|t| &t.role == r && t.state == TaskState::InFlight);
+            let busy = st
+                .tasks
+                .values()
+                .any(|t| &t.role == r && t.state == TaskState::InFlight);
             let beat_age = std::fs::metadata(paths.heartbeat(r))
                 .and_then(|m| m.modified())
                 .ok()
@@ -92,14 +106,19 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
     let st = &s.state;
     println!("session   {}", s.id);
     let mut state_line = st.status().as_str().to_string();
-    if st.status() == SessionStatus::Running && !v["supervisor_running"].as_bool().unwrap_or(false) {
+    if st.status() == SessionStatus::Running && !v["supervisor_running"].as_bool().unwrap_or(false)
+    {
         state_line.push_str(" (supervisor not running: `agentmux resume` continues it)");
     }
     if let Some(r) = &st.pause_reason {
         state_line.push_str(&format!(" ({r})"));
     }
     println!("state     {state_line}");
-    println!("stage     {} (round {})", v["stage"].as_str().unwrap_or("-"), v["round"]);
+    println!(
+        "stage     {} (round {})",
+        v["stage"].as_str().unwrap_or("-"),
+        v["round"]
+    );
     if let Some(g) = st.gate_waiting {
         println!("gate      waiting for `agentmux approve` on the {g}");
     }
@@ -123,7 +142,11 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
     println!(
         "usage     {} tokens{}, ${:.4}",
         st.totals.tokens(),
-        if st.totals.estimated { " (partly estimated)" } else { "" },
+        if st.totals.estimated {
+            " (partly estimated)"
+        } else {
+            ""
+        },
         st.totals.cost_usd
     );
     if let Some(e) = &st.last_error {
@@ -158,9 +181,16 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
         println!("no sessions in {}", project.project_dir.display());
         return Ok(exit::SUCCESS);
     }
-    println!("{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}", "SESSION", "STATE", "STAGE", "STARTED", "TOKENS", "COST");
+    println!(
+        "{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}",
+        "SESSION", "STATE", "STAGE", "STARTED", "TOKENS", "COST"
+    );
     for s in all {
-        let started = s.state.started_at.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+        let started = s
+            .state
+            .started_at
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
         println!(
             "{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}",
             s.id,
@@ -190,16 +220,25 @@ pub fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<u8> {
                 return Ok(exit::SUCCESS);
             }
             SessionStatus::Failed => {
-                return Err(Error::SessionFailed(state.last_error.unwrap_or_else(|| "see `agentmux logs`".into())));
+                return Err(Error::SessionFailed(
+                    state
+                        .last_error
+                        .unwrap_or_else(|| "see `agentmux logs`".into()),
+                ));
             }
             SessionStatus::Paused => {
                 return Err(Error::SessionPaused(format!(
                     "session {id} is paused{}; `agentmux resume` continues it",
-                    state.pause_reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    state
+                        .pause_reason
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
                 )));
             }
             SessionStatus::Stopped => {
-                return Err(Error::SessionPaused(format!("session {id} is stopped; `agentmux resume` continues it")));
+                return Err(Error::SessionPaused(format!(
+                    "session {id} is stopped; `agentmux resume` continues it"
+                )));
             }
             SessionStatus::Running => {}
         }

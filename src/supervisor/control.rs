@@ -14,10 +14,19 @@ use crate::paths::SessionPaths;
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlRequest {
-    Pause { reason: String },
+    Pause {
+        reason: String,
+    },
     Stop,
-    Feedback { request_id: String, text: String, category: crate::protocol::Category, section: String },
-    Approve { option: Option<String> },
+    Feedback {
+        request_id: String,
+        text: String,
+        category: crate::protocol::Category,
+        section: String,
+    },
+    Approve {
+        option: Option<String>,
+    },
 }
 
 impl ControlRequest {
@@ -43,11 +52,16 @@ pub fn submit(paths: &SessionPaths, req: &ControlRequest) -> Result<PathBuf> {
 
 /// Pending requests, oldest first. Unreadable files are reported and removed.
 pub fn pending(paths: &SessionPaths) -> Vec<(PathBuf, ControlRequest)> {
-    let Ok(rd) = std::fs::read_dir(paths.control()) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(paths.control()) else {
+        return Vec::new();
+    };
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     files.sort();
     let mut out = Vec::new();
@@ -76,11 +90,28 @@ mod tests {
     fn requests_round_trip_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let paths = SessionPaths::new(dir.path().to_path_buf());
-        submit(&paths, &ControlRequest::Approve { option: Some("B".into()) }).unwrap();
-        submit(&paths, &ControlRequest::Pause { reason: "user".into() }).unwrap();
+        submit(
+            &paths,
+            &ControlRequest::Approve {
+                option: Some("B".into()),
+            },
+        )
+        .unwrap();
+        submit(
+            &paths,
+            &ControlRequest::Pause {
+                reason: "user".into(),
+            },
+        )
+        .unwrap();
         let p = pending(&paths);
         assert_eq!(p.len(), 2);
-        assert_eq!(p[0].1, ControlRequest::Approve { option: Some("B".into()) });
+        assert_eq!(
+            p[0].1,
+            ControlRequest::Approve {
+                option: Some("B".into())
+            }
+        );
         done(&p[0].0);
         assert_eq!(pending(&paths).len(), 1);
     }

@@ -32,17 +32,26 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
     match stage {
         Stage::Requirements => {
             if let Some(md) = latest(Stage::Requirements, "prd") {
-                put(destination(ctx, state, "prd", specs.join("project.md")), &md)?;
+                put(
+                    destination(ctx, state, "prd", specs.join("project.md")),
+                    &md,
+                )?;
             }
         }
         Stage::Options => {
             if let Some(md) = latest(Stage::Options, "options") {
-                put(destination(ctx, state, "options", root.join("options.md")), &md)?;
+                put(
+                    destination(ctx, state, "options", root.join("options.md")),
+                    &md,
+                )?;
             }
         }
         Stage::Proposal => {
             if let Some(md) = latest(Stage::Proposal, "proposal") {
-                put(destination(ctx, state, "proposal", root.join("design_proposal.md")), &md)?;
+                put(
+                    destination(ctx, state, "proposal", root.join("design_proposal.md")),
+                    &md,
+                )?;
             }
         }
         Stage::DesignDocs | Stage::FinalReview => {
@@ -52,7 +61,9 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
             let mut ok_files = Vec::new();
             for file in &state.design_docs {
                 let name = design_doc_name(file);
-                let Some(md) = latest(Stage::DesignDocs, &name) else { continue };
+                let Some(md) = latest(Stage::DesignDocs, &name) else {
+                    continue;
+                };
                 let dest = destination(ctx, state, &name, specs.join(file));
                 if dest.starts_with(specs) {
                     ok_files.push(file.clone());
@@ -67,7 +78,10 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
         }
         Stage::ImplementationPlan => {
             if let Some(md) = latest(Stage::ImplementationPlan, "plan") {
-                put(destination(ctx, state, "plan", root.join("implementation_plan.md")), &md)?;
+                put(
+                    destination(ctx, state, "plan", root.join("implementation_plan.md")),
+                    &md,
+                )?;
             }
         }
         Stage::Intake | Stage::Helpers => {}
@@ -76,19 +90,25 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
     Ok(written
         .into_iter()
         .map(|p| Event::DeliverableWritten {
-            path: p.strip_prefix(&ctx.project.project_dir).unwrap_or(&p).display().to_string(),
+            path: p
+                .strip_prefix(&ctx.project.project_dir)
+                .unwrap_or(&p)
+                .display()
+                .to_string(),
         })
         .collect())
 }
 
 /// Where an artifact goes: its place, or `.agentmux/invalid/` when accepted although invalid.
 fn destination(ctx: &SessionContext, state: &SessionState, name: &str, place: PathBuf) -> PathBuf {
-    let invalid = state
-        .items
-        .iter()
-        .any(|i| i.item.author == "validator" && i.item.section == name && i.status != ItemStatus::Closed);
+    let invalid = state.items.iter().any(|i| {
+        i.item.author == "validator" && i.item.section == name && i.status != ItemStatus::Closed
+    });
     if invalid {
-        let file = place.file_name().map(|f| f.to_os_string()).unwrap_or_default();
+        let file = place
+            .file_name()
+            .map(|f| f.to_os_string())
+            .unwrap_or_default();
         ctx.project.root.join("invalid").join(file)
     } else {
         place
@@ -111,7 +131,9 @@ fn restrict_manifest(m: &mut Value, files: &[String]) {
 /// `specs/`, so the manifest lists exactly the design documents present.
 fn archive_stale(ctx: &SessionContext, state: &SessionState) -> Result<()> {
     let specs = &ctx.project.specs;
-    let Ok(rd) = std::fs::read_dir(specs) else { return Ok(()) };
+    let Ok(rd) = std::fs::read_dir(specs) else {
+        return Ok(());
+    };
     for e in rd.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.ends_with("_design.md") && !state.design_docs.contains(&name) {
@@ -119,7 +141,10 @@ fn archive_stale(ctx: &SessionContext, state: &SessionState) -> Result<()> {
             std::fs::create_dir_all(&dest_dir).map_err(|err| Error::io(&dest_dir, err))?;
             let dest = dest_dir.join(&name);
             std::fs::rename(e.path(), &dest).map_err(|err| Error::io(e.path(), err))?;
-            tracing::info!("moved an earlier design document out of specs/: {}", dest.display());
+            tracing::info!(
+                "moved an earlier design document out of specs/: {}",
+                dest.display()
+            );
         }
     }
     Ok(())
@@ -146,8 +171,12 @@ pub fn ledger_json(state: &SessionState) -> Value {
             })
         })
         .collect();
-    let unresolved: Vec<&str> =
-        state.items.iter().filter(|i| i.status != ItemStatus::Closed).map(|i| i.item.id.as_str()).collect();
+    let unresolved: Vec<&str> = state
+        .items
+        .iter()
+        .filter(|i| i.status != ItemStatus::Closed)
+        .map(|i| i.item.id.as_str())
+        .collect();
     json!({
         "session_id": state.session_id,
         "items": items,
@@ -159,11 +188,19 @@ pub fn ledger_json(state: &SessionState) -> Value {
 /// The feedback ledger as markdown.
 pub fn ledger_md(state: &SessionState) -> String {
     let mut out = String::from("# Feedback Ledger\n\n");
-    out.push_str(&format!("Session `{}`: {} items.\n\n", state.session_id, state.items.len()));
+    out.push_str(&format!(
+        "Session `{}`: {} items.\n\n",
+        state.session_id,
+        state.items.len()
+    ));
     out.push_str("| ID | From | Stage | Round | Category | Section | Decision | Status |\n");
     out.push_str("|----|------|-------|-------|----------|---------|----------|--------|\n");
     for i in &state.items {
-        let decision = i.disposition.as_ref().map(|d| format!("{:?}", d.decision).to_lowercase()).unwrap_or("-".into());
+        let decision = i
+            .disposition
+            .as_ref()
+            .map(|d| format!("{:?}", d.decision).to_lowercase())
+            .unwrap_or("-".into());
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i.item.id,
@@ -178,8 +215,16 @@ pub fn ledger_md(state: &SessionState) -> String {
     }
     out.push_str("\n## Items\n");
     for i in &state.items {
-        out.push_str(&format!("\n### {} ({}, {})\n\n", i.item.id, i.item.category, status_word(i.status)));
-        out.push_str(&format!("**From:** {} · **Section:** {}\n\n", i.item.author, i.item.section));
+        out.push_str(&format!(
+            "\n### {} ({}, {})\n\n",
+            i.item.id,
+            i.item.category,
+            status_word(i.status)
+        ));
+        out.push_str(&format!(
+            "**From:** {} · **Section:** {}\n\n",
+            i.item.author, i.item.section
+        ));
         out.push_str(&format!("**Comment:** {}\n\n", i.item.comment));
         if let Some(s) = &i.item.suggestion {
             out.push_str(&format!("**Suggestion:** {s}\n\n"));
@@ -190,7 +235,10 @@ pub fn ledger_md(state: &SessionState) -> String {
                 d.round,
                 d.decision,
                 d.rationale,
-                d.change.as_ref().map(|c| format!(" Change: {c}")).unwrap_or_default()
+                d.change
+                    .as_ref()
+                    .map(|c| format!(" Change: {c}"))
+                    .unwrap_or_default()
             ));
         }
         for (r, s, n) in &i.history {
@@ -201,8 +249,12 @@ pub fn ledger_md(state: &SessionState) -> String {
             ));
         }
     }
-    let unresolved: Vec<&str> =
-        state.items.iter().filter(|i| i.status != ItemStatus::Closed).map(|i| i.item.id.as_str()).collect();
+    let unresolved: Vec<&str> = state
+        .items
+        .iter()
+        .filter(|i| i.status != ItemStatus::Closed)
+        .map(|i| i.item.id.as_str())
+        .collect();
     out.push_str("\n## Unresolved\n\n");
     if unresolved.is_empty() {
         out.push_str("None: every item was closed by its reviewer.\n");

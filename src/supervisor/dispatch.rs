@@ -6,17 +6,28 @@ use serde_json::Value;
 use crate::artifacts::DocKind;
 use crate::error::{Error, Result};
 use crate::journal::SessionState;
-use crate::protocol::{ChatMessage, FeedbackItem, ItemStatus, OutputSpec, Stage, Task, TaskKind, TaskOutcome, task_id};
-use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name};
+use crate::protocol::{
+    ChatMessage, FeedbackItem, ItemStatus, OutputSpec, Stage, Task, TaskKind, TaskOutcome, task_id,
+};
+use crate::supervisor::session::{
+    INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name,
+};
 use crate::workflow::machine::{StepTask, doc_for_section};
 use crate::workflow::prompts::{PromptInputs, PromptTask, build};
 
 /// Builds the task for a step.
-pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, local: bool) -> Result<Task> {
-    let role = ctx
-        .roles
-        .get(&st.role)
-        .ok_or_else(|| Error::Usage(format!("role `{}` is not defined (agents/ or .agentmux/agents/)", st.role)))?;
+pub fn build_task(
+    ctx: &SessionContext,
+    state: &SessionState,
+    st: &StepTask,
+    local: bool,
+) -> Result<Task> {
+    let role = ctx.roles.get(&st.role).ok_or_else(|| {
+        Error::Usage(format!(
+            "role `{}` is not defined (agents/ or .agentmux/agents/)",
+            st.role
+        ))
+    })?;
     let base = match &st.kind {
         TaskKind::Repair { of } => (**of).clone(),
         k => k.clone(),
@@ -30,13 +41,21 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
         .plan
         .helpers
         .iter()
-        .filter_map(|h| store.latest_md(state, Stage::Helpers, &format!("contribution-{h}")).map(|t| (h.clone(), t)))
+        .filter_map(|h| {
+            store
+                .latest_md(state, Stage::Helpers, &format!("contribution-{h}"))
+                .map(|t| (h.clone(), t))
+        })
         .collect();
     let manifest = store.latest_json(state, Stage::DesignDocs, "manifest");
     let design_docs: Vec<(String, String)> = state
         .design_docs
         .iter()
-        .filter_map(|f| store.latest_md(state, Stage::DesignDocs, &design_doc_name(f)).map(|t| (f.clone(), t)))
+        .filter_map(|f| {
+            store
+                .latest_md(state, Stage::DesignDocs, &design_doc_name(f))
+                .map(|t| (f.clone(), t))
+        })
         .collect();
     let inputs = PromptInputs {
         project_name: &state.inputs.project_name,
@@ -55,9 +74,15 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
     let raw_prd = store.read_input(INPUT_PRD).unwrap_or_default();
     let stage_doc_md = |stage: Stage| -> String {
         if stage == Stage::FinalReview {
-            design_docs.iter().map(|(f, t)| format!("<!-- {f} -->\n{t}")).collect::<Vec<_>>().join("\n\n")
+            design_docs
+                .iter()
+                .map(|(f, t)| format!("<!-- {f} -->\n{t}"))
+                .collect::<Vec<_>>()
+                .join("\n\n")
         } else {
-            store.latest_md(state, stage, doc_name(stage)).unwrap_or_default()
+            store
+                .latest_md(state, stage, doc_name(stage))
+                .unwrap_or_default()
         }
     };
     // Items an integration answers / a re-review re-checks.
@@ -65,7 +90,9 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
         .stage_items(st.stage)
         .filter(|i| i.status == ItemStatus::Open)
         .filter(|i| match &base {
-            TaskKind::IntegrateDoc { file } => doc_for_section(&i.item.section, &state.design_docs) == *file,
+            TaskKind::IntegrateDoc { file } => {
+                doc_for_section(&i.item.section, &state.design_docs) == *file
+            }
             _ => true,
         })
         .map(|i| i.item.clone())
@@ -81,12 +108,16 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
     let changed;
     let scope;
     let ptask = match &base {
-        TaskKind::Summarize => PromptTask::Summarize { text: &raw_prd, budget_tokens: ctx.config.workflow.context_tokens },
+        TaskKind::Summarize => PromptTask::Summarize {
+            text: &raw_prd,
+            budget_tokens: ctx.config.workflow.context_tokens,
+        },
         TaskKind::Draft => PromptTask::Draft { kind },
         TaskKind::Contribute => PromptTask::Contribute,
-        TaskKind::Manifest => {
-            PromptTask::Manifest { min: ctx.config.workflow.design_docs.min, max: ctx.config.workflow.design_docs.max }
-        }
+        TaskKind::Manifest => PromptTask::Manifest {
+            min: ctx.config.workflow.design_docs.min,
+            max: ctx.config.workflow.design_docs.max,
+        },
         TaskKind::DesignDoc { file } => {
             scope = manifest
                 .as_ref()
@@ -95,26 +126,49 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            PromptTask::DesignDoc { file, scope: &scope }
+            PromptTask::DesignDoc {
+                file,
+                scope: &scope,
+            }
         }
         TaskKind::Review => {
             stage_doc = stage_doc_md(st.stage);
-            PromptTask::Review { kind, document: &stage_doc, round: st.round }
+            PromptTask::Review {
+                kind,
+                document: &stage_doc,
+                round: st.round,
+            }
         }
         TaskKind::ReReview => {
             changed = changed_sections(ctx, state, st.stage);
             item_ids = own_items.iter().map(|(i, _)| i.id.clone()).collect();
-            PromptTask::ReReview { kind, changed: &changed, own_items: &own_items }
+            PromptTask::ReReview {
+                kind,
+                changed: &changed,
+                own_items: &own_items,
+            }
         }
         TaskKind::Integrate => {
-            doc_json = store.latest_json(state, st.stage, doc_name(st.stage)).unwrap_or(Value::Null);
+            doc_json = store
+                .latest_json(state, st.stage, doc_name(st.stage))
+                .unwrap_or(Value::Null);
             item_ids = open_items.iter().map(|i| i.id.clone()).collect();
-            PromptTask::Integrate { kind, document: &doc_json, items: &open_items }
+            PromptTask::Integrate {
+                kind,
+                document: &doc_json,
+                items: &open_items,
+            }
         }
         TaskKind::IntegrateDoc { file } => {
-            doc_json = store.latest_json(state, Stage::DesignDocs, &design_doc_name(file)).unwrap_or(Value::Null);
+            doc_json = store
+                .latest_json(state, Stage::DesignDocs, &design_doc_name(file))
+                .unwrap_or(Value::Null);
             item_ids = open_items.iter().map(|i| i.id.clone()).collect();
-            PromptTask::Integrate { kind: DocKind::DesignDoc, document: &doc_json, items: &open_items }
+            PromptTask::Integrate {
+                kind: DocKind::DesignDoc,
+                document: &doc_json,
+                items: &open_items,
+            }
         }
         TaskKind::Repair { .. } => return Err(Error::Other("internal: nested repair".into())),
     };
@@ -133,8 +187,11 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
     if local && let OutputSpec::Json { schema, .. } = &mut output {
         bound_schema(schema, 700, 10);
     }
-    let (model, temperature, max_tokens) =
-        (ctx.roles.model(&st.role), ctx.roles.temperature(&st.role), ctx.roles.max_tokens(&st.role));
+    let (model, temperature, max_tokens) = (
+        ctx.roles.model(&st.role),
+        ctx.roles.temperature(&st.role),
+        ctx.roles.max_tokens(&st.role),
+    );
     Ok(Task {
         id: task_id(st.stage, &st.kind, st.round, &st.role, st.attempt),
         session_id: ctx.session_id.clone(),
@@ -155,14 +212,20 @@ pub fn build_task(ctx: &SessionContext, state: &SessionState, st: &StepTask, loc
 }
 
 /// The previous (invalid) output of a step and its findings.
-fn last_invalid(ctx: &SessionContext, state: &SessionState, st: &StepTask) -> (String, Vec<String>) {
+fn last_invalid(
+    ctx: &SessionContext,
+    state: &SessionState,
+    st: &StepTask,
+) -> (String, Vec<String>) {
     let key = crate::journal::state::StepKey::new(st.stage, &st.kind, st.round, &st.role);
     let last = state
         .step_tasks(&key)
         .into_iter()
         .rev()
         .find(|t| matches!(t.state, crate::journal::state::TaskState::Invalid { .. }));
-    let Some(t) = last else { return (String::new(), Vec::new()) };
+    let Some(t) = last else {
+        return (String::new(), Vec::new());
+    };
     let findings = match &t.state {
         crate::journal::state::TaskState::Invalid { findings } => findings.clone(),
         _ => Vec::new(),
@@ -183,8 +246,11 @@ fn last_invalid(ctx: &SessionContext, state: &SessionState, st: &StepTask) -> (S
 /// For a re-review: the sections of the stage's document that changed in the last revision.
 fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) -> String {
     let name = doc_name(stage);
-    let Some(rev) = state.artifact_revision(stage, name) else { return String::new() };
-    let read = |r: u32| std::fs::read_to_string(ctx.store.md_path(stage, name, r)).unwrap_or_default();
+    let Some(rev) = state.artifact_revision(stage, name) else {
+        return String::new();
+    };
+    let read =
+        |r: u32| std::fs::read_to_string(ctx.store.md_path(stage, name, r)).unwrap_or_default();
     let new = read(rev);
     if rev <= 1 {
         return new;
@@ -196,7 +262,11 @@ fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) ->
         .filter(|(h, body)| !old_sections.iter().any(|(oh, ob)| oh == h && ob == body))
         .map(|(h, body)| format!("{h}\n{body}"))
         .collect();
-    if changed.is_empty() { "(no section changed)".into() } else { changed.join("\n") }
+    if changed.is_empty() {
+        "(no section changed)".into()
+    } else {
+        changed.join("\n")
+    }
 }
 
 /// Splits markdown at level-2 headings: (heading line, body).
@@ -224,7 +294,11 @@ pub fn bound_schema(schema: &mut Value, max_len: u64, max_items: u64) {
                 Some(Value::Array(a)) => a.iter().any(|v| v == t),
                 _ => false,
             };
-            if is("string") && !m.contains_key("maxLength") && !m.contains_key("enum") && !m.contains_key("pattern") {
+            if is("string")
+                && !m.contains_key("maxLength")
+                && !m.contains_key("enum")
+                && !m.contains_key("pattern")
+            {
                 m.insert("maxLength".into(), Value::from(max_len));
             }
             if is("array") && !m.contains_key("maxItems") {

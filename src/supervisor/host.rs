@@ -30,7 +30,13 @@ pub struct ChildAgents {
 }
 
 impl ChildAgents {
-    pub fn start(exe: &Path, project_dir: &Path, session_id: &str, roles: &[String], sets: &[String]) -> std::io::Result<Self> {
+    pub fn start(
+        exe: &Path,
+        project_dir: &Path,
+        session_id: &str,
+        roles: &[String],
+        sets: &[String],
+    ) -> std::io::Result<Self> {
         let mut me = ChildAgents {
             exe: exe.to_owned(),
             project_dir: project_dir.to_owned(),
@@ -98,7 +104,10 @@ impl AgentHost for ChildAgents {
     fn shutdown(&mut self) {
         for c in self.children.values() {
             if let Ok(pid) = i32::try_from(c.id()) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
             }
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
@@ -131,7 +140,8 @@ pub fn agent_pane_spec(
     env: &[(String, String)],
     sets: &[String],
 ) -> crate::mux::PaneSpec {
-    let mut spec = crate::supervisor::agents::pane_spec_for_agent(exe, project_dir, session_id, role, env);
+    let mut spec =
+        crate::supervisor::agents::pane_spec_for_agent(exe, project_dir, session_id, role, env);
     if !sets.is_empty() {
         let mut argv = vec![spec.argv[0].clone()];
         for s in sets {
@@ -163,17 +173,31 @@ impl TmuxAgents {
         session_id: &str,
         sets: &[String],
     ) -> crate::error::Result<Self> {
-        let exe = std::env::current_exe()
-            .map_err(|e| crate::error::Error::Other(format!("cannot find the agentmux binary: {e}")))?;
+        let exe = std::env::current_exe().map_err(|e| {
+            crate::error::Error::Other(format!("cannot find the agentmux binary: {e}"))
+        })?;
         let env = crate::supervisor::agents::pane_env(config);
-        let mut pool = crate::supervisor::agents::AgentPool::new(mux.clone(), runtime.tmux_session.clone(), paths.clone());
+        let mut pool = crate::supervisor::agents::AgentPool::new(
+            mux.clone(),
+            runtime.tmux_session.clone(),
+            paths.clone(),
+        );
         for (role, pane) in &runtime.panes {
             if role == "supervisor" || role == "model" {
                 continue;
             }
-            pool.insert(role.clone(), pane.clone(), agent_pane_spec(&exe, project_dir, session_id, role, &env, sets));
+            pool.insert(
+                role.clone(),
+                pane.clone(),
+                agent_pane_spec(&exe, project_dir, session_id, role, &env, sets),
+            );
         }
-        Ok(Self { pool, mux, paths: paths.clone(), session: runtime.tmux_session.clone() })
+        Ok(Self {
+            pool,
+            mux,
+            paths: paths.clone(),
+            session: runtime.tmux_session.clone(),
+        })
     }
 }
 
@@ -210,10 +234,15 @@ impl AgentHost for TmuxAgents {
     fn shutdown(&mut self) {
         // Agents exit cleanly on SIGTERM: their in-flight requests are cancelled at once.
         let ids = self.pool.pane_ids();
-        let Ok(panes) = self.mux.list_panes(&self.session) else { return };
+        let Ok(panes) = self.mux.list_panes(&self.session) else {
+            return;
+        };
         for p in panes.iter().filter(|p| ids.values().any(|id| *id == p.id)) {
             if let Some(pid) = p.pid.and_then(|pid| i32::try_from(pid).ok()) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
             }
         }
     }

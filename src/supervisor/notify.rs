@@ -27,7 +27,13 @@ impl Occasion {
 
 /// Sends the notification through every configured channel; failures are logged, not fatal.
 /// `tmux`: a callback showing the message in the session (display-message + bell).
-pub fn send(cfg: &NotifyConfig, session: &str, occasion: Occasion, message: &str, tmux: Option<&dyn Fn(&str)>) {
+pub fn send(
+    cfg: &NotifyConfig,
+    session: &str,
+    occasion: Occasion,
+    message: &str,
+    tmux: Option<&dyn Fn(&str)>,
+) {
     let line = format!("agentmux {session}: {message}");
     if cfg.tmux
         && let Some(show) = tmux
@@ -77,9 +83,15 @@ mod tests {
         let cfg = NotifyConfig {
             tmux: false,
             desktop: false,
-            command: Some(format!("echo \"$AGENTMUX_EVENT $AGENTMUX_SESSION $AGENTMUX_MESSAGE\" > {}", out.display())),
+            command: Some(format!(
+                "echo \"$AGENTMUX_EVENT $AGENTMUX_SESSION $AGENTMUX_MESSAGE\" > {}",
+                out.display()
+            )),
         };
         send(&cfg, "s1", Occasion::Completed, "all done", None);
-        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "completed s1 all done");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap().trim(),
+            "completed s1 all done"
+        );
     }
 }

@@ -76,7 +76,13 @@ impl Supervisor {
 
     fn notify(&self, occasion: Occasion, message: &str) {
         let tmux = self.tmux_notify.as_deref().map(|f| f as &dyn Fn(&str));
-        notify::send(&self.ctx.config.notify, &self.ctx.session_id, occasion, message, tmux);
+        notify::send(
+            &self.ctx.config.notify,
+            &self.ctx.session_id,
+            occasion,
+            message,
+            tmux,
+        );
     }
 
     /// Runs the session until it completes, fails, pauses or is stopped.
@@ -125,7 +131,11 @@ impl Supervisor {
                         self.record(Event::GateWaiting { stage })?;
                         let msg = format!(
                             "waiting for your approval of the {stage} (`agentmux approve{}` or `agentmux feedback \"...\"`)",
-                            if stage == Stage::Options { " [--option X]" } else { "" }
+                            if stage == Stage::Options {
+                                " [--option X]"
+                            } else {
+                                ""
+                            }
                         );
                         self.view.message(&msg);
                         self.notify(Occasion::NeedsInput, &msg);
@@ -189,9 +199,12 @@ impl Supervisor {
 
     fn pause(&mut self, reason: String) -> Result<SessionStatus> {
         self.host.shutdown();
-        self.record(Event::Paused { reason: reason.clone() })?;
+        self.record(Event::Paused {
+            reason: reason.clone(),
+        })?;
         self.view.render(&self.state, &self.live);
-        self.view.message(&format!("paused: {reason}. Resume with `agentmux resume`."));
+        self.view
+            .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
         self.notify(Occasion::Paused, &reason);
         Ok(SessionStatus::Paused)
     }
@@ -204,7 +217,9 @@ impl Supervisor {
 
     fn fail(&mut self, reason: String) -> Result<SessionStatus> {
         self.host.shutdown();
-        self.record(Event::Failed { reason: reason.clone() })?;
+        self.record(Event::Failed {
+            reason: reason.clone(),
+        })?;
         self.view.render(&self.state, &self.live);
         self.view.message(&format!("failed: {reason}"));
         self.notify(Occasion::Failed, &reason);
@@ -215,8 +230,13 @@ impl Supervisor {
         match self.host.check() {
             Ok(restarted) => {
                 for (role, n) in restarted {
-                    self.note_error(format!("the {role} agent died; restarted it ({n} in a row)"));
-                    self.record(Event::AgentRestarted { role, consecutive_crashes: n })?;
+                    self.note_error(format!(
+                        "the {role} agent died; restarted it ({n} in a row)"
+                    ));
+                    self.record(Event::AgentRestarted {
+                        role,
+                        consecutive_crashes: n,
+                    })?;
                 }
                 Ok(())
             }
@@ -257,8 +277,17 @@ impl Supervisor {
         for st in tasks {
             let id = crate::protocol::task_id(st.stage, &st.kind, st.round, &st.role, st.attempt);
             // A task file left by a crash before it was journaled is reused as it is.
-            if crate::transport::read_task(&self.ctx.paths, &id).ok().flatten().is_none() {
-                let task = crate::supervisor::dispatch::build_task(&self.ctx, &self.state, st, self.local_model)?;
+            if crate::transport::read_task(&self.ctx.paths, &id)
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                let task = crate::supervisor::dispatch::build_task(
+                    &self.ctx,
+                    &self.state,
+                    st,
+                    self.local_model,
+                )?;
                 crate::transport::write_task(&self.ctx.paths, &task)?;
             }
             self.record(Event::TaskDispatched {
@@ -275,7 +304,12 @@ impl Supervisor {
 
     /// Processes every in-flight task whose result is on disk.
     fn collect_results(&mut self) -> Result<()> {
-        let ids: Vec<String> = self.state.in_flight().iter().map(|t| t.id.clone()).collect();
+        let ids: Vec<String> = self
+            .state
+            .in_flight()
+            .iter()
+            .map(|t| t.id.clone())
+            .collect();
         for id in ids {
             let result = match crate::transport::read_result(&self.ctx.paths, &id) {
                 Ok(Some(r)) => r,
@@ -285,18 +319,34 @@ impl Supervisor {
                     continue;
                 }
             };
-            let Some(rec) = self.state.tasks.get(&id).cloned() else { continue };
-            let elapsed_ms = (result.finished_at.as_millisecond() - result.started_at.as_millisecond()).max(0) as u64;
+            let Some(rec) = self.state.tasks.get(&id).cloned() else {
+                continue;
+            };
+            let elapsed_ms = (result.finished_at.as_millisecond()
+                - result.started_at.as_millisecond())
+            .max(0) as u64;
             match result.outcome {
                 TaskOutcome::Failed { error, .. } => {
                     self.note_error(format!("{id} failed: {error}"));
-                    self.record(Event::TaskFailed { task_id: id, role: rec.role.clone(), error })?;
+                    self.record(Event::TaskFailed {
+                        task_id: id,
+                        role: rec.role.clone(),
+                        error,
+                    })?;
                 }
-                TaskOutcome::Completed { text, json, usage, model, .. } => {
+                TaskOutcome::Completed {
+                    text,
+                    json,
+                    usage,
+                    model,
+                    ..
+                } => {
                     let task: Task = match crate::transport::read_task(&self.ctx.paths, &id) {
                         Ok(Some(t)) => t,
                         _ => {
-                            self.note_error(format!("the task file of {id} is missing; dispatching it again"));
+                            self.note_error(format!(
+                                "the task file of {id} is missing; dispatching it again"
+                            ));
                             self.record(Event::TaskFailed {
                                 task_id: id,
                                 role: rec.role.clone(),
@@ -314,22 +364,40 @@ impl Supervisor {
                         .count() as u32;
                     let force = self.ctx.config.workflow.on_invalid == OnInvalid::Continue
                         && invalid_so_far >= self.ctx.config.workflow.repair_attempts;
-                    match process(&self.ctx, &self.state, &rec, &task, &text, json.as_ref(), force) {
+                    match process(
+                        &self.ctx,
+                        &self.state,
+                        &rec,
+                        &task,
+                        &text,
+                        json.as_ref(),
+                        force,
+                    ) {
                         Verdict::Invalid(findings) => {
                             self.note_error(format!(
                                 "{id}: output invalid ({}); asking for a repair",
                                 findings.first().cloned().unwrap_or_default()
                             ));
-                            self.record(Event::ValidationFailed { task_id: id, findings })?;
+                            self.record(Event::ValidationFailed {
+                                task_id: id,
+                                findings,
+                            })?;
                         }
                         Verdict::Accepted(p) => {
                             for f in &p.files {
-                                self.ctx.store.save(f.stage, &f.name, f.revision, &f.md, f.json.as_ref())?;
+                                self.ctx.store.save(
+                                    f.stage,
+                                    &f.name,
+                                    f.revision,
+                                    &f.md,
+                                    f.json.as_ref(),
+                                )?;
                             }
                             for e in p.events {
                                 self.record(e)?;
                             }
-                            let cost = crate::llm::cost_usd(&self.ctx.config.llm.prices, &model, &usage);
+                            let cost =
+                                crate::llm::cost_usd(&self.ctx.config.llm.prices, &model, &usage);
                             self.record(Event::TaskCompleted {
                                 task_id: id,
                                 role: rec.role.clone(),
@@ -356,7 +424,8 @@ impl Supervisor {
                 ControlRequest::Pause { reason } => {
                     self.host.shutdown();
                     self.view.render(&self.state, &self.live);
-                    self.view.message(&format!("paused: {reason}. Resume with `agentmux resume`."));
+                    self.view
+                        .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
                     return Ok(Some(SessionStatus::Paused));
                 }
                 ControlRequest::Stop => {
@@ -390,7 +459,12 @@ pub fn apply_request(
     match req {
         ControlRequest::Pause { reason } => {
             if state.status() == SessionStatus::Running {
-                record(state, Event::Paused { reason: reason.clone() })?;
+                record(
+                    state,
+                    Event::Paused {
+                        reason: reason.clone(),
+                    },
+                )?;
             }
             Ok(None)
         }
@@ -402,22 +476,47 @@ pub fn apply_request(
         }
         ControlRequest::Approve { option } => {
             let Some(stage) = state.gate_waiting else {
-                return Ok(Some("no gate is waiting for approval; nothing to approve".into()));
+                return Ok(Some(
+                    "no gate is waiting for approval; nothing to approve".into(),
+                ));
             };
             if stage == Stage::Options
                 && let Some(o) = option
             {
-                record(state, Event::OptionSelected { option: o.clone(), by: "human".into() })?;
+                record(
+                    state,
+                    Event::OptionSelected {
+                        option: o.clone(),
+                        by: "human".into(),
+                    },
+                )?;
             }
-            record(state, Event::GateApproved { stage, option: option.clone() })?;
+            record(
+                state,
+                Event::GateApproved {
+                    stage,
+                    option: option.clone(),
+                },
+            )?;
             Ok(Some(format!("approved the {stage}")))
         }
-        ControlRequest::Feedback { request_id, text, category, section } => {
-            if state.items.iter().any(|i| i.item.id.ends_with(&format!("-HU-{request_id}"))) {
+        ControlRequest::Feedback {
+            request_id,
+            text,
+            category,
+            section,
+        } => {
+            if state
+                .items
+                .iter()
+                .any(|i| i.item.id.ends_with(&format!("-HU-{request_id}")))
+            {
                 return Ok(None);
             }
             let Some(stage) = ctx.plan.human_feedback_stage(state) else {
-                return Ok(Some("no review stage is left in this session; the feedback was not recorded".into()));
+                return Ok(Some(
+                    "no review stage is left in this session; the feedback was not recorded".into(),
+                ));
             };
             let round = state
                 .stage_items(stage)
@@ -436,7 +535,10 @@ pub fn apply_request(
             };
             let id = item.id.clone();
             record(state, Event::FeedbackRecorded { item })?;
-            Ok(Some(format!("recorded {id} ({category}) for the {stage} review", category = Category::as_str(*category))))
+            Ok(Some(format!(
+                "recorded {id} ({category}) for the {stage} review",
+                category = Category::as_str(*category)
+            )))
         }
     }
 }

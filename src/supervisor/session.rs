@@ -31,25 +31,55 @@ pub struct SessionContext {
 
 impl SessionContext {
     /// Builds the context of an existing session from its journal state.
-    pub fn load(project_dir: &Path, config: Config, state: &SessionState) -> Result<SessionContext> {
+    pub fn load(
+        project_dir: &Path,
+        config: Config,
+        state: &SessionState,
+    ) -> Result<SessionContext> {
         let project = ProjectPaths::new(project_dir, &config);
         let paths = project.session(&state.session_id);
         let roles = crate::roles::load_roles(&project.agents, &config)?;
         let store = Store::new(paths.artifacts());
         let has_prd = store.input_path(INPUT_PRD).is_file();
-        let prd_needs_summary = store
-            .read_input(INPUT_PRD)
-            .is_some_and(|p| crate::workflow::intake::estimate_tokens(&p) > config.workflow.context_tokens);
+        let prd_needs_summary = store.read_input(INPUT_PRD).is_some_and(|p| {
+            crate::workflow::intake::estimate_tokens(&p) > config.workflow.context_tokens
+        });
         let author = roles
             .enabled_authors()
             .first()
             .map(|r| r.name.clone())
-            .ok_or_else(|| Error::Usage("no author role is enabled; enable `roles.architect`".into()))?;
-        let reviewers = roles.enabled_reviewers().iter().map(|r| r.name.clone()).collect();
-        let helpers = roles.enabled_helpers().iter().map(|r| r.name.clone()).collect();
-        let plan = Plan::new(&config, &author, reviewers, helpers, has_prd, prd_needs_summary);
+            .ok_or_else(|| {
+                Error::Usage("no author role is enabled; enable `roles.architect`".into())
+            })?;
+        let reviewers = roles
+            .enabled_reviewers()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let helpers = roles
+            .enabled_helpers()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let plan = Plan::new(
+            &config,
+            &author,
+            reviewers,
+            helpers,
+            has_prd,
+            prd_needs_summary,
+        );
         let templates = Templates::load(Some(&project.templates))?;
-        Ok(SessionContext { project, paths, session_id: state.session_id.clone(), config, roles, plan, templates, store })
+        Ok(SessionContext {
+            project,
+            paths,
+            session_id: state.session_id.clone(),
+            config,
+            roles,
+            plan,
+            templates,
+            store,
+        })
     }
 
     /// The PRD text prompts should use: the summary, else the generated PRD, else the input.
@@ -110,7 +140,10 @@ pub fn role_code(role: &str) -> String {
     if role == "human" {
         return "HU".into();
     }
-    let parts: Vec<&str> = role.split(['-', '_', ' ']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = role
+        .split(['-', '_', ' '])
+        .filter(|p| !p.is_empty())
+        .collect();
     let code: String = if parts.len() >= 2 {
         parts.iter().filter_map(|p| p.chars().next()).collect()
     } else {

@@ -26,17 +26,27 @@ impl Store {
     }
 
     pub fn md_path(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
-        self.base(stage, name, rev).with_extension(format!("r{rev}.md"))
+        self.base(stage, name, rev)
+            .with_extension(format!("r{rev}.md"))
     }
 
     pub fn json_path(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
-        self.base(stage, name, rev).with_extension(format!("r{rev}.json"))
+        self.base(stage, name, rev)
+            .with_extension(format!("r{rev}.json"))
     }
 
     /// Saves one revision (markdown and, for structured documents, its JSON).
-    pub fn save(&self, stage: Stage, name: &str, rev: u32, md: &str, json: Option<&Value>) -> Result<()> {
+    pub fn save(
+        &self,
+        stage: Stage,
+        name: &str,
+        rev: u32,
+        md: &str,
+        json: Option<&Value>,
+    ) -> Result<()> {
         if let Some(j) = json {
-            let bytes = serde_json::to_vec_pretty(j).map_err(|e| Error::Other(format!("internal: {e}")))?;
+            let bytes =
+                serde_json::to_vec_pretty(j).map_err(|e| Error::Other(format!("internal: {e}")))?;
             write_atomic(&self.json_path(stage, name, rev), &bytes)?;
         }
         write_atomic(&self.md_path(stage, name, rev), md.as_bytes())
@@ -72,7 +82,10 @@ mod tests {
     #[test]
     fn paths_carry_stage_name_and_revision() {
         let s = Store::new(PathBuf::from("/a"));
-        assert_eq!(s.md_path(Stage::Options, "options", 2), PathBuf::from("/a/options/options.r2.md"));
+        assert_eq!(
+            s.md_path(Stage::Options, "options", 2),
+            PathBuf::from("/a/options/options.r2.md")
+        );
         assert_eq!(
             s.json_path(Stage::DesignDocs, "api_design", 1),
             PathBuf::from("/a/design_docs/api_design.r1.json")

@@ -118,6 +118,7 @@ impl Fixture {
             model: None,
             temperature: None,
             max_tokens: None,
+            item_ids: vec![],
             created_at: jiff::Timestamp::now(),
         }
     }

@@ -7,8 +7,12 @@ use super::support::design_team::Script;
 
 fn assert_deliverables(rig: &Rig) -> Value {
     let manifest: Value = serde_json::from_str(&rig.read(".agentmux/specs/manifest.json")).unwrap();
-    let docs: Vec<String> =
-        manifest["selected_docs"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let docs: Vec<String> = manifest["selected_docs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(docs.len(), 2, "{manifest}");
     let mut on_disk: Vec<String> = std::fs::read_dir(rig.project.path().join(".agentmux/specs"))
         .unwrap()
@@ -18,23 +22,43 @@ fn assert_deliverables(rig: &Rig) -> Value {
     on_disk.sort();
     let mut sorted = docs.clone();
     sorted.sort();
-    assert_eq!(on_disk, sorted, "the manifest lists exactly the files written");
+    assert_eq!(
+        on_disk, sorted,
+        "the manifest lists exactly the files written"
+    );
     for d in &docs {
         let text = rig.read(&format!(".agentmux/specs/{d}"));
         assert!(text.contains("```mermaid"), "{d} has a diagram");
     }
-    for f in ["options.md", "design_proposal.md", "implementation_plan.md", "feedback.md"] {
-        assert!(!rig.read(&format!(".agentmux/{f}")).trim().is_empty(), "{f}");
+    for f in [
+        "options.md",
+        "design_proposal.md",
+        "implementation_plan.md",
+        "feedback.md",
+    ] {
+        assert!(
+            !rig.read(&format!(".agentmux/{f}")).trim().is_empty(),
+            "{f}"
+        );
     }
     let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
     let items = ledger["items"].as_array().unwrap();
     for reviewer in ["principal-engineer", "code-reviewer"] {
-        assert!(items.iter().any(|i| i["author"] == reviewer), "items from {reviewer}: {ledger}");
+        assert!(
+            items.iter().any(|i| i["author"] == reviewer),
+            "items from {reviewer}: {ledger}"
+        );
     }
     for i in items.iter().filter(|i| i["author"] != "traceability") {
-        assert!(!i["disposition"].is_null(), "every item has a disposition: {i}");
+        assert!(
+            !i["disposition"].is_null(),
+            "every item has a disposition: {i}"
+        );
     }
-    assert!(rig.read(".agentmux/design_proposal.md").contains("Revision History"));
+    assert!(
+        rig.read(".agentmux/design_proposal.md")
+            .contains("Revision History")
+    );
     ledger
 }
 
@@ -42,11 +66,21 @@ fn assert_deliverables(rig: &Rig) -> Value {
 fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
     let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 2\n");
     rig.cmd()
-        .args(["start", "--detach", "--goal", "A team link shortener with click statistics", "--journey"])
+        .args([
+            "start",
+            "--detach",
+            "--goal",
+            "A team link shortener with click statistics",
+            "--journey",
+        ])
         .arg("Alice shortens a URL, shares it, and reads the clicks on Friday")
         .assert()
         .success();
-    let out = rig.cmd().args(["wait", "--timeout", "180"]).output().unwrap();
+    let out = rig
+        .cmd()
+        .args(["wait", "--timeout", "180"])
+        .output()
+        .unwrap();
     let status = rig.cmd().args(["status", "--json"]).output().unwrap();
     assert!(
         out.status.success(),
@@ -55,7 +89,11 @@ fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&status.stdout),
         std::fs::read_to_string(
-            rig.project.path().join(".agentmux/sessions").join(rig.session_id()).join("logs/supervisor.log")
+            rig.project
+                .path()
+                .join(".agentmux/sessions")
+                .join(rig.session_id())
+                .join("logs/supervisor.log")
         )
         .unwrap_or_default()
     );
@@ -69,5 +107,9 @@ fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
     while !rig.tmux.sessions().is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    assert!(rig.tmux.sessions().is_empty(), "tmux sessions left: {:?}", rig.tmux.sessions());
+    assert!(
+        rig.tmux.sessions().is_empty(),
+        "tmux sessions left: {:?}",
+        rig.tmux.sessions()
+    );
 }

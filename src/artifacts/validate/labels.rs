@@ -48,10 +48,16 @@ fn split_label(line: &str) -> Option<(String, usize)> {
     }
     skip_ws(&mut start);
     // list marker
-    if start + 1 < bytes.len() && matches!(bytes[start], b'-' | b'*' | b'+') && bytes[start + 1] == b' ' {
+    if start + 1 < bytes.len()
+        && matches!(bytes[start], b'-' | b'*' | b'+')
+        && bytes[start + 1] == b' '
+    {
         start += 2;
     } else {
-        let digits = bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         if digits > 0
             && start + digits + 1 < bytes.len()
             && matches!(bytes[start + digits], b'.' | b')')
@@ -195,19 +201,29 @@ mod tests {
         assert!(label_matches("Config", &changes));
         let acc = part("Acceptance Check");
         assert!(label_matches("Acceptance criteria", &acc));
-        assert!(!label_matches("Check the logs in the dashboard for errors now", &acc));
+        assert!(!label_matches(
+            "Check the logs in the dashboard for errors now",
+            &acc
+        ));
         assert!(label_matches("Trade offs", &part("Trade-offs")));
         assert!(!label_matches("Effort", &part("Trade-offs")));
     }
 
     #[test]
     fn status_of_parts() {
-        let parts = vec![part("Objective"), part("Pseudocode"), part("Acceptance Check")];
+        let parts = vec![
+            part("Objective"),
+            part("Pseudocode"),
+            part("Acceptance Check"),
+        ];
         let src = "**Objective:** do it\n**Pseudocode:**\n```\nif x then y\n```\n**Acceptance Check:**\n\n";
         let doc = Doc::parse(src);
         let st = part_status(&doc, 0..src.len(), &parts);
         assert!(matches!(st[0], PartStatus::Present(_)));
-        assert!(matches!(st[1], PartStatus::Present(_)), "code counts as content");
+        assert!(
+            matches!(st[1], PartStatus::Present(_)),
+            "code counts as content"
+        );
         assert_eq!(st[2], PartStatus::Empty);
     }
 }

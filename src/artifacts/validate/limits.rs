@@ -26,11 +26,7 @@ pub fn check_text(bytes: &[u8], max_bytes: usize) -> Result<&str, Finding> {
         )
     })?;
     for (n, line) in text.split('\n').enumerate() {
-        if let Some((col, c)) = line
-            .chars()
-            .enumerate()
-            .find(|(_, c)| is_forbidden(*c))
-        {
+        if let Some((col, c)) = line.chars().enumerate().find(|(_, c)| is_forbidden(*c)) {
             let what = if c == '\0' {
                 "a NUL byte (binary data)".to_string()
             } else {
@@ -58,7 +54,10 @@ mod tests {
 
     #[test]
     fn accepts_text_and_rejects_binary_oversize_and_bad_encoding() {
-        assert_eq!(check_text("# Hi\n\tx\r\n".as_bytes(), 100).unwrap(), "# Hi\n\tx\r\n");
+        assert_eq!(
+            check_text("# Hi\n\tx\r\n".as_bytes(), 100).unwrap(),
+            "# Hi\n\tx\r\n"
+        );
         assert_eq!(check_text("é ✓ 漢字".as_bytes(), 100).unwrap(), "é ✓ 漢字");
 
         let e = check_text(b"abcdef", 5).unwrap_err();
@@ -67,7 +66,11 @@ mod tests {
 
         let e = check_text(b"ok\nbad \xff\xfe here", 100).unwrap_err();
         assert_eq!(e.location, "line 2");
-        assert!(e.message.contains("not valid UTF-8 at byte 7"), "{}", e.message);
+        assert!(
+            e.message.contains("not valid UTF-8 at byte 7"),
+            "{}",
+            e.message
+        );
 
         let e = check_text(b"a\nb\nc\0d", 100).unwrap_err();
         assert_eq!(e.location, "line 3");

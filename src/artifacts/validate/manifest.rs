@@ -167,7 +167,11 @@ fn pointer_to_path(pointer: &str) -> String {
             out.push_str(&seg);
         }
     }
-    if out.is_empty() { "manifest".into() } else { out }
+    if out.is_empty() {
+        "manifest".into()
+    } else {
+        out
+    }
 }
 
 #[cfg(test)]
@@ -198,7 +202,10 @@ mod tests {
     }
 
     fn written() -> Vec<String> {
-        vec!["auth_security_design.md".into(), "checkout_backend_design.md".into()]
+        vec![
+            "auth_security_design.md".into(),
+            "checkout_backend_design.md".into(),
+        ]
     }
 
     #[test]
@@ -214,8 +221,16 @@ mod tests {
         m["selected_docs"] = json!("checkout_backend_design.md");
         m.as_object_mut().unwrap().remove("rationale");
         let f = validate_manifest(&m, None, 2, 6);
-        assert!(f.iter().any(|f| f.location == "selected_docs" && f.message.contains("not of type")), "{f:?}");
-        assert!(f.iter().any(|f| f.location == "manifest" && f.message.contains("rationale")), "{f:?}");
+        assert!(
+            f.iter()
+                .any(|f| f.location == "selected_docs" && f.message.contains("not of type")),
+            "{f:?}"
+        );
+        assert!(
+            f.iter()
+                .any(|f| f.location == "manifest" && f.message.contains("rationale")),
+            "{f:?}"
+        );
         let f = validate_manifest(&json!([1, 2]), None, 2, 6);
         assert_eq!(f.len(), 1, "{f:?}");
     }
@@ -223,19 +238,57 @@ mod tests {
     #[test]
     fn names_counts_files_and_keys() {
         let mut m = good();
-        m["selected_docs"] = json!(["../etc_design.md", "checkout_backend_design.md", "checkout_backend_design.md"]);
+        m["selected_docs"] = json!([
+            "../etc_design.md",
+            "checkout_backend_design.md",
+            "checkout_backend_design.md"
+        ]);
         m["design_areas"]["stray_design.md"] = json!("x");
         let f = validate_manifest(&m, Some(&written()), 3, 6);
         let text: Vec<String> = f.iter().map(ToString::to_string).collect();
-        assert!(text.iter().any(|t| t.starts_with("selected_docs[0]: `../etc_design.md` contains a path separator")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("selected_docs[2]: `checkout_backend_design.md` is listed twice")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("2 documents, need 3 to 6")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("`auth_security_design.md` was written but is not listed")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("`../etc_design.md` is listed but was not written")), "{text:?}");
-        assert!(text.iter().any(|t| t.starts_with("design_areas.stray_design.md:")), "{text:?}");
-        assert!(text.iter().any(|t| t.starts_with("design_areas: no entry for `../etc_design.md`")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t
+                    .starts_with("selected_docs[0]: `../etc_design.md` contains a path separator")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t
+                    .contains("selected_docs[2]: `checkout_backend_design.md` is listed twice")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("2 documents, need 3 to 6")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("`auth_security_design.md` was written but is not listed")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("`../etc_design.md` is listed but was not written")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("design_areas.stray_design.md:")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("design_areas: no entry for `../etc_design.md`")),
+            "{text:?}"
+        );
         // the schema's pattern error is replaced by the name check, not doubled
-        assert!(!text.iter().any(|t| t.starts_with("selected_docs[0]: \"../etc_design.md\" does not match")), "{text:?}");
+        assert!(
+            !text
+                .iter()
+                .any(|t| t.starts_with("selected_docs[0]: \"../etc_design.md\" does not match")),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -70,8 +70,16 @@ pub struct Doc<'a> {
 /// What the parser is inside of while walking events.
 enum Capture {
     None,
-    Heading { level: u8, range: Range<usize>, text: String },
-    Code { lang: String, range: Range<usize>, content: String },
+    Heading {
+        level: u8,
+        range: Range<usize>,
+        text: String,
+    },
+    Code {
+        lang: String,
+        range: Range<usize>,
+        content: String,
+    },
 }
 
 impl<'a> Doc<'a> {
@@ -297,9 +305,10 @@ fn fence_closed(block: &str) -> bool {
 
 /// True if markdown text has no content once markup characters are removed.
 pub fn is_blank(text: &str) -> bool {
-    !text
-        .chars()
-        .any(|c| !c.is_whitespace() && !matches!(c, '*' | '_' | '-' | '#' | '>' | '|' | '`' | ':' | '~' | '='))
+    !text.chars().any(|c| {
+        !c.is_whitespace()
+            && !matches!(c, '*' | '_' | '-' | '#' | '>' | '|' | '`' | ':' | '~' | '=')
+    })
 }
 
 #[cfg(test)]
@@ -310,7 +319,11 @@ mod tests {
     fn headings_blocks_tables_and_items() {
         let src = "# Title\n\nSome text\n\n## 2. Next & Last\n\n```mermaid\nflowchart LR\n  A --> B\n```\n\n| Option | Fit |\n|---|---|\n| A | good |\n| B | poor |\n\n1. one\n   - nested\n2. two\n\n```\n# not a heading\n```\n";
         let doc = Doc::parse(src);
-        let titles: Vec<_> = doc.headings.iter().map(|h| (h.level, h.text.as_str(), h.line)).collect();
+        let titles: Vec<_> = doc
+            .headings
+            .iter()
+            .map(|h| (h.level, h.text.as_str(), h.line))
+            .collect();
         assert_eq!(titles, vec![(1, "Title", 1), (2, "2. Next & Last", 5)]);
         assert_eq!(doc.code_blocks.len(), 2);
         assert_eq!(doc.code_blocks[0].lang, "mermaid");
@@ -319,8 +332,15 @@ mod tests {
         assert!(doc.code_blocks[0].closed);
         assert_eq!(doc.tables.len(), 1);
         assert_eq!(doc.tables[0].header, vec!["Option", "Fit"]);
-        assert_eq!(doc.tables[0].rows, vec![vec!["A", "good"], vec!["B", "poor"]]);
-        let items: Vec<_> = doc.list_items.iter().map(|i| (i.depth, i.ordered)).collect();
+        assert_eq!(
+            doc.tables[0].rows,
+            vec![vec!["A", "good"], vec!["B", "poor"]]
+        );
+        let items: Vec<_> = doc
+            .list_items
+            .iter()
+            .map(|i| (i.depth, i.ordered))
+            .collect();
         assert_eq!(items, vec![(1, true), (2, false), (1, true)]);
         assert_eq!(doc.heading_end(0), src.len());
         assert_eq!(doc.heading_end(1), src.len());
@@ -341,7 +361,11 @@ mod tests {
         let doc = Doc::parse("Summary\n=======\n\nx\n\n```\ncode\n```\ny\n");
         assert_eq!(doc.headings[0].text, "Summary");
         assert_eq!(doc.headings[0].level, 1);
-        let lines: Vec<_> = doc.prose_lines(0..doc.src.len()).into_iter().map(|l| l.1).collect();
+        let lines: Vec<_> = doc
+            .prose_lines(0..doc.src.len())
+            .into_iter()
+            .map(|l| l.1)
+            .collect();
         assert!(lines.contains(&"y"));
         assert!(!lines.contains(&"code"));
     }

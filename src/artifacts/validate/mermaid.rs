@@ -26,22 +26,28 @@ pub(crate) fn findings(doc: &Doc<'_>) -> Vec<Finding> {
     doc.mermaid_blocks()
         .enumerate()
         .filter_map(|(i, block)| {
-            check_block(&parser, block).err().map(|message| {
-                Finding::new(location(i + 1, block), message)
-            })
+            check_block(&parser, block)
+                .err()
+                .map(|message| Finding::new(location(i + 1, block), message))
         })
         .collect()
 }
 
 /// `mermaid block 2 (line 40: "flowchart LR")`.
 fn location(index: usize, block: &CodeBlock) -> String {
-    let first = block.content.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let first = block
+        .content
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let first: String = first.chars().take(40).collect();
     format!("mermaid block {index} (line {}: \"{first}\")", block.line)
 }
 
 fn check_block(parser: &SemanticParser, block: &CodeBlock) -> Result<String, String> {
-    const UNCLOSED: &str = "the block is not closed: end it with a line of ``` right after the diagram";
+    const UNCLOSED: &str =
+        "the block is not closed: end it with a line of ``` right after the diagram";
     match (check_source(parser, &block.content), block.closed) {
         (Ok(kind), true) => Ok(kind),
         (Ok(_), false) => Err(UNCLOSED.into()),
@@ -100,7 +106,11 @@ fn describe(source: &str, error: &MermaidError) -> String {
             )
         }
         MermaidError::DetectType(_) => {
-            let first = source.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            let first = source
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
             let first: String = first.chars().take(60).collect();
             format!(
                 "no Mermaid diagram type recognised in `{first}`; start the block with a type such as `flowchart LR`, `sequenceDiagram`, `erDiagram` or `classDiagram`"
@@ -126,7 +136,11 @@ mod tests {
             "C4Context\n Person(u, \"User\")\n System(s, \"Sys\")\n Rel(u, s, \"uses\")",
             "gantt\n title x\n section s\n task :a1, 2024-01-01, 3d",
         ] {
-            assert!(check_diagram(src).is_ok(), "{src}: {:?}", check_diagram(src));
+            assert!(
+                check_diagram(src).is_ok(),
+                "{src}: {:?}",
+                check_diagram(src)
+            );
         }
     }
 
@@ -148,9 +162,20 @@ mod tests {
         let md = "# D\n\n```mermaid\ngraph TD\n A-->B\n```\n\ntext\n\n```mermaid\nsequenceDiagram\n Alice->>: hi\n```\n\n```mermaid\ngraph LR\n A-->B\n";
         let f = validate_mermaid_blocks(md);
         assert_eq!(f.len(), 2, "{f:?}");
-        assert_eq!(f[0].location, "mermaid block 2 (line 10: \"sequenceDiagram\")");
-        assert!(f[0].message.contains("sequence diagram does not parse"), "{}", f[0].message);
-        assert!(f[1].location.starts_with("mermaid block 3 (line 15"), "{}", f[1].location);
+        assert_eq!(
+            f[0].location,
+            "mermaid block 2 (line 10: \"sequenceDiagram\")"
+        );
+        assert!(
+            f[0].message.contains("sequence diagram does not parse"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[1].location.starts_with("mermaid block 3 (line 15"),
+            "{}",
+            f[1].location
+        );
         assert!(f[1].message.contains("not closed"), "{}", f[1].message);
     }
 }

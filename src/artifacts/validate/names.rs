@@ -50,9 +50,11 @@ pub fn check_doc_name(name: &str) -> Result<(), String> {
         ));
     };
     let snake = !stem.is_empty()
-        && stem
-            .split('_')
-            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && stem.split('_').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
         && stem.as_bytes()[0].is_ascii_lowercase();
     if !snake {
         return Err(format!(
@@ -92,8 +94,15 @@ pub fn suggest(name: &str) -> String {
         out.insert_str(0, "doc_");
     }
     let out = out.strip_suffix("_design").unwrap_or(&out).to_string();
-    let out = if out.is_empty() { "component".into() } else { out };
-    let out: String = out.chars().take(MAX_NAME_LEN - DESIGN_SUFFIX.len()).collect();
+    let out = if out.is_empty() {
+        "component".into()
+    } else {
+        out
+    };
+    let out: String = out
+        .chars()
+        .take(MAX_NAME_LEN - DESIGN_SUFFIX.len())
+        .collect();
     format!("{}{DESIGN_SUFFIX}", out.trim_end_matches('_'))
 }
 
@@ -103,7 +112,12 @@ mod tests {
 
     #[test]
     fn good_names() {
-        for n in ["auth_security_design.md", "order_domain_backend_design.md", "api2_design.md", "x_design.md"] {
+        for n in [
+            "auth_security_design.md",
+            "order_domain_backend_design.md",
+            "api2_design.md",
+            "x_design.md",
+        ] {
             assert_eq!(check_doc_name(n), Ok(()), "{n}");
         }
     }
@@ -138,7 +152,15 @@ mod tests {
 
     #[test]
     fn suggestions_are_valid_names() {
-        for n in ["", "../../x", "Hello World.md", "123", "a/b/C-D_design.md", "___", "é"] {
+        for n in [
+            "",
+            "../../x",
+            "Hello World.md",
+            "123",
+            "a/b/C-D_design.md",
+            "___",
+            "é",
+        ] {
             let s = suggest(n);
             assert_eq!(check_doc_name(&s), Ok(()), "{n} -> {s}");
         }

@@ -14,7 +14,15 @@ pub const MIN_OPTIONS: usize = 3;
 
 /// Words that show a decision is being stated.
 const DECISION_WORDS: &[&str] = &[
-    "recommend", "chose", "choose", "chosen", "select", "pick", "prefer", "go with", "decision",
+    "recommend",
+    "chose",
+    "choose",
+    "chosen",
+    "select",
+    "pick",
+    "prefer",
+    "go with",
+    "decision",
     "decide",
 ];
 
@@ -60,7 +68,10 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
         if seen.contains(&o.id) {
             out.push(Finding::new(
                 format!("option \"{}\"", o.heading),
-                format!("the id {} is used twice; give each option its own letter", o.id),
+                format!(
+                    "the id {} is used twice; give each option its own letter",
+                    o.id
+                ),
             ));
         }
         seen.push(o.id.clone());
@@ -73,11 +84,19 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
     let cmp_body = cmp_idx.and_then(|i| outline.body(&doc, i));
     let outside_options = |r: &Range<usize>| !options.iter().any(|o| o.body.contains(&r.start));
     let mut tables: Vec<&Table> = match &cmp_body {
-        Some(b) => doc.tables.iter().filter(|t| b.contains(&t.range.start)).collect(),
+        Some(b) => doc
+            .tables
+            .iter()
+            .filter(|t| b.contains(&t.range.start))
+            .collect(),
         None => Vec::new(),
     };
     if tables.is_empty() {
-        tables = doc.tables.iter().filter(|t| outside_options(&t.range)).collect();
+        tables = doc
+            .tables
+            .iter()
+            .filter(|t| outside_options(&t.range))
+            .collect();
     }
     if tables.is_empty() {
         out.push(Finding::new(
@@ -92,7 +111,10 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
             for o in options.iter().filter(|o| !table_has(t, o)) {
                 out.push(Finding::new(
                     cmp_loc.clone(),
-                    format!("the comparison table has no row for \"{}\"; add one", o.heading),
+                    format!(
+                        "the comparison table has no row for \"{}\"; add one",
+                        o.heading
+                    ),
                 ));
             }
         }
@@ -180,7 +202,12 @@ fn check_option(doc: &Doc<'_>, parts: &[Section], o: &Opt) -> Vec<Finding> {
         match &status[i] {
             PartStatus::Missing => out.push(Finding::new(
                 loc.clone(),
-                format!("no \"{}\"; add \"**{}:**\"{}", part.title, part.title, hint_suffix(part)),
+                format!(
+                    "no \"{}\"; add \"**{}:**\"{}",
+                    part.title,
+                    part.title,
+                    hint_suffix(part)
+                ),
             )),
             PartStatus::Empty => out.push(Finding::new(
                 loc.clone(),

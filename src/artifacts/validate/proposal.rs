@@ -139,7 +139,10 @@ fn find_steps(doc: &Doc<'_>, h: usize, body: Range<usize>) -> Vec<Step> {
                 let title = x
                     .text
                     .split_once([':', '-', '\u{2014}', '\u{2013}'])
-                    .map_or_else(|| strip_numbering(&x.text).to_string(), |(_, t)| t.trim().to_string());
+                    .map_or_else(
+                        || strip_numbering(&x.text).to_string(),
+                        |(_, t)| t.trim().to_string(),
+                    );
                 Step {
                     title,
                     body: x.range.end..next.min(higher).min(body.end).max(x.range.end),

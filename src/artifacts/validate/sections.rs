@@ -102,7 +102,9 @@ pub fn strip_numbering(text: &str) -> &str {
     if roman == 0 {
         return t;
     }
-    t[roman..].trim_start_matches(['.', ')', ':', '-']).trim_start()
+    t[roman..]
+        .trim_start_matches(['.', ')', ':', '-'])
+        .trim_start()
 }
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -114,8 +116,7 @@ fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 /// True if the heading text names the section exactly (after normalisation).
 pub fn matches_exact(heading: &str, section: &Section) -> bool {
     let k = key(strip_numbering(heading));
-    !k.is_empty()
-        && (k == key(&section.title) || section.aliases.iter().any(|a| key(a) == k))
+    !k.is_empty() && (k == key(&section.title) || section.aliases.iter().any(|a| key(a) == k))
 }
 
 /// True if the heading's words are a subset or a superset of the title's (or an alias's).
@@ -147,10 +148,7 @@ fn numbered_id(heading: &str, word: &str, letters: bool) -> Option<String> {
         return None;
     }
     let rest = rest.trim_start();
-    let id: String = rest
-        .chars()
-        .take_while(|c| c.is_alphanumeric())
-        .collect();
+    let id: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
     let after = &rest[id.len()..];
     let ok_id = (id.len() <= 2 && !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
         || (letters && id.len() == 1 && id.chars().all(|c| c.is_ascii_alphabetic()));
@@ -310,7 +308,11 @@ impl<'s> Outline<'s> {
                 };
                 out.push(Finding::new(
                     self.location(i),
-                    format!("out of order; move it {place} (section {} of {})", i + 1, self.sections.len()),
+                    format!(
+                        "out of order; move it {place} (section {} of {})",
+                        i + 1,
+                        self.sections.len()
+                    ),
                 ));
                 let _ = sec;
             }
@@ -410,10 +412,19 @@ mod tests {
             assert!(matches_exact(h, &s), "{h}");
         }
         assert!(matches_exact("Trade offs", &sec("Trade-offs")));
-        assert!(matches_exact("2.1 Risks, Trade-offs & Decisions", &sec("Risks, Trade-offs & Decisions")));
-        assert!(matches_exact("Assumptions - TBD", &sec("Assumptions (TBD)")));
+        assert!(matches_exact(
+            "2.1 Risks, Trade-offs & Decisions",
+            &sec("Risks, Trade-offs & Decisions")
+        ));
+        assert!(matches_exact(
+            "Assumptions - TBD",
+            &sec("Assumptions (TBD)")
+        ));
         assert!(!matches_exact("Option Comparison", &s));
-        assert_eq!(strip_numbering("10. API / Contract Changes"), "API / Contract Changes");
+        assert_eq!(
+            strip_numbering("10. API / Contract Changes"),
+            "API / Contract Changes"
+        );
         assert_eq!(strip_numbering("Intro"), "Intro");
         assert_eq!(strip_numbering("I/O design"), "I/O design");
     }
@@ -421,9 +432,15 @@ mod tests {
     #[test]
     fn loose_matching_is_subset_or_superset_of_words() {
         assert!(matches_loose("Risks", &sec("Risks and Mitigations")));
-        assert!(matches_loose("Functional Requirements", &sec("Requirements")));
+        assert!(matches_loose(
+            "Functional Requirements",
+            &sec("Requirements")
+        ));
         assert!(matches_loose("Summary", &sec("Title and Summary")));
-        assert!(!matches_loose("Non-Functional Requirements", &sec("Functional Requirements")));
+        assert!(!matches_loose(
+            "Non-Functional Requirements",
+            &sec("Functional Requirements")
+        ));
         assert!(!matches_loose("Glossary", &sec("Open Questions")));
     }
 
@@ -442,18 +459,38 @@ mod tests {
 
     #[test]
     fn locate_reports_missing_order_repeats_and_empty() {
-        let secs = vec![sec("One"), sec("Two"), sec("Three"), sec("Four"), sec("Five")];
-        let doc = Doc::parse("# Doc\n\n## Two\n\nx\n\n## 1. One\n\ny\n\n## Three\n\n## Three\n\nz\n\n## Four\n\n**\n");
+        let secs = vec![
+            sec("One"),
+            sec("Two"),
+            sec("Three"),
+            sec("Four"),
+            sec("Five"),
+        ];
+        let doc = Doc::parse(
+            "# Doc\n\n## Two\n\nx\n\n## 1. One\n\ny\n\n## Three\n\n## Three\n\nz\n\n## Four\n\n**\n",
+        );
         let o = Outline::locate(&doc, &secs);
         let f = o.findings(&doc);
         let text: Vec<String> = f.iter().map(|f| f.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("section \"Five\": missing")), "{text:?}");
         assert!(
-            text.iter().any(|t| t.starts_with("section \"One\": out of order") || t.starts_with("section \"Two\": out of order")),
+            text.iter().any(|t| t.contains("section \"Five\": missing")),
             "{text:?}"
         );
-        assert!(text.iter().any(|t| t.contains("\"Three\": appears 2 times")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("\"Four\": is empty")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("section \"One\": out of order")
+                    || t.starts_with("section \"Two\": out of order")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("\"Three\": appears 2 times")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("\"Four\": is empty")),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -81,7 +81,11 @@ impl Uncovered {
 
 fn short(text: &str) -> String {
     let t: String = text.chars().take(80).collect();
-    if t.len() < text.len() { format!("{t}...") } else { t }
+    if t.len() < text.len() {
+        format!("{t}...")
+    } else {
+        t
+    }
 }
 
 /// A PRD item.
@@ -119,7 +123,10 @@ pub fn check_traceability(
     for it in items_under(&doc, &titles("objectives", OBJECTIVE_HEADINGS)) {
         items.push((TraceKind::Objective, it));
     }
-    for it in items_under(&doc, &titles("functional_requirements", REQUIREMENT_HEADINGS)) {
+    for it in items_under(
+        &doc,
+        &titles("functional_requirements", REQUIREMENT_HEADINGS),
+    ) {
         items.push((TraceKind::FunctionalRequirement, it));
     }
     let steps = match journey.filter(|j| !j.trim().is_empty()) {
@@ -238,10 +245,7 @@ fn item_from(line: &str, need_id: bool) -> Option<Item> {
                 .trim_start_matches([':', ')', ']', '.', '-', '\u{2014}', '\u{2013}', '|', ' '])
                 .trim()
                 .to_string();
-            Some(Item {
-                id: Some(id),
-                text,
-            })
+            Some(Item { id: Some(id), text })
         }
         None if need_id => None,
         None => {
@@ -286,7 +290,11 @@ fn norm_id(id: &str) -> String {
 
 /// The steps of a journey given as text: list lines, `->` chains, lines, or sentences.
 fn journey_steps(text: &str) -> Vec<Item> {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let marked: Vec<&str> = lines
         .iter()
         .copied()
@@ -308,10 +316,7 @@ fn journey_steps(text: &str) -> Vec<Item> {
             .filter(|p| p.split_whitespace().count() >= 2)
             .collect()
     };
-    parts
-        .iter()
-        .filter_map(|p| item_from(p, false))
-        .collect()
+    parts.iter().filter_map(|p| item_from(p, false)).collect()
 }
 
 /// One coverage entry: a string the map links to a design document.
@@ -483,18 +488,43 @@ mod tests {
     #[test]
     fn ids() {
         assert!(is_id("O1") && is_id("FR-3") && is_id("NFR-2.1") && is_id("G12"));
-        assert!(!is_id("FR-") && !is_id("Step") && !is_id("ABCDE1") && !is_id("FR-1234") && !is_id("1"));
-        assert_eq!(ids_in("FR-1..FR-3, O2"), ["FR1", "FR2", "FR3", "O2"].map(String::from).into());
+        assert!(
+            !is_id("FR-") && !is_id("Step") && !is_id("ABCDE1") && !is_id("FR-1234") && !is_id("1")
+        );
+        assert_eq!(
+            ids_in("FR-1..FR-3, O2"),
+            ["FR1", "FR2", "FR3", "O2"].map(String::from).into()
+        );
     }
 
     #[test]
     fn everything_uncovered_without_a_map() {
         let u = traceability(PRD, None, &manifest(json!({})));
-        let ids: Vec<_> = u.iter().map(|u| (u.kind, u.id.clone(), u.text.clone())).collect();
+        let ids: Vec<_> = u
+            .iter()
+            .map(|u| (u.kind, u.id.clone(), u.text.clone()))
+            .collect();
         assert_eq!(ids.len(), 8, "{ids:?}");
-        assert_eq!(ids[0], (TraceKind::Objective, Some("O1".into()), "Cut checkout time by 30%".into()));
-        assert_eq!(ids[2], (TraceKind::FunctionalRequirement, Some("FR-1".into()), "Guest checkout".into()));
-        assert_eq!(ids[5], (TraceKind::JourneyStep, None, "Browse the catalogue".into()));
+        assert_eq!(
+            ids[0],
+            (
+                TraceKind::Objective,
+                Some("O1".into()),
+                "Cut checkout time by 30%".into()
+            )
+        );
+        assert_eq!(
+            ids[2],
+            (
+                TraceKind::FunctionalRequirement,
+                Some("FR-1".into()),
+                "Guest checkout".into()
+            )
+        );
+        assert_eq!(
+            ids[5],
+            (TraceKind::JourneyStep, None, "Browse the catalogue".into())
+        );
         assert!(!ids.iter().any(|i| i.1.as_deref() == Some("NFR-1")));
     }
 
@@ -511,32 +541,82 @@ mod tests {
             "O2": "payments_security_design.md",
             "FR-1": ["checkout backend"],
         }));
-        let left: Vec<_> = traceability(PRD, None, &by_item).into_iter().map(|u| u.id.unwrap_or(u.text)).collect();
-        assert_eq!(left, vec!["FR-2", "FR-3", "Browse the catalogue", "Add items to the cart", "Pay with a saved card"]);
+        let left: Vec<_> = traceability(PRD, None, &by_item)
+            .into_iter()
+            .map(|u| u.id.unwrap_or(u.text))
+            .collect();
+        assert_eq!(
+            left,
+            vec![
+                "FR-2",
+                "FR-3",
+                "Browse the catalogue",
+                "Add items to the cart",
+                "Pay with a saved card"
+            ]
+        );
 
-        let list = manifest(json!([{ "objective": "O1", "docs": ["checkout_backend_design.md"] }, { "objective": "O2" }]));
-        let left: Vec<_> = traceability(PRD, None, &list).into_iter().filter_map(|u| u.id).collect();
-        assert!(!left.contains(&"O1".to_string()) && left.contains(&"O2".to_string()), "{left:?}");
+        let list = manifest(
+            json!([{ "objective": "O1", "docs": ["checkout_backend_design.md"] }, { "objective": "O2" }]),
+        );
+        let left: Vec<_> = traceability(PRD, None, &list)
+            .into_iter()
+            .filter_map(|u| u.id)
+            .collect();
+        assert!(
+            !left.contains(&"O1".to_string()) && left.contains(&"O2".to_string()),
+            "{left:?}"
+        );
     }
 
     #[test]
     fn journey_argument_and_bullets_without_ids() {
         let prd = "# P\n\n## Goals\n\n- Faster checkout for returning shoppers\n\n## Features\n\n* Export orders as CSV\n";
-        let m = manifest(json!({"checkout_backend_design.md": ["faster checkout", "export orders"]}));
-        let u = traceability(prd, Some("Sign in -> export orders as CSV -> share the file"), &m);
+        let m =
+            manifest(json!({"checkout_backend_design.md": ["faster checkout", "export orders"]}));
+        let u = traceability(
+            prd,
+            Some("Sign in -> export orders as CSV -> share the file"),
+            &m,
+        );
         let texts: Vec<_> = u.iter().map(|u| (u.kind, u.text.as_str())).collect();
-        assert_eq!(texts, vec![(TraceKind::JourneyStep, "Sign in"), (TraceKind::JourneyStep, "share the file")]);
+        assert_eq!(
+            texts,
+            vec![
+                (TraceKind::JourneyStep, "Sign in"),
+                (TraceKind::JourneyStep, "share the file")
+            ]
+        );
         let f = u[0].to_finding();
         assert_eq!(f.location, "traceability");
-        assert!(f.message.starts_with("user-journey step \"Sign in\" is not covered"), "{}", f.message);
+        assert!(
+            f.message
+                .starts_with("user-journey step \"Sign in\" is not covered"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn journey_text_forms() {
-        let t = |s: &str| journey_steps(s).into_iter().map(|i| i.text).collect::<Vec<_>>();
-        assert_eq!(t("1. Sign up\n2. Create a project"), vec!["Sign up", "Create a project"]);
-        assert_eq!(t("Sign up → create a project"), vec!["Sign up", "create a project"]);
-        assert_eq!(t("The user signs up. Then they create a project."), vec!["The user signs up", "Then they create a project"]);
+        let t = |s: &str| {
+            journey_steps(s)
+                .into_iter()
+                .map(|i| i.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            t("1. Sign up\n2. Create a project"),
+            vec!["Sign up", "Create a project"]
+        );
+        assert_eq!(
+            t("Sign up → create a project"),
+            vec!["Sign up", "create a project"]
+        );
+        assert_eq!(
+            t("The user signs up. Then they create a project."),
+            vec!["The user signs up", "Then they create a project"]
+        );
         assert_eq!(t("signup"), Vec::<String>::new());
     }
 }

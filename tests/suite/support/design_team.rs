@@ -26,7 +26,10 @@ impl Default for Script {
         Self {
             review_items: vec!["critical", "nice-to-have"],
             reopen: false,
-            docs: vec!["link_service_backend_design.md", "analytics_pipeline_design.md"],
+            docs: vec![
+                "link_service_backend_design.md",
+                "analytics_pipeline_design.md",
+            ],
         }
     }
 }
@@ -44,7 +47,10 @@ pub fn responder(script: Script) -> impl Fn(&RecordedRequest) -> FakeReply + Sen
 fn requested_schema(req: &RecordedRequest) -> Option<(String, Value)> {
     let rf = req.response_format.as_ref()?;
     let js = rf.get("json_schema")?;
-    Some((js.get("name")?.as_str().unwrap_or("").to_string(), js.get("schema")?.clone()))
+    Some((
+        js.get("name")?.as_str().unwrap_or("").to_string(),
+        js.get("schema")?.clone(),
+    ))
 }
 
 fn answer(script: &Script, req: &RecordedRequest, n: usize) -> String {
@@ -57,7 +63,11 @@ fn answer(script: &Script, req: &RecordedRequest, n: usize) -> String {
     if name.contains("manifest") || schema_has(&schema, "selected_docs") {
         return manifest(script).to_string();
     }
-    let mut g = Gen { script, root: &schema, review: schema_has(&schema, "items") && !schema_has(&schema, "verdicts") };
+    let mut g = Gen {
+        script,
+        root: &schema,
+        review: schema_has(&schema, "items") && !schema_has(&schema, "verdicts"),
+    };
     g.value(&schema, "", 0).to_string()
 }
 
@@ -73,10 +83,24 @@ fn schema_has(schema: &Value, key: &str) -> bool {
 
 fn manifest(script: &Script) -> Value {
     let docs: Vec<&str> = script.docs.clone();
-    let areas: Map<String, Value> =
-        docs.iter().map(|d| (d.to_string(), json!(format!("Scope of {d}: components, data and operations.")))).collect();
-    let rationale: Map<String, Value> =
-        docs.iter().map(|d| (d.to_string(), json!(format!("{d} covers the PRD objectives and NFRs it names.")))).collect();
+    let areas: Map<String, Value> = docs
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                json!(format!("Scope of {d}: components, data and operations.")),
+            )
+        })
+        .collect();
+    let rationale: Map<String, Value> = docs
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                json!(format!("{d} covers the PRD objectives and NFRs it names.")),
+            )
+        })
+        .collect();
     json!({
         "project_name": "Team Link Shortener",
         "selected_docs": docs,
@@ -122,16 +146,21 @@ impl Gen<'_> {
         }
         for k in ["anyOf", "oneOf"] {
             if let Some(first) = schema.get(k).and_then(Value::as_array).and_then(|a| {
-                a.iter().find(|s| s.get("type").and_then(Value::as_str) != Some("null")).or(a.first())
+                a.iter()
+                    .find(|s| s.get("type").and_then(Value::as_str) != Some("null"))
+                    .or(a.first())
             }) {
                 return self.value(first, key, idx);
             }
         }
         let ty = match schema.get("type") {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(a)) => {
-                a.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null").to_string()
-            }
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or("null")
+                .to_string(),
             _ if schema.get("properties").is_some() => "object".into(),
             _ if schema.get("items").is_some() => "array".into(),
             _ => "string".into(),
@@ -149,7 +178,11 @@ impl Gen<'_> {
 
     fn pick_enum(&self, e: &[Value], key: &str) -> Value {
         let want: Option<&str> = match key {
-            "status" => Some(if self.script.reopen { "reopened" } else { "closed" }),
+            "status" => Some(if self.script.reopen {
+                "reopened"
+            } else {
+                "closed"
+            }),
             "decision" => Some("accepted"),
             "effort" => Some("M"),
             _ => None,
@@ -173,12 +206,22 @@ impl Gen<'_> {
     }
 
     fn array(&mut self, schema: &Value, key: &str) -> Value {
-        let items = schema.get("items").cloned().unwrap_or(json!({"type": "string"}));
+        let items = schema
+            .get("items")
+            .cloned()
+            .unwrap_or(json!({"type": "string"}));
         let items = self.resolve(&items).clone();
         let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = schema.get("maxItems").and_then(Value::as_u64).map(|m| m as usize).unwrap_or(usize::MAX);
+        let max = schema
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .map(|m| m as usize)
+            .unwrap_or(usize::MAX);
         // One element per enumerated id (dispositions, verdicts).
-        if let Some(ids) = items.pointer("/properties/item_id/enum").and_then(Value::as_array) {
+        if let Some(ids) = items
+            .pointer("/properties/item_id/enum")
+            .and_then(Value::as_array)
+        {
             return Value::Array(
                 ids.iter()
                     .map(|id| {
@@ -211,7 +254,11 @@ impl Gen<'_> {
 
     fn string(&self, schema: &Value, key: &str, idx: usize) -> String {
         let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = schema.get("maxLength").and_then(Value::as_u64).map(|m| m as usize).unwrap_or(400);
+        let max = schema
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .map(|m| m as usize)
+            .unwrap_or(400);
         let base = match key {
             "id" => format!("n{idx}"),
             "label" | "name" | "title" => format!("Component {}", idx + 1),

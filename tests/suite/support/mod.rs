@@ -70,13 +70,20 @@ impl TmuxServer {
 
     /// Session names on this server.
     pub fn sessions(&self) -> Vec<String> {
-        self.tmux(&["list-sessions", "-F", "#{session_name}"]).lines().map(str::to_string).collect()
+        self.tmux(&["list-sessions", "-F", "#{session_name}"])
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 }
 
 impl Drop for TmuxServer {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+        let _ = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
     }
 }
 
@@ -98,7 +105,11 @@ impl Rig {
                 server.url()
             ),
         );
-        Self { project, tmux: TmuxServer::new(), server }
+        Self {
+            project,
+            tmux: TmuxServer::new(),
+            server,
+        }
     }
 
     /// An `agentmux` command in the project, on the private tmux server.
@@ -120,6 +131,7 @@ impl Rig {
     }
 
     pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.project.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+        std::fs::read_to_string(self.project.path().join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 }
