@@ -347,3 +347,58 @@ fn attach_from_inside_another_tmux_server_opens_a_window_there() {
     });
     assert!(clients.contains("agentmux-att-1"));
 }
+
+#[test]
+fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
+    let outer = TmuxServer::new();
+    let inner = TmuxServer::new();
+    let mux = inner.mux();
+    mux.new_session("user-work", &sleeper("shell"), (80, 24))
+        .unwrap();
+    mux.new_session("agentmux-sw-1", &sleeper("supervisor"), (80, 24))
+        .unwrap();
+    // A real client of the inner server, attached to the user's session (in an outer pane, which
+    // gives it a terminal).
+    outer.tmux(&[
+        "new-window",
+        "-t",
+        "=keepalive:",
+        "--",
+        "env",
+        "-u",
+        "TMUX",
+        "tmux",
+        "-L",
+        &inner.socket,
+        "attach-session",
+        "-t",
+        "=user-work",
+    ]);
+    let client_session = || inner.tmux(&["list-clients", "-F", "#{client_session}"]);
+    wait_for(10, "the user's client", || {
+        (client_session().trim() == "user-work").then_some(())
+    });
+    let fields = inner.tmux(&[
+        "display",
+        "-p",
+        "-t",
+        "=user-work:",
+        "#{socket_path},#{pid},#{session_id}",
+    ]);
+    let tmux_var = fields.trim().replace(",$", ",");
+
+    mux.attach_from("agentmux-sw-1", Some(&tmux_var)).unwrap();
+    wait_for(10, "the client to switch", || {
+        (client_session().trim() == "agentmux-sw-1").then_some(())
+    });
+
+    // `tmux.inside_tmux: window`: a window in the user's session shows ours instead.
+    let mut cfg = agentmux::config::Config::default();
+    cfg.tmux.inside_tmux = agentmux::config::InsideTmux::Window;
+    let windowed = Tmux::from_config(&cfg).on_socket(Some(inner.socket.clone()));
+    windowed
+        .attach_from("agentmux-sw-1", Some(&tmux_var))
+        .unwrap();
+    let windows = inner.tmux(&["list-windows", "-t", "=user-work", "-F", "#{window_name}"]);
+    assert!(windows.contains("agentmux:agentmux-sw-1"), "{windows}");
+}
