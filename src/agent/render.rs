@@ -227,6 +227,11 @@ impl Display {
         }
     }
 
+    /// True when no task is shown or waiting to be shown.
+    pub fn idle(&self) -> bool {
+        self.slots.is_empty()
+    }
+
     /// A task starts: its header now when nothing streams, else a line saying it runs.
     pub fn begin(&mut self, task: &Task) -> SlotId {
         let id = self.next;

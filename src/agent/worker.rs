@@ -151,6 +151,7 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
         tracing::info!(task = %task.id, "task cancelled");
         return;
     };
+    let _idle = Idle(&shared.display);
     let result = TaskResult {
         task_id: task.id.clone(),
         role: task.role.clone(),
@@ -169,6 +170,19 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
                 &format!("cannot write the result of {}: {e}", task.id),
                 true,
             );
+        }
+    }
+}
+
+/// Says "waiting" in the pane when the last running task has been shown (on drop, so after the
+/// footer and any error line).
+struct Idle<'a>(&'a Mutex<Display>);
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        let mut d = lock(self.0);
+        if d.idle() {
+            d.note("waiting for the next task", false);
         }
     }
 }
