@@ -156,22 +156,31 @@ fn open_tmux(
     let env = crate::supervisor::agents::pane_env(cfg);
     let name =
         crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
-    if mux.has_session(&name)? {
-        mux.kill_session(&name)?;
-    }
-    let mut panes: Vec<(String, PaneSpec)> = Vec::new();
     let mut sup_argv = vec![exe.display().to_string()];
     sup_argv.extend(set_args(ctx));
     sup_argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
-    panes.push((
-        "supervisor".into(),
-        PaneSpec {
-            title: "supervisor".into(),
-            argv: sup_argv,
-            env: env.clone(),
-            cwd: ctx.project_dir.clone(),
-        },
-    ));
+    let sup_spec = PaneSpec {
+        title: "supervisor".into(),
+        argv: sup_argv,
+        env: env.clone(),
+        cwd: ctx.project_dir.clone(),
+    };
+    if mux.has_session(&name)? {
+        // Only the supervisor died (killed, crashed): restart it in its pane and leave the agents
+        // and the model running, so no request in flight is interrupted.
+        let sup_pane = SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
+        let listed = mux.list_panes(&name)?;
+        if let Some(pane) = sup_pane.filter(|p| listed.iter().any(|l| &l.id == p)) {
+            mux.respawn_pane(&pane, &sup_spec)?;
+            println!("session {id}: restarted its supervisor in tmux session `{name}`");
+            if !detach && cfg.tmux.attach == AttachMode::Auto {
+                mux.attach(&name)?;
+            }
+            return Ok(());
+        }
+        mux.kill_session(&name)?;
+    }
+    let mut panes: Vec<(String, PaneSpec)> = vec![("supervisor".into(), sup_spec)];
     for role in agent_roles(project, cfg)? {
         let spec = crate::supervisor::host::agent_pane_spec(
             &exe,
@@ -288,58 +297,6 @@ pub fn teardown(cfg: &Config, paths: &SessionPaths) {
     }
 }
 
-/// A progress view that prints lines (headless runs, and the supervisor pane until the
-/// dashboard takes over).
-pub struct LineView {
-    last: String,
-    to_stderr: bool,
-}
-
-impl LineView {
-    pub fn new(to_stderr: bool) -> Self {
-        Self {
-            last: String::new(),
-            to_stderr,
-        }
-    }
-    fn out(&self, s: &str) {
-        if self.to_stderr {
-            eprintln!("{s}");
-        } else {
-            println!("{s}");
-        }
-    }
-}
-
-impl crate::supervisor::run::View for LineView {
-    fn render(&mut self, state: &journal::SessionState, live: &crate::supervisor::run::Live) {
-        let inflight: Vec<String> = state.in_flight().iter().map(|t| t.id.clone()).collect();
-        let line = format!(
-            "[{}] stage {} | in flight: {} | items {} | tokens {}{}",
-            state.status().as_str(),
-            state.stage.map(|s| s.as_str()).unwrap_or("-"),
-            if inflight.is_empty() {
-                "-".to_string()
-            } else {
-                inflight.join(", ")
-            },
-            state.items.len(),
-            state.totals.tokens(),
-            live.waiting_for
-                .as_ref()
-                .map(|w| format!(" | waiting for {w}"))
-                .unwrap_or_default()
-        );
-        if line != self.last {
-            self.out(&line);
-            self.last = line;
-        }
-    }
-    fn message(&mut self, line: &str) {
-        self.out(&format!("agentmux: {line}"));
-    }
-}
-
 /// Cancelled on SIGTERM, SIGINT or SIGHUP.
 fn signal_token() -> CancellationToken {
     let token = CancellationToken::new();
@@ -379,7 +336,7 @@ fn build_supervisor(
     id: &str,
     host: Box<dyn AgentHost>,
     view: Box<dyn crate::supervisor::run::View>,
-    tmux_notify: Option<Box<dyn Fn(&str) + Send>>,
+    tmux_notify: Option<crate::supervisor::run::TmuxNotify>,
 ) -> Result<Supervisor> {
     let paths = project.session(id);
     let lock = SessionLock::acquire(&paths.lock(), "supervisor")?;
@@ -459,7 +416,7 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             &project,
             &args.session,
             Box::new(host),
-            Box::new(LineView::new(false)),
+            Box::new(crate::supervisor::view::LineView::new(false)),
             Some(notify),
         )?;
         let cancel = signal_token();
@@ -514,7 +471,7 @@ pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
             &project,
             &id,
             Box::new(host),
-            Box::new(LineView::new(true)),
+            Box::new(crate::supervisor::view::LineView::new(true)),
             None,
         )?;
         let cancel = signal_token();

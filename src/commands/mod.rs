@@ -12,6 +12,7 @@ pub mod select;
 pub mod sessions;
 mod status;
 mod stop;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -69,7 +70,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Feedback(args) => control_cmds::feedback(&ctx, &args),
         Command::Approve(args) => control_cmds::approve(&ctx, &args),
         Command::Wait(args) => status::wait(&ctx, &args),
-        Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
+        Command::Validate(args) => validate::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Supervise(args) => launch::supervise(&ctx, &args),
         Command::Agent(args) => agent::run(&ctx, &args),

@@ -71,10 +71,10 @@ impl AgentHost for ChildAgents {
         let mut restarted = Vec::new();
         let roles: Vec<String> = self.children.keys().cloned().collect();
         for role in roles {
-            let dead = match self.children.get_mut(&role).map(|c| c.try_wait()) {
-                Some(Ok(Some(_))) | Some(Err(_)) => true,
-                _ => false,
-            };
+            let dead = matches!(
+                self.children.get_mut(&role).map(|c| c.try_wait()),
+                Some(Ok(Some(_)) | Err(_))
+            );
             if !dead {
                 continue;
             }

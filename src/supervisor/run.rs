@@ -41,6 +41,9 @@ pub struct Live {
     pub waiting_for: Option<String>,
 }
 
+/// Shows a message inside the session's tmux session (display-message and bell).
+pub type TmuxNotify = Box<dyn Fn(&str) + Send>;
+
 pub struct Supervisor {
     pub ctx: SessionContext,
     pub journal: Journal,
@@ -49,7 +52,7 @@ pub struct Supervisor {
     pub host: Box<dyn AgentHost>,
     pub view: Box<dyn View>,
     /// Shows a notification inside tmux (display-message + bell), when in tmux.
-    pub tmux_notify: Option<Box<dyn Fn(&str) + Send>>,
+    pub tmux_notify: Option<TmuxNotify>,
     /// True when the local default model is used (bounds JSON schemas for small models).
     pub local_model: bool,
     pub live: Live,

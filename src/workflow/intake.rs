@@ -100,8 +100,12 @@ struct Builder {
 impl Builder {
     /// Adds a fenced section of at most `cap` characters (and at most what is left).
     fn section(&mut self, title: &str, body: &str, cap: usize, label: &str) {
-        let header = format!("### {title}\n```\n");
-        let footer = "\n```\n\n";
+        // A fence longer than any backtick run in the file, so a README's own code blocks
+        // cannot close it.
+        let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let ticks = "`".repeat(longest.max(2) + 1);
+        let header = format!("### {title}\n{ticks}\n");
+        let footer = format!("\n{ticks}\n\n");
         let overhead = header.chars().count() + footer.len() + MARKER_ROOM;
         let avail = cap.min(self.left);
         if avail < overhead + 40 {
@@ -123,7 +127,7 @@ impl Builder {
                 .truncated
                 .push(format!("{label} ({shown} of {full} characters)"));
         }
-        s.push_str(footer);
+        s.push_str(&footer);
         self.left -= s.chars().count().min(self.left);
         self.text.push_str(&s);
         self.out.included.push(label.to_string());

@@ -27,15 +27,15 @@ pub fn check_design_doc(structure: &Structure, md: &str) -> Vec<Finding> {
             format!("no mermaid diagram; add a ```mermaid block{place} (context, container, sequence or ER diagram)"),
         ));
     }
-    if let Some(i) = outline.index_of("research") {
-        if let Some(body) = outline.body(&doc, i) {
-            let has_table = doc.tables.iter().any(|t| body.contains(&t.range.start));
-            if !has_table && !super::markdown::is_blank(doc.slice(body)) {
-                out.push(Finding::new(
+    if let Some(i) = outline.index_of("research")
+        && let Some(body) = outline.body(&doc, i)
+    {
+        let has_table = doc.tables.iter().any(|t| body.contains(&t.range.start));
+        if !has_table && !super::markdown::is_blank(doc.slice(body)) {
+            out.push(Finding::new(
                     outline.location(i),
                     "no comparison table; compare 3 to 5 candidates in a markdown table (pros, cons, risks, rough cost or latency), then state the decision",
                 ));
-            }
         }
     }
     out.extend(mermaid::findings(&doc));

@@ -62,11 +62,11 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     ];
     for (name, check) in top {
         let path = agentmux_dir.join(name);
-        if path.exists() {
-            if let Some(text) = read(&path, name, &mut report) {
-                let f = check(&structure, &text);
-                report.add(name, f);
-            }
+        if path.exists()
+            && let Some(text) = read(&path, name, &mut report)
+        {
+            let f = check(&structure, &text);
+            report.add(name, f);
         }
     }
 

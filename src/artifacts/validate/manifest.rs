@@ -40,10 +40,12 @@ pub fn validate_manifest(
         Ok(v) => {
             for e in v.iter_errors(json).take(MAX_SCHEMA_FINDINGS) {
                 let pointer = e.instance_path.as_str().to_string();
-                // Bad names get a better message from `check_doc_name` below.
-                if pointer.starts_with("/selected_docs/")
-                    && matches!(e.kind, ValidationErrorKind::Pattern { .. })
-                {
+                // Bad and repeated names get a better message from the checks below.
+                let name_rule = (pointer.starts_with("/selected_docs/")
+                    && matches!(e.kind, ValidationErrorKind::Pattern { .. }))
+                    || (pointer == "/selected_docs"
+                        && matches!(e.kind, ValidationErrorKind::UniqueItems));
+                if name_rule {
                     continue;
                 }
                 out.push(Finding::new(
@@ -65,10 +67,13 @@ pub fn validate_manifest(
         return out;
     };
     let mut selected = BTreeSet::new();
+    // Names already reported as unsafe are not reported again as unwritten or unmapped.
+    let mut bad = BTreeSet::new();
     for (i, d) in docs.iter().enumerate() {
         let Some(name) = d.as_str() else { continue };
         if let Err(why) = check_doc_name(name) {
             out.push(Finding::new(format!("selected_docs[{i}]"), why));
+            bad.insert(name.to_string());
         }
         if !selected.insert(name.to_string()) {
             out.push(Finding::new(
@@ -94,7 +99,7 @@ pub fn validate_manifest(
 
     if let Some(written) = written {
         let written: BTreeSet<&str> = written.iter().map(String::as_str).collect();
-        for name in &selected {
+        for name in selected.difference(&bad) {
             if !written.contains(name.as_str()) {
                 out.push(Finding::new(
                     "selected_docs",
@@ -124,7 +129,7 @@ pub fn validate_manifest(
                 ));
             }
         }
-        for name in &selected {
+        for name in selected.difference(&bad) {
             if !entries.contains_key(name) {
                 out.push(Finding::new(
                     map,
@@ -133,13 +138,21 @@ pub fn validate_manifest(
             }
         }
     }
+    // traceability maps an objective, requirement or journey step to the documents covering it;
+    // those must be listed documents (unsafe names are already reported by the schema).
     if let Some(trace) = obj.get("traceability").and_then(Value::as_object) {
-        for k in trace.keys() {
-            if k.ends_with(".md") && !selected.contains(k) {
-                out.push(Finding::new(
-                    format!("traceability.{k}"),
-                    format!("`{k}` is not in selected_docs; use the exact file names from selected_docs as keys"),
-                ));
+        for (item, docs) in trace {
+            let Some(docs) = docs.as_array() else {
+                continue;
+            };
+            for (i, d) in docs.iter().enumerate() {
+                let Some(name) = d.as_str() else { continue };
+                if check_doc_name(name).is_ok() && !selected.contains(name) {
+                    out.push(Finding::new(
+                        format!("traceability.{item}[{i}]"),
+                        format!("`{name}` is not in selected_docs; map each item to documents listed in selected_docs"),
+                    ));
+                }
             }
         }
     }
@@ -192,10 +205,11 @@ mod tests {
                 "checkout_backend_design.md": "O1 and FR-1..FR-3; the p95 latency NFR.",
                 "auth_security_design.md": "O2; the security NFRs."
             },
-            "assumptions_tbd": ["Payment provider is Stripe (owner: PM)"],
+            "assumptions_tbd": [{"assumption": "Payment provider is Stripe", "owner": "PM"}],
             "traceability": {
-                "checkout_backend_design.md": ["O1", "FR-1"],
-                "auth_security_design.md": ["O2"]
+                "O1": ["checkout_backend_design.md"],
+                "FR-1": ["checkout_backend_design.md", "auth_security_design.md"],
+                "O2": ["auth_security_design.md"]
             },
             "phase_plan_overview": [{"phase": "MVP", "goals": "checkout", "exit_criteria": "e2e green"}]
         })
@@ -235,6 +249,15 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
     }
 
+    #[track_caller]
+    fn has(text: &[String], yes: bool, fragment: &str) {
+        assert_eq!(
+            text.iter().any(|t| t.contains(fragment)),
+            yes,
+            "{fragment:?} in {text:#?}"
+        );
+    }
+
     #[test]
     fn names_counts_files_and_keys() {
         let mut m = good();
@@ -244,51 +267,64 @@ mod tests {
             "checkout_backend_design.md"
         ]);
         m["design_areas"]["stray_design.md"] = json!("x");
+        m["traceability"]["O3"] = json!(["stray_design.md", "../x_design.md"]);
         let f = validate_manifest(&m, Some(&written()), 3, 6);
         let text: Vec<String> = f.iter().map(ToString::to_string).collect();
-        assert!(
-            text.iter()
-                .any(|t| t
-                    .starts_with("selected_docs[0]: `../etc_design.md` contains a path separator")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|t| t
-                    .contains("selected_docs[2]: `checkout_backend_design.md` is listed twice")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter().any(|t| t.contains("2 documents, need 3 to 6")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|t| t.contains("`auth_security_design.md` was written but is not listed")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|t| t.contains("`../etc_design.md` is listed but was not written")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|t| t.starts_with("design_areas.stray_design.md:")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|t| t.starts_with("design_areas: no entry for `../etc_design.md`")),
-            "{text:?}"
+        has(
+            &text,
+            true,
+            "selected_docs[0]: `../etc_design.md` contains a path separator",
         );
         // the schema's pattern error is replaced by the name check, not doubled
-        assert!(
-            !text
-                .iter()
-                .any(|t| t.starts_with("selected_docs[0]: \"../etc_design.md\" does not match")),
-            "{text:?}"
+        has(
+            &text,
+            false,
+            "selected_docs[0]: \"../etc_design.md\" does not match",
         );
+        has(
+            &text,
+            true,
+            "selected_docs[2]: `checkout_backend_design.md` is listed twice",
+        );
+        has(&text, true, "selected_docs: 2 documents, need 3 to 6");
+        has(
+            &text,
+            true,
+            "`auth_security_design.md` was written but is not listed",
+        );
+        has(
+            &text,
+            false,
+            "`../etc_design.md` is listed but was not written",
+        );
+        has(
+            &text,
+            true,
+            "design_areas.stray_design.md: `stray_design.md` is not in selected_docs",
+        );
+        has(
+            &text,
+            false,
+            "design_areas: no entry for `../etc_design.md`",
+        );
+        has(
+            &text,
+            true,
+            "traceability.O3[0]: `stray_design.md` is not in selected_docs",
+        );
+        has(
+            &text,
+            true,
+            "traceability.O3[1]: \"../x_design.md\" does not match",
+        );
+        has(&text, false, "has non-unique elements");
+        assert_eq!(f.len(), 11, "{text:#?}");
+
+        m["selected_docs"] = json!(["checkout_backend_design.md", "new_design.md"]);
+        let f = validate_manifest(&m, Some(&written()), 2, 6);
+        let text: Vec<String> = f.iter().map(ToString::to_string).collect();
+        has(&text, true, "`new_design.md` is listed but was not written");
+        has(&text, true, "rationale: no entry for `new_design.md`");
     }
 
     #[test]

@@ -299,7 +299,7 @@ fn fence_closed(block: &str) -> bool {
         return true; // an indented block has no fence to close
     }
     lines
-        .last()
+        .next_back()
         .is_some_and(|l| l.trim().starts_with(fence.as_str()))
 }
 

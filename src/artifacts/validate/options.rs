@@ -130,7 +130,8 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
         .join("\n");
     let decides = DECISION_WORDS.iter().any(|w| prose.contains(w));
     let names_one = options.iter().any(|o| mentions(&prose, o));
-    if !options.is_empty() && !(decides && names_one) {
+    let recommends = decides && names_one;
+    if !options.is_empty() && !recommends {
         out.push(Finding::new(
             cmp_loc,
             "no recommendation; name the recommended option and why (e.g. \"**Recommendation:** Option B, because ...\"), and say whether a spike is advised",

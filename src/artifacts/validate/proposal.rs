@@ -31,45 +31,45 @@ pub fn check_proposal(structure: &Structure, md: &str) -> Vec<Finding> {
     let doc = Doc::parse(md);
     let outline = Outline::locate(&doc, &structure.proposal);
     let mut out = outline.findings(&doc);
-    if let Some(i) = outline.index_of("steps") {
-        if let (Some(body), Some(h)) = (outline.body(&doc, i), outline.found[i]) {
-            let loc = outline.location(i);
-            let steps = find_steps(&doc, h, body);
-            if !STEPS.contains(&steps.len()) {
+    if let Some(i) = outline.index_of("steps")
+        && let (Some(body), Some(h)) = (outline.body(&doc, i), outline.found[i])
+    {
+        let loc = outline.location(i);
+        let steps = find_steps(&doc, h, body);
+        if !STEPS.contains(&steps.len()) {
+            out.push(Finding::new(
+                loc.clone(),
+                format!(
+                    "{} steps, need {} to {}; {} (each as \"### Step N: Title\" with {})",
+                    steps.len(),
+                    STEPS.start(),
+                    STEPS.end(),
+                    if steps.len() < *STEPS.start() {
+                        "split large steps or add the missing work"
+                    } else {
+                        "merge small steps"
+                    },
+                    part_list(structure)
+                ),
+            ));
+        }
+        for (n, step) in steps.iter().enumerate() {
+            let status = part_status(&doc, step.body.clone(), &structure.step_parts);
+            for (part, st) in structure.step_parts.iter().zip(&status) {
+                let problem = match st {
+                    PartStatus::Missing => "missing",
+                    PartStatus::Empty => "empty",
+                    PartStatus::Present(_) => continue,
+                };
                 out.push(Finding::new(
-                    loc.clone(),
+                    format!("{loc}, step {} \"{}\"", n + 1, step.title),
                     format!(
-                        "{} steps, need {} to {}; {} (each as \"### Step N: Title\" with {})",
-                        steps.len(),
-                        STEPS.start(),
-                        STEPS.end(),
-                        if steps.len() < *STEPS.start() {
-                            "split large steps or add the missing work"
-                        } else {
-                            "merge small steps"
-                        },
-                        part_list(structure)
+                        "\"{}\" is {problem}; add \"**{}:**\" followed by its content{}",
+                        part.title,
+                        part.title,
+                        hint_suffix(part)
                     ),
                 ));
-            }
-            for (n, step) in steps.iter().enumerate() {
-                let status = part_status(&doc, step.body.clone(), &structure.step_parts);
-                for (part, st) in structure.step_parts.iter().zip(&status) {
-                    let problem = match st {
-                        PartStatus::Missing => "missing",
-                        PartStatus::Empty => "empty",
-                        PartStatus::Present(_) => continue,
-                    };
-                    out.push(Finding::new(
-                        format!("{loc}, step {} \"{}\"", n + 1, step.title),
-                        format!(
-                            "\"{}\" is {problem}; add \"**{}:**\" followed by its content{}",
-                            part.title,
-                            part.title,
-                            hint_suffix(part)
-                        ),
-                    ));
-                }
             }
         }
     }

@@ -324,13 +324,13 @@ impl<'s> Outline<'s> {
             ));
         }
         for (i, sec) in self.sections.iter().enumerate() {
-            if let Some(body) = self.body(doc, i) {
-                if super::markdown::is_blank(doc.slice(body)) {
-                    out.push(Finding::new(
-                        self.location(i),
-                        format!("is empty; write its content{}", hint_suffix(sec)),
-                    ));
-                }
+            if let Some(body) = self.body(doc, i)
+                && super::markdown::is_blank(doc.slice(body))
+            {
+                out.push(Finding::new(
+                    self.location(i),
+                    format!("is empty; write its content{}", hint_suffix(sec)),
+                ));
             }
         }
         out

@@ -6,8 +6,9 @@
 //! table rows or sub-headings), or simply the bullets under an "Objectives"/"Goals" or
 //! "Functional Requirements"/"Features" heading. An item is covered when the traceability map
 //! links its id, or text that says the same thing, to a design document. The map may be keyed by
-//! document (`{"x_design.md": ["O1", "FR-2"]}`, the schema's shape) or by item
-//! (`{"O1": ["x_design.md"]}`), or be a list of objects that name both.
+//! item (`{"O1": ["x_design.md"]}`, the schema's shape), by document
+//! (`{"x_design.md": ["O1", "FR-2"]}`, as people and models also write it), or be a list of
+//! objects that name both.
 
 use std::collections::BTreeSet;
 
@@ -73,7 +74,7 @@ impl Uncovered {
         Finding::new(
             "traceability",
             format!(
-                "{what} is not covered by any design area; cover it in a design document and list it under that document in traceability (e.g. \"x_design.md\": [\"{reference}\"])"
+                "{what} is not covered by any design area; cover it in a design document and map it to that document in traceability (e.g. \"{reference}\": [\"x_design.md\"])"
             ),
         )
     }
@@ -227,10 +228,10 @@ fn strip_marker(line: &str) -> &str {
         return r.trim_start();
     }
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-    if digits > 0 {
-        if let Some(r) = t[digits..].strip_prefix(['.', ')']) {
-            return r.trim_start();
-        }
+    if digits > 0
+        && let Some(r) = t[digits..].strip_prefix(['.', ')'])
+    {
+        return r.trim_start();
     }
     t
 }
@@ -277,7 +278,7 @@ fn is_id(token: &str) -> bool {
     (1..=3).contains(&main.len())
         && main.bytes().all(|b| b.is_ascii_digit())
         && sub.bytes().all(|b| b.is_ascii_digit())
-        && (sub.is_empty() == !rest.contains('.'))
+        && sub.is_empty() != rest.contains('.')
 }
 
 /// `FR-3` -> `FR3`.
@@ -424,15 +425,16 @@ fn ids_in(text: &str) -> BTreeSet<String> {
         .collect();
     for t in tokens {
         let t = t.trim_matches(['.', '-']);
-        if let Some((a, b)) = t.split_once("..") {
-            if let (Some(ra), Some(rb)) = (id_parts(a), id_parts(b)) {
-                if ra.0 == rb.0 && ra.1 <= rb.1 && rb.1 - ra.1 <= 50 {
-                    for n in ra.1..=rb.1 {
-                        out.insert(format!("{}{n}", ra.0));
-                    }
-                    continue;
-                }
+        if let Some((a, b)) = t.split_once("..")
+            && let (Some(ra), Some(rb)) = (id_parts(a), id_parts(b))
+            && ra.0 == rb.0
+            && ra.1 <= rb.1
+            && rb.1 - ra.1 <= 50
+        {
+            for n in ra.1..=rb.1 {
+                out.insert(format!("{}{n}", ra.0));
             }
+            continue;
         }
         if is_id(t) {
             out.insert(norm_id(t));
