@@ -291,7 +291,7 @@ mod tests {
             model: None,
             temperature: None,
             max_tokens: None,
-            item_ids: Vec::new(),
+            item_ids: vec![],
             created_at: Timestamp::UNIX_EPOCH,
         }
     }

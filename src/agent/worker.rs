@@ -144,13 +144,14 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
     tracing::info!(task = %task.id, "task started");
     let outcome = match shared.clients.get() {
         Ok(client) => chat(&shared, &client, &task, slot, &cancel).await,
-        Err(failed) => Some(failed),
+        Err(failed) => Some(*failed),
     };
     let Some(outcome) = outcome else {
         lock(&shared.display).finish(slot, None);
         tracing::info!(task = %task.id, "task cancelled");
         return;
     };
+    let _idle = Idle(&shared.display);
     let result = TaskResult {
         task_id: task.id.clone(),
         role: task.role.clone(),
@@ -169,6 +170,19 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
                 &format!("cannot write the result of {}: {e}", task.id),
                 true,
             );
+        }
+    }
+}
+
+/// Says "waiting" in the pane when the last running task has been shown (on drop, so after the
+/// footer and any error line).
+struct Idle<'a>(&'a Mutex<Display>);
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        let mut d = lock(self.0);
+        if d.idle() {
+            d.note("waiting for the next task", false);
         }
     }
 }
@@ -237,7 +251,7 @@ impl Clients {
     }
 
     /// The client, or the Failed outcome that explains why there is none.
-    fn get(&self) -> std::result::Result<LlmClient, TaskOutcome> {
+    fn get(&self) -> std::result::Result<LlmClient, Box<TaskOutcome>> {
         let local_url = match SessionRuntime::load(&self.paths) {
             Ok(rt) => rt.and_then(|r| r.local_llm_url),
             Err(e) => {
@@ -251,10 +265,12 @@ impl Clients {
         {
             return Ok(client.clone());
         }
-        let failed = |error: String, retryable: bool| TaskOutcome::Failed {
-            error,
-            retryable,
-            retries: 0,
+        let failed = |error: String, retryable: bool| {
+            Box::new(TaskOutcome::Failed {
+                error,
+                retryable,
+                retries: 0,
+            })
         };
         let endpoint = llm::resolve_endpoint(&self.config, &self.role, local_url.as_deref())
             .map_err(|e| {

@@ -5,6 +5,15 @@
 //! the crate builds those commands too, and we only serialise them. Everything else runs as a
 //! plain argv command built by the crate, several commands chained with `;` where they belong
 //! together.
+//!
+//! Where the crate falls short (tmux_interface 0.4):
+//! - it runs commands only as argv, which every local user can read: environment-carrying
+//!   commands are serialised from its `TmuxCommand` into a script for `source-file -`;
+//! - `split-window` / `respawn-pane` take a single `-e` and the command as one shell string that
+//!   tmux would hand to `sh -c`: [`with_process`] appends `-c`, every `-e`, `--` and the argv words
+//!   to the crate-built command, so the program is executed directly with nothing to quote.
+//!
+//! Verified against tmux 3.3a; everything used exists since 3.2 ([`super::MIN_VERSION`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -280,7 +289,8 @@ fn check(what: &str, out: Output) -> Result<String> {
     Err(Error::Tmux(format!("tmux {what} failed: {msg}")))
 }
 
-/// Appends `-c DIR`, each `-e NAME=VALUE` and `-- argv` to a pane-creating command.
+/// Appends `-c DIR`, each `-e NAME=VALUE` and `-- argv` to a pane-creating command (the crate's
+/// builders allow one `-e` and a shell-command string only; see the module docs).
 fn with_process(mut cmd: TmuxCommand<'static>, spec: &PaneSpec) -> TmuxCommand<'static> {
     cmd.push_option("-c", no_format(&spec.cwd.to_string_lossy()));
     for (k, v) in &spec.env {

@@ -1,5 +1,7 @@
 //! Integration suites. Each file is one area; shared helpers live in `support`.
 
+mod agent;
+mod bench_tmux;
 mod cli;
 mod dashboard;
 mod llm;

@@ -13,6 +13,8 @@ use agentmux::mux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
 pub struct TmuxServer {
     pub socket: String,
     pub config: PathBuf,
+    /// The socket file, removed on drop (tmux 3.3 leaves it behind after `kill-server`).
+    socket_path: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -33,9 +35,10 @@ impl TmuxServer {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let server = Self {
+        let mut server = Self {
             socket,
             config: conf,
+            socket_path: PathBuf::new(),
             _dir: dir,
         };
         let status = std::process::Command::new("tmux")
@@ -49,6 +52,8 @@ impl TmuxServer {
             .status()
             .unwrap();
         assert!(status.success(), "cannot start a private tmux server");
+        let path = server.tmux(&["display", "-p", "-t", "=keepalive:", "#{socket_path}"]);
+        server.socket_path = PathBuf::from(path.trim());
         server
     }
 
@@ -79,6 +84,9 @@ impl Drop for TmuxServer {
             .args(["-L", &self.socket, "kill-server"])
             .stderr(std::process::Stdio::null())
             .status();
+        if self.socket_path.is_absolute() {
+            let _ = std::fs::remove_file(&self.socket_path);
+        }
     }
 }
 
@@ -338,4 +346,59 @@ fn attach_from_inside_another_tmux_server_opens_a_window_there() {
         c.contains("agentmux-att-1").then_some(c)
     });
     assert!(clients.contains("agentmux-att-1"));
+}
+
+#[test]
+fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
+    let outer = TmuxServer::new();
+    let inner = TmuxServer::new();
+    let mux = inner.mux();
+    mux.new_session("user-work", &sleeper("shell"), (80, 24))
+        .unwrap();
+    mux.new_session("agentmux-sw-1", &sleeper("supervisor"), (80, 24))
+        .unwrap();
+    // A real client of the inner server, attached to the user's session (in an outer pane, which
+    // gives it a terminal).
+    outer.tmux(&[
+        "new-window",
+        "-t",
+        "=keepalive:",
+        "--",
+        "env",
+        "-u",
+        "TMUX",
+        "tmux",
+        "-L",
+        &inner.socket,
+        "attach-session",
+        "-t",
+        "=user-work",
+    ]);
+    let client_session = || inner.tmux(&["list-clients", "-F", "#{client_session}"]);
+    wait_for(10, "the user's client", || {
+        (client_session().trim() == "user-work").then_some(())
+    });
+    let fields = inner.tmux(&[
+        "display",
+        "-p",
+        "-t",
+        "=user-work:",
+        "#{socket_path},#{pid},#{session_id}",
+    ]);
+    let tmux_var = fields.trim().replace(",$", ",");
+
+    mux.attach_from("agentmux-sw-1", Some(&tmux_var)).unwrap();
+    wait_for(10, "the client to switch", || {
+        (client_session().trim() == "agentmux-sw-1").then_some(())
+    });
+
+    // `tmux.inside_tmux: window`: a window in the user's session shows ours instead.
+    let mut cfg = agentmux::config::Config::default();
+    cfg.tmux.inside_tmux = agentmux::config::InsideTmux::Window;
+    let windowed = Tmux::from_config(&cfg).on_socket(Some(inner.socket.clone()));
+    windowed
+        .attach_from("agentmux-sw-1", Some(&tmux_var))
+        .unwrap();
+    let windows = inner.tmux(&["list-windows", "-t", "=user-work", "-F", "#{window_name}"]);
+    assert!(windows.contains("agentmux:agentmux-sw-1"), "{windows}");
 }
