@@ -566,3 +566,75 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Arbitrary JSON values, a few levels deep, with keys the parsers look for.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("items".to_string()),
+            Just("category".to_string()),
+            Just("comment".to_string()),
+            Just("dispositions".to_string()),
+            Just("decision".to_string()),
+            Just("item_id".to_string()),
+            Just("verdicts".to_string()),
+            Just("status".to_string()),
+            Just("document".to_string()),
+            Just("revision".to_string()),
+            "\\PC{0,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic_on_arbitrary_json(v in json_value()) {
+            let _ = parse_review(&v);
+            let _ = parse_integration(&v);
+            let _ = parse_rereview(&v);
+            let _ = apply_revision(&v, &v);
+        }
+
+        #[test]
+        fn json_extraction_never_panics(s in "\\PC{0,200}") {
+            let _ = extract_json(&s);
+            let _ = parse_category(&s);
+        }
+
+        #[test]
+        fn rendering_never_panics_on_arbitrary_documents(v in json_value()) {
+            let tpl = crate::artifacts::templates::Templates::builtin().unwrap();
+            let meta = crate::artifacts::render::RenderMeta::new("p", "2026-01-01");
+            for kind in crate::artifacts::DocKind::ALL {
+                let _ = crate::artifacts::render::render(kind, &v, &meta, &tpl);
+                let _ = crate::artifacts::render::normalize(kind, &v);
+            }
+        }
+
+        #[test]
+        fn filters_never_panic(s in "\\PC{0,120}") {
+            use crate::artifacts::templates::*;
+            let _ = (md(&s), cell(&s), item(&s), code(&s), inline(&s));
+            let id = mermaid_id(&s);
+            prop_assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let label = mermaid_label(&s);
+            prop_assert!(!label.contains('"') && !label.contains('\n'));
+        }
+    }
+}

@@ -156,6 +156,14 @@ pub fn normalize(kind: DocKind, doc: &Value) -> Value {
             if let Some(opts) = doc.get_mut("options").and_then(Value::as_array_mut) {
                 for o in opts.iter_mut() {
                     normalize_effort(o);
+                    if let Some(name) = o.get_mut("name")
+                        && let Some(s) = name.as_str()
+                    {
+                        let stripped = strip_option_prefix(s);
+                        if !stripped.is_empty() && stripped.len() < s.len() {
+                            *name = Value::String(stripped.to_string());
+                        }
+                    }
                     if let Some(d) = o.get_mut("diagram") {
                         normalize_diagram(d);
                     }
@@ -205,6 +213,29 @@ pub fn normalize(kind: DocKind, doc: &Value) -> Value {
         DocKind::Prd | DocKind::ImplementationPlan => {}
     }
     doc
+}
+
+/// "Option B: Registry" -> "Registry" (the template writes the letter itself).
+fn strip_option_prefix(s: &str) -> &str {
+    let t = s.trim();
+    let Some(rest) = t
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("option "))
+        .map(|_| &t[7..])
+    else {
+        return t;
+    };
+    let mut chars = rest.chars();
+    let letter = chars.next();
+    let after = chars.as_str();
+    const SEPS: [char; 6] = [':', '-', '–', '.', ')', ' '];
+    match letter {
+        Some(c) if c.is_ascii_alphabetic() && after.is_empty() => "",
+        Some(c) if c.is_ascii_alphabetic() && after.starts_with(SEPS) => {
+            after.trim_start_matches(SEPS)
+        }
+        _ => t,
+    }
 }
 
 fn strip_design_suffix(s: &str) -> &str {
@@ -611,6 +642,17 @@ mod tests {
     }
 
     #[test]
+    fn option_names_lose_a_repeated_letter() {
+        assert_eq!(strip_option_prefix("Option B: Registry"), "Registry");
+        assert_eq!(strip_option_prefix("option c - CLI"), "CLI");
+        assert_eq!(strip_option_prefix("Option A"), "");
+        assert_eq!(strip_option_prefix("Optional cache"), "Optional cache");
+        assert_eq!(strip_option_prefix("Monolith"), "Monolith");
+        assert_eq!(strip_option_prefix("Option B– Ünïcode"), "Ünïcode");
+        assert_eq!(strip_option_prefix("Option Bx"), "Option Bx");
+    }
+
+    #[test]
     fn recommendation_must_name_an_existing_option() {
         let tpl = Templates::builtin().unwrap();
         let mut doc = fixture(DocKind::Options);
@@ -854,6 +896,59 @@ mod tests {
             let md = render(DocKind::DesignDoc, &doc, &meta(), &tpl).unwrap();
             let block = &mermaid_blocks(&md)[0];
             proptest::prop_assert!(parse_mermaid(block).is_ok(), "{:?}\n{}", parse_mermaid(block), block);
+        }
+    }
+
+    /// Replaces every string of `v` (except enum-valued fields) with strings from `pool`.
+    fn scramble(v: &mut Value, pool: &[String], i: &mut usize, key: &str) {
+        const ENUMS: [&str; 6] = [
+            "size",
+            "likelihood",
+            "impact",
+            "direction",
+            "recommended",
+            "effort",
+        ];
+        match v {
+            Value::String(s) if !ENUMS.contains(&key) => {
+                *s = pool[*i % pool.len()].clone();
+                *i += 1;
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| scramble(x, pool, i, key)),
+            Value::Object(o) => o.iter_mut().for_each(|(k, x)| scramble(x, pool, i, k)),
+            _ => {}
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Whatever text a model writes into the fields, the headings stay in order and every
+        /// diagram parses.
+        #[test]
+        fn model_text_cannot_break_the_structure(pool in proptest::collection::vec("\\PC{1,60}|#{1,2} [a-z]{1,8}\n|```[a-z]{0,4}|[-=]{3}|\\|", 1..12)) {
+            let tpl = Templates::builtin().unwrap();
+            for kind in DocKind::ALL {
+                let mut doc = fixture(kind);
+                scramble(&mut doc, &pool, &mut 0, "");
+                let md = match render(kind, &doc, &meta(), &tpl) {
+                    Ok(md) => md,
+                    // Whitespace-only names may collapse diagram nodes below the minimum.
+                    Err(e) => { proptest::prop_assert!(e.iter().all(|m| m.contains("nodes") || m.contains("edges")), "{e:?}"); continue; }
+                };
+                let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+                let mut expected: Vec<String> = sections().of(kind).iter().enumerate().map(|(i, s)| format!("## {}. {}", i + 1, s.title)).collect();
+                if md.contains("\n## Appendix\n") { expected.push("## Appendix".into()); }
+                let in_fences = {
+                    // Headings inside fenced blocks do not count.
+                    let mut fenced = false;
+                    md.lines().filter(|l| { if l.starts_with("```") { fenced = !fenced; } !fenced && l.starts_with("## ") }).count()
+                };
+                proptest::prop_assert_eq!(in_fences, expected.len(), "{}", md);
+                proptest::prop_assert!(headings.len() >= expected.len());
+                for block in mermaid_blocks(&md) {
+                    proptest::prop_assert!(parse_mermaid(&block).is_ok(), "{:?}\n{}", parse_mermaid(&block), block);
+                }
+            }
         }
     }
 }

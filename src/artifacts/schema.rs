@@ -383,7 +383,22 @@ pub fn diagram_schema(lim: &SchemaLimits) -> Value {
 /// The category values of a feedback item.
 pub const CATEGORIES: [&str; 4] = ["critical", "important", "nice-to-have", "question"];
 
-fn review_item_schema(lim: &SchemaLimits) -> Value {
+/// One feedback item. With a document kind, `section` must be one of its section titles or
+/// `General`; without one (the final review across several documents) it is free text such as
+/// `api_design.md: Security & Compliance`.
+fn review_item_schema(kind: Option<DocKind>, lim: &SchemaLimits) -> Value {
+    let section = match kind {
+        Some(kind) => {
+            let mut titles: Vec<String> = sections()
+                .of(kind)
+                .iter()
+                .map(|s| s.title.clone())
+                .collect();
+            titles.push("General".into());
+            json!({"type": "string", "enum": titles})
+        }
+        None => string(1, lim.label_max),
+    };
     object(
         vec![
             (
@@ -393,7 +408,7 @@ fn review_item_schema(lim: &SchemaLimits) -> Value {
             (
                 "section".into(),
                 described(
-                    string(1, lim.label_max),
+                    section,
                     "The heading of the section the item is about, or General.",
                 ),
             ),
@@ -406,11 +421,12 @@ fn review_item_schema(lim: &SchemaLimits) -> Value {
 
 /// What a Review task returns: `{items: [{category, section, comment, suggestion}]}`.
 /// At least one item, so every review leaves a trace in the ledger (a question is fine).
-pub fn review_schema(lim: &SchemaLimits) -> Value {
+/// `kind` None: the final review across several documents (free-text sections).
+pub fn review_schema(kind: Option<DocKind>, lim: &SchemaLimits) -> Value {
     object(
         vec![(
             "items".into(),
-            list(1, lim.review_items_max, review_item_schema(lim)),
+            list(1, lim.review_items_max, review_item_schema(kind, lim)),
         )],
         lim,
     )
@@ -484,7 +500,7 @@ pub fn integration_schema(kind: DocKind, item_ids: &[String], lim: &SchemaLimits
 }
 
 /// What a ReReview task returns: a verdict on each of the reviewer's own items and any new items.
-pub fn rereview_schema(item_ids: &[String], lim: &SchemaLimits) -> Value {
+pub fn rereview_schema(kind: Option<DocKind>, item_ids: &[String], lim: &SchemaLimits) -> Value {
     let n = item_ids.len() as u32;
     let id = if item_ids.is_empty() {
         string(1, lim.label_max)
@@ -521,7 +537,7 @@ pub fn rereview_schema(item_ids: &[String], lim: &SchemaLimits) -> Value {
                 list(
                     0,
                     lim.review_items_max.map(|m| m.min(3)),
-                    review_item_schema(lim),
+                    review_item_schema(kind, lim),
                 ),
             ),
         ],
@@ -701,8 +717,8 @@ mod tests {
             ))
             .unwrap();
         }
-        jsonschema::validator_for(&review_schema(&SchemaLimits::local())).unwrap();
-        jsonschema::validator_for(&rereview_schema(&[], &SchemaLimits::local())).unwrap();
+        jsonschema::validator_for(&review_schema(None, &SchemaLimits::local())).unwrap();
+        jsonschema::validator_for(&rereview_schema(None, &[], &SchemaLimits::local())).unwrap();
         jsonschema::validator_for(&manifest_schema(2, 6)).unwrap();
     }
 
@@ -717,6 +733,26 @@ mod tests {
         );
         assert_eq!(d["items"]["properties"]["item_id"]["enum"], json!(ids));
         assert_eq!(s["properties"]["document"]["required"], json!([]));
+    }
+
+    #[test]
+    fn review_sections_are_the_document_headings() {
+        let s = review_schema(Some(DocKind::Options), &SchemaLimits::local());
+        let section = &s["properties"]["items"]["items"]["properties"]["section"];
+        assert_eq!(
+            section["enum"],
+            json!([
+                "Title and Summary",
+                "Architecture Options",
+                "Option Comparison and Decision",
+                "General"
+            ])
+        );
+        let free = review_schema(None, &SchemaLimits::local());
+        assert_eq!(
+            free["properties"]["items"]["items"]["properties"]["section"]["type"],
+            "string"
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn new_env() -> Environment<'static> {
     env.add_filter("inline", |s: String| inline(&s));
     env.add_filter("item", |s: String| item(&s));
     env.add_filter("code", |s: String| code(&s));
+    env.add_filter("is_block", |s: String| is_block(&s));
     env.add_function("option_letter", |i: usize| super::schema::option_letter(i));
     env
 }
@@ -215,6 +216,8 @@ pub fn mermaid_label(s: &str) -> String {
             '<' => out.push_str("#lt;"),
             '>' => out.push_str("#gt;"),
             '|' => out.push_str("#124;"),
+            // `%%` starts a comment or a `%%{init}%%` directive, even inside quotes.
+            '%' => out.push_str("#37;"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -297,6 +300,17 @@ fn strip_enumerator(s: &str) -> &str {
         }
     }
     t
+}
+
+/// Whether text must be rendered as a block rather than after a label on the same line: it has
+/// several lines, or starts with something that only means its markup at the start of a line
+/// (a fence, a heading, a list, a quote, a table).
+pub fn is_block(s: &str) -> bool {
+    let t = s.trim();
+    t.contains('\n')
+        || ["```", "~~~", "#", "- ", "* ", "+ ", "> ", "|", "1. "]
+            .iter()
+            .any(|p| t.starts_with(p))
 }
 
 /// Text for inside a fenced code block: no line can close the fence.

@@ -141,7 +141,7 @@ pub fn build(
         }
         PromptTask::Draft { kind } => {
             draft(&mut p, kind, inputs, budget);
-            p.fields(kind, &lim);
+            p.fields(kind, &lim, project);
             (json_doc(kind, &lim), format!("Draft the {}", kind.label()))
         }
         PromptTask::Contribute => {
@@ -204,7 +204,7 @@ pub fn build(
         }
         PromptTask::DesignDoc { file, scope } => {
             design_doc(&mut p, file, scope, inputs, budget);
-            p.fields(DocKind::DesignDoc, &lim);
+            p.fields(DocKind::DesignDoc, &lim, project);
             (
                 json_doc(DocKind::DesignDoc, &lim),
                 format!("Design doc {file}"),
@@ -262,7 +262,7 @@ pub fn build(
             (
                 OutputSpec::Json {
                     name: "review".into(),
-                    schema: review_schema(&lim),
+                    schema: review_schema((!final_review).then_some(kind), &lim),
                 },
                 title,
             )
@@ -361,7 +361,11 @@ pub fn build(
             (
                 OutputSpec::Json {
                     name: "rereview".into(),
-                    schema: rereview_schema(&ids, &lim),
+                    schema: rereview_schema(
+                        (kind != DocKind::DesignDoc).then_some(kind),
+                        &ids,
+                        &lim,
+                    ),
                 },
                 format!(
                     "Re-review {} items on the {}",
@@ -382,7 +386,7 @@ pub fn build(
                  document; keep everything that was already right.",
                 kind.label()
             ));
-            p.fields(kind, &lim);
+            p.fields(kind, &lim, project);
             (
                 json_doc(kind, &lim),
                 format!("Repair the {}: {} findings", kind.label(), findings.len()),
@@ -654,10 +658,10 @@ impl UserPrompt {
         }
     }
 
-    fn fields(&mut self, kind: DocKind, lim: &SchemaLimits) {
+    fn fields(&mut self, kind: DocKind, lim: &SchemaLimits, project: &str) {
         self.parts.push(format!(
             "## Output\n\nReturn one JSON object with these fields, every one filled for this project:\n{}",
-            fields_guide(kind, lim)
+            fields_guide(kind, lim, project)
         ));
     }
 
@@ -691,13 +695,13 @@ const DIAGRAM_FIELDS: &str =
     "{direction: LR|TD, nodes [{id, label}], edges [{from, to, label}]} (edges use node ids)";
 
 /// "- key: hint" for every field of a document, with the parts of options and steps.
-pub fn fields_guide(kind: DocKind, lim: &SchemaLimits) -> String {
+pub fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> String {
     let s = sections();
     let mut out = String::new();
     let title_hint = match kind {
-        DocKind::Prd => "the product's name",
-        DocKind::DesignDoc => "the area this document designs",
-        _ => "the feature or task name",
+        DocKind::Prd => format!("the product's name (e.g. {project})"),
+        DocKind::DesignDoc => "the name of the area this document designs".to_string(),
+        _ => format!("a short name for what {project} builds"),
     };
     let _ = writeln!(out, "- title: {title_hint}");
     for sec in s.of(kind) {
