@@ -31,6 +31,13 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
             ),
         });
     }
+    // `agentmux validate .` in a project means its `.agentmux/`.
+    let nested = dir.join(&cfg.paths.root);
+    let dir = if nested.is_dir() && !has_artifacts(&dir) {
+        nested
+    } else {
+        dir
+    };
     let report = validate_dir(&dir, cfg);
     if args.json {
         let out = serde_json::json!({
@@ -49,6 +56,18 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
     } else {
         exit::SESSION_FAILED
     })
+}
+
+/// True if `dir` holds something `validate_dir` checks.
+fn has_artifacts(dir: &std::path::Path) -> bool {
+    [
+        "options.md",
+        "design_proposal.md",
+        "implementation_plan.md",
+        "specs",
+    ]
+    .iter()
+    .any(|n| dir.join(n).exists())
 }
 
 /// The human report: findings grouped by file, one per line, then a summary line.

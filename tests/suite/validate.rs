@@ -834,3 +834,31 @@ fn cli_respects_project_flag_and_an_empty_directory_is_clean() {
         .code(0)
         .stdout(predicate::str::contains("nothing to check"));
 }
+
+#[test]
+fn cli_project_directory_means_its_agentmux_dir_and_configured_specs_are_found() {
+    let p = project_with("broken");
+    p.cmd()
+        .args(["validate", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("specs/notes.md"))
+        .stdout(predicate::str::contains(".agentmux)"));
+
+    // specs kept outside `.agentmux/` through `paths.specs`
+    let p = Project::new();
+    copy_dir(
+        &fixtures().join("rendered/specs"),
+        &p.path().join("docs/specs"),
+    );
+    p.write(".agentmux/config.yaml", "paths:\n  specs: docs/specs\n");
+    std::fs::write(p.path().join("docs/specs/notes.txt"), "x").unwrap();
+    p.cmd()
+        .arg("validate")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "../docs/specs/notes.txt\n  file: is not a design document",
+        ))
+        .stdout(predicate::str::contains("(4 checked in "));
+}

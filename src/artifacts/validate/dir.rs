@@ -39,8 +39,8 @@ type Check = fn(&Structure, &str) -> Vec<Finding>;
 /// Runs every validator that applies to the files in `agentmux_dir`.
 pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let mut report = Report::default();
-    let specs_rel = relative_to_root(&cfg.paths.specs, &cfg.paths.root, "specs");
-    let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root, "templates");
+    let specs_rel = relative_to_root(&cfg.paths.specs, &cfg.paths.root);
+    let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root);
     let structure = match Structure::load(Some(&agentmux_dir.join(&templates_rel))) {
         Ok(s) => s,
         Err(e) => {
@@ -209,16 +209,47 @@ fn read(path: &Path, rel: &str, report: &mut Report) -> Option<String> {
     }
 }
 
-/// `paths.specs` relative to `paths.root` (`.agentmux/specs` -> `specs`), or `default` when it
-/// lies elsewhere.
-fn relative_to_root(path: &str, root: &str, default: &str) -> PathBuf {
-    Path::new(path)
-        .strip_prefix(root)
-        .ok()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from(default), Path::to_path_buf)
+/// A configured project path relative to the agentmux directory: `.agentmux/specs` -> `specs`;
+/// one outside it (`docs/specs`) -> `../docs/specs`, so a project that keeps its specs elsewhere
+/// is still checked.
+fn relative_to_root(path: &str, root: &str) -> PathBuf {
+    match Path::new(path).strip_prefix(root) {
+        Ok(p) => p.to_path_buf(),
+        Err(_) => {
+            let depth = Path::new(root)
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .count();
+            let mut up = PathBuf::new();
+            for _ in 0..depth {
+                up.push("..");
+            }
+            up.join(path)
+        }
+    }
 }
 
 fn slash(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_paths_relative_to_the_agentmux_directory() {
+        assert_eq!(
+            relative_to_root(".agentmux/specs", ".agentmux"),
+            PathBuf::from("specs")
+        );
+        assert_eq!(
+            relative_to_root("docs/specs", ".agentmux"),
+            PathBuf::from("../docs/specs")
+        );
+        assert_eq!(
+            relative_to_root("specs", "tools/agentmux"),
+            PathBuf::from("../../specs")
+        );
+    }
 }

@@ -61,6 +61,10 @@ pub struct ListItem {
 pub struct Doc<'a> {
     pub src: &'a str,
     line_starts: Vec<usize>,
+    /// For heading `i`: where the next heading of the same or a higher rank starts.
+    next_same_or_higher: Vec<usize>,
+    /// For heading `i`: where the next heading of a strictly higher rank starts.
+    next_higher: Vec<usize>,
     pub headings: Vec<Heading>,
     pub code_blocks: Vec<CodeBlock>,
     pub tables: Vec<Table>,
@@ -90,6 +94,8 @@ impl<'a> Doc<'a> {
         let mut doc = Doc {
             src,
             line_starts,
+            next_same_or_higher: Vec::new(),
+            next_higher: Vec::new(),
             headings: Vec::new(),
             code_blocks: Vec::new(),
             tables: Vec::new(),
@@ -223,6 +229,8 @@ impl<'a> Doc<'a> {
                 _ => {}
             }
         }
+        doc.next_same_or_higher = next_heading_where(&doc.headings, src.len(), |next, h| next <= h);
+        doc.next_higher = next_heading_where(&doc.headings, src.len(), |next, h| next < h);
         doc
     }
 
@@ -241,7 +249,12 @@ impl<'a> Doc<'a> {
 
     /// True if the offset lies inside a code block.
     pub fn in_code(&self, offset: usize) -> bool {
-        self.code_blocks.iter().any(|c| c.range.contains(&offset))
+        // Blocks are in document order and do not overlap: look at the last one starting at or
+        // before the offset.
+        let i = self
+            .code_blocks
+            .partition_point(|c| c.range.start <= offset);
+        i > 0 && self.code_blocks[i - 1].range.contains(&offset)
     }
 
     /// The lines in `range` that are not inside a code block, with their start offsets.
@@ -260,14 +273,18 @@ impl<'a> Doc<'a> {
 
     /// The end of the section a heading opens: the next heading of the same or a higher rank.
     pub fn heading_end(&self, index: usize) -> usize {
-        let Some(h) = self.headings.get(index) else {
-            return self.src.len();
-        };
-        self.headings
-            .iter()
-            .skip(index + 1)
-            .find(|n| n.level <= h.level)
-            .map_or(self.src.len(), |n| n.range.start)
+        self.next_same_or_higher
+            .get(index)
+            .copied()
+            .unwrap_or(self.src.len())
+    }
+
+    /// Where the next heading of a strictly higher rank than heading `index` starts (or the end).
+    pub fn higher_heading_start(&self, index: usize) -> usize {
+        self.next_higher
+            .get(index)
+            .copied()
+            .unwrap_or(self.src.len())
     }
 
     /// Mermaid blocks, in document order.
@@ -275,12 +292,44 @@ impl<'a> Doc<'a> {
         self.code_blocks.iter().filter(|c| c.lang == "mermaid")
     }
 
-    /// Number of mermaid blocks inside `range`.
+    /// Number of mermaid blocks starting inside `range`.
     pub fn mermaid_in(&self, range: &Range<usize>) -> usize {
-        self.mermaid_blocks()
-            .filter(|c| range.contains(&c.range.start))
+        let from = self
+            .code_blocks
+            .partition_point(|c| c.range.start < range.start);
+        let to = self
+            .code_blocks
+            .partition_point(|c| c.range.start < range.end);
+        self.code_blocks
+            .get(from..to.max(from))
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| c.lang == "mermaid")
             .count()
     }
+}
+
+/// For each heading, the start of the next heading whose level satisfies `stops(next, this)`,
+/// or `end`. One pass with a stack, so long documents stay linear.
+fn next_heading_where(
+    headings: &[Heading],
+    end: usize,
+    stops: impl Fn(u8, u8) -> bool,
+) -> Vec<usize> {
+    let mut out = vec![end; headings.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (i, h) in headings.iter().enumerate() {
+        while let Some(&top) = open.last() {
+            if stops(h.level, headings[top].level) {
+                out[top] = h.range.start;
+                open.pop();
+            } else {
+                break;
+            }
+        }
+        open.push(i);
+    }
+    out
 }
 
 /// True if a fenced block's source ends with a closing fence (an unclosed fence runs to the end
@@ -344,6 +393,23 @@ mod tests {
         assert_eq!(items, vec![(1, true), (2, false), (1, true)]);
         assert_eq!(doc.heading_end(0), src.len());
         assert_eq!(doc.heading_end(1), src.len());
+    }
+
+    #[test]
+    fn heading_ends_by_rank() {
+        let src = "# A\n## B\n### C\n## D\n# E\n";
+        let doc = Doc::parse(src);
+        let start = |i: usize| doc.headings[i].range.start;
+        assert_eq!(doc.heading_end(0), start(4));
+        assert_eq!(doc.heading_end(1), start(3));
+        assert_eq!(doc.heading_end(2), start(3));
+        assert_eq!(doc.heading_end(3), start(4));
+        assert_eq!(doc.heading_end(4), src.len());
+        assert_eq!(doc.higher_heading_start(1), start(4));
+        assert_eq!(doc.higher_heading_start(2), start(3));
+        assert_eq!(doc.higher_heading_start(0), src.len());
+        assert_eq!(doc.heading_end(99), src.len());
+        assert!(!doc.in_code(0));
     }
 
     #[test]

@@ -63,9 +63,9 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
             ),
         ));
     }
-    let mut seen = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for o in &options {
-        if seen.contains(&o.id) {
+        if !seen.insert(o.id.clone()) {
             out.push(Finding::new(
                 format!("option \"{}\"", o.heading),
                 format!(
@@ -74,7 +74,6 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
                 ),
             ));
         }
-        seen.push(o.id.clone());
         out.extend(check_option(&doc, &structure.option_parts, o));
     }
 
@@ -82,7 +81,11 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
     let cmp_idx = outline.index_of("comparison");
     let cmp_loc = cmp_idx.map_or_else(|| "document".into(), |i| outline.location(i));
     let cmp_body = cmp_idx.and_then(|i| outline.body(&doc, i));
-    let outside_options = |r: &Range<usize>| !options.iter().any(|o| o.body.contains(&r.start));
+    // Option bodies are in document order and do not overlap.
+    let outside_options = |r: &Range<usize>| {
+        let i = options.partition_point(|o| o.body.start <= r.start);
+        i == 0 || !options[i - 1].body.contains(&r.start)
+    };
     let mut tables: Vec<&Table> = match &cmp_body {
         Some(b) => doc
             .tables
@@ -129,7 +132,11 @@ pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
         .collect::<Vec<_>>()
         .join("\n");
     let decides = DECISION_WORDS.iter().any(|w| prose.contains(w));
-    let names_one = options.iter().any(|o| mentions(&prose, o));
+    let ids_named = ids_named(&prose);
+    let names_one = options.iter().any(|o| {
+        ids_named.contains(&o.id.to_lowercase())
+            || (options.len() <= MAX_NAME_SEARCH && names(&prose, o))
+    });
     let recommends = decides && names_one;
     if !options.is_empty() && !recommends {
         out.push(Finding::new(
@@ -162,12 +169,7 @@ fn find_options(doc: &Doc<'_>, range: Option<Range<usize>>) -> Vec<Opt> {
         let next_option = idx
             .get(k + 1)
             .map_or(range.end, |&n| doc.headings[n].range.start);
-        let next_higher = doc
-            .headings
-            .iter()
-            .skip(hi + 1)
-            .find(|n| n.level < h.level)
-            .map_or(doc.src.len(), |n| n.range.start);
+        let next_higher = doc.higher_heading_start(hi);
         let end = next_option.min(next_higher).min(range.end).max(h.range.end);
         let id = option_id(&h.text).unwrap_or_default();
         let name = h
@@ -264,12 +266,21 @@ fn cell_names(cell: &str, o: &Opt) -> bool {
 }
 
 /// True if lowercase prose names the option by id or by name.
-fn mentions(prose: &str, o: &Opt) -> bool {
-    let id = o.id.to_lowercase();
-    let w = words(prose);
-    if w.windows(2).any(|p| p[0] == "option" && p[1] == id) {
-        return true;
-    }
+/// The option ids prose names as "Option X".
+fn ids_named(prose: &str) -> std::collections::BTreeSet<String> {
+    words(prose)
+        .windows(2)
+        .filter(|p| p[0] == "option")
+        .map(|p| p[1].clone())
+        .collect()
+}
+
+/// Options are looked up by name only in documents of a sane size (searching the prose once
+/// per option is quadratic).
+const MAX_NAME_SEARCH: usize = 50;
+
+/// True if lowercase prose names the option by its name.
+fn names(prose: &str, o: &Opt) -> bool {
     let name = o.name.to_lowercase();
     name.len() >= 4 && prose.contains(&name)
 }

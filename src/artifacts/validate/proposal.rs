@@ -130,12 +130,7 @@ fn find_steps(doc: &Doc<'_>, h: usize, body: Range<usize>) -> Vec<Step> {
                 let next = heads
                     .get(k + 1)
                     .map_or(body.end, |&n| doc.headings[n].range.start);
-                let higher = doc
-                    .headings
-                    .iter()
-                    .skip(i + 1)
-                    .find(|n| n.level < x.level)
-                    .map_or(body.end, |n| n.range.start);
+                let higher = doc.higher_heading_start(i);
                 let title = x
                     .text
                     .split_once([':', '-', '\u{2014}', '\u{2013}'])

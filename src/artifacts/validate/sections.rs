@@ -168,22 +168,38 @@ pub struct Outline<'s> {
 impl<'s> Outline<'s> {
     /// Aligns the required sections with the document's headings.
     pub fn locate(doc: &Doc<'_>, sections: &'s [Section]) -> Self {
-        let candidates: Vec<usize> = doc
+        // Normalise every candidate heading once: (index, key, words, is an option or a step).
+        let candidates: Vec<(usize, String, BTreeSet<String>, bool)> = doc
             .headings
             .iter()
             .enumerate()
             .filter(|(_, h)| h.level <= MAX_SECTION_LEVEL)
-            .map(|(i, _)| i)
+            .map(|(i, h)| {
+                let text = strip_numbering(&h.text);
+                let sub = option_id(&h.text).is_some() || step_number(&h.text).is_some();
+                (i, key(text), content_words(text), sub)
+            })
+            .collect();
+        let titles: Vec<Vec<(String, BTreeSet<String>)>> = sections
+            .iter()
+            .map(|s| {
+                std::iter::once(&s.title)
+                    .chain(&s.aliases)
+                    .map(|t| (key(t), content_words(t)))
+                    .collect()
+            })
             .collect();
         let mut found: Vec<Option<usize>> = vec![None; sections.len()];
         let mut used = BTreeSet::new();
         let mut repeated = Vec::new();
         // Pass 1: exact titles, the first unused heading for each section.
-        for (si, sec) in sections.iter().enumerate() {
+        for (si, names) in titles.iter().enumerate() {
             let exact: Vec<usize> = candidates
                 .iter()
-                .copied()
-                .filter(|&h| !used.contains(&h) && matches_exact(&doc.headings[h].text, sec))
+                .filter(|(h, k, _, _)| {
+                    !used.contains(h) && !k.is_empty() && names.iter().any(|(t, _)| t == k)
+                })
+                .map(|c| c.0)
                 .collect();
             if let Some(&first) = exact.first() {
                 found[si] = Some(first);
@@ -205,15 +221,17 @@ impl<'s> Outline<'s> {
             }
             let lo = found[..si].iter().rev().flatten().next().copied();
             let hi = found[si + 1..].iter().flatten().next().copied();
-            let pick = candidates.iter().copied().find(|&h| {
-                !used.contains(&h)
-                    && lo.is_none_or(|lo| h > lo)
-                    && hi.is_none_or(|hi| h < hi)
-                    && option_id(&doc.headings[h].text).is_none()
-                    && step_number(&doc.headings[h].text).is_none()
-                    && matches_loose(&doc.headings[h].text, &sections[si])
+            let pick = candidates.iter().find(|(h, _, w, sub)| {
+                !used.contains(h)
+                    && lo.is_none_or(|lo| *h > lo)
+                    && hi.is_none_or(|hi| *h < hi)
+                    && !sub
+                    && !w.is_empty()
+                    && titles[si]
+                        .iter()
+                        .any(|(_, t)| !t.is_empty() && (w.is_subset(t) || t.is_subset(w)))
             });
-            if let Some(h) = pick {
+            if let Some(&(h, ..)) = pick {
                 found[si] = Some(h);
                 used.insert(h);
             }
@@ -244,12 +262,7 @@ impl<'s> Outline<'s> {
             .min()
             .and_then(|o| doc.headings.get(o))
             .map_or(doc.src.len(), |o| o.range.start);
-        let next_higher = doc
-            .headings
-            .iter()
-            .skip(h + 1)
-            .find(|n| n.level < heading.level)
-            .map_or(doc.src.len(), |n| n.range.start);
+        let next_higher = doc.higher_heading_start(h);
         Some(heading.range.end..next_section.min(next_higher))
     }
 
