@@ -46,7 +46,8 @@ fn kill_9_of_the_supervisor_at_several_points_then_resume_completes_identically(
     let rig = slow_rig(150);
     start(&rig);
     // Points: just after the first dispatch, after the first review results, in the proposal.
-    let points: [(&str, Box<dyn Fn(&[serde_json::Value]) -> bool>); 3] = [
+    type Point = (&'static str, Box<dyn Fn(&[serde_json::Value]) -> bool>);
+    let points: [Point; 3] = [
         (
             "the first dispatch",
             Box::new(|j| has(j, "task_dispatched")),
