@@ -186,6 +186,7 @@ pub fn build_task(
     }
     if local && let OutputSpec::Json { schema, .. } = &mut output {
         bound_schema(schema, 700, 10);
+        one_entry_per_item(schema);
     }
     let (model, temperature, max_tokens) = (
         ctx.roles.model(&st.role),
@@ -317,9 +318,75 @@ pub fn bound_schema(schema: &mut Value, max_len: u64, max_items: u64) {
     }
 }
 
+/// Turns "an array of n entries whose `item_id` is one of these n ids" into a tuple with one
+/// entry per id (`prefixItems` with a `const` id each). Under grammar-constrained decoding a small
+/// model then answers every item exactly once instead of repeating the first id.
+pub fn one_entry_per_item(schema: &mut Value) {
+    let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for key in ["dispositions", "verdicts"] {
+        let Some(arr) = props.get_mut(key) else {
+            continue;
+        };
+        let Some(items) = arr.get("items").cloned() else {
+            continue;
+        };
+        let Some(ids) = items
+            .pointer("/properties/item_id/enum")
+            .and_then(Value::as_array)
+            .cloned()
+        else {
+            continue;
+        };
+        if ids.len() < 2 {
+            continue;
+        }
+        let tuple: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                let mut it = items.clone();
+                if let Some(p) = it.pointer_mut("/properties/item_id") {
+                    *p = serde_json::json!({ "const": id });
+                }
+                it
+            })
+            .collect();
+        if let Some(o) = arr.as_object_mut() {
+            o.remove("items");
+            o.insert("prefixItems".into(), Value::Array(tuple));
+            o.insert("minItems".into(), Value::from(ids.len()));
+            o.insert("maxItems".into(), Value::from(ids.len()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dispositions_become_one_entry_per_item() {
+        let mut s = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "dispositions": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"item_id": {"type": "string", "enum": ["A", "B"]}, "decision": {"enum": ["accepted"]}}},
+                    "minItems": 2, "maxItems": 2
+                }
+            }
+        });
+        one_entry_per_item(&mut s);
+        let d = &s["properties"]["dispositions"];
+        assert!(d.get("items").is_none());
+        assert_eq!(d["prefixItems"][0]["properties"]["item_id"]["const"], "A");
+        assert_eq!(d["prefixItems"][1]["properties"]["item_id"]["const"], "B");
+        assert_eq!(
+            d["prefixItems"][1]["properties"]["decision"]["enum"][0],
+            "accepted"
+        );
+    }
 
     #[test]
     fn bound_schema_caps_strings_and_arrays_but_keeps_explicit_bounds() {

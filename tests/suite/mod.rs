@@ -6,6 +6,7 @@ mod cli;
 mod dashboard;
 mod llm;
 mod local_model;
+mod local_session;
 mod logs;
 mod recovery;
 mod session;
