@@ -393,8 +393,22 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
     let rt = runtime()?;
     let status = rt.block_on(async {
         wait_local_model(&paths, &cfg).await?;
-        let runtime = SessionRuntime::load(&paths)?.ok_or_else(|| {
-            Error::Other(format!("{}: runtime.json is missing", paths.dir.display()))
+        // The CLI records the pane ids right after opening the panes: wait for them.
+        let mut runtime = None;
+        for _ in 0..100 {
+            match SessionRuntime::load(&paths)? {
+                Some(rt) if !rt.panes.is_empty() => {
+                    runtime = Some(rt);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let runtime = runtime.ok_or_else(|| {
+            Error::Other(format!(
+                "{}: runtime.json lists no panes after 10 s",
+                paths.dir.display()
+            ))
         })?;
         let mux = Tmux::new(runtime.tmux_socket.clone());
         let host = crate::supervisor::host::TmuxAgents::new(
@@ -420,6 +434,21 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             Box::new(crate::supervisor::view::LineView::new(false)),
             Some(notify),
         )?;
+        let roles: Vec<String> = runtime
+            .panes
+            .keys()
+            .filter(|k| *k != "supervisor" && *k != "model")
+            .cloned()
+            .collect();
+        if let Some(v) = crate::supervisor::view::DashboardView::new(
+            paths.clone(),
+            roles,
+            sup.ctx.plan.stages.clone(),
+            &cfg,
+            project.specs.display().to_string(),
+        ) {
+            sup.view = Box::new(v);
+        }
         let cancel = signal_token();
         sup.run(cancel).await
     })?;

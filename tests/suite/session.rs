@@ -113,3 +113,44 @@ fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
         rig.tmux.sessions()
     );
 }
+
+#[test]
+fn the_supervisor_pane_shows_the_stage_and_the_agents() {
+    let rig = Rig::new(Script::default(), "");
+    rig.server
+        .configure(|s| s.latency = std::time::Duration::from_millis(400));
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    let runtime: Value = serde_json::from_str(
+        &std::fs::read_to_string(rig.session_dir().join("runtime.json")).unwrap(),
+    )
+    .unwrap();
+    let pane = runtime["panes"]["supervisor"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut screen = String::new();
+    while std::time::Instant::now() < deadline {
+        screen = rig.tmux.tmux(&["capture-pane", "-p", "-t", &pane]);
+        if screen.contains("architect")
+            && screen.contains("principal-engineer")
+            && screen.contains("options")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for needle in [
+        "architect",
+        "principal-engineer",
+        "code-reviewer",
+        "options",
+        "proposal",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "the supervisor pane lacks `{needle}`:\n{screen}"
+        );
+    }
+    rig.cmd().arg("stop").assert().success();
+}
