@@ -284,6 +284,16 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
             paths.lock().display()
         )));
     }
+    // Journal the resumption before the panes open, so `status` and `wait` right after this
+    // command already see a running session (the supervisor carries on from here).
+    if matches!(
+        s.state.status(),
+        SessionStatus::Paused | SessionStatus::Stopped
+    ) {
+        let _lock = SessionLock::acquire(&paths.lock(), "agentmux resume")?;
+        let (mut journal, _, _) = Journal::open(&paths.journal())?;
+        journal.append(Event::Resumed)?;
+    }
     open_tmux(ctx, &cfg, &project, &s.id, args.detach)?;
     Ok(exit::SUCCESS)
 }

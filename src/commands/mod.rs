@@ -51,6 +51,14 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         sets: cli.global.set,
         verbose: cli.global.verbose,
     };
+    // Long-running processes (supervisor, agents, headless run) log to their session's file;
+    // every other command logs to stderr with -v.
+    if !matches!(
+        cli.command,
+        Command::Supervise(_) | Command::Agent(_) | Command::Run(_)
+    ) {
+        crate::logging::init(None, ctx.verbose);
+    }
     match cli.command {
         Command::Init(_) => init::run(&ctx),
         Command::Config(cmd) => config_cmd::run(&ctx, cmd),

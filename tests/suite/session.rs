@@ -4,6 +4,8 @@ use serde_json::Value;
 
 use super::support::Rig;
 use super::support::design_team::Script;
+#[allow(unused_imports)]
+use predicates::prelude::*;
 
 fn assert_deliverables(rig: &Rig) -> Value {
     let manifest: Value = serde_json::from_str(&rig.read(".agentmux/specs/manifest.json")).unwrap();
@@ -153,4 +155,147 @@ fn the_supervisor_pane_shows_the_stage_and_the_agents() {
         );
     }
     rig.cmd().arg("stop").assert().success();
+}
+
+#[test]
+fn a_human_gate_waits_for_feedback_and_approval_with_helper_roles_on() {
+    let rig = Rig::new(
+        Script::default(),
+        "workflow:\n  gates: { options: human }\nroles:\n  data-modeler: { enabled: true }\n  language-idioms: { enabled: true }\n",
+    );
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    rig.wait_journal(60, "the options gate", |j| {
+        j.iter().any(|e| e["type"] == "gate_waiting")
+    });
+    let status: Value = serde_json::from_slice(
+        &rig.cmd()
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status["waiting_for_approval"], "options", "{status}");
+    // Human feedback at the gate becomes an item of the options review and gets a disposition.
+    rig.cmd()
+        .args([
+            "feedback",
+            "Prefer one PostgreSQL database over two stores",
+            "--category",
+            "critical",
+            "--section",
+            "Options",
+        ])
+        .assert()
+        .success();
+    rig.wait_journal(60, "the human item's disposition", |j| {
+        j.iter().any(|e| {
+            e["type"] == "disposition_recorded"
+                && e["disposition"]["item_id"]
+                    .as_str()
+                    .is_some_and(|i| i.contains("-HU-"))
+        })
+    });
+    rig.cmd()
+        .args(["approve", "--option", "B"])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(120);
+    assert_eq!(code, 0, "{out}");
+    let j = rig.journal();
+    assert!(
+        j.iter()
+            .any(|e| e["type"] == "option_selected" && e["option"] == "B" && e["by"] == "human")
+    );
+    // The helper roles contributed before the proposal.
+    for role in ["data-modeler", "language-idioms"] {
+        assert!(
+            j.iter().any(|e| e["type"] == "task_completed"
+                && e["role"] == role
+                && e["stage"] == "helpers"),
+            "{role} did not contribute"
+        );
+    }
+    let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
+    let human = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["author"] == "human")
+        .expect("human item");
+    assert_eq!(human["category"], "critical");
+    assert!(!human["disposition"].is_null());
+    // The session is listed, and its transcripts outlive the panes.
+    let list: Value =
+        serde_json::from_slice(&rig.cmd().args(["list", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(list[0]["state"], "completed");
+    rig.cmd()
+        .args(["logs", "architect"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("options"));
+}
+
+#[test]
+fn headless_run_completes_without_tmux_and_exits_zero() {
+    let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 1\n");
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("completed"));
+    assert!(rig.tmux.sessions().is_empty(), "run uses no tmux");
+    rig.cmd().arg("validate").assert().success();
+}
+
+#[test]
+fn the_token_budget_pauses_the_session_and_says_which_limit() {
+    let rig = Rig::new(Script::default(), "  max_total_tokens: 50\n");
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "paused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(
+        &rig.cmd()
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status["state"], "paused");
+    let reason = status["pause_reason"].as_str().unwrap();
+    assert!(reason.contains("llm.max_total_tokens"), "{reason}");
+    let before = rig.server.request_count();
+    // Raising the limit on resume continues the session.
+    rig.cmd()
+        .args([
+            "--set",
+            "llm.max_total_tokens=100000000",
+            "resume",
+            "--detach",
+        ])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(120);
+    assert_eq!(code, 0, "{out}");
+    assert!(rig.server.request_count() > before);
 }
