@@ -623,7 +623,7 @@ mod fuzz {
             let meta = crate::artifacts::render::RenderMeta::new("p", "2026-01-01");
             for kind in crate::artifacts::DocKind::ALL {
                 let _ = crate::artifacts::render::render(kind, &v, &meta, &tpl);
-                let _ = crate::artifacts::render::normalize(kind, &v);
+                let _ = crate::artifacts::normalize::normalize(kind, &v);
             }
         }
 

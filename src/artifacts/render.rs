@@ -1,19 +1,19 @@
 //! Document JSON -> markdown.
 //!
-//! [`render`] checks the JSON against the document's schema (seed counts kept, length caps and
-//! extra fields tolerated), normalises what models commonly get slightly wrong (effort written as
-//! "Medium", a recommendation written as "Option B", diagram edges that name a label instead of an
-//! id), and renders the kind's template. Errors say what is missing, by section, so they can go
+//! [`render`] normalises what models commonly get slightly wrong (see [`super::normalize`]),
+//! checks the JSON against the document's schema (seed counts kept, length caps and extra fields
+//! tolerated) and renders the kind's template. Errors say what is missing, by section, so they can go
 //! straight back to the author as repair findings.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::DocKind;
+use super::normalize::normalize;
 use super::schema::{RATING_DIMENSIONS, SchemaLimits, document_schema, option_letter};
 use super::sections::sections;
-use super::templates::{Templates, mermaid_id};
-use crate::protocol::{Disposition, FeedbackItem, ItemStatus, RevisionEntry, Stage};
+use super::templates::Templates;
+use crate::protocol::{FeedbackItem, RevisionEntry};
 
 /// The names of the four phases of a design doc's "Phased Design & Test Gates" (seed 004).
 pub const PHASE_NAMES: [&str; 4] = [
@@ -148,254 +148,8 @@ fn where_is(kind: DocKind, pointer: &str) -> String {
     }
 }
 
-/// Fixes what models commonly get slightly wrong, without inventing content.
-pub fn normalize(kind: DocKind, doc: &Value) -> Value {
-    let mut doc = doc.clone();
-    match kind {
-        DocKind::Options => {
-            if let Some(opts) = doc.get_mut("options").and_then(Value::as_array_mut) {
-                for o in opts.iter_mut() {
-                    normalize_effort(o);
-                    if let Some(name) = o.get_mut("name")
-                        && let Some(s) = name.as_str()
-                    {
-                        let stripped = strip_option_prefix(s);
-                        if !stripped.is_empty() && stripped.len() < s.len() {
-                            *name = Value::String(stripped.to_string());
-                        }
-                    }
-                    if let Some(d) = o.get_mut("diagram") {
-                        normalize_diagram(d);
-                    }
-                }
-            }
-            let names: Vec<String> = doc["options"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|o| o["name"].as_str().unwrap_or_default().to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let Some(rec) = doc.pointer_mut("/comparison/recommended")
-                && let Some(s) = rec.as_str()
-                && let Some(letter) = recommended_letter(s, &names)
-            {
-                *rec = Value::String(letter);
-            }
-        }
-        DocKind::Proposal => {
-            if let Some(d) = doc.pointer_mut("/approach/diagram") {
-                normalize_diagram(d);
-            }
-            if let Some(risks) = doc.get_mut("risks").and_then(Value::as_array_mut) {
-                for r in risks.iter_mut() {
-                    for key in ["likelihood", "impact"] {
-                        if let Some(v) = r.get_mut(key)
-                            && let Some(level) = v.as_str().and_then(level)
-                        {
-                            *v = Value::String(level.into());
-                        }
-                    }
-                }
-            }
-        }
-        DocKind::DesignDoc => {
-            if let Some(d) = doc.pointer_mut("/architecture_overview/diagram") {
-                normalize_diagram(d);
-            }
-            if let Some(t) = doc.get_mut("title")
-                && let Some(s) = t.as_str()
-            {
-                *t = Value::String(strip_design_suffix(s).to_string());
-            }
-        }
-        DocKind::Prd | DocKind::ImplementationPlan => {}
-    }
-    doc
-}
-
-/// "Option B: Registry" -> "Registry" (the template writes the letter itself).
-fn strip_option_prefix(s: &str) -> &str {
-    let t = s.trim();
-    let Some(rest) = t
-        .get(..7)
-        .filter(|p| p.eq_ignore_ascii_case("option "))
-        .map(|_| &t[7..])
-    else {
-        return t;
-    };
-    let mut chars = rest.chars();
-    let letter = chars.next();
-    let after = chars.as_str();
-    const SEPS: [char; 6] = [':', '-', '–', '.', ')', ' '];
-    match letter {
-        Some(c) if c.is_ascii_alphabetic() && after.is_empty() => "",
-        Some(c) if c.is_ascii_alphabetic() && after.starts_with(SEPS) => {
-            after.trim_start_matches(SEPS)
-        }
-        _ => t,
-    }
-}
-
-fn strip_design_suffix(s: &str) -> &str {
-    let t = s.trim();
-    for suffix in [" design document", " design doc", " design"] {
-        if t.len() > suffix.len() && t.to_ascii_lowercase().ends_with(suffix) {
-            return t[..t.len() - suffix.len()].trim_end();
-        }
-    }
-    t
-}
-
-fn level(s: &str) -> Option<&'static str> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "low" | "l" => Some("Low"),
-        "medium" | "med" | "m" | "moderate" => Some("Medium"),
-        "high" | "h" | "critical" => Some("High"),
-        _ => None,
-    }
-}
-
-fn effort_size(s: &str) -> Option<&'static str> {
-    let first = s
-        .trim()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match first.as_str() {
-        "s" | "small" => Some("S"),
-        "m" | "medium" => Some("M"),
-        "l" | "large" => Some("L"),
-        _ => None,
-    }
-}
-
-fn normalize_effort(option: &mut Value) {
-    let Some(effort) = option.get_mut("effort") else {
-        return;
-    };
-    if let Some(s) = effort.as_str() {
-        if let Some(size) = effort_size(s) {
-            let rest = s.trim()[s
-                .trim()
-                .find(|c: char| !c.is_ascii_alphabetic())
-                .unwrap_or(s.trim().len())..]
-                .trim_matches(|c: char| {
-                    c.is_whitespace() || matches!(c, '(' | ')' | ',' | '-' | ':' | '–')
-                })
-                .to_string();
-            *effort = json!({"size": size, "timeline": if rest.is_empty() { "unspecified".to_string() } else { rest }});
-        }
-        return;
-    }
-    if let Some(size) = effort.get_mut("size")
-        && let Some(s) = size.as_str().and_then(effort_size)
-    {
-        *size = Value::String(s.into());
-    }
-}
-
-/// "B", "Option B", "option b: Library", or an option's name -> "B".
-fn recommended_letter(s: &str, names: &[String]) -> Option<String> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    let body = lower
-        .strip_prefix("option")
-        .map(str::trim_start)
-        .unwrap_or(&lower);
-    let mut chars = body.chars();
-    if let Some(c) = chars.next()
-        && c.is_ascii_alphabetic()
-        && chars.next().is_none_or(|n| !n.is_ascii_alphanumeric())
-    {
-        return Some(c.to_ascii_uppercase().to_string());
-    }
-    names
-        .iter()
-        .position(|n| !n.is_empty() && n.eq_ignore_ascii_case(t))
-        .map(option_letter)
-}
-
-/// Makes a diagram self-consistent: direction LR or TD, unique node ids, every edge endpoint a
-/// node (an endpoint naming a node's label is mapped to that node; an unknown one becomes a node).
-pub fn normalize_diagram(d: &mut Value) {
-    let Some(obj) = d.as_object_mut() else {
-        return;
-    };
-    let dir = obj
-        .get("direction")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_ascii_uppercase())
-        .unwrap_or_default();
-    let dir = match dir.as_str() {
-        "LR" | "RL" => "LR",
-        "TD" | "TB" | "BT" => "TD",
-        _ => "LR",
-    };
-    obj.insert("direction".into(), Value::String(dir.into()));
-
-    let mut nodes: Vec<(String, String)> = Vec::new(); // (id, label)
-    if let Some(list) = obj.get("nodes").and_then(Value::as_array) {
-        for n in list {
-            let id = n["id"].as_str().unwrap_or_default().trim().to_string();
-            let label = n["label"].as_str().unwrap_or_default().trim().to_string();
-            let id = if id.is_empty() { label.clone() } else { id };
-            if id.is_empty() || nodes.iter().any(|(i, _)| mermaid_id(i) == mermaid_id(&id)) {
-                continue;
-            }
-            let label = if label.is_empty() { id.clone() } else { label };
-            nodes.push((id, label));
-        }
-    }
-    let mut edges: Vec<Value> = Vec::new();
-    if let Some(list) = obj.get("edges").and_then(Value::as_array) {
-        for e in list {
-            let from = e["from"].as_str().unwrap_or_default().trim().to_string();
-            let to = e["to"].as_str().unwrap_or_default().trim().to_string();
-            if from.is_empty() || to.is_empty() {
-                continue;
-            }
-            let from = resolve_endpoint(&from, &mut nodes);
-            let to = resolve_endpoint(&to, &mut nodes);
-            let label = e["label"].as_str().unwrap_or_default().trim().to_string();
-            edges.push(json!({"from": from, "to": to, "label": label}));
-        }
-    }
-    if nodes.is_empty() || (nodes.len() == 1 && edges.is_empty()) {
-        // Leave the arrays as they were so the schema check reports the missing parts.
-        return;
-    }
-    obj.insert(
-        "nodes".into(),
-        Value::Array(
-            nodes
-                .into_iter()
-                .map(|(id, label)| json!({"id": id, "label": label}))
-                .collect(),
-        ),
-    );
-    obj.insert("edges".into(), Value::Array(edges));
-}
-
-fn resolve_endpoint(name: &str, nodes: &mut Vec<(String, String)>) -> String {
-    let key = mermaid_id(name);
-    if let Some((id, _)) = nodes.iter().find(|(id, _)| mermaid_id(id) == key) {
-        return id.clone();
-    }
-    if let Some((id, _)) = nodes
-        .iter()
-        .find(|(_, label)| label.eq_ignore_ascii_case(name))
-    {
-        return id.clone();
-    }
-    nodes.push((name.to_string(), name.to_string()));
-    name.to_string()
-}
-
 /// Collapses runs of blank lines and ends the text with exactly one newline.
-fn tidy(s: &str) -> String {
+pub(crate) fn tidy(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut blank = 0;
     let mut in_fence = false;
@@ -419,131 +173,11 @@ fn tidy(s: &str) -> String {
     format!("{trimmed}\n")
 }
 
-/// The keys of the top-level sections whose content differs between two versions.
-pub fn changed_sections(kind: DocKind, old: &Value, new: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = sections()
-        .of(kind)
-        .iter()
-        .filter(|s| old.get(&s.key) != new.get(&s.key))
-        .map(|s| s.key.clone())
-        .collect();
-    if old.get("title") != new.get("title") {
-        keys.insert(0, "title".into());
-    }
-    keys
-}
-
-/// The `## N. Title` sections of a rendered document whose keys are in `keys`, in order.
-pub fn extract_sections(kind: DocKind, markdown: &str, keys: &[String]) -> String {
-    let mut out = String::new();
-    for sec in sections().of(kind) {
-        if !keys.contains(&sec.key) {
-            continue;
-        }
-        if let Some(text) = section_text(markdown, &sec.title) {
-            out.push_str(text.trim_end());
-            out.push_str("\n\n");
-        }
-    }
-    out.trim_end().to_string()
-}
-
-/// The text of the level-2 section titled `title` (numbered or not), heading included, up to
-/// the next level-1 or level-2 heading.
-pub fn section_text<'a>(markdown: &'a str, title: &str) -> Option<&'a str> {
-    heading_block(markdown, 2, |h| {
-        let h = h.trim();
-        let h = h
-            .split_once(". ")
-            .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-            .map(|(_, rest)| rest)
-            .unwrap_or(h);
-        h.eq_ignore_ascii_case(title)
-    })
-}
-
-/// The block of the first heading of `level` whose text satisfies `matches`, heading
-/// included, up to the next heading of the same or a higher level (outside code fences).
-pub fn heading_block(markdown: &str, level: usize, matches: impl Fn(&str) -> bool) -> Option<&str> {
-    let mut start = None;
-    let mut in_fence = false;
-    let mut offset = 0;
-    for line in markdown.split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.starts_with("```") || t.starts_with("~~~") {
-            in_fence = !in_fence;
-        }
-        if !in_fence {
-            let hashes = t.chars().take_while(|c| *c == '#').count();
-            if hashes >= 1 && hashes <= level && t[hashes..].starts_with(' ') {
-                if start.is_some() {
-                    return start.map(|s| &markdown[s..offset]);
-                }
-                if hashes == level && matches(t[hashes..].trim()) {
-                    start = Some(offset);
-                }
-            }
-        }
-        offset += line.len();
-    }
-    start.map(|s| &markdown[s..])
-}
-
-/// One item of the feedback ledger (`.agentmux/feedback.json` is a list of these).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct LedgerEntry {
-    pub item: FeedbackItem,
-    /// The author's latest disposition, if any.
-    #[serde(default)]
-    pub disposition: Option<Disposition>,
-    pub status: ItemStatus,
-    /// Reviewer notes from re-reviews (close/reopen), oldest first.
-    #[serde(default)]
-    pub notes: Vec<String>,
-}
-
-/// Renders `.agentmux/feedback.md`: counts by status, then every item grouped by stage.
-pub fn render_feedback(
-    project_name: &str,
-    entries: &[LedgerEntry],
-    tpl: &Templates,
-) -> Result<String, Vec<String>> {
-    let mut groups = Vec::new();
-    for stage in Stage::ALL {
-        let list: Vec<&LedgerEntry> = entries.iter().filter(|e| e.item.stage == stage).collect();
-        if !list.is_empty() {
-            groups.push(json!({"stage": stage_title(stage), "entries": list}));
-        }
-    }
-    let count = |s: ItemStatus| entries.iter().filter(|e| e.status == s).count();
-    let counts = json!([
-        ["open", count(ItemStatus::Open)],
-        ["addressed", count(ItemStatus::Addressed)],
-        ["closed", count(ItemStatus::Closed)],
-        ["total", entries.len()],
-    ]);
-    let ctx = json!({"project_name": project_name, "groups": groups, "counts": counts});
-    let out = tpl.render("feedback.md.j2", &ctx).map_err(|e| vec![e])?;
-    Ok(tidy(&out))
-}
-
-fn stage_title(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Intake => "Intake",
-        Stage::Requirements => "Requirements",
-        Stage::Options => "Architecture Options",
-        Stage::Helpers => "Helpers",
-        Stage::Proposal => "Design Proposal",
-        Stage::DesignDocs => "Design Documents",
-        Stage::FinalReview => "Final Review",
-        Stage::ImplementationPlan => "Implementation Plan",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Category;
+    use crate::artifacts::markdown::{changed_sections, extract_sections, section_text};
+    use crate::protocol::{Category, Stage};
 
     pub(crate) fn fixture(kind: DocKind) -> Value {
         let text = match kind {
@@ -642,46 +276,12 @@ mod tests {
     }
 
     #[test]
-    fn option_names_lose_a_repeated_letter() {
-        assert_eq!(strip_option_prefix("Option B: Registry"), "Registry");
-        assert_eq!(strip_option_prefix("option c - CLI"), "CLI");
-        assert_eq!(strip_option_prefix("Option A"), "");
-        assert_eq!(strip_option_prefix("Optional cache"), "Optional cache");
-        assert_eq!(strip_option_prefix("Monolith"), "Monolith");
-        assert_eq!(strip_option_prefix("Option B– Ünïcode"), "Ünïcode");
-        assert_eq!(strip_option_prefix("Option Bx"), "Option Bx");
-    }
-
-    #[test]
     fn recommendation_must_name_an_existing_option() {
         let tpl = Templates::builtin().unwrap();
         let mut doc = fixture(DocKind::Options);
         doc["comparison"]["recommended"] = json!("D");
         let err = render(DocKind::Options, &doc, &meta(), &tpl).unwrap_err();
         assert!(err[0].contains("`D` is not one of A, B, C"), "{err:?}");
-    }
-
-    #[test]
-    fn diagrams_become_consistent() {
-        let mut d = json!({"direction": "tb", "nodes": [
-            {"id": "a", "label": "Alpha"}, {"id": "a", "label": "dup"}, {"id": "", "label": "Beta"}
-        ], "edges": [
-            {"from": "Alpha", "to": "Beta", "label": "x"}, {"from": "a", "to": "Gamma"}, {"from": "", "to": "a"}
-        ]});
-        normalize_diagram(&mut d);
-        assert_eq!(d["direction"], "TD");
-        let ids: Vec<&str> = d["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(ids, ["a", "Beta", "Gamma"]);
-        assert_eq!(
-            d["edges"][0],
-            json!({"from": "a", "to": "Beta", "label": "x"})
-        );
-        assert_eq!(d["edges"].as_array().unwrap().len(), 2);
     }
 
     #[test]
@@ -735,52 +335,6 @@ mod tests {
             text.contains("## 16. Risks and Mitigations") && text.contains("Strip script tags")
         );
         assert!(!text.contains("Observability"));
-    }
-
-    #[test]
-    fn feedback_ledger_renders_every_item() {
-        let tpl = Templates::builtin().unwrap();
-        let item = |id: &str, author: &str, stage| FeedbackItem {
-            id: id.into(),
-            author: author.into(),
-            stage,
-            round: 1,
-            category: Category::Critical,
-            section: "Approach".into(),
-            comment: "No retry | budget".into(),
-            suggestion: Some("Cap at 3".into()),
-        };
-        let entries = vec![
-            LedgerEntry {
-                item: item("PE-r1-1", "principal-engineer", Stage::Options),
-                disposition: Some(Disposition {
-                    item_id: "PE-r1-1".into(),
-                    decision: crate::protocol::Decision::Accepted,
-                    rationale: "Right".into(),
-                    change: Some("Option A risks".into()),
-                    round: 1,
-                }),
-                status: ItemStatus::Closed,
-                notes: vec!["fixed".into()],
-            },
-            LedgerEntry {
-                item: item("CR-r1-1", "code-reviewer", Stage::Proposal),
-                disposition: None,
-                status: ItemStatus::Open,
-                notes: vec![],
-            },
-        ];
-        let md = render_feedback("readtime", &entries, &tpl).unwrap();
-        insta::assert_snapshot!("feedback_ledger", md);
-        assert!(
-            md.find("## Architecture Options").unwrap() < md.find("## Design Proposal").unwrap()
-        );
-        assert!(
-            md.contains(
-                "| PE-r1-1 | principal-engineer | 1 | critical | Approach | accepted | closed |"
-            ),
-            "{md}"
-        );
     }
 
     /// The mermaid blocks of a markdown document.

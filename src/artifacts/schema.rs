@@ -565,6 +565,12 @@ pub fn manifest_schema(min: u32, max: u32) -> Value {
                 o.insert("maxProperties".into(), json!(max));
             }
         }
+        if let Some(Value::Object(files)) = props
+            .get_mut("traceability")
+            .and_then(|t| t.get_mut("additionalProperties"))
+        {
+            files.insert("maxItems".into(), json!(max));
+        }
     }
     schema
 }
@@ -768,9 +774,24 @@ mod tests {
             "phase_plan_overview": [{"phase": "MVP", "goals": "g", "exit_criteria": "e"}]
         });
         assert!(v.is_valid(&good));
-        let mut bad = good.clone();
-        bad["selected_docs"] = json!(["../a_design.md", "b_design.md"]);
-        assert!(!v.is_valid(&bad));
+        for name in [
+            "../a_design.md",
+            "A_design.md",
+            "a_design.txt",
+            "a__design.md",
+            "/abs_design.md",
+            "a/b_design.md",
+        ] {
+            let mut bad = good.clone();
+            bad["selected_docs"] = json!([name, "b_design.md"]);
+            assert!(!v.is_valid(&bad), "{name}");
+        }
+        let mut long = good.clone();
+        long["selected_docs"] = json!([format!("{}_design.md", ["x"; 8].join("_")), "b_design.md"]);
+        assert!(
+            !v.is_valid(&long),
+            "name parts are bounded so a grammar cannot loop"
+        );
         let mut one = good;
         one["selected_docs"] = json!(["a_design.md"]);
         assert!(!v.is_valid(&one));
