@@ -434,6 +434,11 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
         let notify_mux = mux.clone();
         let notify: Box<dyn Fn(&str) + Send> = Box::new(move |m: &str| {
             let _ = notify_mux.display_message(&session_name, m);
+            // A bell in the supervisor pane: tmux flags the window and rings attached clients.
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(b"\x07");
+            let _ = out.flush();
         });
         let mut sup = build_supervisor(
             ctx,
