@@ -302,6 +302,71 @@ fn draft(
     Ok(p)
 }
 
+/// Repairs what a model gets loosely wrong in cross-references, before validation: duplicate
+/// documents are dropped, and keys of `design_areas`/`rationale` and documents named in
+/// `traceability` that name a selected document imprecisely (case, missing `.md`, `_design`
+/// suffix) are mapped to it; references to documents that were not selected are dropped.
+/// Anything still missing (a selected document without a scope, say) remains for the
+/// validator, and so for a repair.
+pub fn normalize_manifest(m: &Value) -> Value {
+    let mut out = m.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return out;
+    };
+    let mut docs: Vec<String> = Vec::new();
+    if let Some(list) = obj.get("selected_docs").and_then(Value::as_array) {
+        for d in list.iter().filter_map(Value::as_str) {
+            let d = d.trim().to_string();
+            if !d.is_empty() && !docs.contains(&d) {
+                docs.push(d);
+            }
+        }
+        obj.insert("selected_docs".into(), serde_json::json!(docs));
+    }
+    let stem = |s: &str| {
+        s.trim()
+            .to_ascii_lowercase()
+            .trim_end_matches(".md")
+            .trim_end_matches("_design")
+            .replace(['-', ' '], "_")
+    };
+    let resolve = |name: &str| docs.iter().find(|d| stem(d) == stem(name)).cloned();
+    for key in ["design_areas", "rationale"] {
+        if let Some(Value::Object(map)) = obj.get_mut(key) {
+            let old = std::mem::take(map);
+            for (k, v) in old {
+                if let Some(doc) = resolve(&k) {
+                    map.entry(doc).or_insert(v);
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(map)) = obj.get_mut("traceability") {
+        let old = std::mem::take(map);
+        for (item, v) in old {
+            let refs: Vec<String> = match &v {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(|d| resolve(d))
+                    .collect(),
+                Value::String(d) => resolve(d).into_iter().collect(),
+                _ => Vec::new(),
+            };
+            let mut uniq: Vec<String> = Vec::new();
+            for r in refs {
+                if !uniq.contains(&r) {
+                    uniq.push(r);
+                }
+            }
+            if !uniq.is_empty() {
+                map.insert(item, serde_json::json!(uniq));
+            }
+        }
+    }
+    out
+}
+
 /// The recommended option of an options document, as its letter or name.
 pub fn recommended_option(doc: &Value) -> Option<String> {
     let c = doc.get("comparison")?;
@@ -321,7 +386,8 @@ fn manifest(
     state: &SessionState,
     json: Option<&Value>,
 ) -> Result<Processed, Vec<String>> {
-    let m = need_json(json)?;
+    let normalized = normalize_manifest(need_json(json)?);
+    let m = &normalized;
     let dd = ctx.config.workflow.design_docs;
     let findings = validate::validate_manifest(m, None, dd.min as usize, dd.max as usize);
     if !findings.is_empty() {
@@ -579,4 +645,37 @@ fn integrate(
 /// Today's date, ISO.
 pub fn today() -> String {
     jiff::Zoned::now().date().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn manifest_cross_references_are_mapped_to_selected_documents() {
+        let m = json!({
+            "selected_docs": ["api_design.md", "api_design.md", "storage_design.md"],
+            "design_areas": {"API_design": "a", "storage_design.md": "s", "ghost_design.md": "g"},
+            "rationale": {"api": "r1", "storage": "r2"},
+            "traceability": {"O1": ["api_design", "ghost_design.md"], "O2": ["nowhere_design.md"], "FR-1": "storage_design.md"}
+        });
+        let n = normalize_manifest(&m);
+        assert_eq!(
+            n["selected_docs"],
+            json!(["api_design.md", "storage_design.md"])
+        );
+        assert_eq!(
+            n["design_areas"],
+            json!({"api_design.md": "a", "storage_design.md": "s"})
+        );
+        assert_eq!(
+            n["rationale"],
+            json!({"api_design.md": "r1", "storage_design.md": "r2"})
+        );
+        assert_eq!(
+            n["traceability"],
+            json!({"O1": ["api_design.md"], "FR-1": ["storage_design.md"]})
+        );
+    }
 }

@@ -21,7 +21,11 @@ fn runtime_installed() -> bool {
     }
 }
 
+/// Ignored by default: on 2 cores a whole session on SmolLM2 takes many minutes, and it has not
+/// yet been seen to complete on an idle machine (the first runs were starved by parallel builds).
+/// Run it with `cargo test --test all suite::local_session -- --ignored --nocapture`.
 #[test]
+#[ignore = "a full real-model session takes many minutes; run with --ignored"]
 fn local_model_session_on_a_real_prd_produces_valid_deliverables() {
     if !runtime_installed() {
         return;
