@@ -348,7 +348,7 @@ pub fn normalize_manifest(m: &Value) -> Value {
                 Value::Array(a) => a
                     .iter()
                     .filter_map(Value::as_str)
-                    .filter_map(|d| resolve(d))
+                    .filter_map(&resolve)
                     .collect(),
                 Value::String(d) => resolve(d).into_iter().collect(),
                 _ => Vec::new(),
