@@ -145,7 +145,7 @@ pub struct ListArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct LogsArgs {
-    /// Only this role (default: all roles, interleaved by time).
+    /// Only this role (default: every role, each line prefixed with its role).
     pub role: Option<String>,
     /// Keep printing as the transcript grows.
     #[arg(short, long)]

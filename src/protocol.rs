@@ -96,6 +96,11 @@ pub enum TaskKind {
     Review,
     /// Integrate feedback: a disposition per item and the revised document (structured output).
     Integrate,
+    /// Final review: integrate the items about one design document and revise that document.
+    IntegrateDoc {
+        /// The design document's file name.
+        file: String,
+    },
     /// Re-review: close or reopen one's own items, optionally raise new ones (structured output).
     ReReview,
     /// Fix an artifact that failed validation; the findings are in the prompt.
@@ -118,6 +123,12 @@ impl TaskKind {
             }
             TaskKind::Review => "review".into(),
             TaskKind::Integrate => "integrate".into(),
+            TaskKind::IntegrateDoc { file } => {
+                format!(
+                    "integrate-{}",
+                    file.trim_end_matches(".md").replace('_', "-")
+                )
+            }
             TaskKind::ReReview => "rereview".into(),
             TaskKind::Repair { of } => format!("repair-{}", of.slug()),
         }
@@ -208,6 +219,9 @@ pub struct Task {
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The feedback items this task answers (integration) or re-checks (re-review).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_ids: Vec<String>,
     pub created_at: Timestamp,
 }
 
@@ -427,6 +441,19 @@ pub enum Event {
     },
     StageEntered {
         stage: Stage,
+    },
+    /// Every step of the stage is done and its deliverables are written.
+    StageCompleted {
+        stage: Stage,
+    },
+    /// The manifest was accepted: these design documents will be written.
+    DesignDocsSelected {
+        files: Vec<String>,
+    },
+    /// The options gate chose this option (by the human, or the recommended one).
+    OptionSelected {
+        option: String,
+        by: String,
     },
     TaskDispatched {
         task_id: String,

@@ -1,1 +1,12 @@
-//! (placeholder; see the issue that builds this module)
+//! The role agent: a stateless worker in its own tmux pane.
+//!
+//! `agentmux agent --session ID --role ROLE` watches the session's `tasks/` for tasks of its role
+//! that have no result yet, runs each against the LLM while streaming the tokens into its pane,
+//! and writes `results/<id>.json`. It keeps no state of its own: a crashed agent is simply started
+//! again and finds the same task files.
+
+pub mod heartbeat;
+pub mod render;
+mod worker;
+
+pub use worker::{AgentOptions, run, run_until};

@@ -205,8 +205,19 @@ pub fn normalize_diagram(d: &mut Value) {
             let id = n["id"].as_str().unwrap_or_default().trim().to_string();
             let label = n["label"].as_str().unwrap_or_default().trim().to_string();
             let id = if id.is_empty() { label.clone() } else { id };
-            if id.is_empty() || nodes.iter().any(|(i, _)| mermaid_id(i) == mermaid_id(&id)) {
+            if id.is_empty() {
                 continue;
+            }
+            // A repeated id is a second node the model named the same (small models do): keep it
+            // as its own node rather than silently merging what the model drew.
+            let mut id = id;
+            let mut n = 1;
+            while nodes.iter().any(|(i, _)| mermaid_id(i) == mermaid_id(&id)) {
+                n += 1;
+                id = format!(
+                    "{} {n}",
+                    id.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                );
             }
             let label = if label.is_empty() { id.clone() } else { label };
             nodes.push((id, label));
@@ -287,7 +298,8 @@ mod tests {
             .iter()
             .map(|n| n["id"].as_str().unwrap())
             .collect();
-        assert_eq!(ids, ["a", "Beta", "Gamma"]);
+        // A repeated id is kept as a second node with a unique id.
+        assert_eq!(ids, ["a", "a 2", "Beta", "Gamma"]);
         assert_eq!(
             d["edges"][0],
             json!({"from": "a", "to": "Beta", "label": "x"})

@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
             } else {
                 "\n"
             };
-            write!(f, "{sep}{entry}\n").map_err(|e| Error::io(&gi, e))?;
+            writeln!(f, "{sep}{entry}").map_err(|e| Error::io(&gi, e))?;
             println!("updated  {} (ignores {entry})", gi.display());
         }
     }

@@ -1,7 +1,18 @@
 //! One function per command. `dispatch` is the only entry point.
 
+mod agent;
+mod attach;
 mod config_cmd;
+mod control_cmds;
+pub mod doctor;
 mod init;
+pub mod launch;
+mod logs;
+pub mod select;
+pub mod sessions;
+mod status;
+mod stop;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -40,6 +51,14 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         sets: cli.global.set,
         verbose: cli.global.verbose,
     };
+    // Long-running processes (supervisor, agents, headless run) log to their session's file;
+    // every other command logs to stderr with -v.
+    if !matches!(
+        cli.command,
+        Command::Supervise(_) | Command::Agent(_) | Command::Run(_)
+    ) {
+        crate::logging::init(None, ctx.verbose);
+    }
     match cli.command {
         Command::Init(_) => init::run(&ctx),
         Command::Config(cmd) => config_cmd::run(&ctx, cmd),
@@ -47,22 +66,22 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             completions(args.shell);
             Ok(exit::SUCCESS)
         }
-        Command::Start(_) => Err(Error::NotYetAvailable("start")),
-        Command::Run(_) => Err(Error::NotYetAvailable("run")),
-        Command::Resume(_) => Err(Error::NotYetAvailable("resume")),
-        Command::Pause(_) => Err(Error::NotYetAvailable("pause")),
-        Command::Stop(_) => Err(Error::NotYetAvailable("stop")),
-        Command::Status(_) => Err(Error::NotYetAvailable("status")),
-        Command::List(_) => Err(Error::NotYetAvailable("list")),
-        Command::Attach(_) => Err(Error::NotYetAvailable("attach")),
-        Command::Logs(_) => Err(Error::NotYetAvailable("logs")),
-        Command::Feedback(_) => Err(Error::NotYetAvailable("feedback")),
-        Command::Approve(_) => Err(Error::NotYetAvailable("approve")),
-        Command::Wait(_) => Err(Error::NotYetAvailable("wait")),
-        Command::Validate(_) => Err(Error::NotYetAvailable("validate")),
-        Command::Doctor(_) => Err(Error::NotYetAvailable("doctor")),
-        Command::Supervise(_) => Err(Error::NotYetAvailable("supervise")),
-        Command::Agent(_) => Err(Error::NotYetAvailable("agent")),
+        Command::Start(args) => launch::start(&ctx, &args),
+        Command::Run(args) => launch::run_headless(&ctx, &args),
+        Command::Resume(args) => launch::resume(&ctx, &args),
+        Command::Pause(args) => control_cmds::pause(&ctx, &args),
+        Command::Stop(args) => stop::run(&ctx, &args),
+        Command::Status(args) => status::status(&ctx, &args),
+        Command::List(args) => status::list(&ctx, &args),
+        Command::Attach(args) => attach::run(&ctx, &args),
+        Command::Logs(args) => logs::run(&ctx, args),
+        Command::Feedback(args) => control_cmds::feedback(&ctx, &args),
+        Command::Approve(args) => control_cmds::approve(&ctx, &args),
+        Command::Wait(args) => status::wait(&ctx, &args),
+        Command::Validate(args) => validate::run(&ctx, &args),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
+        Command::Supervise(args) => launch::supervise(&ctx, &args),
+        Command::Agent(args) => agent::run(&ctx, &args),
     }
 }
 

@@ -1,1 +1,205 @@
-//! (placeholder; see the issue that builds this module)
+//! The session journal: `journal.jsonl`, append-only typed events, one writer.
+//!
+//! The supervisor is the only writer while it runs (it holds the session lock, see [`lock`]);
+//! short-lived commands write only after taking the same lock. Every event is flushed to disk
+//! (`fsync`) before the writer acts on it, so after a crash the journal never claims more than
+//! happened. Session state is a fold of the events ([`state::SessionState`]); a torn or corrupted
+//! line is skipped with a warning, never fatal.
+
+pub mod lock;
+pub mod state;
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+use crate::error::{Error, Result};
+use crate::protocol::{Event, JournalRecord};
+
+pub use state::SessionState;
+
+/// A line of the journal that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedLine {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Reads every record; bad lines are returned separately instead of failing.
+pub fn read(path: &Path) -> Result<(Vec<JournalRecord>, Vec<SkippedLine>)> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let mut records = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|e| Error::io(path, e))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<JournalRecord>(&line) {
+            Ok(r) => records.push(r),
+            Err(e) => skipped.push(SkippedLine {
+                line: i + 1,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    Ok((records, skipped))
+}
+
+/// Folds a journal file into session state, logging skipped lines.
+pub fn load_state(path: &Path) -> Result<(SessionState, Vec<SkippedLine>)> {
+    let (records, skipped) = read(path)?;
+    for s in &skipped {
+        tracing::warn!(
+            "{}:{}: skipped an unreadable journal line ({})",
+            path.display(),
+            s.line,
+            s.reason
+        );
+    }
+    Ok((SessionState::fold(&records), skipped))
+}
+
+/// The single writer of a journal.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+}
+
+impl Journal {
+    /// Opens (creating if needed) a journal for appending. The caller must hold the session lock.
+    pub fn open(path: &Path) -> Result<(Journal, Vec<JournalRecord>, Vec<SkippedLine>)> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let (records, skipped) = read(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        // A torn last line (crash mid-write) has no newline: start the next record on a fresh line.
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))
+                .map_err(|e| Error::io(path, e))?;
+            file.read_exact(&mut last).map_err(|e| Error::io(path, e))?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+                file.sync_data().map_err(|e| Error::io(path, e))?;
+            }
+        }
+        let next_seq = records.last().map(|r| r.seq + 1).unwrap_or(1);
+        Ok((
+            Journal {
+                path: path.to_owned(),
+                file,
+                next_seq,
+            },
+            records,
+            skipped,
+        ))
+    }
+
+    /// Appends one event and flushes it durably before returning.
+    pub fn append(&mut self, event: Event) -> Result<JournalRecord> {
+        let record = JournalRecord {
+            seq: self.next_seq,
+            at: Timestamp::now(),
+            event,
+        };
+        let mut line = serde_json::to_vec(&record).map_err(|e| {
+            Error::Other(format!("internal: cannot serialise a journal event: {e}"))
+        })?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.next_seq += 1;
+        Ok(record)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Stage;
+
+    #[test]
+    fn appends_are_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (mut j, recs, _) = Journal::open(&p).unwrap();
+        assert!(recs.is_empty());
+        j.append(Event::StageEntered {
+            stage: Stage::Options,
+        })
+        .unwrap();
+        j.append(Event::Resumed).unwrap();
+        let (recs, skipped) = read(&p).unwrap();
+        assert!(skipped.is_empty());
+        assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(recs[1].event, Event::Resumed);
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped_and_the_next_append_starts_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        {
+            let (mut j, _, _) = Journal::open(&p).unwrap();
+            j.append(Event::Resumed).unwrap();
+        }
+        // Simulate a crash in the middle of writing the second record.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"seq":2,"at":"2026-11-22T00:00:00Z","type":"stage_ent"#)
+            .unwrap();
+        drop(f);
+        let (mut j, recs, skipped) = Journal::open(&p).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].line, 2);
+        j.append(Event::Stopped).unwrap();
+        let (recs, skipped) = read(&p).unwrap();
+        assert_eq!(recs.len(), 2, "the new record must survive the torn line");
+        assert_eq!(recs[1].event, Event::Stopped);
+        assert_eq!(recs[1].seq, 2);
+        assert_eq!(skipped.len(), 1);
+    }
+
+    #[test]
+    fn a_corrupted_middle_line_is_skipped_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        {
+            let (mut j, _, _) = Journal::open(&p).unwrap();
+            j.append(Event::Resumed).unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"\x00\xffgarbage\n").unwrap();
+        drop(f);
+        {
+            let (mut j, _, _) = Journal::open(&p).unwrap();
+            j.append(Event::Completed).unwrap();
+        }
+        let (state, skipped) = load_state(&p).unwrap();
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(state.status(), crate::protocol::SessionStatus::Completed);
+    }
+}

@@ -1,1 +1,81 @@
-//! (placeholder; see the issue that builds this module)
+//! The terminal multiplexer behind a trait.
+//!
+//! agentmux shows each agent in its own tmux pane, but nothing outside this module knows it is tmux:
+//! the CLI and the supervisor talk to a [`Multiplexer`]. Production uses [`Tmux`] (the
+//! `tmux_interface` crate, one tmux command per call); unit tests use [`FakeMux`], which records
+//! every call and answers from an in-memory model of sessions and panes; integration tests use a
+//! real tmux on a private socket.
+//!
+//! Panes are always addressed by id (`%N`), never by index, so a user's `base-index` or
+//! `pane-base-index` cannot break anything. Sessions are addressed by exact name (`=NAME`), so
+//! `agentmux-x` never matches a user's `agentmux-x-old`.
+
+mod fake;
+pub mod layout;
+pub mod runtime;
+mod script;
+mod tmux;
+mod version;
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+
+pub use fake::{FakeMux, MuxCall};
+pub use runtime::SessionRuntime;
+pub use tmux::Tmux;
+pub use version::{MIN_VERSION, parse_version};
+
+/// One pane as tmux reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaneInfo {
+    /// The pane id, `%N`: stable for the pane's lifetime, independent of indexes.
+    pub id: String,
+    /// The pid of the process tmux started in the pane (our process: argv is executed directly).
+    pub pid: Option<u32>,
+    /// True when the pane's process has exited and the pane is kept (`remain-on-exit on`).
+    pub dead: bool,
+    /// The title shown in the pane border (the role, `supervisor` or `model`).
+    pub title: String,
+}
+
+/// What to run in a pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaneSpec {
+    /// Shown in the pane border.
+    pub title: String,
+    /// The program and its arguments, executed directly (no shell), so nothing needs quoting.
+    pub argv: Vec<String>,
+    /// Extra environment of the pane's process. Secrets go here, never into `argv`.
+    pub env: Vec<(String, String)>,
+    /// The working directory of the pane's process.
+    pub cwd: PathBuf,
+}
+
+/// The operations agentmux needs from a terminal multiplexer.
+pub trait Multiplexer: Send + Sync {
+    /// The multiplexer's version; an error with an install hint when it is missing or too old.
+    fn check_version(&self) -> Result<(u32, u32)>;
+    /// Whether a session of exactly this name exists (false when no server runs).
+    fn has_session(&self, name: &str) -> Result<bool>;
+    /// Creates a detached session of `size` (columns, rows) whose first pane runs `first`. With
+    /// tmux, `first.env` also becomes the session's environment (later panes inherit it).
+    fn new_session(&self, name: &str, first: &PaneSpec, size: (u16, u16)) -> Result<PaneInfo>;
+    /// Adds a pane running `spec` to the session's window, after its newest pane.
+    fn add_pane(&self, session: &str, spec: &PaneSpec) -> Result<PaneInfo>;
+    /// Kills whatever runs in the pane (dead or alive) and starts `spec` in it.
+    fn respawn_pane(&self, pane_id: &str, spec: &PaneSpec) -> Result<()>;
+    /// Kills the session and every process in its panes. No error when it does not exist.
+    fn kill_session(&self, name: &str) -> Result<()>;
+    /// The session's panes in layout order.
+    fn list_panes(&self, session: &str) -> Result<Vec<PaneInfo>>;
+    /// The visible text of a pane.
+    fn capture(&self, pane_id: &str) -> Result<String>;
+    /// Shows the session to the user: attach outside tmux; inside tmux switch the client (or open
+    /// a window, per config). Blocks while attached.
+    fn attach(&self, session: &str) -> Result<()>;
+    /// Shows a short message in the status line of the clients attached to the session.
+    fn display_message(&self, session: &str, msg: &str) -> Result<()>;
+    /// Arranges the session's panes: `tiled`, `main-vertical`, ... or a tmux layout string.
+    fn select_layout(&self, session: &str, layout: &str) -> Result<()>;
+}

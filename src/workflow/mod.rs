@@ -1,5 +1,6 @@
-//! The design workflow: the prompt built for each task and the intake of inputs.
-//! (The state machine modules are added by the workflow branch.)
+//! The design workflow: the pure state machine ([`machine`]), the prompt built for each task
+//! ([`prompts`]) and the intake of inputs ([`intake`]).
 
 pub mod intake;
+pub mod machine;
 pub mod prompts;

@@ -1,4 +1,16 @@
 //! Integration suites. Each file is one area; shared helpers live in `support`.
 
+mod agent;
+mod bench_tmux;
 mod cli;
+mod dashboard;
+mod llm;
+mod local_model;
+mod local_session;
+mod logs;
+mod recovery;
+mod session;
 pub mod support;
+pub mod tmux;
+mod validate;
+mod validate_props;

@@ -41,3 +41,194 @@ pub fn isolate(c: &mut assert_cmd::Command, root: &Path) {
     }
     c.env("XDG_CONFIG_HOME", root.join(".xdg-config-empty"));
 }
+
+pub mod design_team;
+pub mod fake_openai;
+
+/// A private tmux server for one test (`tmux -L agentmux-test-<unique>`), killed on drop even
+/// when the test fails. Never the user's default server.
+pub struct TmuxServer {
+    pub socket: String,
+}
+
+impl TmuxServer {
+    pub fn new() -> Self {
+        let socket = format!("agentmux-test-{}", uuid::Uuid::new_v4().simple());
+        Self { socket }
+    }
+
+    /// Runs a tmux command on this server and returns its stdout.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Session names on this server.
+    pub fn sessions(&self) -> Vec<String> {
+        self.tmux(&["list-sessions", "-F", "#{session_name}"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// A project wired to a fake OpenAI server and a private tmux server.
+pub struct Rig {
+    pub project: Project,
+    pub tmux: TmuxServer,
+    pub server: fake_openai::FakeOpenAi,
+}
+
+impl Rig {
+    pub fn new(script: design_team::Script, extra_config: &str) -> Self {
+        let server = fake_openai::FakeOpenAi::start(design_team::responder(script));
+        let project = Project::new();
+        project.write(
+            ".agentmux/config.yaml",
+            &format!(
+                "llm:\n  base_url: {}\n  model: fake-model\n  structured_output: json_schema\n{extra_config}",
+                server.url()
+            ),
+        );
+        Self {
+            project,
+            tmux: TmuxServer::new(),
+            server,
+        }
+    }
+
+    /// An `agentmux` command in the project, on the private tmux server.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = self.project.cmd();
+        c.env("AGENTMUX_TMUX_SOCKET", &self.tmux.socket);
+        c
+    }
+
+    /// The only session id of the project.
+    pub fn session_id(&self) -> String {
+        let dir = self.project.path().join(".agentmux/sessions");
+        let mut ids: Vec<String> = std::fs::read_dir(&dir)
+            .expect("sessions dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        ids.sort();
+        ids.pop().expect("a session")
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.project.path().join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+impl Rig {
+    /// The session's directory.
+    pub fn session_dir(&self) -> PathBuf {
+        self.project
+            .path()
+            .join(".agentmux/sessions")
+            .join(self.session_id())
+    }
+
+    /// The journal's events (type and the whole record), skipping unreadable lines.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(self.session_dir().join("journal.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until `cond` holds for the journal (panics after `secs`).
+    pub fn wait_journal(&self, secs: u64, what: &str, cond: impl Fn(&[serde_json::Value]) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if cond(&self.journal()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "timed out waiting for {what}; journal: {:#?}",
+            self.journal()
+                .iter()
+                .map(|e| e["type"].clone())
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// The pid of the process holding the session lock (`supervisor (pid N)`).
+    pub fn lock_holder_pid(&self) -> Option<i32> {
+        let text = std::fs::read_to_string(self.session_dir().join("session.lock")).ok()?;
+        let start = text.find("pid ")? + 4;
+        text[start..].trim_end_matches(')').trim().parse().ok()
+    }
+
+    /// `wait` with a timeout; returns (exit code, stdout + stderr, supervisor log).
+    pub fn wait(&self, secs: u64) -> (i32, String) {
+        let out = self
+            .cmd()
+            .args(["wait", "--timeout", &secs.to_string()])
+            .output()
+            .expect("wait");
+        let log = std::fs::read_to_string(self.session_dir().join("logs/supervisor.log"))
+            .unwrap_or_default();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}\n--- supervisor log ---\n{log}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    /// The deliverables, with the project path replaced, for comparing two runs.
+    pub fn deliverables(&self) -> std::collections::BTreeMap<String, String> {
+        let root = self.project.path().join(".agentmux");
+        let mut out = std::collections::BTreeMap::new();
+        let mut files = vec![
+            "options.md".to_string(),
+            "design_proposal.md".to_string(),
+            "implementation_plan.md".to_string(),
+        ];
+        if let Ok(rd) = std::fs::read_dir(root.join("specs")) {
+            for e in rd.filter_map(|e| e.ok()) {
+                files.push(format!("specs/{}", e.file_name().to_string_lossy()));
+            }
+        }
+        let proj = self.project.path().display().to_string();
+        let name =
+            agentmux::paths::slug(&self.project.path().file_name().unwrap().to_string_lossy());
+        for f in files {
+            if let Ok(t) = std::fs::read_to_string(root.join(&f)) {
+                out.insert(f, t.replace(&proj, "<project>").replace(&name, "<name>"));
+            }
+        }
+        out
+    }
+}
+
+/// Requests whose whole message list was sent more than once.
+pub fn repeated_requests(server: &fake_openai::FakeOpenAi) -> usize {
+    let mut seen = std::collections::HashMap::new();
+    for r in server.requests() {
+        *seen.entry(r.body["messages"].to_string()).or_insert(0usize) += 1;
+    }
+    seen.values().filter(|n| **n > 1).count()
+}

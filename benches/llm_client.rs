@@ -1,0 +1,187 @@
+//! Client overhead per call against the fake OpenAI server with zero latency, and memory.
+//!
+//! Not a test: run `scripts/bench-llm.sh` (or `cargo bench --bench llm_client`). Prints calls/s and
+//! µs per call for `LlmClient::chat` (sequential and 8 in flight), the same for a bare reqwest
+//! request reading the same SSE body (the floor: HTTP + the fake server), and the process RSS
+//! before and after, which shows whether memory grows with the number of calls.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/suite/support/fake_openai.rs"]
+mod fake_openai;
+
+use std::time::{Duration, Instant};
+
+use agentmux::config::LlmConfig;
+use agentmux::llm::{ChatRequest, Endpoint, LlmClient};
+use agentmux::protocol::ChatMessage;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use fake_openai::FakeOpenAi;
+
+const REPLY: &str = "The quick brown fox jumps over the lazy dog and keeps on running far away.";
+
+fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU time of the whole process (user + system), from /proc/self/stat (10 ms ticks).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Runs `f`, then prints wall-clock and CPU figures per call and the RSS.
+fn measure(label: &str, calls: usize, f: impl FnOnce()) {
+    let cpu0 = cpu_time();
+    let start = Instant::now();
+    f();
+    let elapsed = start.elapsed();
+    let cpu = cpu_time() - cpu0;
+    let per = elapsed.as_secs_f64() * 1e6 / calls as f64;
+    let cpu_per = cpu.as_secs_f64() * 1e6 / calls as f64;
+    let (rss, _) = rss_kib();
+    println!(
+        "{label:<40} {calls:>6} calls {:>7.0} calls/s {per:>8.1} µs/call wall {cpu_per:>7.1} µs/call CPU  RSS {rss} KiB",
+        calls as f64 / elapsed.as_secs_f64()
+    );
+}
+
+fn main() {
+    let calls: usize = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let fake = FakeOpenAi::fixed(REPLY);
+    fake.configure(|s| s.record = false);
+    let url = fake.url();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = LlmClient::new(
+        Endpoint {
+            base_url: url.clone(),
+            model: "bench".into(),
+            api_key: None,
+            is_local: false,
+        },
+        &LlmConfig::default(),
+    )
+    .unwrap();
+    let req = ChatRequest::text(vec![
+        ChatMessage::system("You are a benchmark."),
+        ChatMessage::user("Say something."),
+    ]);
+    let chunks = REPLY.split_inclusive(' ').count();
+    println!(
+        "reply: {} chars in {chunks} SSE chunks (+ role, finish, usage, [DONE]); CPU and RSS include the fake server",
+        REPLY.len()
+    );
+
+    // Warm-up: connection pool, allocator.
+    rt.block_on(async {
+        for _ in 0..50 {
+            client
+                .chat(&req, &mut |_: &str| {}, &CancellationToken::new())
+                .await
+                .unwrap();
+        }
+    });
+    let (rss0, _) = rss_kib();
+    println!("RSS after warm-up: {rss0} KiB");
+
+    // The floor: a bare reqwest POST reading the same streamed body.
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let body = serde_json::json!({
+        "model": "bench",
+        "stream": true,
+        "stream_options": {"include_usage": true},
+        "messages": [{"role": "system", "content": "You are a benchmark."},
+                     {"role": "user", "content": "Say something."}],
+    });
+    measure("bare reqwest (HTTP + fake server floor)", calls, || {
+        rt.block_on(async {
+            for _ in 0..calls {
+                let resp = http
+                    .post(format!("{url}/chat/completions"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let mut s = resp.bytes_stream();
+                while let Some(b) = s.next().await {
+                    b.unwrap();
+                }
+            }
+        })
+    });
+
+    measure("LlmClient::chat, sequential", calls, || {
+        rt.block_on(async {
+            let cancel = CancellationToken::new();
+            for _ in 0..calls {
+                let mut n = 0usize;
+                let r = client
+                    .chat(&req, &mut |_: &str| n += 1, &cancel)
+                    .await
+                    .unwrap();
+                assert_eq!(r.text.len(), REPLY.len());
+                assert_eq!(n, chunks);
+            }
+        })
+    });
+
+    measure("LlmClient::chat, 8 in flight", calls / 8 * 8, || {
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..8 {
+                let client = client.clone();
+                let req = req.clone();
+                tasks.push(tokio::spawn(async move {
+                    let cancel = CancellationToken::new();
+                    for _ in 0..calls / 8 {
+                        client.chat(&req, &mut |_: &str| {}, &cancel).await.unwrap();
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        })
+    });
+
+    measure("LlmClient::chat, sequential again", calls, || {
+        rt.block_on(async {
+            let cancel = CancellationToken::new();
+            for _ in 0..calls {
+                client.chat(&req, &mut |_: &str| {}, &cancel).await.unwrap();
+            }
+        })
+    });
+    let (_, hwm) = rss_kib();
+    println!(
+        "peak RSS {hwm} KiB; requests served by the fake: {}",
+        fake.request_count()
+    );
+}

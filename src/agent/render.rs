@@ -1,0 +1,671 @@
+//! What an agent pane shows, and the same text without colour for `transcript.log`.
+//!
+//! A task appears as a header (role, stage, round, attempt, title), the model's tokens as they
+//! stream, word-wrapped to the pane's width, and a footer (tokens, seconds, tokens/s). When several
+//! tasks run at once only one streams (the focus); the others get a progress line now and then
+//! and are shown in full, one after another, when the focus is done. Model output is untrusted:
+//! control characters (escape sequences that could repaint the pane) are dropped.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::protocol::{Task, TaskOutcome};
+
+/// How often a task that is not streaming gets a progress line.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// Narrowest width we wrap to.
+const MIN_WIDTH: usize = 20;
+
+/// Streaming word wrap: text arrives in arbitrary pieces; words move to the next line whole
+/// unless longer than a line; spaces at a wrap are dropped. At most one blank line in a row is
+/// kept.
+#[derive(Debug, Default)]
+pub struct Wrapper {
+    col: usize,
+    word: Vec<char>,
+    spaces: usize,
+    newlines: usize,
+}
+
+impl Wrapper {
+    /// Appends the display form of `text` to `out`.
+    pub fn push(&mut self, text: &str, width: usize, out: &mut String) {
+        let width = width.max(MIN_WIDTH);
+        for c in text.chars() {
+            match c {
+                '\n' => {
+                    self.place_word(width, out);
+                    self.spaces = 0;
+                    if self.newlines < 2 {
+                        out.push('\n');
+                        self.newlines += 1;
+                    }
+                    self.col = 0;
+                }
+                ' ' | '\t' => {
+                    self.place_word(width, out);
+                    let n = if c == '\t' { 4 } else { 1 };
+                    // Indentation deeper than half a line is not worth keeping.
+                    self.spaces = (self.spaces + n).min(width / 2);
+                }
+                c if c.is_control() => {}
+                c => {
+                    self.word.push(c);
+                    self.newlines = 0;
+                    if self.col > 0 && self.col + self.spaces + self.word.len() > width {
+                        out.push('\n');
+                        self.col = 0;
+                        self.spaces = 0;
+                    }
+                    if self.col == 0 && self.spaces + self.word.len() > width {
+                        // A word longer than a line: a full line now, the rest stays.
+                        let keep = self.word.split_off(width.saturating_sub(self.spaces));
+                        self.place_word(width, out);
+                        out.push('\n');
+                        self.col = 0;
+                        self.word = keep;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the word held back (end of a stream).
+    pub fn flush(&mut self, width: usize, out: &mut String) {
+        self.place_word(width.max(MIN_WIDTH), out);
+        self.spaces = 0;
+    }
+
+    /// True when the next character starts a line.
+    pub fn at_line_start(&self) -> bool {
+        self.col == 0 && self.word.is_empty()
+    }
+
+    /// Forgets the current line (after the caller printed a newline itself).
+    pub fn reset(&mut self) {
+        self.col = 0;
+        self.word.clear();
+        self.spaces = 0;
+        self.newlines = 1;
+    }
+
+    fn place_word(&mut self, width: usize, out: &mut String) {
+        if self.word.is_empty() {
+            return;
+        }
+        if self.col > 0 && self.col + self.spaces + self.word.len() > width {
+            out.push('\n');
+            self.col = 0;
+            self.spaces = 0;
+        }
+        for _ in 0..self.spaces {
+            out.push(' ');
+        }
+        out.extend(self.word.iter());
+        self.col += self.spaces + self.word.len();
+        self.spaces = 0;
+        self.word.clear();
+        self.newlines = 0;
+    }
+}
+
+/// Word-wraps a whole text to `width` (no trailing newline).
+pub fn wrap_text(text: &str, width: usize) -> String {
+    let mut w = Wrapper::default();
+    let mut out = String::new();
+    w.push(text, width, &mut out);
+    w.flush(width, &mut out);
+    out
+}
+
+/// Removes control characters except newlines and tabs.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect()
+}
+
+/// The ANSI colour of a role's headers.
+pub fn role_colour(role: &str) -> &'static str {
+    match role {
+        "architect" => "34",
+        "principal-engineer" => "35",
+        "code-reviewer" => "33",
+        other => {
+            const PALETTE: [&str; 5] = ["32", "36", "94", "95", "96"];
+            let h = other
+                .bytes()
+                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+            PALETTE[h % PALETTE.len()]
+        }
+    }
+}
+
+/// A task as shown.
+#[derive(Debug)]
+struct Slot {
+    task_id: String,
+    title: String,
+    stage: String,
+    round: u32,
+    attempt: u32,
+    /// Model text of the current attempt (a retry starts it again).
+    text: String,
+    chunks: u64,
+    started: Instant,
+    last_progress: Instant,
+    /// Set when finished while another task had the focus: shown in full later.
+    finished: Option<String>,
+}
+
+/// The pane and the transcript of one agent.
+pub struct Display {
+    role: String,
+    colour: bool,
+    out: Box<dyn Write + Send>,
+    transcript: Option<Box<dyn Write + Send>>,
+    width: Box<dyn Fn() -> usize + Send>,
+    wrap: Wrapper,
+    slots: BTreeMap<u64, Slot>,
+    focus: Option<u64>,
+    next: u64,
+    /// Notes waiting for the streaming text to reach the end of a line.
+    queued: Vec<String>,
+}
+
+/// A handle for one task shown by a [`Display`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotId(u64);
+
+impl Display {
+    /// `out`: the pane (coloured when `colour`); `transcript`: plain text; `width`: the pane width
+    /// now (asked again as the pane is resized).
+    pub fn new(
+        role: &str,
+        colour: bool,
+        out: Box<dyn Write + Send>,
+        transcript: Option<Box<dyn Write + Send>>,
+        width: Box<dyn Fn() -> usize + Send>,
+    ) -> Self {
+        Self {
+            role: role.to_string(),
+            colour,
+            out,
+            transcript,
+            width,
+            wrap: Wrapper::default(),
+            slots: BTreeMap::new(),
+            focus: None,
+            next: 0,
+            queued: Vec::new(),
+        }
+    }
+
+    /// A line of its own (status, waiting, errors), bold when `strong`, else dim. While a task
+    /// streams mid-line the note waits for the end of the line.
+    pub fn note(&mut self, text: &str, strong: bool) {
+        let text = &wrap_text(text, (self.width)());
+        let styled = if strong {
+            self.style("1", text)
+        } else {
+            self.style("2", text)
+        };
+        if self.focus.is_some() && !self.wrap.at_line_start() {
+            self.queued.push(format!("{styled}\n\u{0}{text}\n"));
+            return;
+        }
+        self.break_line();
+        self.emit(&format!("{styled}\n"), &format!("{text}\n"));
+    }
+
+    fn flush_notes(&mut self) {
+        for q in std::mem::take(&mut self.queued) {
+            let (styled, plain) = q.split_once('\u{0}').unwrap_or((q.as_str(), q.as_str()));
+            self.emit(styled, plain);
+        }
+    }
+
+    /// True when no task is shown or waiting to be shown.
+    pub fn idle(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// A task starts: its header now when nothing streams, else a line saying it runs.
+    pub fn begin(&mut self, task: &Task) -> SlotId {
+        let id = self.next;
+        self.next += 1;
+        let now = Instant::now();
+        self.slots.insert(
+            id,
+            Slot {
+                task_id: task.id.clone(),
+                title: task.title.clone(),
+                stage: task.stage.as_str().to_string(),
+                round: task.round,
+                attempt: task.attempt,
+                text: String::new(),
+                chunks: 0,
+                started: now,
+                last_progress: now,
+                finished: None,
+            },
+        );
+        if self.focus.is_none() {
+            self.focus = Some(id);
+            self.header(id, false);
+        } else {
+            self.note(
+                &format!(
+                    "+ {} ({}) started; shown when the current task ends",
+                    task.title, task.id
+                ),
+                false,
+            );
+        }
+        SlotId(id)
+    }
+
+    /// Text streamed for a task. `retry`: the attempt failed and starts again.
+    pub fn token(&mut self, slot: SlotId, text: &str, retry: bool) {
+        let Some(s) = self.slots.get_mut(&slot.0) else {
+            return;
+        };
+        if retry {
+            s.text.clear();
+            if self.focus == Some(slot.0) {
+                self.break_line();
+                let text = "↻ the attempt failed; retrying (the text above is void)";
+                let styled = self.style("2", text);
+                self.emit(&format!("{styled}\n"), &format!("{text}\n"));
+            }
+            return;
+        }
+        let clean = sanitize(text);
+        s.text.push_str(&clean);
+        s.chunks += 1;
+        if self.focus == Some(slot.0) {
+            self.stream(&clean);
+        } else if s.last_progress.elapsed() >= PROGRESS_EVERY {
+            s.last_progress = Instant::now();
+            let line = format!(
+                "· {} ({}): {} chunks, {} s",
+                s.title,
+                s.task_id,
+                s.chunks,
+                s.started.elapsed().as_secs()
+            );
+            self.note(&line, false);
+        }
+    }
+
+    /// A task ended with `outcome` (None: cancelled). The footer now when it had the focus
+    /// (then the next task takes the focus); otherwise it is shown in full when its turn comes.
+    pub fn finish(&mut self, slot: SlotId, outcome: Option<&TaskOutcome>) {
+        let Some(s) = self.slots.get_mut(&slot.0) else {
+            return;
+        };
+        let footer = footer(s, outcome);
+        if self.focus != Some(slot.0) {
+            s.finished = Some(footer);
+            let title = s.title.clone();
+            self.note(
+                &format!("✓ {title} finished; shown when the current task ends"),
+                false,
+            );
+            return;
+        }
+        self.close_focus(slot.0, &footer);
+        // Tasks that finished meanwhile, in start order, then the next running one streams.
+        loop {
+            let done = self
+                .slots
+                .iter()
+                .find(|(_, s)| s.finished.is_some())
+                .map(|(id, _)| *id);
+            let Some(id) = done else { break };
+            self.header(id, false);
+            let (text, footer) = match self.slots.get_mut(&id) {
+                Some(s) => (s.text.clone(), s.finished.take().unwrap_or_default()),
+                None => break,
+            };
+            self.stream(&text);
+            self.close_focus(id, &footer);
+        }
+        if let Some(&id) = self.slots.keys().next() {
+            self.focus = Some(id);
+            self.header(id, true);
+            let text = self
+                .slots
+                .get(&id)
+                .map(|s| s.text.clone())
+                .unwrap_or_default();
+            self.stream(&text);
+        }
+    }
+
+    fn close_focus(&mut self, id: u64, footer: &str) {
+        let width = (self.width)();
+        let mut out = String::new();
+        self.wrap.flush(width, &mut out);
+        self.emit(&out, &out);
+        self.break_line();
+        let footer = &wrap_text(footer, width);
+        let styled = self.style("2", footer);
+        self.emit(&format!("{styled}\n\n"), &format!("{footer}\n\n"));
+        self.wrap.reset();
+        self.flush_notes();
+        self.slots.remove(&id);
+        self.focus = None;
+    }
+
+    fn header(&mut self, id: u64, continuing: bool) {
+        let Some(s) = self.slots.get(&id) else {
+            return;
+        };
+        let width = (self.width)().max(MIN_WIDTH);
+        // The longest label that fits: full words, then short forms, then cut.
+        let labels = [
+            format!(
+                "━━ {} · {} · round {} · attempt {} ",
+                self.role, s.stage, s.round, s.attempt
+            ),
+            format!(
+                "━━ {} · {} · r{} a{} ",
+                self.role, s.stage, s.round, s.attempt
+            ),
+        ];
+        let label = labels
+            .iter()
+            .find(|l| l.chars().count() + 2 <= width)
+            .cloned()
+            .unwrap_or_else(|| labels[1].chars().take(width).collect());
+        let fill = width.saturating_sub(label.chars().count());
+        let rule = format!("{label}{}", "━".repeat(fill));
+        let title = wrap_text(
+            &format!(
+                "{}{} [{}]",
+                s.title,
+                if continuing { " (continued)" } else { "" },
+                s.task_id
+            ),
+            width,
+        );
+        self.break_line();
+        let colour = role_colour(&self.role);
+        let styled = format!(
+            "{}\n{}\n",
+            self.style(&format!("1;{colour}"), &rule),
+            self.style("1", &title)
+        );
+        self.emit(&styled, &format!("{rule}\n{title}\n"));
+        self.wrap.reset();
+    }
+
+    fn stream(&mut self, text: &str) {
+        let width = (self.width)();
+        let mut out = String::new();
+        self.wrap.push(text, width, &mut out);
+        self.emit(&out, &out);
+        if self.wrap.at_line_start() {
+            self.flush_notes();
+        }
+    }
+
+    /// Ends a partly written line so the next output starts on its own line.
+    fn break_line(&mut self) {
+        if !self.wrap.at_line_start() {
+            let width = (self.width)();
+            let mut out = String::new();
+            self.wrap.flush(width, &mut out);
+            out.push('\n');
+            self.emit(&out, &out);
+            self.wrap.reset();
+        }
+    }
+
+    fn style(&self, sgr: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn emit(&mut self, styled: &str, plain: &str) {
+        if styled.is_empty() {
+            return;
+        }
+        let _ = self.out.write_all(styled.as_bytes());
+        let _ = self.out.flush();
+        if let Some(t) = &mut self.transcript {
+            let _ = t.write_all(plain.as_bytes());
+            let _ = t.flush();
+        }
+    }
+}
+
+fn footer(s: &Slot, outcome: Option<&TaskOutcome>) -> String {
+    let secs = s.started.elapsed().as_secs_f64();
+    match outcome {
+        None => format!("⊘ {} cancelled after {secs:.1} s", s.task_id),
+        Some(TaskOutcome::Completed {
+            usage,
+            model,
+            retries,
+            ..
+        }) => {
+            let rate = if secs > 0.0 {
+                usage.completion_tokens as f64 / secs
+            } else {
+                0.0
+            };
+            let est = if usage.estimated { "~" } else { "" };
+            let retried = match retries {
+                0 => String::new(),
+                1 => " · 1 retry".to_string(),
+                n => format!(" · {n} retries"),
+            };
+            format!(
+                "── done · {est}{} tokens · {secs:.1} s · {rate:.1} tokens/s · {model}{retried} ──",
+                usage.completion_tokens
+            )
+        }
+        Some(TaskOutcome::Failed {
+            error, retryable, ..
+        }) => {
+            let kind = if *retryable {
+                "retryable"
+            } else {
+                "not retryable"
+            };
+            format!("✗ failed after {secs:.1} s ({kind}): {error}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::protocol::{ChatMessage, OutputSpec, Stage, TaskKind, Usage};
+
+    fn wrap_all(pieces: &[&str], width: usize) -> String {
+        let mut w = Wrapper::default();
+        let mut out = String::new();
+        for p in pieces {
+            w.push(p, width, &mut out);
+        }
+        w.flush(width, &mut out);
+        out
+    }
+
+    #[test]
+    fn words_wrap_at_the_width_whatever_the_chunking() {
+        let text = "the quick brown fox jumps over the lazy dog again and again";
+        let whole = wrap_all(&[text], 20);
+        let chunked: Vec<String> = text.chars().map(String::from).collect();
+        let refs: Vec<&str> = chunked.iter().map(String::as_str).collect();
+        assert_eq!(wrap_all(&refs, 20), whole);
+        for line in whole.lines() {
+            assert!(line.chars().count() <= 20, "{line:?}");
+        }
+        assert_eq!(whole.replace('\n', " ").split_whitespace().count(), 12);
+        assert!(
+            whole.starts_with("the quick brown fox\njumps over the lazy\n"),
+            "{whole}"
+        );
+    }
+
+    #[test]
+    fn long_words_are_broken_and_blank_lines_collapse_and_escapes_vanish() {
+        let out = wrap_all(&["x".repeat(45).as_str()], 20);
+        assert_eq!(out.lines().map(str::len).collect::<Vec<_>>(), [20, 20, 5]);
+        let out = wrap_all(&["a\n\n\n\n\nb"], 20);
+        assert_eq!(out, "a\n\nb");
+        let out = wrap_all(&["red \x1b[31mtext\x07"], 20);
+        assert_eq!(out, "red [31mtext");
+        let out = wrap_all(&["  indented\n"], 20);
+        assert_eq!(out, "  indented\n");
+    }
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn task(id: &str, title: &str) -> Task {
+        Task {
+            id: id.into(),
+            session_id: "s".into(),
+            role: "architect".into(),
+            stage: Stage::Options,
+            round: 2,
+            attempt: 1,
+            kind: TaskKind::Draft,
+            title: title.into(),
+            messages: vec![ChatMessage::user("x")],
+            output: OutputSpec::Text,
+            model: None,
+            temperature: None,
+            max_tokens: None,
+            item_ids: vec![],
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn done(tokens: u64) -> TaskOutcome {
+        TaskOutcome::Completed {
+            text: String::new(),
+            json: None,
+            usage: Usage {
+                prompt_tokens: 7,
+                completion_tokens: tokens,
+                estimated: false,
+            },
+            model: "fake-model".into(),
+            finish_reason: None,
+            retries: 0,
+        }
+    }
+
+    fn display(colour: bool) -> (Display, Buf, Buf) {
+        let pane = Buf::default();
+        let transcript = Buf::default();
+        let d = Display::new(
+            "architect",
+            colour,
+            Box::new(pane.clone()),
+            Some(Box::new(transcript.clone())),
+            Box::new(|| 60),
+        );
+        (d, pane, transcript)
+    }
+
+    #[test]
+    fn a_task_shows_header_tokens_and_footer_and_the_transcript_has_no_ansi() {
+        let (mut d, pane, transcript) = display(true);
+        let s = d.begin(&task("t1", "Draft the options"));
+        d.token(s, "Option A: ", false);
+        d.token(s, "a monolith.", false);
+        d.finish(s, Some(&done(5)));
+        let shown = pane.text();
+        assert!(
+            shown.contains("\x1b[1;34m━━ architect · options · round 2 · attempt 1"),
+            "{shown}"
+        );
+        let plain = transcript.text();
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(
+            plain.contains("Draft the options [t1]\nOption A: a monolith.\n── done · 5 tokens · "),
+            "{plain}"
+        );
+        assert!(plain.contains("fake-model"), "{plain}");
+        for line in plain.lines() {
+            assert!(line.chars().count() <= 60, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn concurrent_tasks_stream_one_at_a_time_and_all_are_shown_in_full() {
+        let (mut d, _pane, transcript) = display(false);
+        let a = d.begin(&task("a", "Review A"));
+        let b = d.begin(&task("b", "Review B"));
+        d.token(a, "alpha ", false);
+        d.token(b, "beta ", false);
+        d.token(a, "one", false);
+        d.token(b, "two", false);
+        d.finish(b, Some(&done(2)));
+        d.token(a, " more", false);
+        d.finish(a, Some(&done(3)));
+        let t = transcript.text();
+        let a_at = t.find("alpha one more").expect(&t);
+        let b_at = t.find("Review B [b]\nbeta two").expect(&t);
+        assert!(a_at < b_at, "{t}");
+        assert!(t.contains("+ Review B (b) started"), "{t}");
+        assert_eq!(t.matches("── done").count(), 2, "{t}");
+        let note = t.find("✓ Review B finished").expect(&t);
+        assert!(
+            a_at < note && note < b_at,
+            "notes wait for the end of a line: {t}"
+        );
+    }
+
+    #[test]
+    fn a_retry_voids_the_partial_text_and_failures_and_cancels_have_footers() {
+        let (mut d, _pane, transcript) = display(false);
+        let s = d.begin(&task("t", "T"));
+        d.token(s, "partial", false);
+        d.token(s, "", true);
+        d.token(s, "whole", false);
+        d.finish(
+            s,
+            Some(&TaskOutcome::Failed {
+                error: "HTTP 500".into(),
+                retryable: true,
+                retries: 2,
+            }),
+        );
+        let s2 = d.begin(&task("u", "U"));
+        d.finish(s2, None);
+        let t = transcript.text();
+        assert!(t.contains("partial\n↻ the attempt failed; retrying"), "{t}");
+        assert!(t.contains("✗ failed after"), "{t}");
+        assert!(t.contains("(retryable): HTTP 500"), "{t}");
+        assert!(t.contains("⊘ u cancelled after"), "{t}");
+    }
+}

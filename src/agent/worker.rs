@@ -1,0 +1,364 @@
+//! The agent's loop: watch `tasks/`, run the tasks of this role, write their results.
+//!
+//! Up to `llm.concurrency` tasks run at once. A task is skipped when its result exists (a resumed
+//! or restarted agent never repeats an LLM call) and claimed in memory once started, so the
+//! watcher's rescans cannot start it twice. SIGTERM, SIGINT and SIGHUP cancel the requests in
+//! flight and end the process with status 0; a cancelled task gets no result, so the supervisor
+//! dispatches it again later.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::heartbeat::{self, Heartbeat};
+use super::render::{Display, SlotId};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::llm::{self, ChatRequest, LlmClient, LlmError};
+use crate::mux::SessionRuntime;
+use crate::paths::SessionPaths;
+use crate::protocol::{Task, TaskOutcome, TaskResult};
+use crate::transport::{self, DirWatcher};
+
+/// How long in-flight tasks get to wind down after a signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// What an agent process needs.
+#[derive(Clone, Debug)]
+pub struct AgentOptions {
+    pub session_id: String,
+    pub role: String,
+    pub config: Config,
+    pub paths: SessionPaths,
+}
+
+/// Runs the agent until a signal (or `cancel`) stops it.
+pub async fn run(opts: AgentOptions) -> Result<()> {
+    let cancel = CancellationToken::new();
+    listen_for_signals(cancel.clone())?;
+    run_until(opts, cancel).await
+}
+
+/// The loop, stopped by `cancel`.
+pub async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<()> {
+    let display = Arc::new(Mutex::new(pane_display(&opts)?));
+    lock(&display).note(
+        &format!(
+            "{} agent · session {} · pid {} · waiting for tasks",
+            opts.role,
+            opts.session_id,
+            std::process::id()
+        ),
+        true,
+    );
+    let beat = tokio::spawn(beat_until(opts.paths.heartbeat(&opts.role), cancel.clone()));
+    let mut watcher = DirWatcher::new(&[opts.paths.tasks()])?;
+    let concurrency = opts.config.llm.concurrency.max(1) as usize;
+    let shared = Arc::new(Shared {
+        clients: Clients::new(&opts),
+        opts,
+        display: display.clone(),
+        slots: Semaphore::new(concurrency),
+    });
+    let mut running: JoinSet<()> = JoinSet::new();
+    let mut claimed: HashSet<String> = HashSet::new();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            path = watcher.recv() => {
+                let Some(path) = path else { break };
+                if let Some(task) = claim(&shared, &path, &mut claimed) {
+                    running.spawn(run_task(shared.clone(), task, cancel.clone()));
+                }
+            }
+            Some(joined) = running.join_next(), if !running.is_empty() => {
+                if let Err(e) = joined {
+                    tracing::error!("a task of the agent ended abnormally: {e}");
+                }
+            }
+        }
+    }
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        running.abort_all();
+    }
+    beat.abort();
+    lock(&display).note("stopped", false);
+    Ok(())
+}
+
+/// State shared by the tasks of one agent.
+struct Shared {
+    opts: AgentOptions,
+    clients: Clients,
+    display: Arc<Mutex<Display>>,
+    /// `llm.concurrency` permits.
+    slots: Semaphore,
+}
+
+fn lock(display: &Mutex<Display>) -> MutexGuard<'_, Display> {
+    display.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The task at `path` when it is this role's, has no result and was not started yet.
+fn claim(shared: &Shared, path: &Path, claimed: &mut HashSet<String>) -> Option<Task> {
+    let id = transport::file_id(path)?;
+    if claimed.contains(&id) || transport::result_exists(&shared.opts.paths, &id) {
+        return None;
+    }
+    let task = match transport::read_task_file(path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!("{e}");
+            lock(&shared.display).note(&format!("cannot read a task: {e}"), true);
+            return None;
+        }
+    };
+    if task.role != shared.opts.role {
+        return None;
+    }
+    claimed.insert(id);
+    Some(task)
+}
+
+async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
+    let Ok(_permit) = shared.slots.acquire().await else {
+        return;
+    };
+    if cancel.is_cancelled() || transport::result_exists(&shared.opts.paths, &task.id) {
+        return;
+    }
+    let started_at = Timestamp::now();
+    let slot = lock(&shared.display).begin(&task);
+    tracing::info!(task = %task.id, "task started");
+    let outcome = match shared.clients.get() {
+        Ok(client) => chat(&shared, &client, &task, slot, &cancel).await,
+        Err(failed) => Some(*failed),
+    };
+    let Some(outcome) = outcome else {
+        lock(&shared.display).finish(slot, None);
+        tracing::info!(task = %task.id, "task cancelled");
+        return;
+    };
+    let _idle = Idle(&shared.display);
+    let result = TaskResult {
+        task_id: task.id.clone(),
+        role: task.role.clone(),
+        started_at,
+        finished_at: Timestamp::now(),
+        outcome,
+    };
+    let written = transport::write_result(&shared.opts.paths, &result);
+    let mut display = lock(&shared.display);
+    display.finish(slot, Some(&result.outcome));
+    match written {
+        Ok(()) => tracing::info!(task = %task.id, "result written"),
+        Err(e) => {
+            tracing::error!(task = %task.id, "cannot write the result: {e}");
+            display.note(
+                &format!("cannot write the result of {}: {e}", task.id),
+                true,
+            );
+        }
+    }
+}
+
+/// Says "waiting" in the pane when the last running task has been shown (on drop, so after the
+/// footer and any error line).
+struct Idle<'a>(&'a Mutex<Display>);
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        let mut d = lock(self.0);
+        if d.idle() {
+            d.note("waiting for the next task", false);
+        }
+    }
+}
+
+/// One LLM call for `task`; None when cancelled.
+async fn chat(
+    shared: &Shared,
+    client: &LlmClient,
+    task: &Task,
+    slot: SlotId,
+    cancel: &CancellationToken,
+) -> Option<TaskOutcome> {
+    let role = shared.opts.config.roles.get(&task.role);
+    let req = ChatRequest {
+        messages: task.messages.clone(),
+        output: task.output.clone(),
+        model: task.model.clone(),
+        temperature: task.temperature.or(role.and_then(|r| r.temperature)),
+        max_tokens: task.max_tokens.or(role.and_then(|r| r.max_tokens)),
+    };
+    let display = shared.display.clone();
+    let mut on_token = move |t: &str| {
+        lock(&display).token(slot, t, llm::is_retry_marker(t));
+    };
+    match client.chat(&req, &mut on_token, cancel).await {
+        Ok(resp) => Some(TaskOutcome::Completed {
+            text: resp.text,
+            json: resp.json,
+            usage: resp.usage,
+            model: resp.model,
+            finish_reason: resp.finish_reason,
+            retries: resp.retries,
+        }),
+        Err(LlmError::Cancelled) => None,
+        Err(e) => {
+            let retries = match &e {
+                LlmError::RetriesExhausted { attempts, .. } => attempts.saturating_sub(1),
+                _ => 0,
+            };
+            Some(TaskOutcome::Failed {
+                error: e.to_string(),
+                retryable: e.root().retryable(),
+                retries,
+            })
+        }
+    }
+}
+
+/// The LLM client, rebuilt only when the local model's URL in `runtime.json` changes (the local
+/// server may start after the agent).
+struct Clients {
+    config: Config,
+    role: String,
+    paths: SessionPaths,
+    cached: Mutex<Option<(Option<String>, LlmClient)>>,
+}
+
+impl Clients {
+    fn new(opts: &AgentOptions) -> Self {
+        Self {
+            config: opts.config.clone(),
+            role: opts.role.clone(),
+            paths: opts.paths.clone(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The client, or the Failed outcome that explains why there is none.
+    fn get(&self) -> std::result::Result<LlmClient, Box<TaskOutcome>> {
+        let local_url = match SessionRuntime::load(&self.paths) {
+            Ok(rt) => rt.and_then(|r| r.local_llm_url),
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
+        };
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((url, client)) = cached.as_ref()
+            && *url == local_url
+        {
+            return Ok(client.clone());
+        }
+        let failed = |error: String, retryable: bool| {
+            Box::new(TaskOutcome::Failed {
+                error,
+                retryable,
+                retries: 0,
+            })
+        };
+        let endpoint = llm::resolve_endpoint(&self.config, &self.role, local_url.as_deref())
+            .map_err(|e| {
+                // No endpoint yet (the local model still starting) may heal; bad config does not.
+                let retryable = matches!(e, Error::Llm(_));
+                failed(e.to_string(), retryable)
+            })?;
+        let client = LlmClient::new(endpoint, &self.config.llm)
+            .map_err(|e| failed(e.to_string(), e.retryable()))?;
+        *cached = Some((local_url, client.clone()));
+        Ok(client)
+    }
+}
+
+/// Beats every [`heartbeat::INTERVAL`] until cancelled.
+async fn beat_until(path: PathBuf, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(heartbeat::INTERVAL);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = heartbeat::write(&path, Heartbeat::now()) {
+                    tracing::warn!("heartbeat: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Cancels `cancel` on SIGTERM, SIGINT or SIGHUP (tmux sends SIGHUP when it closes the pane).
+fn listen_for_signals(cancel: CancellationToken) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut streams = Vec::new();
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+    ] {
+        streams
+            .push(signal(kind).map_err(|e| Error::Other(format!("cannot handle signals: {e}")))?);
+    }
+    for mut s in streams {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if s.recv().await.is_some() {
+                cancel.cancel();
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The pane (stdout, coloured on a terminal unless `NO_COLOR`) and `transcript.log`.
+fn pane_display(opts: &AgentOptions) -> Result<Display> {
+    let path = opts.paths.transcript(&opts.role);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let transcript = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    let stdout = std::io::stdout();
+    let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    Ok(Display::new(
+        &opts.role,
+        colour,
+        Box::new(stdout),
+        Some(Box::new(transcript)),
+        Box::new(pane_width()),
+    ))
+}
+
+/// The pane width, asked of the terminal at most twice a second.
+fn pane_width() -> impl Fn() -> usize + Send {
+    let cache: Mutex<Option<(Instant, usize)>> = Mutex::new(None);
+    move || {
+        let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+        match *c {
+            Some((at, w)) if at.elapsed() < Duration::from_millis(500) => w,
+            _ => {
+                let w = ratatui::crossterm::terminal::size()
+                    .map(|(w, _)| usize::from(w))
+                    .unwrap_or(100);
+                *c = Some((Instant::now(), w));
+                w
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `agentmux agent --session ID --role R` (hidden): the worker process of a role's pane.
+
+use super::Ctx;
+use crate::agent::{self, AgentOptions};
+use crate::cli::AgentArgs;
+use crate::error::{Error, Result, exit};
+use crate::paths::ProjectPaths;
+
+pub fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
+    for (flag, value) in [("--session", &args.session), ("--role", &args.role)] {
+        if !is_name(value) {
+            return Err(Error::Usage(format!(
+                "{flag} `{value}`: use letters, digits, `-` and `_` only"
+            )));
+        }
+    }
+    let loaded = ctx.load_config()?;
+    let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
+    let paths = project.session(&args.session);
+    if !paths.dir.is_dir() {
+        return Err(Error::NoSession(format!(
+            "no session `{}` in {}; agents are started by `agentmux start` / `agentmux resume`",
+            args.session,
+            project.sessions.display()
+        )));
+    }
+    crate::logging::init(
+        Some(&paths.logs().join(format!("agent-{}.log", args.role))),
+        ctx.verbose,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(agent::run(AgentOptions {
+        session_id: args.session.clone(),
+        role: args.role.clone(),
+        config: loaded.config,
+        paths,
+    }))?;
+    Ok(exit::SUCCESS)
+}
+
+/// A session id or role name: a safe single path component.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

@@ -1,0 +1,28 @@
+//! `agentmux attach [SESSION]`: show a running session's tmux session (attach outside tmux;
+//! inside tmux switch the client or open a window, per `tmux.inside_tmux`).
+
+use super::{Ctx, select};
+use crate::cli::SessionArg;
+use crate::error::{Error, Result, exit};
+use crate::mux::{Multiplexer, SessionRuntime, Tmux};
+use crate::paths::ProjectPaths;
+
+pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
+    let loaded = ctx.load_config()?;
+    let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
+    let id = select::session_id(&project, args.session.as_deref())?;
+    let paths = project.session(&id);
+    let not_running = || {
+        Error::NoSession(format!(
+            "session {id} is not running in tmux; resume it with `agentmux resume {id}`"
+        ))
+    };
+    let rt = SessionRuntime::load(&paths)?.ok_or_else(not_running)?;
+    let mux = Tmux::from_config(&loaded.config).on_socket(rt.tmux_socket.clone());
+    mux.check_version()?;
+    if !mux.has_session(&rt.tmux_session)? {
+        return Err(not_running());
+    }
+    mux.attach(&rt.tmux_session)?;
+    Ok(exit::SUCCESS)
+}

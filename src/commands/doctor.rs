@@ -1,0 +1,578 @@
+//! `agentmux doctor`: checks everything a session needs and says how to fix what is missing.
+//!
+//! Checks, in order: tmux (present, version >= 3.2); the configuration loads; for the local default
+//! the runtime files and a server that starts and answers; then against the endpoint: reachable
+//! (naming the URL), the model listed by `/v1/models` (servers without that route are tolerated),
+//! a one-token completion, streaming, and structured output. A check that depends on a failed one is
+//! skipped. Exit 0 only when every check passes. The API key is never printed; only whether the
+//! variable holding it is set.
+
+use std::process::Command;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Ctx;
+use crate::cli::DoctorArgs;
+use crate::config::{Config, StructuredOutput};
+use crate::error::{Error, Result, exit};
+use crate::llm::local::{LocalRuntime, LocalServer};
+use crate::llm::structured::{self, Support};
+use crate::llm::{ChatRequest, Endpoint, LlmClient, resolve_endpoint};
+use crate::protocol::{ChatMessage, OutputSpec};
+
+/// The oldest tmux agentmux supports.
+pub const MIN_TMUX: (u32, u32) = (3, 2);
+
+/// The outcome of one check.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Pass,
+    /// Works, with a caveat worth reading; does not fail the run.
+    Warn,
+    Fail,
+    /// Not run because an earlier check failed.
+    Skip,
+}
+
+/// One line of the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    pub status: Status,
+    pub name: String,
+    pub detail: String,
+    /// What to do, for `Fail` and `Warn`.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn pass(name: &str, detail: impl Into<String>) -> Self {
+        Self {
+            status: Status::Pass,
+            name: name.into(),
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+    pub fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            name: name.into(),
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            status: Status::Warn,
+            name: name.into(),
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    fn skip(name: &str, why: &str) -> Self {
+        Self {
+            status: Status::Skip,
+            name: name.into(),
+            detail: why.into(),
+            fix: None,
+        }
+    }
+}
+
+/// Prints checks as they complete and remembers whether any failed.
+#[derive(Default)]
+struct Report {
+    failed: usize,
+}
+
+impl Report {
+    fn add(&mut self, c: Check) -> bool {
+        let tag = match c.status {
+            Status::Pass => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+        };
+        println!("{tag}  {:<18} {}", c.name, c.detail);
+        if let Some(fix) = &c.fix {
+            for (i, line) in fix.lines().enumerate() {
+                let lead = if i == 0 { "fix:" } else { "    " };
+                println!("      {:<18} {lead} {line}", "");
+            }
+        }
+        let ok = c.status != Status::Fail;
+        if !ok {
+            self.failed += 1;
+        }
+        ok
+    }
+}
+
+/// Runs every check; exit 0 when all pass, 1 otherwise.
+pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
+    let mut report = Report::default();
+    report.add(check_tmux());
+    let config = match ctx.load_config() {
+        Ok(l) => {
+            report.add(Check::pass("config", "loaded"));
+            Some(l.config)
+        }
+        Err(e) => {
+            report.add(Check::fail(
+                "config",
+                e.to_string(),
+                "fix the configuration (`agentmux config show` prints every key and its origin)",
+            ));
+            None
+        }
+    };
+    if !args.no_llm {
+        match &config {
+            Some(config) => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+                rt.block_on(llm_checks(config, &mut report));
+            }
+            None => {
+                report.add(Check::skip("llm", "the configuration did not load"));
+            }
+        }
+    }
+    if report.failed == 0 {
+        println!("all checks passed");
+        Ok(exit::SUCCESS)
+    } else {
+        println!(
+            "{} check{} failed",
+            report.failed,
+            if report.failed == 1 { "" } else { "s" }
+        );
+        Ok(exit::SESSION_FAILED)
+    }
+}
+
+async fn llm_checks(config: &Config, report: &mut Report) {
+    let key_env = &config.llm.api_key_env;
+    let key_set = std::env::var(key_env).is_ok_and(|k| !k.trim().is_empty());
+    let local = config.llm.base_url.is_none() && !key_set;
+
+    // Held until the end so the server answers the checks below; a server doctor started stops on drop.
+    let mut _local_server: Option<LocalServer> = None;
+    let endpoint = if local {
+        let rt = match LocalRuntime::locate(&config.llm.local) {
+            Ok(rt) => {
+                report.add(Check::pass(
+                    "local runtime",
+                    format!(
+                        "{} with {}",
+                        rt.server_bin.display(),
+                        rt.model_path.display()
+                    ),
+                ));
+                rt
+            }
+            Err(e) => {
+                report.add(Check::fail(
+                    "local runtime",
+                    first_line(&e.to_string()),
+                    crate::llm::local::INSTALL_HINT,
+                ));
+                return skip_endpoint_checks(report, "the local runtime is missing");
+            }
+        };
+        let log = rt.run_dir.join("doctor-llama-server.log");
+        match rt.ensure_running(Some(&log)).await {
+            Ok(server) => {
+                let how = match &server {
+                    LocalServer::Reused { .. } => "running (reused)",
+                    LocalServer::Started(_) => "started and healthy",
+                };
+                report.add(Check::pass(
+                    "local server",
+                    format!("{how} at {}", server.base_url()),
+                ));
+                let url = server.base_url().to_string();
+                _local_server = Some(server);
+                resolve_endpoint(config, "architect", Some(&url))
+            }
+            Err(e) => {
+                report.add(Check::fail(
+                    "local server",
+                    first_line(&e.to_string()),
+                    format!(
+                        "see {} for the server's output; {}",
+                        log.display(),
+                        crate::llm::local::INSTALL_HINT
+                    ),
+                ));
+                return skip_endpoint_checks(report, "the local server is not running");
+            }
+        }
+    } else {
+        let key = if key_set { "set" } else { "not set" };
+        report.add(Check::pass("api key", format!("${key_env} is {key}")));
+        resolve_endpoint(config, "architect", None)
+    };
+    let endpoint = match endpoint {
+        Ok(e) => e,
+        Err(e) => {
+            report.add(Check::fail(
+                "endpoint",
+                first_line(&e.to_string()),
+                "set llm.base_url (including /v1), e.g. `--set llm.base_url=http://localhost:11434/v1`",
+            ));
+            return skip_endpoint_checks(report, "no endpoint");
+        }
+    };
+    endpoint_checks(config, endpoint, report).await;
+}
+
+fn skip_endpoint_checks(report: &mut Report, why: &str) {
+    for name in [
+        "endpoint",
+        "model",
+        "completion",
+        "streaming",
+        "structured output",
+    ] {
+        report.add(Check::skip(name, why));
+    }
+}
+
+async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Report) {
+    let url = endpoint.base_url.clone();
+    let model = endpoint.model.clone();
+
+    // Reachable, and the model listed.
+    match list_models(&endpoint, config.llm.timeouts.connect_secs).await {
+        Err(detail) => {
+            report.add(Check::fail(
+                "endpoint",
+                format!("{url} is unreachable: {detail}"),
+                "start the server or fix llm.base_url (it must include /v1); for the local default unset llm.base_url",
+            ));
+            for name in ["model", "completion", "streaming", "structured output"] {
+                report.add(Check::skip(name, "the endpoint is unreachable"));
+            }
+            return;
+        }
+        Ok(Models::Listed(names)) => {
+            report.add(Check::pass("endpoint", format!("{url} answers")));
+            if endpoint.is_local || names.contains(&model) {
+                report.add(Check::pass("model", format!("{model} is served")));
+            } else {
+                let some: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
+                report.add(Check::fail(
+                    "model",
+                    format!(
+                        "{model} is not among the server's models ({})",
+                        some.join(", ")
+                    ),
+                    "set llm.model (or roles.<role>.model) to one of the listed models",
+                ));
+            }
+        }
+        Ok(Models::NotListed(why)) => {
+            report.add(Check::pass("endpoint", format!("{url} answers")));
+            report.add(Check::pass(
+                "model",
+                format!("{model} (not verified: {why})"),
+            ));
+        }
+        Ok(Models::Denied(status)) => {
+            report.add(Check::pass("endpoint", format!("{url} answers")));
+            report.add(Check::fail(
+                "model",
+                format!("{url}/models answered HTTP {status}"),
+                format!(
+                    "put a valid API key into ${}, the variable named by llm.api_key_env",
+                    config.llm.api_key_env
+                ),
+            ));
+        }
+    }
+
+    let mut llm = config.llm.clone();
+    llm.retries.max_retries = llm.retries.max_retries.min(1);
+    llm.timeouts.first_token_secs = llm.timeouts.first_token_secs.min(120);
+    let client = match LlmClient::new(endpoint, &llm) {
+        Ok(c) => c,
+        Err(e) => {
+            report.add(Check::fail(
+                "completion",
+                e.to_string(),
+                "see the message above",
+            ));
+            return;
+        }
+    };
+    let cancel = CancellationToken::new();
+
+    // A one-token completion.
+    let one = ChatRequest {
+        max_tokens: Some(1),
+        temperature: Some(0.0),
+        ..ChatRequest::text(vec![ChatMessage::user("Say OK.")])
+    };
+    let ok = match client.chat(&one, &mut |_: &str| {}, &cancel).await {
+        Ok(r) => report.add(Check::pass(
+            "completion",
+            format!(
+                "{} answered ({} prompt + {} completion tokens{})",
+                r.model,
+                r.usage.prompt_tokens,
+                r.usage.completion_tokens,
+                if r.usage.estimated { ", estimated" } else { "" }
+            ),
+        )),
+        Err(e) => report.add(Check::fail(
+            "completion",
+            first_line(&e.to_string()),
+            fix_of(&e.to_string()),
+        )),
+    };
+    if !ok {
+        report.add(Check::skip("streaming", "the completion failed"));
+        report.add(Check::skip("structured output", "the completion failed"));
+        return;
+    }
+
+    // Streaming: several deltas.
+    let count = ChatRequest {
+        max_tokens: Some(24),
+        temperature: Some(0.0),
+        ..ChatRequest::text(vec![ChatMessage::user(
+            "Count from one to ten in words, separated by spaces.",
+        )])
+    };
+    let mut deltas = 0usize;
+    match client
+        .chat(
+            &count,
+            &mut |t: &str| {
+                if !crate::llm::is_retry_marker(t) {
+                    deltas += 1;
+                }
+            },
+            &cancel,
+        )
+        .await
+    {
+        Ok(_) if deltas > 1 => {
+            report.add(Check::pass("streaming", format!("{deltas} chunks")));
+        }
+        Ok(_) => {
+            report.add(Check::warn(
+                "streaming",
+                "the answer arrived in one piece",
+                "agents still work, but panes show each answer only when it is complete; check the server's streaming support",
+            ));
+        }
+        Err(e) => {
+            report.add(Check::fail(
+                "streaming",
+                first_line(&e.to_string()),
+                fix_of(&e.to_string()),
+            ));
+        }
+    }
+
+    // Structured output.
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"ready": {"type": "boolean"}},
+        "required": ["ready"],
+        "additionalProperties": false
+    });
+    let json = ChatRequest {
+        output: OutputSpec::Json {
+            name: "readiness".into(),
+            schema,
+        },
+        max_tokens: Some(48),
+        temperature: Some(0.0),
+        ..ChatRequest::text(vec![ChatMessage::user(
+            "Are you ready? Answer with a JSON object {\"ready\": true} or {\"ready\": false}.",
+        )])
+    };
+    let base_url = client.endpoint().base_url.clone();
+    match client.chat(&json, &mut |_: &str| {}, &cancel).await {
+        Ok(r) if r.json.as_ref().is_some_and(|v| v["ready"].is_boolean()) => {
+            let how = match (llm.structured_output, structured::support(&base_url)) {
+                (StructuredOutput::Prompt, _) => "from the prompt (llm.structured_output: prompt)",
+                (_, Support::Supported) => "with response_format json_schema",
+                _ => "from the prompt (the server rejects response_format json_schema)",
+            };
+            report.add(Check::pass(
+                "structured output",
+                format!("valid JSON {how}"),
+            ));
+        }
+        Ok(r) => {
+            report.add(Check::fail(
+                "structured output",
+                format!(
+                    "the model's answer is not the requested JSON: {}",
+                    crate::llm::wire::shorten(r.text.trim(), 120)
+                ),
+                "use a model that follows JSON instructions (llm.model), or a server with response_format json_schema support",
+            ));
+        }
+        Err(e) => {
+            report.add(Check::fail(
+                "structured output",
+                first_line(&e.to_string()),
+                fix_of(&e.to_string()),
+            ));
+        }
+    }
+}
+
+/// What `GET /models` said.
+enum Models {
+    Listed(Vec<String>),
+    /// The server has no such route (or answered something else): not an error.
+    NotListed(String),
+    /// 401/403: the key is wrong or missing.
+    Denied(u16),
+}
+
+async fn list_models(
+    endpoint: &Endpoint,
+    connect_secs: u64,
+) -> std::result::Result<Models, String> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(connect_secs.max(1)))
+        .timeout(Duration::from_secs(connect_secs.max(1) + 20))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut req = http.get(endpoint.url("models"));
+    if let Some(k) = &endpoint.api_key {
+        req = req.bearer_auth(k.expose());
+    }
+    let resp = req.send().await.map_err(|e| {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        msg
+    })?;
+    let status = resp.status().as_u16();
+    if status == 401 || status == 403 {
+        return Ok(Models::Denied(status));
+    }
+    if !resp.status().is_success() {
+        return Ok(Models::NotListed(format!("/models answered HTTP {status}")));
+    }
+    let body: serde_json::Value = match resp.json().await {
+        Ok(v) => v,
+        Err(_) => return Ok(Models::NotListed("/models is not JSON".into())),
+    };
+    let names: Vec<String> = body["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        Ok(Models::NotListed("/models lists no model".into()))
+    } else {
+        Ok(Models::Listed(names))
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+/// The lines after the first of an error message (our errors put the fix there).
+fn fix_of(s: &str) -> String {
+    let rest: Vec<&str> = s.lines().skip(1).map(str::trim).collect();
+    if rest.is_empty() {
+        "check the server's logs and `agentmux config show`".into()
+    } else {
+        rest.join("\n")
+    }
+}
+
+/// tmux is installed and at least [`MIN_TMUX`]. Reusable by any command that needs tmux.
+pub fn check_tmux() -> Check {
+    let out = match Command::new("tmux").arg("-V").output() {
+        Ok(o) => o,
+        Err(_) => {
+            return Check::fail("tmux", "tmux is not installed", TMUX_INSTALL_HINT);
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match parse_tmux_version(&text) {
+        Some(v) if v >= MIN_TMUX => {
+            Check::pass("tmux", format!("{text} (>= {}.{})", MIN_TMUX.0, MIN_TMUX.1))
+        }
+        Some(_) => Check::fail(
+            "tmux",
+            format!(
+                "{text} is too old; agentmux needs tmux >= {}.{}",
+                MIN_TMUX.0, MIN_TMUX.1
+            ),
+            TMUX_INSTALL_HINT,
+        ),
+        None => Check::warn(
+            "tmux",
+            format!("cannot read the version from `tmux -V` ({text:?})"),
+            format!("make sure tmux is >= {}.{}", MIN_TMUX.0, MIN_TMUX.1),
+        ),
+    }
+}
+
+/// How to install a recent tmux.
+pub const TMUX_INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS), `sudo dnf install tmux` (Fedora)";
+
+/// `(major, minor)` from `tmux -V` output: `tmux 3.3a`, `tmux 3.2-rc2`, `tmux next-3.4`,
+/// `tmux openbsd-7.4` (None), `tmux master` (None).
+pub fn parse_tmux_version(s: &str) -> Option<(u32, u32)> {
+    let v = s.trim().strip_prefix("tmux")?.trim();
+    let v = v.strip_prefix("next-").unwrap_or(v);
+    let mut parts = v.splitn(2, '.');
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor_text = parts.next()?;
+    let digits: String = minor_text
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let minor: u32 = digits.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tmux_versions() {
+        assert_eq!(parse_tmux_version("tmux 3.3a"), Some((3, 3)));
+        assert_eq!(parse_tmux_version("tmux 3.2"), Some((3, 2)));
+        assert_eq!(parse_tmux_version("tmux 3.2-rc2\n"), Some((3, 2)));
+        assert_eq!(parse_tmux_version("tmux next-3.5"), Some((3, 5)));
+        assert_eq!(parse_tmux_version("tmux 2.9a"), Some((2, 9)));
+        assert_eq!(parse_tmux_version("tmux 10.0"), Some((10, 0)));
+        assert_eq!(parse_tmux_version("tmux master"), None);
+        assert_eq!(parse_tmux_version("screen 4"), None);
+        assert!(parse_tmux_version("tmux 2.9a").unwrap() < MIN_TMUX);
+        assert!(parse_tmux_version("tmux 3.10").unwrap() > MIN_TMUX);
+    }
+
+    #[test]
+    fn fix_is_the_rest_of_the_message() {
+        assert_eq!(fix_of("bad\n  do this"), "do this");
+        assert!(fix_of("bad").contains("config show"));
+        assert_eq!(first_line("a\nb"), "a");
+    }
+}

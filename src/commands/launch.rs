@@ -1,0 +1,538 @@
+//! `agentmux start`, `resume`, `run` (headless) and the hidden `supervise`: creating a session,
+//! opening its tmux session (or child processes), and running its supervisor.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Ctx;
+use super::sessions;
+use crate::cli::{ResumeArgs, StartArgs, SuperviseArgs};
+use crate::config::{AttachMode, Config};
+use crate::error::{Error, Result, exit};
+use crate::fsutil::write_atomic;
+use crate::journal::lock::SessionLock;
+use crate::journal::{self, Journal};
+use crate::mux::runtime::SessionRuntime;
+use crate::mux::{Multiplexer, PaneSpec, Tmux};
+use crate::paths::{ProjectPaths, SessionPaths};
+use crate::protocol::{Event, SessionInputs, SessionStatus};
+use crate::supervisor::host::{AgentHost, ChildAgents};
+use crate::supervisor::run::Supervisor;
+use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext};
+
+/// A new session id: `YYYYMMDD-HHMMSS-xxxx`.
+pub fn new_session_id() -> String {
+    let now = jiff::Zoned::now();
+    let rand = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}", now.strftime("%Y%m%d-%H%M%S"), &rand[..4])
+}
+
+/// The resolved config as JSON with secrets masked (for the journal and `config show`).
+pub fn masked_config(cfg: &Config) -> serde_json::Value {
+    // The config never holds the key itself (only the variable's name), so nothing to mask
+    // beyond URLs with credentials in them.
+    let mut v = serde_json::to_value(cfg).unwrap_or_default();
+    if let Some(url) = v.pointer_mut("/llm/base_url")
+        && let Some(s) = url.as_str()
+        && let Some((scheme, rest)) = s.split_once("://")
+        && let Some((_, host)) = rest.split_once('@')
+    {
+        *url = serde_json::Value::String(format!("{scheme}://***@{host}"));
+    }
+    v
+}
+
+/// Creates a session: validates inputs, freezes them under the session, journals the start.
+fn create_session(
+    ctx: &Ctx,
+    cfg: &Config,
+    project: &ProjectPaths,
+    args: &StartArgs,
+) -> Result<String> {
+    if !args.new
+        && let Some(s) = sessions::latest_unfinished(project)?
+    {
+        return Err(Error::Usage(format!(
+            "session {} is {} (stage {}); continue it with `agentmux resume` or start another with `agentmux start --new`",
+            s.id,
+            s.state.status().as_str(),
+            s.state.stage.map(|s| s.as_str()).unwrap_or("-")
+        )));
+    }
+    let prd_path: Option<PathBuf> = match &args.prd {
+        Some(p) => Some(if p.is_absolute() {
+            p.clone()
+        } else {
+            ctx.project_dir.join(p)
+        }),
+        None => Some(project.specs.join("project.md")).filter(|p| p.is_file()),
+    };
+    if args.goal.as_deref().is_none_or(|g| g.trim().is_empty()) && prd_path.is_none() {
+        return Err(Error::Usage(
+            "nothing to design: give --goal \"...\" (and --journey \"...\"), or --prd FILE, or write .agentmux/specs/project.md"
+                .into(),
+        ));
+    }
+    let prd = match &prd_path {
+        Some(p) => Some(crate::workflow::intake::load_prd(p)?),
+        None => None,
+    };
+    let id = new_session_id();
+    let paths = project.session(&id);
+    paths.create_all().map_err(|e| Error::io(&paths.dir, e))?;
+    let store = crate::supervisor::store::Store::new(paths.artifacts());
+    if let Some(prd) = &prd {
+        write_atomic(&store.input_path(INPUT_PRD), prd.text.as_bytes())?;
+        if crate::workflow::intake::needs_summary(prd, cfg.workflow.context_tokens) {
+            eprintln!(
+                "warning: the PRD (~{} tokens) is larger than workflow.context_tokens ({}); the architect will summarise it first",
+                prd.tokens, cfg.workflow.context_tokens
+            );
+        }
+    }
+    let digest = crate::workflow::intake::digest(&ctx.project_dir, cfg.workflow.context_tokens / 2);
+    write_atomic(&store.input_path(INPUT_DIGEST), digest.text.as_bytes())?;
+    let inputs = SessionInputs {
+        goal: args.goal.clone().filter(|g| !g.trim().is_empty()),
+        journey: args.journey.clone().filter(|g| !g.trim().is_empty()),
+        prd_path: prd_path.map(|p| p.display().to_string()),
+        project_dir: ctx.project_dir.display().to_string(),
+        project_name: project.project_name(),
+    };
+    let _lock = SessionLock::acquire(&paths.lock(), "agentmux start")?;
+    let (mut journal, _, _) = Journal::open(&paths.journal())?;
+    journal.append(Event::SessionStarted {
+        session_id: id.clone(),
+        inputs,
+        config: masked_config(cfg),
+    })?;
+    Ok(id)
+}
+
+/// True when agents use the local default model.
+pub fn uses_local_model(cfg: &Config) -> bool {
+    cfg.llm.base_url.is_none()
+        && std::env::var(&cfg.llm.api_key_env)
+            .map(|k| k.is_empty())
+            .unwrap_or(true)
+}
+
+/// The roles that get an agent (authors, reviewers, enabled helpers).
+fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
+    let roles = crate::roles::load_roles(&project.agents, cfg)?;
+    let mut v: Vec<String> = roles
+        .enabled_authors()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    v.extend(roles.enabled_reviewers().iter().map(|r| r.name.clone()));
+    v.extend(roles.enabled_helpers().iter().map(|r| r.name.clone()));
+    Ok(v)
+}
+
+/// `--set` flags to repeat on the command lines of the panes (never secrets: the key is not config).
+fn set_args(ctx: &Ctx) -> Vec<String> {
+    ctx.sets
+        .iter()
+        .flat_map(|s| ["--set".to_string(), s.clone()])
+        .collect()
+}
+
+/// Opens the tmux session of a session: supervisor, one pane per agent, the local model.
+fn open_tmux(
+    ctx: &Ctx,
+    cfg: &Config,
+    project: &ProjectPaths,
+    id: &str,
+    detach: bool,
+) -> Result<()> {
+    let mux = Tmux::from_config(cfg);
+    mux.check_version()?;
+    let paths = project.session(id);
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
+    let env = crate::supervisor::agents::pane_env(cfg);
+    let name =
+        crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
+    let mut sup_argv = vec![exe.display().to_string()];
+    sup_argv.extend(set_args(ctx));
+    sup_argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
+    let sup_spec = PaneSpec {
+        title: "supervisor".into(),
+        argv: sup_argv,
+        env: env.clone(),
+        cwd: ctx.project_dir.clone(),
+    };
+    if mux.has_session(&name)? {
+        // Only the supervisor died (killed, crashed): restart it in its pane and leave the agents
+        // and the model running, so no request in flight is interrupted.
+        let sup_pane =
+            SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
+        let listed = mux.list_panes(&name)?;
+        if let Some(pane) = sup_pane.filter(|p| listed.iter().any(|l| &l.id == p)) {
+            mux.respawn_pane(&pane, &sup_spec)?;
+            println!("session {id}: restarted its supervisor in tmux session `{name}`");
+            if !detach && cfg.tmux.attach == AttachMode::Auto {
+                mux.attach(&name)?;
+            }
+            return Ok(());
+        }
+        mux.kill_session(&name)?;
+    }
+    let mut panes: Vec<(String, PaneSpec)> = vec![("supervisor".into(), sup_spec)];
+    for role in agent_roles(project, cfg)? {
+        let spec = crate::supervisor::host::agent_pane_spec(
+            &exe,
+            &ctx.project_dir,
+            id,
+            &role,
+            &env,
+            &ctx.sets,
+        );
+        panes.push((role, spec));
+    }
+    let mut local_llm_url = None;
+    if uses_local_model(cfg) {
+        let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+        let port = crate::llm::local::free_port();
+        let (bin, args) = rt.server_command(port);
+        let mut argv = vec![bin.display().to_string()];
+        argv.extend(args);
+        panes.push((
+            "model".into(),
+            PaneSpec {
+                title: "model: llama-server (local)".into(),
+                argv,
+                env: env.clone(),
+                cwd: ctx.project_dir.clone(),
+            },
+        ));
+        local_llm_url = Some(format!("http://127.0.0.1:{port}/v1"));
+    }
+    let mut runtime = SessionRuntime {
+        tmux_socket: cfg.tmux.socket.clone(),
+        tmux_session: name.clone(),
+        panes: Default::default(),
+        local_llm_url,
+        supervisor_pid: None,
+    };
+    runtime.save(&paths)?;
+    let opened = crate::mux::layout::open_session(&mux, &name, &panes, &cfg.tmux.layout)?;
+    runtime.panes = opened.into_iter().map(|(k, p)| (k, p.id)).collect();
+    runtime.save(&paths)?;
+    println!("session {id} is running in tmux session `{name}`");
+    if let Some(sock) = &cfg.tmux.socket {
+        println!("  attach: agentmux attach   (or: tmux -L {sock} attach -t {name})");
+    } else {
+        println!("  attach: agentmux attach   (or: tmux attach -t {name})");
+    }
+    println!("  status: agentmux status   wait: agentmux wait   pause: agentmux pause");
+    if !detach && cfg.tmux.attach == AttachMode::Auto {
+        mux.attach(&name)?;
+    }
+    Ok(())
+}
+
+pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
+    let loaded = ctx.load_config()?;
+    let cfg = loaded.config;
+    let project = ProjectPaths::new(&ctx.project_dir, &cfg);
+    if !uses_local_model(&cfg) {
+        // Fail early on a broken runtime rather than in the panes.
+    } else {
+        crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+    }
+    Tmux::from_config(&cfg).check_version()?;
+    let id = create_session(ctx, &cfg, &project, args)?;
+    open_tmux(ctx, &cfg, &project, &id, args.detach)?;
+    Ok(exit::SUCCESS)
+}
+
+pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
+    let loaded = ctx.load_config()?;
+    let cfg = loaded.config;
+    let project = ProjectPaths::new(&ctx.project_dir, &cfg);
+    let s = match &args.session {
+        Some(id) => sessions::select(&project, Some(id))?,
+        None => sessions::latest_unfinished(&project)?.ok_or_else(|| {
+            Error::NoSession(
+                "no unfinished session to resume; `agentmux list` shows the sessions".into(),
+            )
+        })?,
+    };
+    match s.state.status() {
+        SessionStatus::Completed => {
+            println!("session {} is already completed", s.id);
+            return Ok(exit::SUCCESS);
+        }
+        SessionStatus::Failed => {
+            return Err(Error::SessionFailed(format!(
+                "session {} failed ({}); start a new one with `agentmux start --new`",
+                s.id,
+                s.state.last_error.clone().unwrap_or_default()
+            )));
+        }
+        _ => {}
+    }
+    let paths = project.session(&s.id);
+    if SessionLock::is_held(&paths.lock()) {
+        return Err(Error::Locked(format!(
+            "session {} is running (its supervisor holds {}); attach with `agentmux attach`",
+            s.id,
+            paths.lock().display()
+        )));
+    }
+    // Journal the resumption before the panes open, so `status` and `wait` right after this
+    // command already see a running session (the supervisor carries on from here).
+    if matches!(
+        s.state.status(),
+        SessionStatus::Paused | SessionStatus::Stopped
+    ) {
+        let _lock = SessionLock::acquire(&paths.lock(), "agentmux resume")?;
+        let (mut journal, _, _) = Journal::open(&paths.journal())?;
+        journal.append(Event::Resumed)?;
+    }
+    open_tmux(ctx, &cfg, &project, &s.id, args.detach)?;
+    Ok(exit::SUCCESS)
+}
+
+/// Kills a session's tmux session (if any) after its supervisor stopped.
+pub fn teardown(cfg: &Config, paths: &SessionPaths) {
+    if let Ok(Some(rt)) = SessionRuntime::load(paths) {
+        let mux = Tmux::new(rt.tmux_socket.clone().or_else(|| cfg.tmux.socket.clone()));
+        if mux.has_session(&rt.tmux_session).unwrap_or(false) {
+            let _ = mux.kill_session(&rt.tmux_session);
+        }
+    }
+}
+
+/// Cancelled on SIGTERM, SIGINT or SIGHUP.
+fn signal_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+        t.cancel();
+    });
+    token
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
+
+/// Builds the supervisor of a session (taking its lock).
+fn build_supervisor(
+    ctx: &Ctx,
+    cfg: Config,
+    project: &ProjectPaths,
+    id: &str,
+    host: Box<dyn AgentHost>,
+    view: Box<dyn crate::supervisor::run::View>,
+    tmux_notify: Option<crate::supervisor::run::TmuxNotify>,
+) -> Result<Supervisor> {
+    let paths = project.session(id);
+    let lock = SessionLock::acquire(&paths.lock(), "supervisor")?;
+    let (journal, records, skipped) = Journal::open(&paths.journal())?;
+    for s in &skipped {
+        tracing::warn!("journal line {} skipped: {}", s.line, s.reason);
+    }
+    let state = journal::SessionState::fold(&records);
+    if state.session_id.is_empty() {
+        return Err(Error::Input {
+            path: paths.journal(),
+            message: "the journal has no session start; the session cannot be resumed".into(),
+        });
+    }
+    let local_model = uses_local_model(&cfg);
+    let sctx = SessionContext::load(&ctx.project_dir, cfg, &state)?;
+    let watcher = crate::transport::DirWatcher::new(&[paths.results(), paths.control()])?;
+    Ok(Supervisor {
+        ctx: sctx,
+        journal,
+        state,
+        lock,
+        host,
+        view,
+        tmux_notify,
+        local_model,
+        live: Default::default(),
+        watcher: Some(watcher),
+    })
+}
+
+/// Waits for the local model of a session to answer.
+async fn wait_local_model(paths: &SessionPaths, cfg: &Config) -> Result<()> {
+    if let Ok(Some(rt)) = SessionRuntime::load(paths)
+        && let Some(url) = rt.local_llm_url
+    {
+        crate::llm::local::wait_healthy(
+            &url,
+            Duration::from_secs(cfg.llm.local.startup_timeout_secs),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The hidden `supervise` command: the supervisor pane of a tmux session.
+pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
+    let loaded = ctx.load_config()?;
+    let cfg = loaded.config;
+    let project = ProjectPaths::new(&ctx.project_dir, &cfg);
+    let paths = project.session(&args.session);
+    crate::logging::init(Some(&paths.logs().join("supervisor.log")), ctx.verbose);
+    let rt = runtime()?;
+    let status = rt.block_on(async {
+        wait_local_model(&paths, &cfg).await?;
+        // The CLI records the pane ids right after opening the panes: wait for them.
+        let mut runtime = None;
+        for _ in 0..100 {
+            match SessionRuntime::load(&paths)? {
+                Some(rt) if !rt.panes.is_empty() => {
+                    runtime = Some(rt);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let runtime = runtime.ok_or_else(|| {
+            Error::Other(format!(
+                "{}: runtime.json lists no panes after 10 s",
+                paths.dir.display()
+            ))
+        })?;
+        let mux = Tmux::new(runtime.tmux_socket.clone());
+        let host = crate::supervisor::host::TmuxAgents::new(
+            std::sync::Arc::new(mux.clone()),
+            &paths,
+            &runtime,
+            &cfg,
+            &ctx.project_dir,
+            &args.session,
+            &ctx.sets,
+        )?;
+        let session_name = runtime.tmux_session.clone();
+        let notify_mux = mux.clone();
+        let notify: Box<dyn Fn(&str) + Send> = Box::new(move |m: &str| {
+            let _ = notify_mux.display_message(&session_name, m);
+            // A bell in the supervisor pane: tmux flags the window and rings attached clients.
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(b"\x07");
+            let _ = out.flush();
+        });
+        let mut sup = build_supervisor(
+            ctx,
+            cfg.clone(),
+            &project,
+            &args.session,
+            Box::new(host),
+            Box::new(crate::supervisor::view::LineView::new(false)),
+            Some(notify),
+        )?;
+        let roles: Vec<String> = runtime
+            .panes
+            .keys()
+            .filter(|k| *k != "supervisor" && *k != "model")
+            .cloned()
+            .collect();
+        if let Some(v) = crate::supervisor::view::DashboardView::new(
+            paths.clone(),
+            roles,
+            sup.ctx.plan.stages.clone(),
+            &cfg,
+            project.specs.display().to_string(),
+        ) {
+            sup.view = Box::new(v);
+        }
+        let cancel = signal_token();
+        sup.run(cancel).await
+    })?;
+    // The session is over for now: close the panes. A finished session keeps its supervisor
+    // pane a moment so an attached user sees the outcome.
+    if matches!(status, SessionStatus::Completed | SessionStatus::Failed) {
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    teardown(&cfg, &paths);
+    Ok(exit::SUCCESS)
+}
+
+/// `agentmux run`: the whole session headless, agents as child processes; exit code by outcome.
+pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
+    let loaded = ctx.load_config()?;
+    let cfg = loaded.config;
+    let project = ProjectPaths::new(&ctx.project_dir, &cfg);
+    let id = create_session(ctx, &cfg, &project, args)?;
+    let paths = project.session(&id);
+    crate::logging::init(Some(&paths.logs().join("supervisor.log")), ctx.verbose);
+    eprintln!("agentmux: session {id} (headless)");
+    let rt = runtime()?;
+    let status = rt.block_on(async {
+        let mut _server = None;
+        let mut local_llm_url = None;
+        if uses_local_model(&cfg) {
+            let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+            let server = rt
+                .ensure_running(Some(&paths.logs().join("llama-server.log")))
+                .await?;
+            local_llm_url = Some(server.base_url().to_string());
+            _server = Some(server);
+        }
+        SessionRuntime {
+            tmux_socket: None,
+            tmux_session: String::new(),
+            panes: Default::default(),
+            local_llm_url,
+            supervisor_pid: Some(std::process::id()),
+        }
+        .save(&paths)?;
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
+        let roles = agent_roles(&project, &cfg)?;
+        let host = ChildAgents::start(&exe, &ctx.project_dir, &id, &roles, &ctx.sets)
+            .map_err(|e| Error::io(&exe, e))?;
+        let mut sup = build_supervisor(
+            ctx,
+            cfg.clone(),
+            &project,
+            &id,
+            Box::new(host),
+            Box::new(crate::supervisor::view::LineView::new(true)),
+            None,
+        )?;
+        let cancel = signal_token();
+        sup.run(cancel).await
+    })?;
+    Ok(exit_for(status, &project.specs))
+}
+
+fn exit_for(status: SessionStatus, specs: &Path) -> u8 {
+    match status {
+        SessionStatus::Completed => {
+            eprintln!("agentmux: completed; deliverables in {}", specs.display());
+            exit::SUCCESS
+        }
+        SessionStatus::Failed => exit::SESSION_FAILED,
+        SessionStatus::Paused | SessionStatus::Stopped => exit::PAUSED,
+        SessionStatus::Running => exit::SESSION_FAILED,
+    }
+}

@@ -1,0 +1,176 @@
+//! Tolerant types for what OpenAI-compatible servers send back.
+//!
+//! async-openai's typed responses are exact: an unknown `finish_reason` (llama.cpp and others send
+//! their own), an error object inside the stream, or a chunk without `id` fails deserialisation
+//! with a message like "missing field `id`". These types accept every field as optional, keep
+//! `finish_reason` as a string, and recognise `{"error": ...}` wherever it appears, so each case
+//! gets the right behaviour and a clear message.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A streamed chunk, or a whole non-streamed completion (`message` instead of `delta`).
+#[derive(Deserialize, Debug, Default)]
+pub struct WireChunk {
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub choices: Vec<WireChoice>,
+    #[serde(default)]
+    pub usage: Option<WireUsage>,
+    /// Some servers report failures inside the stream as `{"error": {...}}` or `{"error": "..."}`.
+    #[serde(default)]
+    pub error: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct WireChoice {
+    #[serde(default)]
+    pub delta: Option<WireMessage>,
+    #[serde(default)]
+    pub message: Option<WireMessage>,
+    /// Legacy completions-style servers.
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct WireMessage {
+    #[serde(default)]
+    pub content: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+pub struct WireUsage {
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    #[serde(default)]
+    pub completion_tokens: Option<u64>,
+}
+
+impl WireChunk {
+    /// The text this chunk adds (first choice).
+    pub fn text(&self) -> Option<&str> {
+        let c = self.choices.first()?;
+        c.delta
+            .as_ref()
+            .and_then(|d| d.content.as_deref())
+            .or_else(|| c.message.as_ref().and_then(|m| m.content.as_deref()))
+            .or(c.text.as_deref())
+    }
+
+    /// The finish reason of the first choice, as sent.
+    pub fn finish_reason(&self) -> Option<&str> {
+        self.choices.first()?.finish_reason.as_deref()
+    }
+
+    /// The server's error message when the chunk is an error object.
+    pub fn error_message(&self) -> Option<String> {
+        self.error.as_ref().map(error_value_message)
+    }
+}
+
+/// The human message of an error value: `{"message": ...}` (plus type/code), or the string itself.
+pub fn error_value_message(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => {
+            let message = o
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            let kind = o
+                .get("type")
+                .and_then(Value::as_str)
+                .or_else(|| o.get("code").and_then(Value::as_str));
+            match kind {
+                Some(k) if !message.contains(k) => format!("{message} ({k})"),
+                _ => message,
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The message of an HTTP error body: OpenAI's `{"error": {"message"}}`, a plain `{"message"}`,
+/// `{"detail"}` (FastAPI servers such as vLLM), or the text itself, shortened.
+pub fn http_error_message(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        if let Some(e) = v.get("error") {
+            return error_value_message(e);
+        }
+        for key in ["message", "detail"] {
+            if let Some(m) = v.get(key) {
+                return error_value_message(m);
+            }
+        }
+    }
+    let body = body.trim();
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    shorten(body, 300)
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_finish_reason_and_missing_ids_are_accepted() {
+        let c: WireChunk = serde_json::from_str(
+            r#"{"choices":[{"delta":{"content":"hi"},"finish_reason":"eos_token"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.text(), Some("hi"));
+        assert_eq!(c.finish_reason(), Some("eos_token"));
+    }
+
+    #[test]
+    fn error_object_is_recognised() {
+        let c: WireChunk = serde_json::from_str(
+            r#"{"error":{"message":"model overloaded","type":"server_error"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.error_message().unwrap(),
+            "model overloaded (server_error)"
+        );
+        let c: WireChunk = serde_json::from_str(r#"{"error":"boom"}"#).unwrap();
+        assert_eq!(c.error_message().unwrap(), "boom");
+    }
+
+    #[test]
+    fn whole_completion_uses_message() {
+        let c: WireChunk = serde_json::from_str(
+            r#"{"model":"m","choices":[{"message":{"role":"assistant","content":"full"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.text(), Some("full"));
+        assert_eq!(c.usage.unwrap().prompt_tokens, Some(3));
+    }
+
+    #[test]
+    fn http_error_bodies() {
+        assert_eq!(
+            http_error_message(r#"{"error":{"message":"bad key","type":"invalid_request_error"}}"#),
+            "bad key (invalid_request_error)"
+        );
+        assert_eq!(http_error_message(r#"{"detail":"not found"}"#), "not found");
+        assert_eq!(http_error_message("  "), "(empty body)");
+        assert_eq!(http_error_message(&"x".repeat(400)).chars().count(), 301);
+    }
+}

@@ -1,0 +1,165 @@
+//! The shape of an agentmux tmux session: its name, and its panes (supervisor first, then one per
+//! role, then the local model when used) arranged by the configured layout.
+
+use std::collections::BTreeMap;
+
+use super::{Multiplexer, PaneInfo, PaneSpec};
+use crate::error::{Error, Result};
+use crate::paths::slug;
+
+/// The size of a detached session when the caller has no terminal to measure.
+pub const DEFAULT_SIZE: (u16, u16) = (200, 50);
+
+/// The longest project part of a session name, so names stay readable in `tmux ls`.
+const MAX_PROJECT_LEN: usize = 24;
+
+/// `<prefix>-<project>-<short id>`, e.g. `agentmux-shop-1500ab12`: lowercase letters, digits and
+/// `-` only (tmux forbids `.` and `:`), and always starting with the prefix and a dash, so it is
+/// never one of a user's usual session names. The short id is the last 8 letters or digits of
+/// the session id (time of day and random suffix for ids like `20261122-031500-ab12`).
+pub fn session_name(prefix: &str, project: &str, session_id: &str) -> String {
+    let prefix = match slug(prefix) {
+        p if p == "project" && prefix.trim().is_empty() => "agentmux".to_string(),
+        p => p,
+    };
+    let mut project = slug(project);
+    if project.len() > MAX_PROJECT_LEN {
+        project.truncate(MAX_PROJECT_LEN);
+        project = project.trim_end_matches('-').to_string();
+    }
+    let alnum: Vec<char> = session_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let short: String = alnum[alnum.len().saturating_sub(8)..].iter().collect();
+    let short = if short.is_empty() { "0".into() } else { short };
+    format!("{prefix}-{project}-{short}")
+}
+
+/// The caller's terminal size, else [`DEFAULT_SIZE`]; the session is created at this size so the
+/// layout is right before anyone attaches.
+pub fn terminal_size() -> (u16, u16) {
+    match ratatui::crossterm::terminal::size() {
+        Ok((w, h)) if w >= 20 && h >= 8 => (w, h),
+        _ => DEFAULT_SIZE,
+    }
+}
+
+/// Opens a detached session with one pane per entry (the first entry gets the session's first
+/// pane), applies `layout`, and returns each key's pane. On any failure the half-made session is
+/// killed, so a retry starts clean.
+pub fn open_session(
+    mux: &dyn Multiplexer,
+    name: &str,
+    panes: &[(String, PaneSpec)],
+    layout: &str,
+) -> Result<BTreeMap<String, PaneInfo>> {
+    let Some(((first_key, first), rest)) = panes.split_first() else {
+        return Err(Error::Tmux(format!(
+            "tmux session `{name}`: no panes to open"
+        )));
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some((dup, _)) = panes.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(Error::Tmux(format!(
+            "tmux session `{name}`: pane `{dup}` is listed twice"
+        )));
+    }
+    let mut out = BTreeMap::new();
+    let info = mux.new_session(name, first, terminal_size())?;
+    out.insert(first_key.clone(), info);
+    let filled = (|| {
+        // The layout first: it fails fast on a bad `tmux.layout`, and each split re-applies it.
+        mux.select_layout(name, layout)?;
+        for (key, spec) in rest {
+            let info = mux.add_pane(name, spec)?;
+            out.insert(key.clone(), info);
+        }
+        mux.select_layout(name, layout)
+    })();
+    if let Err(e) = filled {
+        let _ = mux.kill_session(name);
+        return Err(e);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::mux::{FakeMux, MuxCall};
+
+    fn spec(title: &str) -> PaneSpec {
+        PaneSpec {
+            title: title.into(),
+            argv: vec!["agentmux".into(), title.into()],
+            env: vec![],
+            cwd: PathBuf::from("/p"),
+        }
+    }
+
+    #[test]
+    fn session_names_are_prefixed_safe_and_short() {
+        assert_eq!(
+            session_name("agentmux", "shop", "20261122-031500-ab12"),
+            "agentmux-shop-1500ab12"
+        );
+        assert_eq!(
+            session_name("agentmux", "My.Project:v2", "x"),
+            "agentmux-my-project-v2-x"
+        );
+        let long = session_name("am", &"a-".repeat(40), "20261122-031500-ab12");
+        assert!(long.len() <= 2 + 1 + 24 + 1 + 8, "{long}");
+        assert!(!long.contains("--"), "{long}");
+        assert!(session_name("", "p", "1").starts_with("agentmux-"));
+        for n in [long, session_name("A.B", "c:d", "e.f")] {
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn open_session_makes_one_pane_per_key_and_applies_the_layout() {
+        let mux = FakeMux::new();
+        let panes = vec![
+            ("supervisor".to_string(), spec("supervisor")),
+            ("architect".to_string(), spec("architect")),
+            ("code-reviewer".to_string(), spec("code-reviewer")),
+        ];
+        let map = open_session(&mux, "agentmux-p-1", &panes, "tiled").unwrap();
+        assert_eq!(
+            map.keys().collect::<Vec<_>>(),
+            ["architect", "code-reviewer", "supervisor"]
+        );
+        assert_eq!(map["supervisor"].id, "%0");
+        assert_eq!(map["code-reviewer"].title, "code-reviewer");
+        assert_eq!(
+            mux.calls().last(),
+            Some(&MuxCall::SelectLayout {
+                session: "agentmux-p-1".into(),
+                layout: "tiled".into()
+            })
+        );
+        let listed = mux.list_panes("agentmux-p-1").unwrap();
+        assert_eq!(listed.len(), 3);
+    }
+
+    #[test]
+    fn open_session_kills_a_half_made_session_and_refuses_bad_input() {
+        let mux = FakeMux::new();
+        assert!(open_session(&mux, "s", &[], "tiled").is_err());
+        let dup = vec![("a".to_string(), spec("a")), ("a".to_string(), spec("b"))];
+        assert!(open_session(&mux, "s", &dup, "tiled").is_err());
+        assert!(!mux.has_session("s").unwrap());
+        // The session exists already: nothing is killed that we did not create.
+        mux.new_session("busy", &spec("x"), (80, 24)).unwrap();
+        assert!(open_session(&mux, "busy", &[("a".into(), spec("a"))], "tiled").is_err());
+        assert!(mux.has_session("busy").unwrap());
+    }
+}

@@ -1,0 +1,291 @@
+//! Deliverables: the files users come for, written only by the supervisor, atomically.
+//!
+//! - `.agentmux/specs/project.md` (when the PRD was generated), `specs/manifest.json`,
+//!   `specs/<area>_design.md` (flat; the manifest lists exactly the files written)
+//! - `.agentmux/options.md`, `.agentmux/design_proposal.md`, `.agentmux/implementation_plan.md`
+//! - `.agentmux/feedback.md`, `.agentmux/feedback.json`: every item with its disposition and status
+//!
+//! An artifact accepted although invalid (`workflow.on_invalid: continue`) is written under
+//! `.agentmux/invalid/` instead, never into `specs/` as if it were valid.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::journal::SessionState;
+use crate::protocol::{Event, ItemStatus, Stage};
+use crate::supervisor::session::{SessionContext, design_doc_name};
+
+/// Writes what a completed stage delivers; returns the `DeliverableWritten` events.
+pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> Result<Vec<Event>> {
+    let root = &ctx.project.root;
+    let specs = &ctx.project.specs;
+    let mut written: Vec<PathBuf> = Vec::new();
+    let mut put = |path: PathBuf, text: &str| -> Result<()> {
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+        Ok(())
+    };
+    let latest = |stage: Stage, name: &str| ctx.store.latest_md(state, stage, name);
+    match stage {
+        Stage::Requirements => {
+            if let Some(md) = latest(Stage::Requirements, "prd") {
+                put(
+                    destination(ctx, state, "prd", specs.join("project.md")),
+                    &md,
+                )?;
+            }
+        }
+        Stage::Options => {
+            if let Some(md) = latest(Stage::Options, "options") {
+                put(
+                    destination(ctx, state, "options", root.join("options.md")),
+                    &md,
+                )?;
+            }
+        }
+        Stage::Proposal => {
+            if let Some(md) = latest(Stage::Proposal, "proposal") {
+                put(
+                    destination(ctx, state, "proposal", root.join("design_proposal.md")),
+                    &md,
+                )?;
+            }
+        }
+        Stage::DesignDocs | Stage::FinalReview => {
+            if stage == Stage::DesignDocs {
+                archive_stale(ctx, state)?;
+            }
+            let mut ok_files = Vec::new();
+            for file in &state.design_docs {
+                let name = design_doc_name(file);
+                let Some(md) = latest(Stage::DesignDocs, &name) else {
+                    continue;
+                };
+                let dest = destination(ctx, state, &name, specs.join(file));
+                if dest.starts_with(specs) {
+                    ok_files.push(file.clone());
+                }
+                put(dest, &md)?;
+            }
+            if let Some(mut m) = ctx.store.latest_json(state, Stage::DesignDocs, "manifest") {
+                restrict_manifest(&mut m, &ok_files);
+                let text = serde_json::to_string_pretty(&m).unwrap_or_default() + "\n";
+                put(specs.join("manifest.json"), &text)?;
+            }
+        }
+        Stage::ImplementationPlan => {
+            if let Some(md) = latest(Stage::ImplementationPlan, "plan") {
+                put(
+                    destination(ctx, state, "plan", root.join("implementation_plan.md")),
+                    &md,
+                )?;
+            }
+        }
+        Stage::Intake | Stage::Helpers => {}
+    }
+    written.extend(write_feedback(ctx, state)?);
+    Ok(written
+        .into_iter()
+        .map(|p| Event::DeliverableWritten {
+            path: p
+                .strip_prefix(&ctx.project.project_dir)
+                .unwrap_or(&p)
+                .display()
+                .to_string(),
+        })
+        .collect())
+}
+
+/// Where an artifact goes: its place, or `.agentmux/invalid/` when accepted although invalid.
+fn destination(ctx: &SessionContext, state: &SessionState, name: &str, place: PathBuf) -> PathBuf {
+    let invalid = state.items.iter().any(|i| {
+        i.item.author == "validator" && i.item.section == name && i.status != ItemStatus::Closed
+    });
+    if invalid {
+        let file = place
+            .file_name()
+            .map(|f| f.to_os_string())
+            .unwrap_or_default();
+        ctx.project.root.join("invalid").join(file)
+    } else {
+        place
+    }
+}
+
+/// Keeps only the documents actually written in the manifest's per-file maps.
+fn restrict_manifest(m: &mut Value, files: &[String]) {
+    if let Some(obj) = m.as_object_mut() {
+        obj.insert("selected_docs".into(), json!(files));
+        for key in ["design_areas", "rationale"] {
+            if let Some(Value::Object(map)) = obj.get_mut(key) {
+                map.retain(|k, _| files.contains(k));
+            }
+        }
+    }
+}
+
+/// Moves `*_design.md` files of an earlier run that this session does not produce out of
+/// `specs/`, so the manifest lists exactly the design documents present.
+fn archive_stale(ctx: &SessionContext, state: &SessionState) -> Result<()> {
+    let specs = &ctx.project.specs;
+    let Ok(rd) = std::fs::read_dir(specs) else {
+        return Ok(());
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with("_design.md") && !state.design_docs.contains(&name) {
+            let dest_dir = ctx.project.root.join("archive").join(&ctx.session_id);
+            std::fs::create_dir_all(&dest_dir).map_err(|err| Error::io(&dest_dir, err))?;
+            let dest = dest_dir.join(&name);
+            std::fs::rename(e.path(), &dest).map_err(|err| Error::io(e.path(), err))?;
+            tracing::info!(
+                "moved an earlier design document out of specs/: {}",
+                dest.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The feedback ledger as JSON.
+pub fn ledger_json(state: &SessionState) -> Value {
+    let items: Vec<Value> = state
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.item.id,
+                "author": i.item.author,
+                "stage": i.item.stage,
+                "round": i.item.round,
+                "category": i.item.category,
+                "section": i.item.section,
+                "comment": i.item.comment,
+                "suggestion": i.item.suggestion,
+                "status": i.status,
+                "disposition": i.disposition,
+                "history": i.history.iter().map(|(r, s, n)| json!({"round": r, "status": s, "note": n})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let unresolved: Vec<&str> = state
+        .items
+        .iter()
+        .filter(|i| i.status != ItemStatus::Closed)
+        .map(|i| i.item.id.as_str())
+        .collect();
+    json!({
+        "session_id": state.session_id,
+        "items": items,
+        "unresolved": unresolved,
+        "revisions": state.revisions.iter().map(|(s, e)| json!({"stage": s, "entry": e})).collect::<Vec<_>>(),
+    })
+}
+
+/// The feedback ledger as markdown.
+pub fn ledger_md(state: &SessionState) -> String {
+    let mut out = String::from("# Feedback Ledger\n\n");
+    out.push_str(&format!(
+        "Session `{}`: {} items.\n\n",
+        state.session_id,
+        state.items.len()
+    ));
+    out.push_str("| ID | From | Stage | Round | Category | Section | Decision | Status |\n");
+    out.push_str("|----|------|-------|-------|----------|---------|----------|--------|\n");
+    for i in &state.items {
+        let decision = i
+            .disposition
+            .as_ref()
+            .map(|d| format!("{:?}", d.decision).to_lowercase())
+            .unwrap_or("-".into());
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            i.item.id,
+            i.item.author,
+            i.item.stage,
+            i.item.round,
+            i.item.category,
+            cell(&i.item.section),
+            decision,
+            status_word(i.status)
+        ));
+    }
+    out.push_str("\n## Items\n");
+    for i in &state.items {
+        out.push_str(&format!(
+            "\n### {} ({}, {})\n\n",
+            i.item.id,
+            i.item.category,
+            status_word(i.status)
+        ));
+        out.push_str(&format!(
+            "**From:** {} · **Section:** {}\n\n",
+            i.item.author, i.item.section
+        ));
+        out.push_str(&format!("**Comment:** {}\n\n", i.item.comment));
+        if let Some(s) = &i.item.suggestion {
+            out.push_str(&format!("**Suggestion:** {s}\n\n"));
+        }
+        for d in &i.dispositions {
+            out.push_str(&format!(
+                "**Disposition (round {}):** {:?}. {}{}\n\n",
+                d.round,
+                d.decision,
+                d.rationale,
+                d.change
+                    .as_ref()
+                    .map(|c| format!(" Change: {c}"))
+                    .unwrap_or_default()
+            ));
+        }
+        for (r, s, n) in &i.history {
+            out.push_str(&format!(
+                "**Re-review (round {r}):** {}{}\n\n",
+                status_word(*s),
+                n.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            ));
+        }
+    }
+    let unresolved: Vec<&str> = state
+        .items
+        .iter()
+        .filter(|i| i.status != ItemStatus::Closed)
+        .map(|i| i.item.id.as_str())
+        .collect();
+    out.push_str("\n## Unresolved\n\n");
+    if unresolved.is_empty() {
+        out.push_str("None: every item was closed by its reviewer.\n");
+    } else {
+        out.push_str(&format!(
+            "{} item(s) not closed by their reviewer: {}.\n",
+            unresolved.len(),
+            unresolved.join(", ")
+        ));
+    }
+    out
+}
+
+fn status_word(s: ItemStatus) -> &'static str {
+    match s {
+        ItemStatus::Open => "open",
+        ItemStatus::Addressed => "addressed",
+        ItemStatus::Closed => "closed",
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn write_feedback(ctx: &SessionContext, state: &SessionState) -> Result<Vec<PathBuf>> {
+    let root: &Path = &ctx.project.root;
+    let j = root.join("feedback.json");
+    let m = root.join("feedback.md");
+    let text = serde_json::to_string_pretty(&ledger_json(state)).unwrap_or_default() + "\n";
+    write_atomic(&j, text.as_bytes())?;
+    write_atomic(&m, ledger_md(state).as_bytes())?;
+    Ok(vec![j, m])
+}

@@ -1,0 +1,249 @@
+//! Where the agents run. In tmux each role has a pane ([`crate::supervisor::agents::AgentPool`]);
+//! headless (`agentmux run`) each role is a child process. The supervisor loop only sees this trait.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Agent processes, restarted when they die.
+pub trait AgentHost: Send {
+    /// Restarts dead agents. Returns (role, consecutive crashes) for each restart, or an error
+    /// message when a role crashed too often in a row.
+    fn check(&mut self) -> Result<Vec<(String, u32)>, String>;
+    /// A task of `role` completed: its crash counter starts again.
+    fn task_completed(&mut self, role: &str);
+    /// Stops every agent (SIGTERM, so in-flight requests are cancelled).
+    fn shutdown(&mut self);
+}
+
+/// The most consecutive crashes of one role before the session fails.
+pub const MAX_CONSECUTIVE_CRASHES: u32 = 3;
+
+/// Headless agents: child processes of the supervisor.
+pub struct ChildAgents {
+    exe: PathBuf,
+    project_dir: PathBuf,
+    session_id: String,
+    sets: Vec<String>,
+    children: BTreeMap<String, Child>,
+    crashes: BTreeMap<String, u32>,
+}
+
+impl ChildAgents {
+    pub fn start(
+        exe: &Path,
+        project_dir: &Path,
+        session_id: &str,
+        roles: &[String],
+        sets: &[String],
+    ) -> std::io::Result<Self> {
+        let mut me = ChildAgents {
+            exe: exe.to_owned(),
+            project_dir: project_dir.to_owned(),
+            session_id: session_id.to_string(),
+            sets: sets.to_vec(),
+            children: BTreeMap::new(),
+            crashes: BTreeMap::new(),
+        };
+        for r in roles {
+            let child = me.spawn(r)?;
+            me.children.insert(r.clone(), child);
+        }
+        Ok(me)
+    }
+
+    fn spawn(&self, role: &str) -> std::io::Result<Child> {
+        let mut c = Command::new(&self.exe);
+        c.current_dir(&self.project_dir);
+        for s in &self.sets {
+            c.arg("--set").arg(s);
+        }
+        c.args(["agent", "--session", &self.session_id, "--role", role])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    }
+}
+
+impl AgentHost for ChildAgents {
+    fn check(&mut self) -> Result<Vec<(String, u32)>, String> {
+        let mut restarted = Vec::new();
+        let roles: Vec<String> = self.children.keys().cloned().collect();
+        for role in roles {
+            let dead = matches!(
+                self.children.get_mut(&role).map(|c| c.try_wait()),
+                Some(Ok(Some(_)) | Err(_))
+            );
+            if !dead {
+                continue;
+            }
+            let n = self.crashes.entry(role.clone()).or_insert(0);
+            *n += 1;
+            let n = *n;
+            if n >= MAX_CONSECUTIVE_CRASHES {
+                return Err(format!(
+                    "the {role} agent crashed {n} times in a row; see its log under the session's agents/{role}/ and `agentmux logs {role}`"
+                ));
+            }
+            match self.spawn(&role) {
+                Ok(c) => {
+                    self.children.insert(role.clone(), c);
+                    restarted.push((role, n));
+                }
+                Err(e) => return Err(format!("cannot restart the {role} agent: {e}")),
+            }
+        }
+        Ok(restarted)
+    }
+
+    fn task_completed(&mut self, role: &str) {
+        self.crashes.remove(role);
+    }
+
+    fn shutdown(&mut self) {
+        for c in self.children.values() {
+            if let Ok(pid) = i32::try_from(c.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        for c in self.children.values_mut() {
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for ChildAgents {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The pane command of a role agent, with the `--set` flags the session was started with.
+pub fn agent_pane_spec(
+    exe: &Path,
+    project_dir: &Path,
+    session_id: &str,
+    role: &str,
+    env: &[(String, String)],
+    sets: &[String],
+) -> crate::mux::PaneSpec {
+    let mut spec =
+        crate::supervisor::agents::pane_spec_for_agent(exe, project_dir, session_id, role, env);
+    if !sets.is_empty() {
+        let mut argv = vec![spec.argv[0].clone()];
+        for s in sets {
+            argv.push("--set".into());
+            argv.push(s.clone());
+        }
+        argv.extend(spec.argv[1..].iter().cloned());
+        spec.argv = argv;
+    }
+    spec
+}
+
+/// Agents in tmux panes, watched and respawned by an [`AgentPool`].
+pub struct TmuxAgents {
+    pool: crate::supervisor::agents::AgentPool,
+    mux: std::sync::Arc<dyn crate::mux::Multiplexer>,
+    paths: crate::paths::SessionPaths,
+    session: String,
+}
+
+impl TmuxAgents {
+    /// Registers the agent panes listed in the session's `runtime.json`.
+    pub fn new(
+        mux: std::sync::Arc<dyn crate::mux::Multiplexer>,
+        paths: &crate::paths::SessionPaths,
+        runtime: &crate::mux::SessionRuntime,
+        config: &crate::config::Config,
+        project_dir: &Path,
+        session_id: &str,
+        sets: &[String],
+    ) -> crate::error::Result<Self> {
+        let exe = std::env::current_exe().map_err(|e| {
+            crate::error::Error::Other(format!("cannot find the agentmux binary: {e}"))
+        })?;
+        let env = crate::supervisor::agents::pane_env(config);
+        let mut pool = crate::supervisor::agents::AgentPool::new(
+            mux.clone(),
+            runtime.tmux_session.clone(),
+            paths.clone(),
+        );
+        for (role, pane) in &runtime.panes {
+            if role == "supervisor" || role == "model" {
+                continue;
+            }
+            pool.insert(
+                role.clone(),
+                pane.clone(),
+                agent_pane_spec(&exe, project_dir, session_id, role, &env, sets),
+            );
+        }
+        Ok(Self {
+            pool,
+            mux,
+            paths: paths.clone(),
+            session: runtime.tmux_session.clone(),
+        })
+    }
+}
+
+impl AgentHost for TmuxAgents {
+    fn check(&mut self) -> Result<Vec<(String, u32)>, String> {
+        let mut restarted = Vec::new();
+        for down in self.pool.check() {
+            tracing::warn!("agent {} is down: {}", down.role, down.reason);
+            if let Err(e) = self.pool.respawn(&down.role) {
+                return Err(e.to_string());
+            }
+            restarted.push((down.role.clone(), self.pool.consecutive_crashes(&down.role)));
+        }
+        if let Some((role, _)) = self.pool.crashed_out()
+            && let Some(e) = self.pool.crashed_out_error(&role)
+        {
+            return Err(e.to_string());
+        }
+        if !restarted.is_empty()
+            && let Ok(Some(mut rt)) = crate::mux::SessionRuntime::load(&self.paths)
+        {
+            for (role, pane) in self.pool.pane_ids() {
+                rt.panes.insert(role, pane);
+            }
+            let _ = rt.save(&self.paths);
+        }
+        Ok(restarted)
+    }
+
+    fn task_completed(&mut self, role: &str) {
+        self.pool.task_completed(role);
+    }
+
+    fn shutdown(&mut self) {
+        // Agents exit cleanly on SIGTERM: their in-flight requests are cancelled at once.
+        let ids = self.pool.pane_ids();
+        let Ok(panes) = self.mux.list_panes(&self.session) else {
+            return;
+        };
+        for p in panes.iter().filter(|p| ids.values().any(|id| *id == p.id)) {
+            if let Some(pid) = p.pid.and_then(|pid| i32::try_from(pid).ok()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+    }
+}

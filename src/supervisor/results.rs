@@ -1,0 +1,582 @@
+//! Turning an agent's result into journal events: parse, render, validate, record.
+//!
+//! `process` is pure apart from reading accepted artifacts: it returns the artifact files to
+//! write and the events to journal, or the validation findings that send the task back for
+//! repair. The supervisor writes the files, then journals the events, then `TaskCompleted`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::artifacts::outputs::{
+    VerdictStatus, apply_revision, parse_integration, parse_rereview, parse_review,
+};
+use crate::artifacts::render::{RenderMeta, render};
+use crate::artifacts::{DocKind, validate};
+use crate::journal::SessionState;
+use crate::journal::state::TaskRecord;
+use crate::protocol::{
+    Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, RevisionEntry, Stage, Task,
+    TaskKind,
+};
+use crate::supervisor::session::{
+    SessionContext, design_doc_name, doc_kind, doc_name, role_code, stage_code,
+};
+
+/// An artifact revision to write before journaling.
+#[derive(Debug, Clone)]
+pub struct ArtifactFile {
+    pub stage: Stage,
+    pub name: String,
+    pub revision: u32,
+    pub md: String,
+    pub json: Option<Value>,
+}
+
+/// What a valid result produces.
+#[derive(Debug, Default)]
+pub struct Processed {
+    pub files: Vec<ArtifactFile>,
+    pub events: Vec<Event>,
+}
+
+/// The verdict on a result.
+#[derive(Debug)]
+pub enum Verdict {
+    Accepted(Processed),
+    /// Findings to send back to the author (a repair task).
+    Invalid(Vec<String>),
+}
+
+/// Processes the completed output of `task`. `force`: accept even if invalid (the repair limit
+/// was reached and `workflow.on_invalid` is `continue`); the problems are then recorded as a
+/// critical item by the `validator` so the ledger lists them.
+pub fn process(
+    ctx: &SessionContext,
+    state: &SessionState,
+    rec: &TaskRecord,
+    task: &Task,
+    text: &str,
+    json: Option<&Value>,
+    force: bool,
+) -> Verdict {
+    let base = match &rec.kind {
+        TaskKind::Repair { of } => (**of).clone(),
+        k => k.clone(),
+    };
+    let result = match &base {
+        TaskKind::Summarize => text_artifact(Stage::Intake, "prd_summary", text),
+        TaskKind::Contribute => {
+            text_artifact(Stage::Helpers, &format!("contribution-{}", rec.role), text)
+        }
+        TaskKind::Draft => match doc_kind(rec.stage) {
+            Some(kind) => draft(ctx, state, rec.stage, doc_name(rec.stage), kind, json, None),
+            None => Err(vec![format!(
+                "stage {} has no document to draft",
+                rec.stage
+            )]),
+        },
+        TaskKind::DesignDoc { file } => {
+            let abs = ctx.project.specs.join(file);
+            draft(
+                ctx,
+                state,
+                Stage::DesignDocs,
+                &design_doc_name(file),
+                DocKind::DesignDoc,
+                json,
+                Some(abs),
+            )
+        }
+        TaskKind::Manifest => manifest(ctx, state, json),
+        TaskKind::Review => review(state, rec, json),
+        TaskKind::ReReview => rereview(state, rec, task, json),
+        TaskKind::Integrate => match doc_kind(rec.stage) {
+            Some(kind) => integrate(
+                ctx,
+                state,
+                rec,
+                task,
+                rec.stage,
+                doc_name(rec.stage),
+                kind,
+                json,
+                None,
+            ),
+            None => Err(vec![format!(
+                "stage {} has no document to integrate",
+                rec.stage
+            )]),
+        },
+        TaskKind::IntegrateDoc { file } => {
+            let abs = ctx.project.specs.join(file);
+            integrate(
+                ctx,
+                state,
+                rec,
+                task,
+                Stage::DesignDocs,
+                &design_doc_name(file),
+                DocKind::DesignDoc,
+                json,
+                Some(abs),
+            )
+        }
+        TaskKind::Repair { .. } => Err(vec!["a repair of a repair is not a task".into()]),
+    };
+    match result {
+        Ok(p) => Verdict::Accepted(p),
+        Err(findings) if force => {
+            let mut p = Processed::default();
+            // Keep the raw output so nothing is lost; the ledger records the problems.
+            let name = match &base {
+                TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } => {
+                    design_doc_name(file)
+                }
+                _ => doc_name(rec.stage).to_string(),
+            };
+            let home = if rec.stage == Stage::FinalReview {
+                Stage::DesignDocs
+            } else {
+                rec.stage
+            };
+            let revision = state.artifact_revision(home, &name).unwrap_or(0) + 1;
+            p.files.push(ArtifactFile {
+                stage: home,
+                name: name.clone(),
+                revision,
+                md: text.to_string(),
+                json: json.cloned(),
+            });
+            p.events.push(Event::ArtifactAccepted {
+                stage: home,
+                name: name.clone(),
+                revision,
+            });
+            let n = state
+                .items
+                .iter()
+                .filter(|i| i.item.author == "validator")
+                .count()
+                + 1;
+            p.events.push(Event::FeedbackRecorded {
+                item: FeedbackItem {
+                    id: format!("{}-VA-{n}", stage_code(rec.stage)),
+                    author: "validator".into(),
+                    stage: rec.stage,
+                    round: rec.round,
+                    category: Category::Critical,
+                    section: name,
+                    comment: format!("accepted although invalid: {}", findings.join("; ")),
+                    suggestion: Some(
+                        "fix the document by hand, then run `agentmux validate`".into(),
+                    ),
+                },
+            });
+            Verdict::Accepted(p)
+        }
+        Err(findings) => Verdict::Invalid(findings),
+    }
+}
+
+fn text_artifact(stage: Stage, name: &str, text: &str) -> Result<Processed, Vec<String>> {
+    if text.trim().len() < 20 {
+        return Err(vec![
+            "the reply is empty or too short; write the requested text in full".into(),
+        ]);
+    }
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage,
+        name: name.into(),
+        revision: 1,
+        md: text.trim().to_string() + "\n",
+        json: None,
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage,
+        name: name.into(),
+        revision: 1,
+    });
+    Ok(p)
+}
+
+fn need_json(json: Option<&Value>) -> Result<&Value, Vec<String>> {
+    match json {
+        Some(v) if v.is_object() => Ok(v),
+        Some(_) => Err(vec![
+            "the reply must be one JSON object matching the schema, not another JSON type".into(),
+        ]),
+        None => Err(vec![
+            "the reply is not valid JSON; return exactly one JSON object matching the schema"
+                .into(),
+        ]),
+    }
+}
+
+/// Render + validate a structured document.
+fn render_checked(
+    ctx: &SessionContext,
+    state: &SessionState,
+    home: Stage,
+    kind: DocKind,
+    doc: &Value,
+    extra_revision: Option<&RevisionEntry>,
+    abs_path: Option<std::path::PathBuf>,
+) -> Result<String, Vec<String>> {
+    let mut history: Vec<RevisionEntry> = state
+        .revisions
+        .iter()
+        .filter(|(s, _)| *s == home)
+        .map(|(_, e)| e.clone())
+        .collect();
+    if let Some(e) = extra_revision {
+        history.push(e.clone());
+    }
+    let meta = RenderMeta {
+        project_name: state.inputs.project_name.clone(),
+        date: today(),
+        status: "Review".into(),
+        author: ctx.plan.author.clone(),
+        reviewers: ctx.plan.reviewers.clone(),
+        revisions: history,
+        spec_path: abs_path.map(|p| p.display().to_string()),
+        open_items: Vec::new(),
+    };
+    let md = render(kind, doc, &meta, &ctx.templates)?;
+    let findings: Vec<String> = validate_markdown(kind, &md)
+        .into_iter()
+        .map(|f| f.to_string())
+        .collect();
+    if findings.is_empty() {
+        Ok(md)
+    } else {
+        Err(findings)
+    }
+}
+
+/// The validator of a document kind (each also checks the mermaid blocks).
+pub fn validate_markdown(kind: DocKind, md: &str) -> Vec<validate::Finding> {
+    match kind {
+        DocKind::Prd => validate::validate_prd(md),
+        DocKind::Options => validate::validate_options(md),
+        DocKind::Proposal => validate::validate_proposal(md),
+        DocKind::DesignDoc => validate::validate_design_doc(md),
+        DocKind::ImplementationPlan => validate::validate_plan(md),
+    }
+}
+
+fn draft(
+    ctx: &SessionContext,
+    state: &SessionState,
+    stage: Stage,
+    name: &str,
+    kind: DocKind,
+    json: Option<&Value>,
+    abs_path: Option<std::path::PathBuf>,
+) -> Result<Processed, Vec<String>> {
+    let doc = need_json(json)?;
+    let md = render_checked(ctx, state, stage, kind, doc, None, abs_path)?;
+    let revision = state.artifact_revision(stage, name).unwrap_or(0) + 1;
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage,
+        name: name.into(),
+        revision,
+        md,
+        json: Some(doc.clone()),
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage,
+        name: name.into(),
+        revision,
+    });
+    if stage == Stage::Options
+        && let Some(rec) = recommended_option(doc)
+    {
+        p.events.push(Event::OptionSelected {
+            option: rec,
+            by: "recommendation".into(),
+        });
+    }
+    Ok(p)
+}
+
+/// The recommended option of an options document, as its letter or name.
+pub fn recommended_option(doc: &Value) -> Option<String> {
+    let c = doc.get("comparison")?;
+    for k in ["recommended_option", "recommended", "recommendation"] {
+        if let Some(s) = c.get(k).and_then(Value::as_str) {
+            let s = s.trim();
+            if !s.is_empty() {
+                return Some(s.chars().take(80).collect());
+            }
+        }
+    }
+    None
+}
+
+fn manifest(
+    ctx: &SessionContext,
+    state: &SessionState,
+    json: Option<&Value>,
+) -> Result<Processed, Vec<String>> {
+    let m = need_json(json)?;
+    let dd = ctx.config.workflow.design_docs;
+    let findings = validate::validate_manifest(m, None, dd.min as usize, dd.max as usize);
+    if !findings.is_empty() {
+        return Err(findings.into_iter().map(|f| f.to_string()).collect());
+    }
+    let files: Vec<String> = m
+        .get("selected_docs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut p = Processed::default();
+    let md = serde_json::to_string_pretty(m).unwrap_or_default();
+    p.files.push(ArtifactFile {
+        stage: Stage::DesignDocs,
+        name: "manifest".into(),
+        revision: 1,
+        md,
+        json: Some(m.clone()),
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage: Stage::DesignDocs,
+        name: "manifest".into(),
+        revision: 1,
+    });
+    p.events.push(Event::DesignDocsSelected { files });
+    // Traceability: every PRD objective/requirement and journey step must map to a design area.
+    if let Some(prd) = ctx.prd_text(state) {
+        let uncovered = validate::traceability(&prd, state.inputs.journey.as_deref(), m);
+        for (n, u) in uncovered.iter().enumerate() {
+            p.events.push(Event::FeedbackRecorded {
+                item: FeedbackItem {
+                    id: format!("FIN-TR-{}", n + 1),
+                    author: "traceability".into(),
+                    stage: Stage::FinalReview,
+                    round: 1,
+                    category: Category::Critical,
+                    section: "traceability".into(),
+                    comment: format!(
+                        "not covered by any design area: {}{}",
+                        u.id.as_ref().map(|i| format!("{i} ")).unwrap_or_default(),
+                        u.text
+                    ),
+                    suggestion: Some(
+                        "cover it in the most relevant design document and say where".into(),
+                    ),
+                },
+            });
+        }
+    }
+    Ok(p)
+}
+
+fn new_items(
+    state: &SessionState,
+    rec: &TaskRecord,
+    items: &[crate::artifacts::outputs::ReviewItemOut],
+    p: &mut Processed,
+) {
+    let prefix = format!(
+        "{}-{}-r{}-",
+        stage_code(rec.stage),
+        role_code(&rec.role),
+        rec.round
+    );
+    let existing = state
+        .items
+        .iter()
+        .filter(|i| i.item.id.starts_with(&prefix))
+        .count();
+    let mut n = existing;
+    for it in items {
+        if it.comment.trim().is_empty() {
+            continue;
+        }
+        n += 1;
+        p.events.push(Event::FeedbackRecorded {
+            item: FeedbackItem {
+                id: format!("{prefix}{n}"),
+                author: rec.role.clone(),
+                stage: rec.stage,
+                round: rec.round,
+                category: it.category,
+                section: if it.section.trim().is_empty() {
+                    "general".into()
+                } else {
+                    it.section.trim().into()
+                },
+                comment: it.comment.trim().into(),
+                suggestion: Some(it.suggestion.trim().to_string()).filter(|s| !s.is_empty()),
+            },
+        });
+    }
+}
+
+fn review(
+    state: &SessionState,
+    rec: &TaskRecord,
+    json: Option<&Value>,
+) -> Result<Processed, Vec<String>> {
+    let out = parse_review(need_json(json)?)?;
+    let mut p = Processed::default();
+    new_items(state, rec, &out.items, &mut p);
+    Ok(p)
+}
+
+fn norm_id(s: &str) -> String {
+    s.trim()
+        .trim_matches(|c| c == '`' || c == '"')
+        .to_ascii_uppercase()
+}
+
+fn rereview(
+    state: &SessionState,
+    rec: &TaskRecord,
+    task: &Task,
+    json: Option<&Value>,
+) -> Result<Processed, Vec<String>> {
+    let out = parse_rereview(need_json(json)?)?;
+    let mut p = Processed::default();
+    for id in &task.item_ids {
+        let verdict = out
+            .verdicts
+            .iter()
+            .find(|v| norm_id(&v.item_id) == norm_id(id));
+        let (status, note) = match verdict {
+            Some(v) if v.status == VerdictStatus::Reopened => {
+                (ItemStatus::Open, Some(v.note.clone()))
+            }
+            Some(v) => (
+                ItemStatus::Closed,
+                Some(v.note.clone()).filter(|n| !n.is_empty()),
+            ),
+            None => (
+                ItemStatus::Closed,
+                Some("no objection raised in re-review".into()),
+            ),
+        };
+        p.events.push(Event::ItemStatusChanged {
+            item_id: id.clone(),
+            status,
+            round: rec.round,
+            note,
+        });
+    }
+    new_items(state, rec, &out.new_items, &mut p);
+    Ok(p)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn integrate(
+    ctx: &SessionContext,
+    state: &SessionState,
+    rec: &TaskRecord,
+    task: &Task,
+    home: Stage,
+    name: &str,
+    kind: DocKind,
+    json: Option<&Value>,
+    abs_path: Option<std::path::PathBuf>,
+) -> Result<Processed, Vec<String>> {
+    let out = parse_integration(need_json(json)?)?;
+    let mut findings = Vec::new();
+    let mut dispositions = Vec::new();
+    for id in &task.item_ids {
+        match out
+            .dispositions
+            .iter()
+            .find(|d| norm_id(&d.item_id) == norm_id(id))
+        {
+            None => findings.push(format!(
+                "no disposition for item {id}: give one for every listed item"
+            )),
+            Some(d) => {
+                if d.decision != Decision::Accepted && d.rationale.trim().is_empty() {
+                    findings.push(format!(
+                        "item {id} is {:?} without a rationale: explain why",
+                        d.decision
+                    ));
+                }
+                dispositions.push(Disposition {
+                    item_id: id.clone(),
+                    decision: d.decision,
+                    rationale: d.rationale.trim().to_string(),
+                    change: d
+                        .change
+                        .as_ref()
+                        .map(|c| c.trim().to_string())
+                        .filter(|c| !c.is_empty()),
+                    round: rec.round,
+                });
+            }
+        }
+    }
+    if !findings.is_empty() {
+        return Err(findings);
+    }
+    let from: BTreeSet<String> = task
+        .item_ids
+        .iter()
+        .filter_map(|id| state.items.iter().find(|i| &i.item.id == id))
+        .map(|i| i.item.author.clone())
+        .collect();
+    let entry = RevisionEntry {
+        date: today(),
+        feedback_from: from.into_iter().collect(),
+        changes: if out.revision.changes.is_empty() {
+            dispositions
+                .iter()
+                .filter(|d| d.decision == Decision::Accepted)
+                .map(|d| {
+                    format!(
+                        "{}: {}",
+                        d.item_id,
+                        d.change.clone().unwrap_or_else(|| "addressed".into())
+                    )
+                })
+                .collect()
+        } else {
+            out.revision.changes.clone()
+        },
+        rationale: out.revision.rationale.trim().to_string(),
+    };
+    // The integration returns only the sections it changed; merge them into the current document.
+    let current = ctx
+        .store
+        .latest_json(state, home, name)
+        .unwrap_or(Value::Object(Default::default()));
+    let revised = apply_revision(&current, &out.document);
+    let md = render_checked(ctx, state, home, kind, &revised, Some(&entry), abs_path)?;
+    let revision = state.artifact_revision(home, name).unwrap_or(0) + 1;
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage: home,
+        name: name.into(),
+        revision,
+        md,
+        json: Some(revised),
+    });
+    for d in dispositions {
+        p.events.push(Event::DispositionRecorded { disposition: d });
+    }
+    p.events.push(Event::ArtifactAccepted {
+        stage: home,
+        name: name.into(),
+        revision,
+    });
+    p.events.push(Event::RevisionLogged { stage: home, entry });
+    Ok(p)
+}
+
+/// Today's date, ISO.
+pub fn today() -> String {
+    jiff::Zoned::now().date().to_string()
+}

@@ -1,0 +1,547 @@
+//! The supervisor loop: the one stateful process of a session.
+//!
+//! Each turn it applies control requests (pause, stop, human feedback, approval), collects the
+//! results agents have written, asks the workflow machine what is next and does it: journals a
+//! stage, dispatches tasks (task file first, then the journal), writes deliverables, pauses or
+//! finishes. Every state change is journaled before it is acted on, and results already on disk
+//! are reused, so a supervisor killed at any point resumes without repeating an answered call.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::OnInvalid;
+use crate::error::Result;
+use crate::journal::lock::SessionLock;
+use crate::journal::state::{StepKey, TaskState};
+use crate::journal::{Journal, SessionState};
+use crate::protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, Task, TaskOutcome};
+use crate::supervisor::control::{self, ControlRequest};
+use crate::supervisor::deliverables;
+use crate::supervisor::host::AgentHost;
+use crate::supervisor::notify::{self, Occasion};
+use crate::supervisor::results::{Verdict, process};
+use crate::supervisor::session::{SessionContext, stage_code};
+use crate::workflow::machine::{Next, StepTask, next};
+
+/// How the supervisor presents progress.
+pub trait View: Send {
+    /// Called after every change and once a second.
+    fn render(&mut self, state: &SessionState, live: &Live);
+    /// A one-line message (errors, notices).
+    fn message(&mut self, line: &str);
+}
+
+/// Live facts that are not in the journal.
+#[derive(Debug, Default, Clone)]
+pub struct Live {
+    pub started: Option<Instant>,
+    pub errors: VecDeque<String>,
+    pub waiting_for: Option<String>,
+}
+
+/// Shows a message inside the session's tmux session (display-message and bell).
+pub type TmuxNotify = Box<dyn Fn(&str) + Send>;
+
+pub struct Supervisor {
+    pub ctx: SessionContext,
+    pub journal: Journal,
+    pub state: SessionState,
+    pub lock: SessionLock,
+    pub host: Box<dyn AgentHost>,
+    pub view: Box<dyn View>,
+    /// Shows a notification inside tmux (display-message + bell), when in tmux.
+    pub tmux_notify: Option<TmuxNotify>,
+    /// True when the local default model is used (bounds JSON schemas for small models).
+    pub local_model: bool,
+    pub live: Live,
+    /// Wakes the loop when a result or control file appears (inotify with a rescan fallback).
+    pub watcher: Option<crate::transport::DirWatcher>,
+}
+
+impl Supervisor {
+    /// Journals an event and folds it into the state.
+    pub fn record(&mut self, event: Event) -> Result<()> {
+        let rec = self.journal.append(event)?;
+        self.state.apply(&rec);
+        Ok(())
+    }
+
+    fn note_error(&mut self, msg: String) {
+        tracing::warn!("{msg}");
+        self.view.message(&msg);
+        self.live.errors.push_back(msg);
+        while self.live.errors.len() > 5 {
+            self.live.errors.pop_front();
+        }
+    }
+
+    fn notify(&self, occasion: Occasion, message: &str) {
+        let tmux = self.tmux_notify.as_deref().map(|f| f as &dyn Fn(&str));
+        notify::send(
+            &self.ctx.config.notify,
+            &self.ctx.session_id,
+            occasion,
+            message,
+            tmux,
+        );
+    }
+
+    /// Runs the session until it completes, fails, pauses or is stopped.
+    pub async fn run(&mut self, cancel: CancellationToken) -> Result<SessionStatus> {
+        self.live.started = Some(Instant::now());
+        match self.state.status() {
+            SessionStatus::Completed | SessionStatus::Failed => return Ok(self.state.status()),
+            SessionStatus::Paused | SessionStatus::Stopped => self.record(Event::Resumed)?,
+            SessionStatus::Running => {
+                if self.journal_has_run_before() {
+                    self.record(Event::Resumed)?;
+                }
+            }
+        }
+        let mut last_render = Instant::now() - Duration::from_secs(5);
+        loop {
+            if cancel.is_cancelled() {
+                return self.stop();
+            }
+            if let Some(status) = self.apply_control()? {
+                return Ok(status);
+            }
+            self.collect_results()?;
+            if let Some(msg) = self.over_budget() {
+                return self.pause(msg);
+            }
+            if last_render.elapsed() >= Duration::from_millis(500) {
+                self.view.render(&self.state, &self.live);
+                last_render = Instant::now();
+            }
+            let decision = next(&self.ctx.plan, &self.state);
+            self.live.waiting_for = None;
+            match decision {
+                Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
+                Next::Dispatch(tasks) => self.dispatch(&tasks)?,
+                Next::Wait => {
+                    self.check_agents()?;
+                    if self.state.status() == SessionStatus::Failed {
+                        self.host.shutdown();
+                        return Ok(SessionStatus::Failed);
+                    }
+                    self.wait(&cancel).await;
+                }
+                Next::AwaitGate(stage) => {
+                    if self.state.gate_waiting != Some(stage) {
+                        self.record(Event::GateWaiting { stage })?;
+                        let msg = format!(
+                            "waiting for your approval of the {stage} (`agentmux approve{}` or `agentmux feedback \"...\"`)",
+                            if stage == Stage::Options {
+                                " [--option X]"
+                            } else {
+                                ""
+                            }
+                        );
+                        self.view.message(&msg);
+                        self.notify(Occasion::NeedsInput, &msg);
+                    }
+                    self.live.waiting_for = Some(format!("human approval of the {stage}"));
+                    self.view.render(&self.state, &self.live);
+                    self.wait(&cancel).await;
+                }
+                Next::CompleteStage(stage) => {
+                    let events = deliverables::write_stage(&self.ctx, &self.state, stage)?;
+                    for e in events {
+                        self.record(e)?;
+                    }
+                    self.record(Event::StageCompleted { stage })?;
+                }
+                Next::Finish => {
+                    self.record(Event::Completed)?;
+                    self.view.render(&self.state, &self.live);
+                    self.host.shutdown();
+                    let msg = format!(
+                        "completed: {} design documents in {}",
+                        self.state.design_docs.len(),
+                        self.ctx.project.specs.display()
+                    );
+                    self.view.message(&msg);
+                    self.notify(Occasion::Completed, &msg);
+                    return Ok(SessionStatus::Completed);
+                }
+                Next::Pause(msg) => return self.pause(msg),
+                Next::Fail(msg) => return self.fail(msg),
+            }
+        }
+    }
+
+    /// Whether this journal shows an earlier supervisor run (it dispatched anything).
+    fn journal_has_run_before(&self) -> bool {
+        self.state.stage.is_some()
+    }
+
+    /// Sleeps until a result or control file appears, a second passes (health checks, the
+    /// dashboard clock) or the session is cancelled.
+    async fn wait(&mut self, cancel: &CancellationToken) {
+        match self.watcher.as_mut() {
+            Some(w) => {
+                tokio::select! {
+                    _ = w.recv() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                // Drain what else arrived: one pass of the loop handles them all.
+                while w.try_recv().is_some() {}
+            }
+            None => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
+        }
+    }
+
+    fn pause(&mut self, reason: String) -> Result<SessionStatus> {
+        self.host.shutdown();
+        self.record(Event::Paused {
+            reason: reason.clone(),
+        })?;
+        self.view.render(&self.state, &self.live);
+        self.view
+            .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
+        self.notify(Occasion::Paused, &reason);
+        Ok(SessionStatus::Paused)
+    }
+
+    fn stop(&mut self) -> Result<SessionStatus> {
+        self.host.shutdown();
+        self.record(Event::Stopped)?;
+        Ok(SessionStatus::Stopped)
+    }
+
+    fn fail(&mut self, reason: String) -> Result<SessionStatus> {
+        self.host.shutdown();
+        self.record(Event::Failed {
+            reason: reason.clone(),
+        })?;
+        self.view.render(&self.state, &self.live);
+        self.view.message(&format!("failed: {reason}"));
+        self.notify(Occasion::Failed, &reason);
+        Ok(SessionStatus::Failed)
+    }
+
+    fn check_agents(&mut self) -> Result<()> {
+        match self.host.check() {
+            Ok(restarted) => {
+                for (role, n) in restarted {
+                    self.note_error(format!(
+                        "the {role} agent died; restarted it ({n} in a row)"
+                    ));
+                    self.record(Event::AgentRestarted {
+                        role,
+                        consecutive_crashes: n,
+                    })?;
+                }
+                Ok(())
+            }
+            Err(msg) => {
+                self.fail(msg)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn over_budget(&self) -> Option<String> {
+        let llm = &self.ctx.config.llm;
+        let t = &self.state.totals;
+        if let Some(b) = llm.budget_usd
+            && t.cost_usd >= b
+        {
+            return Some(format!(
+                "the cost budget is reached (${:.4} of llm.budget_usd ${b:.4}); raise it, e.g. \
+                 `agentmux resume --set llm.budget_usd={:.2}`",
+                t.cost_usd,
+                b * 2.0
+            ));
+        }
+        if let Some(m) = llm.max_total_tokens
+            && t.tokens() >= m
+        {
+            return Some(format!(
+                "the token budget is reached ({} of llm.max_total_tokens {m}); raise it, e.g. \
+                 `agentmux resume --set llm.max_total_tokens={}`",
+                t.tokens(),
+                m * 2
+            ));
+        }
+        None
+    }
+
+    fn dispatch(&mut self, tasks: &[StepTask]) -> Result<()> {
+        for st in tasks {
+            let id = crate::protocol::task_id(st.stage, &st.kind, st.round, &st.role, st.attempt);
+            // A task file left by a crash before it was journaled is reused as it is.
+            if crate::transport::read_task(&self.ctx.paths, &id)
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                let task = crate::supervisor::dispatch::build_task(
+                    &self.ctx,
+                    &self.state,
+                    st,
+                    self.local_model,
+                )?;
+                crate::transport::write_task(&self.ctx.paths, &task)?;
+            }
+            self.record(Event::TaskDispatched {
+                task_id: id,
+                role: st.role.clone(),
+                stage: st.stage,
+                round: st.round,
+                attempt: st.attempt,
+                kind: st.kind.clone(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Processes every in-flight task whose result is on disk.
+    fn collect_results(&mut self) -> Result<()> {
+        let ids: Vec<String> = self
+            .state
+            .in_flight()
+            .iter()
+            .map(|t| t.id.clone())
+            .collect();
+        for id in ids {
+            let result = match crate::transport::read_result(&self.ctx.paths, &id) {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.note_error(format!("unreadable result for {id}: {e}"));
+                    continue;
+                }
+            };
+            let Some(rec) = self.state.tasks.get(&id).cloned() else {
+                continue;
+            };
+            let elapsed_ms = (result.finished_at.as_millisecond()
+                - result.started_at.as_millisecond())
+            .max(0) as u64;
+            match result.outcome {
+                TaskOutcome::Failed { error, .. } => {
+                    self.note_error(format!("{id} failed: {error}"));
+                    self.record(Event::TaskFailed {
+                        task_id: id,
+                        role: rec.role.clone(),
+                        error,
+                    })?;
+                }
+                TaskOutcome::Completed {
+                    text,
+                    json,
+                    usage,
+                    model,
+                    ..
+                } => {
+                    let task: Task = match crate::transport::read_task(&self.ctx.paths, &id) {
+                        Ok(Some(t)) => t,
+                        _ => {
+                            self.note_error(format!(
+                                "the task file of {id} is missing; dispatching it again"
+                            ));
+                            self.record(Event::TaskFailed {
+                                task_id: id,
+                                role: rec.role.clone(),
+                                error: "task file missing".into(),
+                            })?;
+                            continue;
+                        }
+                    };
+                    let key = StepKey::new(rec.stage, &rec.kind, rec.round, &rec.role);
+                    let invalid_so_far = self
+                        .state
+                        .step_tasks(&key)
+                        .iter()
+                        .filter(|t| matches!(t.state, TaskState::Invalid { .. }))
+                        .count() as u32;
+                    let force = self.ctx.config.workflow.on_invalid == OnInvalid::Continue
+                        && invalid_so_far >= self.ctx.config.workflow.repair_attempts;
+                    match process(
+                        &self.ctx,
+                        &self.state,
+                        &rec,
+                        &task,
+                        &text,
+                        json.as_ref(),
+                        force,
+                    ) {
+                        Verdict::Invalid(findings) => {
+                            self.note_error(format!(
+                                "{id}: output invalid ({}); asking for a repair",
+                                findings.first().cloned().unwrap_or_default()
+                            ));
+                            self.record(Event::ValidationFailed {
+                                task_id: id,
+                                findings,
+                            })?;
+                        }
+                        Verdict::Accepted(p) => {
+                            for f in &p.files {
+                                self.ctx.store.save(
+                                    f.stage,
+                                    &f.name,
+                                    f.revision,
+                                    &f.md,
+                                    f.json.as_ref(),
+                                )?;
+                            }
+                            for e in p.events {
+                                self.record(e)?;
+                            }
+                            let cost =
+                                crate::llm::cost_usd(&self.ctx.config.llm.prices, &model, &usage);
+                            self.record(Event::TaskCompleted {
+                                task_id: id,
+                                role: rec.role.clone(),
+                                stage: rec.stage,
+                                usage,
+                                cost_usd: cost,
+                                elapsed_ms,
+                            })?;
+                            self.host.task_completed(&rec.role);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies pending control requests; returns a final status when the session must end.
+    fn apply_control(&mut self) -> Result<Option<SessionStatus>> {
+        for (path, req) in control::pending(&self.ctx.paths) {
+            let outcome = apply_request(&self.ctx, &mut self.state, &mut self.journal, &req)?;
+            control::done(&path);
+            match req {
+                ControlRequest::Pause { reason } => {
+                    self.host.shutdown();
+                    self.view.render(&self.state, &self.live);
+                    self.view
+                        .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
+                    return Ok(Some(SessionStatus::Paused));
+                }
+                ControlRequest::Stop => {
+                    self.host.shutdown();
+                    return Ok(Some(SessionStatus::Stopped));
+                }
+                ControlRequest::Feedback { .. } | ControlRequest::Approve { .. } => {
+                    if let Some(msg) = outcome {
+                        self.view.message(&msg);
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Applies one control request to a journal (by the supervisor, or by a command holding the
+/// lock when no supervisor runs). Returns a message for the user.
+pub fn apply_request(
+    ctx: &SessionContext,
+    state: &mut SessionState,
+    journal: &mut Journal,
+    req: &ControlRequest,
+) -> Result<Option<String>> {
+    let mut record = |state: &mut SessionState, e: Event| -> Result<()> {
+        let rec = journal.append(e)?;
+        state.apply(&rec);
+        Ok(())
+    };
+    match req {
+        ControlRequest::Pause { reason } => {
+            if state.status() == SessionStatus::Running {
+                record(
+                    state,
+                    Event::Paused {
+                        reason: reason.clone(),
+                    },
+                )?;
+            }
+            Ok(None)
+        }
+        ControlRequest::Stop => {
+            if state.status().is_unfinished() {
+                record(state, Event::Stopped)?;
+            }
+            Ok(None)
+        }
+        ControlRequest::Approve { option } => {
+            let Some(stage) = state.gate_waiting else {
+                return Ok(Some(
+                    "no gate is waiting for approval; nothing to approve".into(),
+                ));
+            };
+            if stage == Stage::Options
+                && let Some(o) = option
+            {
+                record(
+                    state,
+                    Event::OptionSelected {
+                        option: o.clone(),
+                        by: "human".into(),
+                    },
+                )?;
+            }
+            record(
+                state,
+                Event::GateApproved {
+                    stage,
+                    option: option.clone(),
+                },
+            )?;
+            Ok(Some(format!("approved the {stage}")))
+        }
+        ControlRequest::Feedback {
+            request_id,
+            text,
+            category,
+            section,
+        } => {
+            if state
+                .items
+                .iter()
+                .any(|i| i.item.id.ends_with(&format!("-HU-{request_id}")))
+            {
+                return Ok(None);
+            }
+            let Some(stage) = ctx.plan.human_feedback_stage(state) else {
+                return Ok(Some(
+                    "no review stage is left in this session; the feedback was not recorded".into(),
+                ));
+            };
+            let round = state
+                .stage_items(stage)
+                .map(|i| i.item.round)
+                .max()
+                .unwrap_or(1);
+            let item = FeedbackItem {
+                id: format!("{}-HU-{request_id}", stage_code(stage)),
+                author: "human".into(),
+                stage,
+                round,
+                category: *category,
+                section: section.clone(),
+                comment: text.clone(),
+                suggestion: None,
+            };
+            let id = item.id.clone();
+            record(state, Event::FeedbackRecorded { item })?;
+            Ok(Some(format!(
+                "recorded {id} ({category}) for the {stage} review",
+                category = Category::as_str(*category)
+            )))
+        }
+    }
+}

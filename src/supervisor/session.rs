@@ -1,0 +1,166 @@
+//! A session's fixed context: paths, config, roles, plan, templates and the frozen inputs.
+//! Built once when the supervisor starts (or resumes); everything else comes from the journal.
+
+use std::path::Path;
+
+use crate::artifacts::DocKind;
+use crate::artifacts::templates::Templates;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::journal::SessionState;
+use crate::paths::{ProjectPaths, SessionPaths};
+use crate::protocol::Stage;
+use crate::roles::Roles;
+use crate::supervisor::store::Store;
+use crate::workflow::machine::Plan;
+
+/// File names of the frozen inputs in `artifacts/intake/`.
+pub const INPUT_PRD: &str = "prd.md";
+pub const INPUT_DIGEST: &str = "digest.md";
+
+pub struct SessionContext {
+    pub project: ProjectPaths,
+    pub paths: SessionPaths,
+    pub session_id: String,
+    pub config: Config,
+    pub roles: Roles,
+    pub plan: Plan,
+    pub templates: Templates,
+    pub store: Store,
+}
+
+impl SessionContext {
+    /// Builds the context of an existing session from its journal state.
+    pub fn load(
+        project_dir: &Path,
+        config: Config,
+        state: &SessionState,
+    ) -> Result<SessionContext> {
+        let project = ProjectPaths::new(project_dir, &config);
+        let paths = project.session(&state.session_id);
+        let roles = crate::roles::load_roles(&project.agents, &config)?;
+        let store = Store::new(paths.artifacts());
+        let has_prd = store.input_path(INPUT_PRD).is_file();
+        let prd_needs_summary = store.read_input(INPUT_PRD).is_some_and(|p| {
+            crate::workflow::intake::estimate_tokens(&p) > config.workflow.context_tokens
+        });
+        let author = roles
+            .enabled_authors()
+            .first()
+            .map(|r| r.name.clone())
+            .ok_or_else(|| {
+                Error::Usage("no author role is enabled; enable `roles.architect`".into())
+            })?;
+        let reviewers = roles
+            .enabled_reviewers()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let helpers = roles
+            .enabled_helpers()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let plan = Plan::new(
+            &config,
+            &author,
+            reviewers,
+            helpers,
+            has_prd,
+            prd_needs_summary,
+        );
+        let templates = Templates::load(Some(&project.templates))?;
+        Ok(SessionContext {
+            project,
+            paths,
+            session_id: state.session_id.clone(),
+            config,
+            roles,
+            plan,
+            templates,
+            store,
+        })
+    }
+
+    /// The PRD text prompts should use: the summary, else the generated PRD, else the input.
+    pub fn prd_text(&self, state: &SessionState) -> Option<String> {
+        self.store
+            .latest_md(state, Stage::Intake, "prd_summary")
+            .or_else(|| self.store.latest_md(state, Stage::Requirements, "prd"))
+            .or_else(|| self.store.read_input(INPUT_PRD))
+    }
+}
+
+/// The document kind a stage's author produces.
+pub fn doc_kind(stage: Stage) -> Option<DocKind> {
+    match stage {
+        Stage::Requirements => Some(DocKind::Prd),
+        Stage::Options => Some(DocKind::Options),
+        Stage::Proposal => Some(DocKind::Proposal),
+        Stage::DesignDocs | Stage::FinalReview => Some(DocKind::DesignDoc),
+        Stage::ImplementationPlan => Some(DocKind::ImplementationPlan),
+        Stage::Intake | Stage::Helpers => None,
+    }
+}
+
+/// The artifact name of a stage's main document.
+pub fn doc_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Requirements => "prd",
+        Stage::Options => "options",
+        Stage::Proposal => "proposal",
+        Stage::ImplementationPlan => "plan",
+        Stage::Intake => "prd_summary",
+        Stage::Helpers => "contribution",
+        Stage::DesignDocs | Stage::FinalReview => "manifest",
+    }
+}
+
+/// The artifact name of a design document file (`api_design.md` -> `api_design`).
+pub fn design_doc_name(file: &str) -> String {
+    file.trim_end_matches(".md").to_string()
+}
+
+/// Short codes for feedback item ids: `OPT-PE-r1-3`.
+pub fn stage_code(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Intake => "INT",
+        Stage::Requirements => "REQ",
+        Stage::Options => "OPT",
+        Stage::Helpers => "HLP",
+        Stage::Proposal => "PRO",
+        Stage::DesignDocs => "DOC",
+        Stage::FinalReview => "FIN",
+        Stage::ImplementationPlan => "PLN",
+    }
+}
+
+/// `principal-engineer` -> `PE`, `human` -> `HU`, `code-reviewer` -> `CR`.
+pub fn role_code(role: &str) -> String {
+    if role == "human" {
+        return "HU".into();
+    }
+    let parts: Vec<&str> = role
+        .split(['-', '_', ' '])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let code: String = if parts.len() >= 2 {
+        parts.iter().filter_map(|p| p.chars().next()).collect()
+    } else {
+        role.chars().take(2).collect()
+    };
+    code.to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_codes_are_initials() {
+        assert_eq!(role_code("principal-engineer"), "PE");
+        assert_eq!(role_code("code-reviewer"), "CR");
+        assert_eq!(role_code("human"), "HU");
+        assert_eq!(role_code("security"), "SE");
+    }
+}

@@ -1,0 +1,118 @@
+//! The supervisor pane's view: the live dashboard when stdout is a terminal, else plain lines.
+
+use std::time::Instant;
+
+use crate::dashboard::{self, AgentWatch, Dashboard};
+use crate::journal::SessionState;
+use crate::paths::SessionPaths;
+use crate::protocol::Stage;
+use crate::supervisor::run::{Live, View};
+
+/// Progress as plain lines (headless runs, or a pane that is not a terminal).
+pub struct LineView {
+    last: String,
+    to_stderr: bool,
+}
+
+impl LineView {
+    pub fn new(to_stderr: bool) -> Self {
+        Self {
+            last: String::new(),
+            to_stderr,
+        }
+    }
+    fn out(&self, s: &str) {
+        if self.to_stderr {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+        }
+    }
+}
+
+impl View for LineView {
+    fn render(&mut self, state: &SessionState, live: &Live) {
+        let inflight: Vec<String> = state.in_flight().iter().map(|t| t.id.clone()).collect();
+        let line = format!(
+            "[{}] stage {} | in flight: {} | items {} | tokens {}{}",
+            state.status().as_str(),
+            state.stage.map(|s| s.as_str()).unwrap_or("-"),
+            if inflight.is_empty() {
+                "-".to_string()
+            } else {
+                inflight.join(", ")
+            },
+            state.items.len(),
+            state.totals.tokens(),
+            live.waiting_for
+                .as_ref()
+                .map(|w| format!(" | waiting for {w}"))
+                .unwrap_or_default()
+        );
+        if line != self.last {
+            self.out(&line);
+            self.last = line;
+        }
+    }
+    fn message(&mut self, line: &str) {
+        self.out(&format!("agentmux: {line}"));
+    }
+}
+
+/// The ratatui dashboard of the supervisor pane.
+pub struct DashboardView {
+    dash: Dashboard,
+    watch: AgentWatch,
+    paths: SessionPaths,
+    roles: Vec<String>,
+    stages: Vec<Stage>,
+    budget_usd: Option<f64>,
+    max_total_tokens: Option<u64>,
+    specs_dir: String,
+    started: Instant,
+}
+
+impl DashboardView {
+    /// The dashboard, or None when stdout is not a terminal.
+    pub fn new(
+        paths: SessionPaths,
+        roles: Vec<String>,
+        stages: Vec<Stage>,
+        cfg: &crate::config::Config,
+        specs_dir: String,
+    ) -> Option<Self> {
+        let dash = Dashboard::new().ok()?;
+        Some(Self {
+            dash,
+            watch: AgentWatch::new(),
+            paths,
+            roles,
+            stages,
+            budget_usd: cfg.llm.budget_usd,
+            max_total_tokens: cfg.llm.max_total_tokens,
+            specs_dir,
+            started: Instant::now(),
+        })
+    }
+}
+
+impl View for DashboardView {
+    fn render(&mut self, state: &SessionState, live: &Live) {
+        let agents = self.watch.sample(&self.paths, state, &self.roles);
+        let dl = dashboard::Live {
+            elapsed: live.started.unwrap_or(self.started).elapsed(),
+            errors: live.errors.iter().cloned().collect(),
+            waiting_for: live.waiting_for.clone(),
+            agents,
+            budget_usd: self.budget_usd,
+            max_total_tokens: self.max_total_tokens,
+            specs_dir: self.specs_dir.clone(),
+        };
+        if let Err(e) = self.dash.render(state, &dl, &self.stages) {
+            tracing::warn!("dashboard: {e}");
+        }
+    }
+    fn message(&mut self, line: &str) {
+        self.dash.message(line);
+    }
+}

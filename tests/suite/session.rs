@@ -1,0 +1,301 @@
+//! End to end: a whole design session in tmux (private server) against the fake model server.
+
+use serde_json::Value;
+
+use super::support::Rig;
+use super::support::design_team::Script;
+#[allow(unused_imports)]
+use predicates::prelude::*;
+
+fn assert_deliverables(rig: &Rig) -> Value {
+    let manifest: Value = serde_json::from_str(&rig.read(".agentmux/specs/manifest.json")).unwrap();
+    let docs: Vec<String> = manifest["selected_docs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(docs.len(), 2, "{manifest}");
+    let mut on_disk: Vec<String> = std::fs::read_dir(rig.project.path().join(".agentmux/specs"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with("_design.md"))
+        .collect();
+    on_disk.sort();
+    let mut sorted = docs.clone();
+    sorted.sort();
+    assert_eq!(
+        on_disk, sorted,
+        "the manifest lists exactly the files written"
+    );
+    for d in &docs {
+        let text = rig.read(&format!(".agentmux/specs/{d}"));
+        assert!(text.contains("```mermaid"), "{d} has a diagram");
+    }
+    for f in [
+        "options.md",
+        "design_proposal.md",
+        "implementation_plan.md",
+        "feedback.md",
+    ] {
+        assert!(
+            !rig.read(&format!(".agentmux/{f}")).trim().is_empty(),
+            "{f}"
+        );
+    }
+    let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
+    let items = ledger["items"].as_array().unwrap();
+    for reviewer in ["principal-engineer", "code-reviewer"] {
+        assert!(
+            items.iter().any(|i| i["author"] == reviewer),
+            "items from {reviewer}: {ledger}"
+        );
+    }
+    for i in items.iter().filter(|i| i["author"] != "traceability") {
+        assert!(
+            !i["disposition"].is_null(),
+            "every item has a disposition: {i}"
+        );
+    }
+    assert!(
+        rig.read(".agentmux/design_proposal.md")
+            .contains("Revision History")
+    );
+    ledger
+}
+
+#[test]
+fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
+    let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 2\n");
+    rig.cmd()
+        .args([
+            "start",
+            "--detach",
+            "--goal",
+            "A team link shortener with click statistics",
+            "--journey",
+        ])
+        .arg("Alice shortens a URL, shares it, and reads the clicks on Friday")
+        .assert()
+        .success();
+    let out = rig
+        .cmd()
+        .args(["wait", "--timeout", "180"])
+        .output()
+        .unwrap();
+    let status = rig.cmd().args(["status", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "wait: {}\n{}\nstatus: {}\nsupervisor log: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&status.stdout),
+        std::fs::read_to_string(
+            rig.project
+                .path()
+                .join(".agentmux/sessions")
+                .join(rig.session_id())
+                .join("logs/supervisor.log")
+        )
+        .unwrap_or_default()
+    );
+    assert_deliverables(&rig);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "completed");
+    // The validators accept what the session wrote.
+    rig.cmd().arg("validate").assert().success();
+    // The session's tmux session is gone once it completed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !rig.tmux.sessions().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        rig.tmux.sessions().is_empty(),
+        "tmux sessions left: {:?}",
+        rig.tmux.sessions()
+    );
+}
+
+#[test]
+fn the_supervisor_pane_shows_the_stage_and_the_agents() {
+    let rig = Rig::new(Script::default(), "");
+    rig.server
+        .configure(|s| s.latency = std::time::Duration::from_millis(400));
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    let runtime: Value = serde_json::from_str(
+        &std::fs::read_to_string(rig.session_dir().join("runtime.json")).unwrap(),
+    )
+    .unwrap();
+    let pane = runtime["panes"]["supervisor"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut screen = String::new();
+    while std::time::Instant::now() < deadline {
+        screen = rig.tmux.tmux(&["capture-pane", "-p", "-t", &pane]);
+        if screen.contains("architect")
+            && screen.contains("principal-engineer")
+            && screen.contains("options")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for needle in [
+        "architect",
+        "principal-engineer",
+        "code-reviewer",
+        "options",
+        "proposal",
+    ] {
+        assert!(
+            screen.contains(needle),
+            "the supervisor pane lacks `{needle}`:\n{screen}"
+        );
+    }
+    rig.cmd().arg("stop").assert().success();
+}
+
+#[test]
+fn a_human_gate_waits_for_feedback_and_approval_with_helper_roles_on() {
+    let rig = Rig::new(
+        Script::default(),
+        "workflow:\n  gates: { options: human }\nroles:\n  data-modeler: { enabled: true }\n  language-idioms: { enabled: true }\n",
+    );
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    rig.wait_journal(60, "the options gate", |j| {
+        j.iter().any(|e| e["type"] == "gate_waiting")
+    });
+    let status: Value = serde_json::from_slice(
+        &rig.cmd()
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status["waiting_for_approval"], "options", "{status}");
+    // Human feedback at the gate becomes an item of the options review and gets a disposition.
+    rig.cmd()
+        .args([
+            "feedback",
+            "Prefer one PostgreSQL database over two stores",
+            "--category",
+            "critical",
+            "--section",
+            "Options",
+        ])
+        .assert()
+        .success();
+    rig.wait_journal(60, "the human item's disposition", |j| {
+        j.iter().any(|e| {
+            e["type"] == "disposition_recorded"
+                && e["disposition"]["item_id"]
+                    .as_str()
+                    .is_some_and(|i| i.contains("-HU-"))
+        })
+    });
+    rig.cmd()
+        .args(["approve", "--option", "B"])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(120);
+    assert_eq!(code, 0, "{out}");
+    let j = rig.journal();
+    assert!(
+        j.iter()
+            .any(|e| e["type"] == "option_selected" && e["option"] == "B" && e["by"] == "human")
+    );
+    // The helper roles contributed before the proposal.
+    for role in ["data-modeler", "language-idioms"] {
+        assert!(
+            j.iter().any(|e| e["type"] == "task_completed"
+                && e["role"] == role
+                && e["stage"] == "helpers"),
+            "{role} did not contribute"
+        );
+    }
+    let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
+    let human = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["author"] == "human")
+        .expect("human item");
+    assert_eq!(human["category"], "critical");
+    assert!(!human["disposition"].is_null());
+    // The session is listed, and its transcripts outlive the panes.
+    let list: Value =
+        serde_json::from_slice(&rig.cmd().args(["list", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(list[0]["state"], "completed");
+    rig.cmd()
+        .args(["logs", "architect"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("options"));
+}
+
+#[test]
+fn headless_run_completes_without_tmux_and_exits_zero() {
+    let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 1\n");
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("completed"));
+    assert!(rig.tmux.sessions().is_empty(), "run uses no tmux");
+    rig.cmd().arg("validate").assert().success();
+}
+
+#[test]
+fn the_token_budget_pauses_the_session_and_says_which_limit() {
+    let rig = Rig::new(Script::default(), "  max_total_tokens: 50\n");
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "paused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(
+        &rig.cmd()
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status["state"], "paused");
+    let reason = status["pause_reason"].as_str().unwrap();
+    assert!(reason.contains("llm.max_total_tokens"), "{reason}");
+    let before = rig.server.request_count();
+    // Raising the limit on resume continues the session.
+    rig.cmd()
+        .args([
+            "--set",
+            "llm.max_total_tokens=100000000",
+            "resume",
+            "--detach",
+        ])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(120);
+    assert_eq!(code, 0, "{out}");
+    assert!(rig.server.request_count() > before);
+}

@@ -1,0 +1,626 @@
+//! A fake OpenAI-compatible server over real HTTP, for tests and the client benchmark.
+//!
+//! It runs on its own thread and tokio runtime (so plain `#[test]` functions can use it), binds
+//! `127.0.0.1:0`, streams chat completions as SSE chunk by chunk, records every request, and
+//! injects faults: from a queue (one fault per request, in order) or at random by percentages.
+//!
+//! ```ignore
+//! let fake = FakeOpenAi::start(|req| {
+//!     if req.prompt_contains("review") { FakeReply::text("{\"items\": []}") } else { "ok".into() }
+//! });
+//! fake.push_fault(Fault::RateLimited { retry_after_secs: 1 });
+//! // point llm.base_url at fake.url()
+//! ```
+//!
+//! Endpoints: `POST /v1/chat/completions` (streamed when the body says `stream: true`),
+//! `GET /v1/models`, `GET /health`.
+
+#![allow(dead_code)] // helpers for every suite; each uses a part
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// One chat message as received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedMessage {
+    pub role: String,
+    pub content: String,
+}
+
+/// A request the server received (chat completions only).
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// The whole JSON body (Null when it was not JSON).
+    pub body: Value,
+    pub messages: Vec<RecordedMessage>,
+    pub model: Option<String>,
+    pub stream: bool,
+    pub response_format: Option<Value>,
+    /// The `Authorization` header, as sent.
+    pub authorization: Option<String>,
+}
+
+impl RecordedRequest {
+    fn from_body(body: Value, authorization: Option<String>) -> Self {
+        let messages = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| RecordedMessage {
+                        role: m["role"].as_str().unwrap_or_default().to_string(),
+                        content: match &m["content"] {
+                            Value::String(s) => s.clone(),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            model: body["model"].as_str().map(str::to_string),
+            stream: body["stream"].as_bool().unwrap_or(false),
+            response_format: body.get("response_format").cloned(),
+            messages,
+            authorization,
+            body,
+        }
+    }
+
+    /// Every message's content, joined with newlines.
+    pub fn prompt(&self) -> String {
+        self.messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// True when any message contains `needle`.
+    pub fn prompt_contains(&self, needle: &str) -> bool {
+        self.messages.iter().any(|m| m.content.contains(needle))
+    }
+
+    /// The content of the last user message.
+    pub fn last_user(&self) -> &str {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| m.content.as_str())
+            .unwrap_or_default()
+    }
+
+    /// True when the client asked for usage in the stream (`stream_options.include_usage`).
+    pub fn wants_stream_usage(&self) -> bool {
+        self.body["stream_options"]["include_usage"]
+            .as_bool()
+            .unwrap_or(false)
+    }
+}
+
+/// What the responder wants the server to answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeReply {
+    pub text: String,
+    /// Sent in the last chunk; `stop` by default.
+    pub finish_reason: String,
+}
+
+impl FakeReply {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            finish_reason: "stop".into(),
+        }
+    }
+}
+
+impl From<&str> for FakeReply {
+    fn from(s: &str) -> Self {
+        FakeReply::text(s)
+    }
+}
+
+impl From<String> for FakeReply {
+    fn from(s: String) -> Self {
+        FakeReply::text(s)
+    }
+}
+
+/// A fault injected into one chat request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// An HTTP error status with an OpenAI-style error body.
+    Status { code: u16, message: String },
+    /// 429 with `Retry-After: <secs>`.
+    RateLimited { retry_after_secs: u64 },
+    /// Streams `after_chunks` chunks, then drops the connection.
+    DropMidStream { after_chunks: usize },
+    /// Never answers (not even headers).
+    Hang,
+    /// Streams `after_chunks` chunks, then goes silent with the connection open.
+    HangMidStream { after_chunks: usize },
+    /// Sends a chunk that is not JSON after `after_chunks` chunks, then continues normally.
+    MalformedChunk { after_chunks: usize },
+    /// Completes normally, with this `finish_reason`.
+    FinishReason(String),
+    /// Streams `after_chunks` chunks, then an `{"error": {...}}` object, then ends.
+    ErrorMidStream {
+        after_chunks: usize,
+        message: String,
+    },
+    /// Completes normally without any usage.
+    NoUsage,
+    /// Ignores `stream: true` and answers with one JSON completion.
+    NotStreamed,
+}
+
+impl Fault {
+    /// HTTP 500.
+    pub fn server_error() -> Self {
+        Fault::Status {
+            code: 500,
+            message: "internal error (injected)".into(),
+        }
+    }
+}
+
+/// Random faults by percentages (0–100), drawn per request from a seeded generator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomFaults {
+    /// HTTP 500/502/503.
+    pub pct_5xx: u32,
+    /// HTTP 429 with `Retry-After: retry_after_secs`.
+    pub pct_429: u32,
+    /// A stream dropped after a few chunks.
+    pub pct_drop: u32,
+    pub retry_after_secs: u64,
+    pub seed: u64,
+}
+
+/// Server behaviour that applies to every request.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Sleep before the response headers.
+    pub latency: Duration,
+    /// Sleep before each chunk.
+    pub chunk_delay: Duration,
+    /// Characters per chunk; 0 splits after each space (word by word).
+    pub chunk_chars: usize,
+    /// Send `usage` in the last chunk when the client asks for it (and in whole completions).
+    pub send_usage: bool,
+    /// Answer 400 to any request carrying `response_format` (servers without structured output).
+    pub reject_response_format: bool,
+    /// Answer 400 to `max_tokens` and to a `temperature`, as OpenAI's reasoning models do.
+    pub reasoning_model_params: bool,
+    /// The model name the server reports (None: echo the requested one).
+    pub model: Option<String>,
+    /// Models listed by `GET /v1/models`.
+    pub models: Vec<String>,
+    /// Keep every request for [`FakeOpenAi::requests`] (off for long benchmark runs; counting
+    /// continues either way).
+    pub record: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            chunk_delay: Duration::ZERO,
+            chunk_chars: 0,
+            send_usage: true,
+            reject_response_format: false,
+            reasoning_model_params: false,
+            model: None,
+            models: vec!["fake-model".into()],
+            record: true,
+        }
+    }
+}
+
+type Responder = dyn Fn(&RecordedRequest) -> FakeReply + Send + Sync;
+
+struct Shared {
+    responder: Box<Responder>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    count: std::sync::atomic::AtomicUsize,
+    faults: Mutex<VecDeque<Fault>>,
+    random: Mutex<Option<(RandomFaults, u64)>>,
+    settings: Mutex<Settings>,
+    injected: Mutex<Vec<Fault>>,
+}
+
+/// The running fake server; stops on drop.
+pub struct FakeOpenAi {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeOpenAi {
+    /// Starts a server whose replies come from `responder`.
+    pub fn start(
+        responder: impl Fn(&RecordedRequest) -> FakeReply + Send + Sync + 'static,
+    ) -> Self {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("local addr");
+        let shared = Arc::new(Shared {
+            responder: Box::new(responder),
+            requests: Mutex::new(Vec::new()),
+            count: std::sync::atomic::AtomicUsize::new(0),
+            faults: Mutex::new(VecDeque::new()),
+            random: Mutex::new(None),
+            settings: Mutex::new(Settings::default()),
+            injected: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(models))
+            .route(
+                "/health",
+                get(|| async { axum::Json(json!({"status": "ok"})) }),
+            )
+            .with_state(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("fake-openai-{}", addr.port()))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    // No Nagle delay: small SSE chunks go out at once, as from a real server.
+                    let listener = axum::serve::ListenerExt::tap_io(
+                        tokio::net::TcpListener::from_std(std_listener).expect("tokio listener"),
+                        |tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        },
+                    );
+                    tokio::select! {
+                        r = axum::serve(listener, app) => { r.expect("serve"); }
+                        _ = stopped => {}
+                    }
+                });
+                // Dropping the runtime aborts every connection still open (hangs included).
+                rt.shutdown_background();
+            })
+            .expect("spawn fake server thread");
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// A server that always answers `text`.
+    pub fn fixed(text: &str) -> Self {
+        let text = text.to_string();
+        Self::start(move |_| FakeReply::text(text.clone()))
+    }
+
+    /// `http://127.0.0.1:PORT/v1`.
+    pub fn url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every chat request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Number of chat requests received.
+    pub fn request_count(&self) -> usize {
+        self.shared.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Number of chat requests with a message containing `needle`.
+    pub fn count_containing(&self, needle: &str) -> usize {
+        self.shared
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.prompt_contains(needle))
+            .count()
+    }
+
+    /// Queues a fault for the next request without one (faults are used in order).
+    pub fn push_fault(&self, fault: Fault) -> &Self {
+        self.shared.faults.lock().unwrap().push_back(fault);
+        self
+    }
+
+    /// Injects random faults on requests with no queued fault (None turns it off).
+    pub fn set_random_faults(&self, random: Option<RandomFaults>) -> &Self {
+        *self.shared.random.lock().unwrap() = random.map(|r| (r, r.seed.max(1)));
+        self
+    }
+
+    /// Faults injected so far (queued and random), in order.
+    pub fn injected_faults(&self) -> Vec<Fault> {
+        self.shared.injected.lock().unwrap().clone()
+    }
+
+    /// Changes the server's behaviour for the following requests.
+    pub fn configure(&self, f: impl FnOnce(&mut Settings)) -> &Self {
+        f(&mut self.shared.settings.lock().unwrap());
+        self
+    }
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn models(State(shared): State<Arc<Shared>>) -> Response {
+    let names = shared.settings.lock().unwrap().models.clone();
+    let data: Vec<Value> = names
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "fake"}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+/// Draws the fault for one request: the queue first, then the random mode.
+fn next_fault(shared: &Shared) -> Option<Fault> {
+    let fault = shared.faults.lock().unwrap().pop_front().or_else(|| {
+        let mut random = shared.random.lock().unwrap();
+        let (cfg, state) = random.as_mut()?;
+        // xorshift64*: deterministic for a seed.
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        let roll = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % 100;
+        let roll = roll as u32;
+        if roll < cfg.pct_5xx {
+            let code = [500, 502, 503][(roll % 3) as usize];
+            Some(Fault::Status {
+                code,
+                message: "random server error (injected)".into(),
+            })
+        } else if roll < cfg.pct_5xx + cfg.pct_429 {
+            Some(Fault::RateLimited {
+                retry_after_secs: cfg.retry_after_secs,
+            })
+        } else if roll < cfg.pct_5xx + cfg.pct_429 + cfg.pct_drop {
+            Some(Fault::DropMidStream { after_chunks: 2 })
+        } else {
+            None
+        }
+    });
+    if let Some(f) = &fault {
+        shared.injected.lock().unwrap().push(f.clone());
+    }
+    fault
+}
+
+fn error_response(code: u16, message: &str, extra: Option<(&'static str, String)>) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (
+        status,
+        axum::Json(json!({"error": {"message": message, "type": "fake_error", "code": code}})),
+    )
+        .into_response();
+    if let Some((name, value)) = extra {
+        resp.headers_mut()
+            .insert(name, value.parse().expect("header value"));
+    }
+    resp
+}
+
+async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let req = RecordedRequest::from_body(json, authorization);
+    let settings = shared.settings.lock().unwrap().clone();
+    shared
+        .count
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if settings.record {
+        shared.requests.lock().unwrap().push(req.clone());
+    }
+
+    if !settings.latency.is_zero() {
+        tokio::time::sleep(settings.latency).await;
+    }
+    if settings.reject_response_format && req.response_format.is_some() {
+        return error_response(400, "response_format is not supported by this server", None);
+    }
+    if settings.reasoning_model_params {
+        if req.body.get("max_tokens").is_some() {
+            return error_response(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                None,
+            );
+        }
+        if req.body.get("temperature").is_some() {
+            return error_response(
+                400,
+                "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+                None,
+            );
+        }
+    }
+    let fault = next_fault(&shared);
+    match &fault {
+        Some(Fault::Status { code, message }) => return error_response(*code, message, None),
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            return error_response(
+                429,
+                "rate limit reached (injected)",
+                Some(("retry-after", retry_after_secs.to_string())),
+            );
+        }
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        _ => {}
+    }
+
+    let reply = (shared.responder)(&req);
+    let model = settings
+        .model
+        .clone()
+        .or_else(|| req.model.clone())
+        .unwrap_or_else(|| "fake-model".into());
+    let finish_reason = match &fault {
+        Some(Fault::FinishReason(r)) => r.clone(),
+        _ => reply.finish_reason.clone(),
+    };
+    let prompt_tokens = (req.prompt().chars().count() as u64).div_ceil(4);
+    let pieces = split(&reply.text, settings.chunk_chars);
+    let usage = json!({
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": pieces.len(),
+        "total_tokens": prompt_tokens + pieces.len() as u64,
+    });
+    let send_usage = settings.send_usage && !matches!(fault, Some(Fault::NoUsage));
+
+    if !req.stream || matches!(fault, Some(Fault::NotStreamed)) {
+        let mut body = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": finish_reason,
+            }],
+        });
+        if send_usage {
+            body["usage"] = usage;
+        }
+        return axum::Json(body).into_response();
+    }
+
+    let chunk = |delta: Value, finish: Option<&str>| {
+        let c = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        });
+        Step::Data(format!("data: {c}\n\n"))
+    };
+    let mut steps = VecDeque::new();
+    steps.push_back(chunk(json!({"role": "assistant", "content": ""}), None));
+    for (i, piece) in pieces.iter().enumerate() {
+        match &fault {
+            Some(Fault::DropMidStream { after_chunks }) if *after_chunks == i => {
+                steps.push_back(Step::Drop);
+            }
+            Some(Fault::HangMidStream { after_chunks }) if *after_chunks == i => {
+                steps.push_back(Step::Hang);
+            }
+            Some(Fault::MalformedChunk { after_chunks }) if *after_chunks == i => {
+                steps.push_back(Step::Data("data: {\"choices\": [{\"delta\": \n\n".into()));
+            }
+            Some(Fault::ErrorMidStream {
+                after_chunks,
+                message,
+            }) if *after_chunks == i => {
+                let e = json!({"error": {"message": message, "type": "server_error", "code": 500}});
+                steps.push_back(Step::Data(format!("data: {e}\n\n")));
+                steps.push_back(Step::End);
+            }
+            _ => {}
+        }
+        steps.push_back(chunk(json!({"content": piece}), None));
+    }
+    steps.push_back(chunk(json!({}), Some(&finish_reason)));
+    if send_usage && req.wants_stream_usage() {
+        let c = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [],
+            "usage": usage,
+        });
+        steps.push_back(Step::Data(format!("data: {c}\n\n")));
+    }
+    steps.push_back(Step::Data("data: [DONE]\n\n".into()));
+
+    let delay = settings.chunk_delay;
+    let stream = futures::stream::unfold(steps, move |mut steps| async move {
+        let step = steps.pop_front()?;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match step {
+            Step::Data(s) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(s)), steps)),
+            Step::Drop => {
+                // Let hyper flush the chunks before the break, as a real network would have
+                // delivered them.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Some((
+                    Err(std::io::Error::other("connection dropped (injected)")),
+                    VecDeque::new(),
+                ))
+            }
+            Step::Hang => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                None
+            }
+            Step::End => None,
+        }
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// One step of a streamed answer.
+enum Step {
+    Data(String),
+    Drop,
+    Hang,
+    End,
+}
+
+/// Splits text into chunks: word by word (`chars == 0`) or `chars` characters each.
+fn split(text: &str, chars: usize) -> Vec<String> {
+    if chars == 0 {
+        return text.split_inclusive(' ').map(str::to_string).collect();
+    }
+    let cs: Vec<char> = text.chars().collect();
+    cs.chunks(chars).map(|c| c.iter().collect()).collect()
+}

@@ -1,0 +1,404 @@
+//! The tmux implementation of `Multiplexer` against a real tmux, one private server per test.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use agentmux::mux::layout::open_session;
+use agentmux::mux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
+
+/// A private tmux server (`tmux -L agentmux-test-<pid>-<n>`), killed on drop even when the test
+/// fails. It is started with a clean environment (so panes see only what a test passes them) and
+/// a config file of the test's choosing; a `keepalive` session keeps it up between sessions.
+pub struct TmuxServer {
+    pub socket: String,
+    pub config: PathBuf,
+    /// The socket file, removed on drop (tmux 3.3 leaves it behind after `kill-server`).
+    socket_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl TmuxServer {
+    /// A server whose config sets `base-index 1` and `pane-base-index 1`, as many users do.
+    pub fn new() -> Self {
+        Self::with_config("set -g base-index 1\nset -g pane-base-index 1\n")
+    }
+
+    pub fn with_config(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("tmux.conf");
+        std::fs::write(&conf, config).unwrap();
+        let socket = format!(
+            "agentmux-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut server = Self {
+            socket,
+            config: conf,
+            socket_path: PathBuf::new(),
+            _dir: dir,
+        };
+        let status = std::process::Command::new("tmux")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .env("TERM", "xterm-256color")
+            .args(["-L", &server.socket, "-f"])
+            .arg(&server.config)
+            .args(["new-session", "-d", "-s", "keepalive", "sleep", "86400"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot start a private tmux server");
+        let path = server.tmux(&["display", "-p", "-t", "=keepalive:", "#{socket_path}"]);
+        server.socket_path = PathBuf::from(path.trim());
+        server
+    }
+
+    /// The `Multiplexer` for this server.
+    pub fn mux(&self) -> Tmux {
+        Tmux::new(Some(self.socket.clone())).with_config_file(&self.config)
+    }
+
+    /// Runs a raw tmux command on this server; returns stdout (panics on failure).
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .stderr(std::process::Stdio::null())
+            .status();
+        if self.socket_path.is_absolute() {
+            let _ = std::fs::remove_file(&self.socket_path);
+        }
+    }
+}
+
+/// Polls `f` until it returns Some, for up to `secs` seconds.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+pub fn spec(title: &str, argv: &[&str], cwd: &Path) -> PaneSpec {
+    PaneSpec {
+        title: title.into(),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: vec![],
+        cwd: cwd.to_path_buf(),
+    }
+}
+
+fn sleeper(title: &str) -> PaneSpec {
+    spec(title, &["sleep", "600"], Path::new("/"))
+}
+
+fn four_panes() -> Vec<(String, PaneSpec)> {
+    [
+        "supervisor",
+        "architect",
+        "principal-engineer",
+        "code-reviewer",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), sleeper(k)))
+    .collect()
+}
+
+#[test]
+fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    let name = "agentmux-demo-1500ab12";
+    let panes = open_session(&mux, name, &four_panes(), "main-vertical").unwrap();
+
+    let listed = mux.list_panes(name).unwrap();
+    let titles: Vec<&str> = listed.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "supervisor",
+            "architect",
+            "principal-engineer",
+            "code-reviewer"
+        ],
+        "panes keep the order they were added in"
+    );
+    for p in &listed {
+        assert!(p.id.starts_with('%'), "{p:?}");
+        assert!(!p.dead && p.pid.is_some(), "{p:?}");
+        assert_eq!(panes[&p.title].id, p.id);
+    }
+    // The user's base-index 1 is in force, and nothing depended on index 0.
+    let first = &panes["supervisor"].id;
+    assert_eq!(
+        server
+            .tmux(&["display", "-p", "-t", first, "#{pane_index}"])
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        server
+            .tmux(&["display", "-p", "-t", first, "#{window_index}"])
+            .trim(),
+        "1"
+    );
+    // Titles are in the border, set on this window only.
+    let opt = |args: &[&str]| server.tmux(args).trim().to_string();
+    assert_eq!(
+        opt(&["show", "-wv", "-t", first, "pane-border-status"]),
+        "top"
+    );
+    assert!(opt(&["show", "-wv", "-t", first, "pane-border-format"]).contains("@agentmux_title"));
+    assert_eq!(opt(&["show", "-wv", "-t", first, "remain-on-exit"]), "on");
+    assert_eq!(opt(&["show", "-gwv", "pane-border-status"]), "off");
+    assert_eq!(opt(&["show", "-gwv", "remain-on-exit"]), "off");
+    assert!(!mux.has_session("keepalive-no").unwrap());
+}
+
+#[test]
+fn panes_stay_readable_at_80x24_and_200x50() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    for (i, size) in [(80u16, 24u16), (200, 50)].into_iter().enumerate() {
+        let name = format!("agentmux-size-{i}");
+        let panes = four_panes();
+        mux.new_session(&name, &panes[0].1, size).unwrap();
+        mux.select_layout(&name, "main-vertical").unwrap();
+        for (_, s) in &panes[1..] {
+            mux.add_pane(&name, s).unwrap();
+        }
+        mux.select_layout(&name, "main-vertical").unwrap();
+        let sizes = server.tmux(&[
+            "list-panes",
+            "-t",
+            &format!("={name}:"),
+            "-F",
+            "#{pane_width} #{pane_height}",
+        ]);
+        for line in sizes.lines() {
+            let (w, h) = line.split_once(' ').unwrap();
+            let (w, h): (u16, u16) = (w.parse().unwrap(), h.parse().unwrap());
+            assert!(
+                w >= size.0 / 2 - 2 && h >= 5,
+                "{size:?}: pane {w}x{h} is too small"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_environment_reaches_the_pane_but_no_argv() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = format!("sk-test-{}-never-in-argv", std::process::id());
+    let mut s = spec(
+        "env",
+        &[
+            "sh",
+            "-c",
+            "printf '%s|%s' \"$AGENTMUX_TEST_SECRET\" \"$PWD\" > seen.txt; exec sleep 600",
+        ],
+        dir.path(),
+    );
+    s.env = vec![
+        ("AGENTMUX_TEST_SECRET".into(), secret.clone()),
+        ("TRICKY".into(), "a \"quoted\" $HOME; #{x}\\".into()),
+    ];
+    mux.new_session("agentmux-env-1", &s, (80, 24)).unwrap();
+    let seen = wait_for(10, "the pane to write seen.txt", || {
+        std::fs::read_to_string(dir.path().join("seen.txt"))
+            .ok()
+            .filter(|t| t.contains('|'))
+    });
+    let cwd = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(seen, format!("{secret}|{}", cwd.display()));
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            assert!(
+                !String::from_utf8_lossy(&cmdline).contains(&secret),
+                "the secret is in the argv of process {:?}",
+                entry.file_name()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dead_pane_stays_visible_and_is_respawned_in_place() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    let panes = vec![
+        ("supervisor".to_string(), sleeper("supervisor")),
+        (
+            "architect".to_string(),
+            spec("architect", &["sh", "-c", "exit 3"], Path::new("/")),
+        ),
+    ];
+    let opened = open_session(&mux, "agentmux-dead-1", &panes, "tiled").unwrap();
+    let id = opened["architect"].id.clone();
+    let dead: PaneInfo = wait_for(10, "the pane to die", || {
+        mux.list_panes("agentmux-dead-1")
+            .unwrap()
+            .into_iter()
+            .find(|p| p.id == id && p.dead)
+    });
+    assert_eq!(dead.title, "architect");
+    mux.respawn_pane(&id, &sleeper("architect")).unwrap();
+    let alive = mux.list_panes("agentmux-dead-1").unwrap();
+    let p = alive.iter().find(|p| p.id == id).unwrap();
+    assert!(!p.dead, "{p:?}");
+    assert_eq!(p.title, "architect");
+    assert_eq!(alive.len(), 2);
+}
+
+#[test]
+fn sessions_are_matched_by_exact_name_and_killed() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    mux.new_session("agentmux-x-abc", &sleeper("s"), (80, 24))
+        .unwrap();
+    assert!(mux.has_session("agentmux-x-abc").unwrap());
+    assert!(!mux.has_session("agentmux-x").unwrap(), "no prefix match");
+    mux.kill_session("agentmux-x").unwrap();
+    assert!(mux.has_session("agentmux-x-abc").unwrap());
+    let dup = mux.new_session("agentmux-x-abc", &sleeper("s"), (80, 24));
+    assert!(dup.unwrap_err().to_string().contains("already exists"));
+    mux.kill_session("agentmux-x-abc").unwrap();
+    assert!(!mux.has_session("agentmux-x-abc").unwrap());
+    // No server at all is simply "no session".
+    let none = Tmux::new(Some(format!("agentmux-test-none-{}", std::process::id())));
+    assert!(!none.has_session("anything").unwrap());
+}
+
+#[test]
+fn capture_display_message_version_and_bad_layouts() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    let (major, minor) = mux.check_version().unwrap();
+    assert!((major, minor) >= (3, 2));
+    let s = spec(
+        "talker",
+        &["sh", "-c", "echo hello-from-the-pane; exec sleep 600"],
+        Path::new("/"),
+    );
+    let pane = mux.new_session("agentmux-cap-1", &s, (80, 24)).unwrap();
+    let text = wait_for(10, "the pane's output", || {
+        mux.capture(&pane.id)
+            .ok()
+            .filter(|t| t.contains("hello-from-the-pane"))
+    });
+    assert!(text.contains("hello-from-the-pane"));
+    mux.display_message("agentmux-cap-1", "50# done; #{x};")
+        .unwrap();
+    let err = mux
+        .select_layout("agentmux-cap-1", "spiral")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tmux.layout"), "{err}");
+    let err = mux.list_panes("agentmux-nope").unwrap_err().to_string();
+    assert!(err.contains("list-panes"), "{err}");
+}
+
+#[test]
+fn attach_from_inside_another_tmux_server_opens_a_window_there() {
+    // The user's tmux (outer) and agentmux's private server (inner).
+    let outer = TmuxServer::new();
+    let inner = TmuxServer::new();
+    let mux = inner.mux();
+    mux.new_session("agentmux-att-1", &sleeper("supervisor"), (80, 24))
+        .unwrap();
+    let outer_socket = outer.tmux(&["display", "-p", "-t", "=keepalive:", "#{socket_path}"]);
+    let outer_pid = outer.tmux(&["display", "-p", "-t", "=keepalive:", "#{pid}"]);
+    // As if `agentmux attach` ran in a pane of the outer server.
+    let tmux_var = format!("{},{},0", outer_socket.trim(), outer_pid.trim());
+    mux.attach_from("agentmux-att-1", Some(&tmux_var)).unwrap();
+    let windows = outer.tmux(&["list-windows", "-t", "=keepalive", "-F", "#{window_name}"]);
+    assert!(windows.contains("agentmux:agentmux-att-1"), "{windows}");
+    let clients = wait_for(10, "a client of the inner session", || {
+        let c = inner.tmux(&["list-clients", "-F", "#{client_session}"]);
+        c.contains("agentmux-att-1").then_some(c)
+    });
+    assert!(clients.contains("agentmux-att-1"));
+}
+
+#[test]
+fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
+    let outer = TmuxServer::new();
+    let inner = TmuxServer::new();
+    let mux = inner.mux();
+    mux.new_session("user-work", &sleeper("shell"), (80, 24))
+        .unwrap();
+    mux.new_session("agentmux-sw-1", &sleeper("supervisor"), (80, 24))
+        .unwrap();
+    // A real client of the inner server, attached to the user's session (in an outer pane, which
+    // gives it a terminal).
+    outer.tmux(&[
+        "new-window",
+        "-t",
+        "=keepalive:",
+        "--",
+        "env",
+        "-u",
+        "TMUX",
+        "tmux",
+        "-L",
+        &inner.socket,
+        "attach-session",
+        "-t",
+        "=user-work",
+    ]);
+    let client_session = || inner.tmux(&["list-clients", "-F", "#{client_session}"]);
+    wait_for(10, "the user's client", || {
+        (client_session().trim() == "user-work").then_some(())
+    });
+    let fields = inner.tmux(&[
+        "display",
+        "-p",
+        "-t",
+        "=user-work:",
+        "#{socket_path},#{pid},#{session_id}",
+    ]);
+    let tmux_var = fields.trim().replace(",$", ",");
+
+    mux.attach_from("agentmux-sw-1", Some(&tmux_var)).unwrap();
+    wait_for(10, "the client to switch", || {
+        (client_session().trim() == "agentmux-sw-1").then_some(())
+    });
+
+    // `tmux.inside_tmux: window`: a window in the user's session shows ours instead.
+    let mut cfg = agentmux::config::Config::default();
+    cfg.tmux.inside_tmux = agentmux::config::InsideTmux::Window;
+    let windowed = Tmux::from_config(&cfg).on_socket(Some(inner.socket.clone()));
+    windowed
+        .attach_from("agentmux-sw-1", Some(&tmux_var))
+        .unwrap();
+    let windows = inner.tmux(&["list-windows", "-t", "=user-work", "-F", "#{window_name}"]);
+    assert!(windows.contains("agentmux:agentmux-sw-1"), "{windows}");
+}
