@@ -262,12 +262,17 @@ pub fn parse_role(text: &str, path: &Path, source: &str) -> Result<RoleDef> {
     let fm: FrontMatter = serde_saphyr::from_str(&yaml).map_err(|e| {
         // Line numbers in the YAML start after the opening `---`.
         let line = e.location().map(|l| l.line() as usize + 1).unwrap_or(2);
-        let msg = e.to_string();
-        let msg = msg.lines().next().unwrap_or(&msg).to_string();
-        input(
-            line,
-            format!("invalid front matter: {msg}\n  expected keys: name, description, kind (author|reviewer|helper), optional model, temperature"),
-        )
+        let column = e
+            .location()
+            .map(|l| format!(", column {}", l.column()))
+            .unwrap_or_default();
+        Error::Input {
+            path: path.to_owned(),
+            message: format!(
+                "line {line}{column}: invalid front matter: {}\n  expected keys: name, description, kind (author|reviewer|helper), optional model, temperature",
+                yaml_message(&e.to_string())
+            ),
+        }
     })?;
     let name_line = yaml
         .lines()
@@ -330,6 +335,17 @@ pub fn parse_role(text: &str, path: &Path, source: &str) -> Result<RoleDef> {
         prompt,
         source: source.to_string(),
     })
+}
+
+/// The parser's message without its own position prefix (`error: line 3 column 7: ...`), which
+/// counts from the start of the front matter rather than the file.
+fn yaml_message(raw: &str) -> String {
+    let first = raw.lines().next().unwrap_or(raw).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first.split_once(": ") {
+        Some((pos, rest)) if pos.starts_with("line ") && pos.contains("column") => rest.to_string(),
+        _ => first.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -421,8 +437,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("architect.md"), "{err}");
-        assert!(err.contains("line 4"), "{err}");
-        assert!(err.contains("kind"), "{err}");
+        assert!(err.contains("line 4, column 7"), "{err}");
+        assert!(err.contains("unknown variant `boss`"), "{err}");
+        assert!(
+            !err.contains("line 3"),
+            "the YAML-relative position is not shown: {err}"
+        );
 
         write(
             dir.path(),

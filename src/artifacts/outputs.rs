@@ -419,6 +419,122 @@ pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
     })
 }
 
+/// Turns what a Manifest task returned into the `manifest.json` shape. Accepts the draft shape
+/// of `schema::manifest_draft_schema` (documents as a list, traceability as a list) and, from a
+/// model that ignored it, the manifest shape itself. A repeated file name is made distinct with
+/// a number, and traceability entries for the same PRD item are joined.
+pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
+    let Some(obj) = v.as_object() else {
+        return Err(vec!["expected a JSON object with project_name, docs, assumptions_tbd, traceability and phase_plan_overview".into()]);
+    };
+    if obj.contains_key("selected_docs") {
+        return Ok(v.clone());
+    }
+    let Some(docs) = obj.get("docs").and_then(Value::as_array) else {
+        return Err(vec![
+            "`docs` is missing: list each design document with file, scope and rationale".into(),
+        ]);
+    };
+    let mut errors = Vec::new();
+    let mut selected: Vec<String> = Vec::new();
+    let mut areas = Map::new();
+    let mut rationale = Map::new();
+    for (i, d) in docs.iter().enumerate() {
+        let Some(d) = d.as_object() else {
+            errors.push(format!(
+                "docs[{i}]: expected an object with file, scope and rationale"
+            ));
+            continue;
+        };
+        let Some(file) = text_field(d, &["file", "name", "filename"]) else {
+            errors.push(format!("docs[{i}]: `file` is missing"));
+            continue;
+        };
+        // A repeated name gets a numeric part (`x_design.md` -> `x_2_design.md`): small models
+        // repeat names under constrained decoding, and a distinct area beats a lost one.
+        let file = if selected.contains(&file) {
+            let stem = file.strip_suffix("_design.md").unwrap_or(&file).to_string();
+            match (2..100)
+                .map(|n| format!("{stem}_{n}_design.md"))
+                .find(|f| !selected.contains(f))
+            {
+                Some(f) => f,
+                None => continue,
+            }
+        } else {
+            file
+        };
+        areas.insert(
+            file.clone(),
+            Value::String(text_field(d, &["scope", "summary", "description"]).unwrap_or_default()),
+        );
+        rationale.insert(
+            file.clone(),
+            Value::String(text_field(d, &["rationale", "reason"]).unwrap_or_default()),
+        );
+        selected.push(file);
+    }
+    let mut trace = Map::new();
+    if let Some(list) = obj.get("traceability").and_then(Value::as_array) {
+        for t in list.iter().filter_map(Value::as_object) {
+            let Some(item) = text_field(t, &["prd_item", "item", "requirement", "id"]) else {
+                continue;
+            };
+            let files: Vec<String> = t
+                .get("docs")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let entry = trace
+                .entry(item)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(arr) = entry.as_array_mut() {
+                for f in files {
+                    if !arr.iter().any(|x| x.as_str() == Some(f.as_str())) {
+                        arr.push(Value::String(f));
+                    }
+                }
+            }
+        }
+    } else if let Some(map) = obj.get("traceability").and_then(Value::as_object) {
+        trace = map.clone();
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = Map::new();
+    out.insert(
+        "project_name".into(),
+        obj.get("project_name")
+            .cloned()
+            .unwrap_or(Value::String(String::new())),
+    );
+    out.insert(
+        "selected_docs".into(),
+        Value::Array(selected.into_iter().map(Value::String).collect()),
+    );
+    out.insert("design_areas".into(), Value::Object(areas));
+    out.insert("rationale".into(), Value::Object(rationale));
+    out.insert(
+        "assumptions_tbd".into(),
+        obj.get("assumptions_tbd")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new())),
+    );
+    out.insert("traceability".into(), Value::Object(trace));
+    out.insert(
+        "phase_plan_overview".into(),
+        obj.get("phase_plan_overview")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new())),
+    );
+    Ok(Value::Object(out))
+}
+
 /// Matches an id the model wrote (`pe-r1-2`, ` PE-R1-2 `) to a known id.
 pub fn canonical_id(raw: &str, known: &[String]) -> Option<String> {
     let r = raw.trim();
@@ -549,6 +665,49 @@ mod tests {
             Some(json!({"a": [1, 2]}))
         );
         assert_eq!(extract_json("no json here"), None);
+    }
+
+    #[test]
+    fn manifest_draft_becomes_the_manifest_shape() {
+        let draft = json!({
+            "project_name": "readtime",
+            "docs": [
+                {"file": "core_design.md", "scope": "Counting", "rationale": "O1"},
+                {"file": "adapters_design.md", "scope": "HTML", "rationale": "O1, O3"},
+                {"file": "core_design.md", "scope": "dup", "rationale": "dup"}
+            ],
+            "assumptions_tbd": [{"assumption": "English only", "owner": "product"}],
+            "traceability": [
+                {"prd_item": "O1", "docs": ["core_design.md"]},
+                {"prd_item": "O1", "docs": ["adapters_design.md", "core_design.md"]},
+                {"prd_item": "J2", "docs": ["core_design.md"]}
+            ],
+            "phase_plan_overview": [{"phase": "MVP", "goals": "g", "exit_criteria": "e"}]
+        });
+        let m = manifest_from_output(&draft).unwrap();
+        assert_eq!(
+            m["selected_docs"],
+            json!(["core_design.md", "adapters_design.md", "core_2_design.md"])
+        );
+        assert_eq!(m["design_areas"]["core_2_design.md"], "dup");
+        assert_eq!(m["design_areas"]["core_design.md"], "Counting");
+        assert_eq!(
+            m["traceability"]["O1"],
+            json!(["core_design.md", "adapters_design.md"])
+        );
+        let schema = crate::artifacts::schema::manifest_schema(2, 6);
+        assert!(
+            jsonschema::validator_for(&schema).unwrap().is_valid(&m),
+            "{m:#}"
+        );
+        assert_eq!(
+            manifest_from_output(&m).unwrap(),
+            m,
+            "the manifest shape passes through"
+        );
+        assert!(
+            manifest_from_output(&json!({"project_name": "x"})).unwrap_err()[0].contains("docs")
+        );
     }
 
     #[test]

@@ -575,6 +575,110 @@ pub fn manifest_schema(min: u32, max: u32) -> Value {
     schema
 }
 
+/// The file-name pattern of a design doc, from `manifest.schema.json`.
+pub fn design_file_pattern() -> String {
+    manifest_schema(0, 0)["properties"]["selected_docs"]["items"]["pattern"]
+        .as_str()
+        .unwrap_or("^[a-z][a-z0-9_]*_design\\.md$")
+        .to_string()
+}
+
+/// What a Manifest task returns: the manifest in a shape a grammar can bound (lists of objects
+/// instead of maps keyed by file name, which constrained decoding cannot limit), where each
+/// document carries its own scope and rationale so they cannot disagree.
+/// `outputs::manifest_from_output` turns it into the `manifest.json` shape.
+pub fn manifest_draft_schema(min: u32, max: u32, lim: &SchemaLimits) -> Value {
+    let file = json!({"type": "string", "pattern": design_file_pattern()});
+    object(
+        vec![
+            ("project_name".into(), string(1, lim.label_max)),
+            (
+                "docs".into(),
+                described(
+                    list(
+                        min,
+                        Some(max),
+                        object(
+                            vec![
+                                ("file".into(), file.clone()),
+                                (
+                                    "scope".into(),
+                                    described(
+                                        string(1, lim.short_max),
+                                        "What the document covers, in one or two lines.",
+                                    ),
+                                ),
+                                (
+                                    "rationale".into(),
+                                    described(
+                                        string(1, lim.short_max),
+                                        "The PRD goals, risks and non-functional requirements it answers.",
+                                    ),
+                                ),
+                            ],
+                            lim,
+                        ),
+                    ),
+                    "One entry per design document.",
+                ),
+            ),
+            (
+                "assumptions_tbd".into(),
+                list(
+                    0,
+                    lim.list_max,
+                    object(
+                        vec![
+                            ("assumption".into(), string(1, lim.short_max)),
+                            ("owner".into(), string(1, lim.label_max)),
+                        ],
+                        lim,
+                    ),
+                ),
+            ),
+            (
+                "traceability".into(),
+                described(
+                    list(
+                        1,
+                        lim.list_max.map(|m| m * 3),
+                        object(
+                            vec![
+                                (
+                                    "prd_item".into(),
+                                    described(
+                                        string(1, Some(lim.label_max.unwrap_or(120).min(120))),
+                                        "A PRD objective, requirement or journey step: its id (O1, FR-2, J3) or a short quote.",
+                                    ),
+                                ),
+                                ("docs".into(), list(1, Some(max), file)),
+                            ],
+                            lim,
+                        ),
+                    ),
+                    "Every PRD objective, functional requirement and user-journey step with the documents that cover it.",
+                ),
+            ),
+            (
+                "phase_plan_overview".into(),
+                list(
+                    1,
+                    lim.list_max.map(|m| m.min(6)),
+                    object(
+                        vec![
+                            ("phase".into(), string(1, lim.label_max)),
+                            ("goals".into(), string(1, lim.short_max)),
+                            ("exit_criteria".into(), string(1, lim.short_max)),
+                        ],
+                        lim,
+                    ),
+                ),
+            ),
+        ],
+        lim,
+    )
+}
+
 fn option_letters(lim: &SchemaLimits) -> Vec<String> {
     let max = lim.options.1.unwrap_or(8).clamp(lim.options.0.max(1), 26);
     (0..max)
@@ -726,6 +830,7 @@ mod tests {
         jsonschema::validator_for(&review_schema(None, &SchemaLimits::local())).unwrap();
         jsonschema::validator_for(&rereview_schema(None, &[], &SchemaLimits::local())).unwrap();
         jsonschema::validator_for(&manifest_schema(2, 6)).unwrap();
+        jsonschema::validator_for(&manifest_draft_schema(2, 6, &SchemaLimits::local())).unwrap();
     }
 
     #[test]
@@ -739,6 +844,43 @@ mod tests {
         );
         assert_eq!(d["items"]["properties"]["item_id"]["enum"], json!(ids));
         assert_eq!(s["properties"]["document"]["required"], json!([]));
+    }
+
+    #[test]
+    fn manifest_draft_is_bounded_everywhere() {
+        let lim = SchemaLimits::local();
+        let s = manifest_draft_schema(2, 4, &lim);
+        let docs = &s["properties"]["docs"];
+        assert_eq!(
+            (docs["minItems"].as_u64(), docs["maxItems"].as_u64()),
+            (Some(2), Some(4))
+        );
+        assert_eq!(
+            docs["items"]["properties"]["file"]["pattern"],
+            json!(design_file_pattern())
+        );
+        assert!(design_file_pattern().contains("{0,4}"));
+        // No open maps: every object lists its properties and forbids others.
+        fn walk(v: &Value) {
+            if let Some(o) = v.as_object() {
+                if o.get("type") == Some(&json!("object")) {
+                    assert_eq!(o["additionalProperties"], json!(false), "{v}");
+                }
+                if o.get("type") == Some(&json!("array")) {
+                    assert!(o.contains_key("maxItems"), "{v}");
+                }
+                if o.get("type") == Some(&json!("string")) {
+                    assert!(
+                        o.contains_key("maxLength")
+                            || o.contains_key("pattern")
+                            || o.contains_key("enum"),
+                        "{v}"
+                    );
+                }
+                o.values().for_each(walk);
+            }
+        }
+        walk(&s);
     }
 
     #[test]
@@ -787,7 +929,7 @@ mod tests {
             assert!(!v.is_valid(&bad), "{name}");
         }
         let mut long = good.clone();
-        long["selected_docs"] = json!([format!("{}_design.md", ["x"; 8].join("_")), "b_design.md"]);
+        long["selected_docs"] = json!([format!("{}_design.md", ["x"; 6].join("_")), "b_design.md"]);
         assert!(
             !v.is_valid(&long),
             "name parts are bounded so a grammar cannot loop"

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::artifacts::DocKind;
 use crate::artifacts::markdown::section_text;
 use crate::artifacts::schema::{
-    SchemaLimits, document_schema, integration_schema, manifest_schema, rereview_schema,
+    SchemaLimits, document_schema, integration_schema, manifest_draft_schema, rereview_schema,
     review_schema,
 };
 use crate::config::Config;
@@ -169,6 +169,7 @@ pub fn build(
             )
         }
         PromptTask::Manifest { min, max } => {
+            let example = format!("{}_core_design.md", snake(project));
             p.requirements(inputs, budget * 45 / 100);
             if let Some(doc) = inputs.proposal_doc {
                 p.doc(
@@ -194,10 +195,11 @@ pub fn build(
                 "Choose the design documents for `{project}`: group the components of the proposal into design areas and \
                  plan one document per area that matters for risk, scope or scale; {min} to {max} documents, the smallest set \
                  that covers the design.\n\
-                 - File names: snake_case, ending in `_design.md`, no directories (e.g. `order_api_design.md`).\n\
-                 - `selected_docs` lists the files; `design_areas` and `rationale` have one entry per file, keyed by file name.\n\
-                 - `traceability` maps every PRD objective, functional requirement and user-journey step (use the PRD's ids, e.g. O1, FR-2, J3, \
-                 or a short quote when it has none) to the files that cover it; leave none out.\n\
+                 - `docs`: one entry per document: `file` (snake_case, ending in `_design.md`, no directories, e.g. \
+                 `{example}`), its `scope` in one or two lines, and its `rationale` (the PRD goals, risks and \
+                 non-functional requirements it answers).\n\
+                 - `traceability`: every PRD objective, functional requirement and user-journey step (`prd_item`: the PRD's id, \
+                 e.g. O1, FR-2, J3, or a short quote when it has none) with the `docs` that cover it; leave none out.\n\
                  - `assumptions_tbd`: gaps in the PRD, each with an owner (or \"unassigned\").\n\
                  - `phase_plan_overview`: the phases with goals and exit criteria."
             ));
@@ -205,7 +207,7 @@ pub fn build(
             (
                 OutputSpec::Json {
                     name: "manifest".into(),
-                    schema: manifest_schema(min, max),
+                    schema: manifest_draft_schema(min, max, &lim),
                 },
                 format!("Choose the design areas ({min}-{max} documents)"),
             )
@@ -410,14 +412,14 @@ pub fn build(
             p.doc("Your previous manifest", &fit(previous, budget), "json");
             p.task(format!(
                 "Your manifest for `{project}` failed validation. Fix every finding above and return the complete corrected \
-                 manifest: {min} to {max} snake_case `*_design.md` files, the same files in `selected_docs`, `design_areas` and \
-                 `rationale`, and every PRD objective, requirement and journey step in `traceability`."
+                 manifest: {min} to {max} different snake_case `*_design.md` files in `docs`, each with its scope and \
+                 rationale, and every PRD objective, requirement and journey step in `traceability`."
             ));
             p.output_json("the manifest");
             (
                 OutputSpec::Json {
                     name: "manifest".into(),
-                    schema: manifest_schema(min, max),
+                    schema: manifest_draft_schema(min, max, &lim),
                 },
                 format!("Repair the manifest: {} findings", findings.len()),
             )
@@ -619,6 +621,27 @@ fn json_doc(kind: DocKind, lim: &SchemaLimits) -> OutputSpec {
     OutputSpec::Json {
         name: kind.key().to_string(),
         schema: document_schema(kind, lim),
+    }
+}
+
+/// A project name as a snake_case file-name part, e.g. `read-time` -> `read_time`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out
+        .trim_end_matches('_')
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .to_string();
+    if out.is_empty() {
+        "project".into()
+    } else {
+        out
     }
 }
 
