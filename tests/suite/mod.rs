@@ -9,6 +9,7 @@ mod local_model;
 mod local_session;
 mod logs;
 mod recovery;
+mod reliability;
 mod session;
 pub mod support;
 pub mod tmux;
