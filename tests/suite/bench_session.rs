@@ -308,7 +308,11 @@ fn bench_session_overhead_parallelism_memory() {
             secs(*cp),
             secs(s.wall) / secs(*cp),
             s.all_running
-                .map(|d| format!("{:.0} ms (start cmd {:.0} ms)", secs(d) * 1e3, secs(s.start_cmd) * 1e3))
+                .map(|d| format!(
+                    "{:.0} ms (start cmd {:.0} ms)",
+                    secs(d) * 1e3,
+                    secs(s.start_cmd) * 1e3
+                ))
                 .unwrap_or_else(|| "?".into()),
             s.sup_rss_kib as f64 / 1024.0,
             s.agent_rss_kib as f64 / 1024.0,
@@ -317,6 +321,46 @@ fn bench_session_overhead_parallelism_memory() {
         );
     }
     println!("END-MD");
+    // Headlines: the median run.
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        percentile(&v, 50.0)
+    };
+    let idle = med(rows
+        .iter()
+        .map(|(s, _, b, _, _, _, _)| 100.0 * (1.0 - secs(*b) / secs(s.wall)))
+        .collect());
+    let idle_llm = med(rows
+        .iter()
+        .map(|(_, _, _, b, w, _, _)| 100.0 * (1.0 - secs(*b) / secs(*w)))
+        .collect());
+    let ratio = med(rows
+        .iter()
+        .map(|(s, _, _, _, _, cp, _)| secs(s.wall) / secs(*cp))
+        .collect());
+    let up = med(rows
+        .iter()
+        .filter_map(|(s, ..)| s.all_running.map(|d| secs(d) * 1e3))
+        .collect());
+    let sup = rows.iter().map(|(s, ..)| s.sup_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    let agent = rows
+        .iter()
+        .map(|(s, ..)| s.agent_rss_kib)
+        .max()
+        .unwrap_or(0) as f64
+        / 1024.0;
+    println!(
+        "HEADLINE | Orchestration overhead: share of a session with no LLM request in flight ({latency} ms fake model; target < 2 %) | {idle:.1} % from `start`; {idle_llm:.1} % from the first call |"
+    );
+    println!(
+        "HEADLINE | Parallelism: session wall time / critical path of its LLM calls (target ≤ 1.05) | {ratio:.2} |"
+    );
+    println!(
+        "HEADLINE | `start --detach` until the supervisor and every agent process run (target < 300 ms) | {up:.0} ms |"
+    );
+    println!(
+        "HEADLINE | Peak RSS: supervisor / agent (targets 25 MB / 15 MB) | {sup:.1} MB / {agent:.1} MB |"
+    );
 }
 
 #[test]
@@ -383,10 +427,7 @@ fn bench_concurrent_sessions() {
     println!("| figure | value |\n|---|---|");
     println!("| sessions completed | {completed} of {n} |");
     println!("| LLM calls served | {} |", server.request_count());
-    println!(
-        "| all done after | {:.1} s |",
-        secs(total)
-    );
+    println!("| all done after | {:.1} s |", secs(total));
     println!(
         "| session wall time p50 / max | {:.1} s / {:.1} s |",
         percentile(&walls, 50.0),
@@ -404,6 +445,14 @@ fn bench_concurrent_sessions() {
     );
     println!("| load average near the end | {} |", max_load.trim());
     println!("END-MD");
+    println!(
+        "HEADLINE | Scale: concurrent sessions on one machine against one fake server ({latency} ms per call) | {completed} of {n} completed, p50 wall {:.1} s |",
+        percentile(&walls, 50.0)
+    );
+    println!(
+        "HEADLINE | Supervisor CPU while waiting on the model (p50 over {n} concurrent sessions) | {:.2} % of one core |",
+        percentile(&cpu, 50.0)
+    );
     for b in &benches {
         let _ = b.cmd(&tmux).arg("stop").output();
     }
