@@ -245,6 +245,52 @@ fn critical_path(spans: &[Span]) -> (Duration, usize) {
     (total, steps)
 }
 
+/// Prints every stretch over 30 ms with no request in flight, with the journal events in it
+/// (diagnostics: where the orchestration time goes).
+fn print_gaps(spans: &[Span], dir: &Path, t0: SystemTime, end: SystemTime) {
+    let mut iv: Vec<(SystemTime, SystemTime)> = spans
+        .iter()
+        .filter_map(|s| Some((s.start, s.end?)))
+        .collect();
+    iv.sort();
+    let mut gaps = Vec::new();
+    let mut reach = t0;
+    for (a, b) in iv {
+        if a > reach {
+            gaps.push((reach, a));
+        }
+        reach = reach.max(b);
+    }
+    if end > reach {
+        gaps.push((reach, end));
+    }
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+    let events: Vec<(SystemTime, String)> = journal
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let at: jiff::Timestamp = v["at"].as_str()?.parse().ok()?;
+            Some((SystemTime::from(at), v["type"].as_str()?.to_string()))
+        })
+        .collect();
+    for (a, b) in gaps
+        .into_iter()
+        .filter(|(a, b)| since(*a, *b) > Duration::from_millis(30))
+    {
+        let inside: Vec<String> = events
+            .iter()
+            .filter(|(t, _)| *t >= a && *t <= b)
+            .map(|(t, e)| format!("{e}@+{:.0}", secs(since(a, *t)) * 1e3))
+            .collect();
+        println!(
+            "gap at {:>7.3} s: {:>5.0} ms  {}",
+            secs(since(t0, a)),
+            secs(since(a, b)) * 1e3,
+            inside.join(" ")
+        );
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -287,6 +333,9 @@ fn bench_session_overhead_parallelism_memory() {
         let busy_llm = busy(&spans, first, end);
         let window = since(first, end);
         let (cp, steps) = critical_path(&spans);
+        if std::env::var("BENCH_GAPS").is_ok() {
+            print_gaps(&spans, &dir, t0, end);
+        }
         rows.push((w.s, spans.len(), busy_all, busy_llm, window, cp, steps));
     }
     println!("BEGIN-MD");

@@ -116,12 +116,12 @@ fn a_session_completes_through_random_5xx_429_dropped_streams_and_a_hang() {
     assert!(injected.contains(&Fault::Hang), "{injected:?}");
     for kind in ["5xx", "429", "drop"] {
         assert!(
-            injected.iter().any(|f| match (kind, f) {
-                ("5xx", Fault::Status { .. }) => true,
-                ("429", Fault::RateLimited { .. }) => true,
-                ("drop", Fault::DropMidStream { .. }) => true,
-                _ => false,
-            }),
+            injected.iter().any(|f| matches!(
+                (kind, f),
+                ("5xx", Fault::Status { .. })
+                    | ("429", Fault::RateLimited { .. })
+                    | ("drop", Fault::DropMidStream { .. })
+            )),
             "no {kind} fault was injected: {injected:?}"
         );
     }
@@ -449,14 +449,14 @@ fn argv_containing(needle: &[u8]) -> Vec<String> {
         if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        if let Ok(argv) = std::fs::read(e.path().join("cmdline")) {
-            if argv.windows(needle.len()).any(|w| w == needle) {
-                hits.push(format!(
-                    "{}: {}",
-                    name.to_string_lossy(),
-                    String::from_utf8_lossy(&argv).replace('\0', " ")
-                ));
-            }
+        if let Ok(argv) = std::fs::read(e.path().join("cmdline"))
+            && argv.windows(needle.len()).any(|w| w == needle)
+        {
+            hits.push(format!(
+                "{}: {}",
+                name.to_string_lossy(),
+                String::from_utf8_lossy(&argv).replace('\0', " ")
+            ));
         }
     }
     hits
