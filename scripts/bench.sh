@@ -9,8 +9,9 @@
 #   - the long reliability runs (random faults, kill soak with more seeds);
 #   - with --local only: a full session on the local default model (SmolLM2), wall time and tokens.
 #
-# Usage: scripts/bench.sh [--local] [--quick]
+# Usage: scripts/bench.sh [--local] [--quick] [--dev]
 #   --quick: 1 session run, 5 concurrent sessions, no long reliability runs (a smoke run).
+#   --dev: the unoptimised debug build (no release build; figures are labelled as such).
 #   BENCH_SESSIONS=3 BENCH_LATENCY_MS=300 BENCH_CONCURRENT=20 BENCH_SCALE_LATENCY_MS=1000
 #   BENCH_TASKS=200 BENCH_STARTS=5 (bench-tmux)  BENCH_SOAK_SEEDS=10
 # Nothing is asserted about time; a benchmark that fails to complete stops the script.
@@ -19,10 +20,12 @@ cd "$(dirname "$0")/.."
 
 local_model=0
 quick=0
+dev=0
 for a in "$@"; do
   case "$a" in
     --local) local_model=1 ;;
     --quick) quick=1 ;;
+    --dev) dev=1 ;;
     -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "unknown argument: $a (use --local, --quick)" >&2; exit 2 ;;
   esac
@@ -45,9 +48,15 @@ load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 mem_total=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 
-echo "building (release) ..." >&2
-cargo build --release --locked >&2
-cargo test --release --locked --test all --no-run >&2
+profile=(--release)
+profile_name="release"
+if [[ $dev == 1 ]]; then
+  profile=()
+  profile_name="debug (unoptimised: --dev)"
+fi
+echo "building ($profile_name) ..." >&2
+cargo build "${profile[@]}" --locked >&2
+cargo test "${profile[@]}" --locked --test all --no-run >&2
 
 # Runs ignored tests matching $1 in release; output to $tmp/$2.
 bench() {
@@ -55,7 +64,7 @@ bench() {
   shift 2
   echo "running $filter ..." >&2
   local t0=$SECONDS
-  cargo test --release --locked --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
+  cargo test "${profile[@]}" --locked --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
     >"$tmp/$name" 2>&1 || { cat "$tmp/$name" >&2; echo "benchmark $filter failed" >&2; exit 1; }
   echo $((SECONDS - t0)) >"$tmp/$name.secs"
 }
@@ -76,7 +85,7 @@ if [[ $quick == 0 ]]; then
   seeds=$(seq -s, 1 "$soak_seeds" | sed 's/[0-9]\+/&0007/g')
   echo "running the reliability suite (kill soak seeds: $seeds) ..." >&2
   t0=$SECONDS
-  if AGENTMUX_SOAK_SEEDS=$seeds cargo test --release --locked --test all suite::reliability -- --test-threads 2 \
+  if AGENTMUX_SOAK_SEEDS=$seeds cargo test "${profile[@]}" --locked --test all suite::reliability -- --test-threads 2 \
       >"$tmp/reliability.log" 2>&1; then
     reliability="passed"
   else
@@ -90,7 +99,7 @@ local_line=""
 if [[ $local_model == 1 ]]; then
   echo "running a full session on the local model (this takes many minutes) ..." >&2
   t0=$SECONDS
-  cargo test --release --locked --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
+  cargo test "${profile[@]}" --locked --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
     >"$tmp/local" 2>&1 || { cat "$tmp/local" >&2; echo "the local session failed" >&2; exit 1; }
   secs=$((SECONDS - t0))
   if grep -q 'SKIPPED local_session' "$tmp/local"; then
@@ -119,7 +128,7 @@ fi
   echo "## Machine"
   echo
   echo "- CPUs: $(nproc) ($cpu_model); memory: $mem_total; load average at start: $load_at_start"
-  echo "- $(uname -sr); $(tmux -V); $(rustc -V)"
+  echo "- $(uname -sr); $(tmux -V); $(rustc -V); build: $profile_name"
   echo "- The machine is shared: other builds may have run at the same time (see the load averages)."
   echo
   echo "## Commands"
