@@ -71,13 +71,13 @@ bench() {
 md() { sed -n '/^BEGIN-MD$/,/^END-MD$/p' "$tmp/$1" | sed '1d;$d' | grep -v '^BEGIN-MD$\|^END-MD$' || true; }
 headlines() { grep -h '^HEADLINE ' "$tmp"/* 2>/dev/null | sed 's/^HEADLINE //' || true; }
 
-bench bench_session_overhead_parallelism_memory session
+bench bench_session_overhead_parallelism_memory 1-session
 BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5} \
-  bench bench_tmux_start_and_transport_latency tmux
-bench bench_concurrent_sessions scale
+  bench bench_tmux_start_and_transport_latency 2-tmux
+bench bench_concurrent_sessions 3-scale
 
 # Dispatch latency headline from the tmux benchmark.
-dispatch=$(grep -m1 '^dispatch: task written' "$tmp/tmux" | sed -E 's/.*p50= *([0-9.]+) ms +p99= *([0-9.]+) ms.*/p50 \1 ms, p99 \2 ms/' || true)
+dispatch=$(grep -m1 '^dispatch: task written' "$tmp/2-tmux" | sed -E 's/.*p50= *([0-9.]+) ms +p99= *([0-9.]+) ms.*/p50 \1 ms, p99 \2 ms/' || true)
 [[ -n $dispatch ]] && echo "HEADLINE | Dispatch latency: task file written → the agent's request reaches the model server | $dispatch |" >"$tmp/zz-dispatch"
 
 reliability=""
@@ -134,11 +134,11 @@ fi
   echo "## Commands"
   echo
   echo '```sh'
-  echo "BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test --release --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
-  echo "scripts/bench-tmux.sh --release   # BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5}"
-  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test --release --test all bench_concurrent_sessions -- --ignored --nocapture"
-  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test --release --test all suite::reliability"
-  [[ $local_model == 1 ]] && echo "cargo test --release --test all local_model_session_on_a_real_prd -- --nocapture"
+  echo "BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test ${profile[*]} --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
+  echo "scripts/bench-tmux.sh ${profile[*]}   # BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5}"
+  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test ${profile[*]} --test all bench_concurrent_sessions -- --ignored --nocapture"
+  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test ${profile[*]} --test all suite::reliability"
+  [[ $local_model == 1 ]] && echo "cargo test ${profile[*]} --test all local_model_session_on_a_real_prd -- --nocapture"
   echo '```'
   echo
   echo "## Sessions: overhead, parallelism, start-up, memory"
@@ -151,17 +151,17 @@ fi
   echo "the session lock and every agent has written its first heartbeat. RSS is \`VmHWM\` from"
   echo "\`/proc/<pid>/status\`, sampled every 20 ms; CPU is utime+stime from \`/proc/<pid>/stat\`."
   echo
-  md session
+  md 1-session
   echo
   echo "## tmux layer and file transport (\`tests/suite/bench_tmux.rs\`)"
   echo
   echo '```'
-  grep -E 'p50=|^tmux:|burst' "$tmp/tmux" || true
+  grep -E 'p50=|^tmux:|burst' "$tmp/2-tmux" || true
   echo '```'
   echo
   echo "## Scale"
   echo
-  md scale
+  md 3-scale
   echo
   echo "Supervisor CPU is its utime+stime over its life divided by that life; the supervisors spend"
   echo "nearly all of it waiting on the model."
