@@ -295,6 +295,21 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
         journal.append(Event::Resumed)?;
     }
     open_tmux(ctx, &cfg, &project, &s.id, args.detach)?;
+    if args.detach {
+        // Return once the new supervisor runs, so an `agentmux wait` right after this does not
+        // read the old paused/stopped state and exit before the session continued.
+        let before = s.state.status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let now = crate::journal::load_state(&paths.journal())
+                .map(|(st, _)| st.status())
+                .unwrap_or(before);
+            if SessionLock::is_held(&paths.lock()) || now != before {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
     Ok(exit::SUCCESS)
 }
 

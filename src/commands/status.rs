@@ -226,6 +226,9 @@ pub fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<u8> {
                         .unwrap_or_else(|| "see `agentmux logs`".into()),
                 ));
             }
+            // A paused or stopped session whose lock is held is being resumed: keep waiting.
+            SessionStatus::Paused | SessionStatus::Stopped
+                if SessionLock::is_held(&paths.lock()) => {}
             SessionStatus::Paused => {
                 return Err(Error::SessionPaused(format!(
                     "session {id} is paused{}; `agentmux resume` continues it",

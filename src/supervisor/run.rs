@@ -122,6 +122,9 @@ impl Supervisor {
                 Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
                 Next::Dispatch(tasks) => self.dispatch(&tasks)?,
                 Next::Wait => {
+                    if let Some(msg) = disk_full(&self.ctx.paths.dir) {
+                        return self.pause(msg);
+                    }
                     self.check_agents()?;
                     if self.state.status() == SessionStatus::Failed {
                         self.host.shutdown();
@@ -544,4 +547,20 @@ pub fn apply_request(
             )))
         }
     }
+}
+
+/// Free bytes below which the session pauses: agents could no longer write heartbeats or results
+/// and would be restarted until the session fails with a misleading crash message.
+const MIN_FREE_BYTES: u64 = 256 * 1024;
+
+/// A pause reason when the file system holding `dir` is (nearly) full.
+fn disk_full(dir: &std::path::Path) -> Option<String> {
+    let st = nix::sys::statvfs::statvfs(dir).ok()?;
+    let free = st.blocks_available() as u64 * st.fragment_size() as u64;
+    (free < MIN_FREE_BYTES).then(|| {
+        format!(
+            "no space left on the device holding {} ({free} bytes free); free some space, then `agentmux resume`",
+            dir.display()
+        )
+    })
 }

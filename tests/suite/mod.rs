@@ -1,6 +1,7 @@
 //! Integration suites. Each file is one area; shared helpers live in `support`.
 
 mod agent;
+mod bench_session;
 mod bench_tmux;
 mod cli;
 mod dashboard;
@@ -9,6 +10,7 @@ mod local_model;
 mod local_session;
 mod logs;
 mod recovery;
+mod reliability;
 mod session;
 pub mod support;
 pub mod tmux;

@@ -110,6 +110,29 @@ impl RecordedRequest {
     }
 }
 
+/// When one chat request was in flight at the server: from its arrival to the end of the
+/// response (the last byte of the stream, an error answer, or the connection dropping).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub start: std::time::SystemTime,
+    /// None while the response is still open.
+    pub end: Option<std::time::SystemTime>,
+}
+
+/// Sets a span's end when dropped (the response body, or the handler on an early return).
+struct SpanGuard {
+    shared: Arc<Shared>,
+    index: usize,
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        if let Some(s) = self.shared.spans.lock().unwrap().get_mut(self.index) {
+            s.end = Some(std::time::SystemTime::now());
+        }
+    }
+}
+
 /// What the responder wants the server to answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FakeReply {
@@ -240,6 +263,7 @@ struct Shared {
     random: Mutex<Option<(RandomFaults, u64)>>,
     settings: Mutex<Settings>,
     injected: Mutex<Vec<Fault>>,
+    spans: Mutex<Vec<Span>>,
 }
 
 /// The running fake server; stops on drop.
@@ -266,6 +290,7 @@ impl FakeOpenAi {
             random: Mutex::new(None),
             settings: Mutex::new(Settings::default()),
             injected: Mutex::new(Vec::new()),
+            spans: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
@@ -362,6 +387,11 @@ impl FakeOpenAi {
         self.shared.injected.lock().unwrap().clone()
     }
 
+    /// When each chat request was in flight, in arrival order (always recorded).
+    pub fn spans(&self) -> Vec<Span> {
+        self.shared.spans.lock().unwrap().clone()
+    }
+
     /// Changes the server's behaviour for the following requests.
     pub fn configure(&self, f: impl FnOnce(&mut Settings)) -> &Self {
         f(&mut self.shared.settings.lock().unwrap());
@@ -437,6 +467,17 @@ fn error_response(code: u16, message: &str, extra: Option<(&'static str, String)
 }
 
 async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let span = {
+        let mut spans = shared.spans.lock().unwrap();
+        spans.push(Span {
+            start: std::time::SystemTime::now(),
+            end: None,
+        });
+        SpanGuard {
+            shared: shared.clone(),
+            index: spans.len() - 1,
+        }
+    };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -577,20 +618,23 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     steps.push_back(Step::Data("data: [DONE]\n\n".into()));
 
     let delay = settings.chunk_delay;
-    let stream = futures::stream::unfold(steps, move |mut steps| async move {
-        let step = steps.pop_front()?;
+    let stream = futures::stream::unfold((steps, span), move |(mut steps, span)| async move {
+        let Some(step) = steps.pop_front() else {
+            drop(span);
+            return None;
+        };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         match step {
-            Step::Data(s) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(s)), steps)),
+            Step::Data(s) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(s)), (steps, span))),
             Step::Drop => {
                 // Let hyper flush the chunks before the break, as a real network would have
                 // delivered them.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 Some((
                     Err(std::io::Error::other("connection dropped (injected)")),
-                    VecDeque::new(),
+                    (VecDeque::new(), span),
                 ))
             }
             Step::Hang => {

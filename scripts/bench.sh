@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Measures agentmux and writes BENCHMARKS.md: the machine, the commands and the figures.
+#
+#   - whole sessions against the fake model (300 ms per call): orchestration overhead (share of
+#     the session with no LLM request in flight), wall time against the critical path of the LLM
+#     calls, `start --detach` until every process runs, peak RSS of the supervisor and an agent;
+#   - the tmux layer and file transport (scripts/bench-tmux.sh's test): start, dispatch p50/p99;
+#   - scale: N concurrent sessions against one fake server, supervisor CPU while waiting;
+#   - the long reliability runs (random faults, kill soak with more seeds);
+#   - with --local only: a full session on the local default model (SmolLM2), wall time and tokens.
+#
+# Usage: scripts/bench.sh [--local] [--quick] [--dev]
+#   --quick: 1 session run, 5 concurrent sessions, no long reliability runs (a smoke run).
+#   --dev: the unoptimised debug build (no release build; figures are labelled as such).
+#   BENCH_SESSIONS=3 BENCH_LATENCY_MS=300 BENCH_CONCURRENT=20 BENCH_SCALE_LATENCY_MS=1000
+#   BENCH_TASKS=200 BENCH_STARTS=5 (bench-tmux)  BENCH_SOAK_SEEDS=10
+# Nothing is asserted about time; a benchmark that fails to complete stops the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+local_model=0
+quick=0
+dev=0
+for a in "$@"; do
+  case "$a" in
+    --local) local_model=1 ;;
+    --quick) quick=1 ;;
+    --dev) dev=1 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    *) echo "unknown argument: $a (use --local, --quick)" >&2; exit 2 ;;
+  esac
+done
+command -v tmux >/dev/null || { echo "tmux is not installed; install tmux 3.x" >&2; exit 2; }
+if [[ $quick == 1 ]]; then
+  export BENCH_SESSIONS=${BENCH_SESSIONS:-1} BENCH_CONCURRENT=${BENCH_CONCURRENT:-5}
+  export BENCH_TASKS=${BENCH_TASKS:-50} BENCH_STARTS=${BENCH_STARTS:-3}
+fi
+export BENCH_SESSIONS=${BENCH_SESSIONS:-3} BENCH_LATENCY_MS=${BENCH_LATENCY_MS:-300}
+export BENCH_CONCURRENT=${BENCH_CONCURRENT:-20} BENCH_SCALE_LATENCY_MS=${BENCH_SCALE_LATENCY_MS:-1000}
+soak_seeds=${BENCH_SOAK_SEEDS:-10}
+
+out=BENCHMARKS.md
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The machine, before anything runs.
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+mem_total=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+
+profile=(--release)
+profile_name="release"
+if [[ $dev == 1 ]]; then
+  profile=()
+  profile_name="debug (unoptimised: --dev)"
+fi
+echo "building ($profile_name) ..." >&2
+cargo build "${profile[@]}" --locked >&2
+cargo test "${profile[@]}" --locked --test all --no-run >&2
+
+# Runs ignored tests matching $1 in release; output to $tmp/$2.
+bench() {
+  local filter=$1 name=$2
+  shift 2
+  echo "running $filter ..." >&2
+  local t0=$SECONDS
+  cargo test "${profile[@]}" --locked --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
+    >"$tmp/$name" 2>&1 || { cat "$tmp/$name" >&2; echo "benchmark $filter failed" >&2; exit 1; }
+  echo $((SECONDS - t0)) >"$tmp/$name.secs"
+}
+md() { sed -n '/^BEGIN-MD$/,/^END-MD$/p' "$tmp/$1" | sed '1d;$d' | grep -v '^BEGIN-MD$\|^END-MD$' || true; }
+headlines() { grep -h '^HEADLINE ' "$tmp"/* 2>/dev/null | sed 's/^HEADLINE //' || true; }
+
+bench bench_session_overhead_parallelism_memory 1-session
+BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5} \
+  bench bench_tmux_start_and_transport_latency 2-tmux
+bench bench_concurrent_sessions 3-scale
+
+# Dispatch latency headline from the tmux benchmark.
+dispatch=$(grep -m1 '^dispatch: task written' "$tmp/2-tmux" | sed -E 's/.*p50= *([0-9.]+) ms +p99= *([0-9.]+) ms.*/p50 \1 ms, p99 \2 ms/' || true)
+[[ -n $dispatch ]] && echo "HEADLINE | Dispatch latency: task file written → the agent's request reaches the model server | $dispatch |" >"$tmp/zz-dispatch"
+
+reliability=""
+if [[ $quick == 0 ]]; then
+  seeds=$(seq -s, 1 "$soak_seeds" | sed 's/[0-9]\+/&0007/g')
+  echo "running the reliability suite (kill soak seeds: $seeds) ..." >&2
+  t0=$SECONDS
+  if AGENTMUX_SOAK_SEEDS=$seeds cargo test "${profile[@]}" --locked --test all suite::reliability -- --test-threads 2 \
+      >"$tmp/reliability.log" 2>&1; then
+    reliability="passed"
+  else
+    reliability="FAILED (see the output below)"
+  fi
+  reliability_secs=$((SECONDS - t0))
+  reliability_summary=$(grep -E '^test |^test result' "$tmp/reliability.log" || true)
+fi
+
+local_line=""
+if [[ $local_model == 1 ]]; then
+  echo "running a full session on the local model (this takes many minutes) ..." >&2
+  t0=$SECONDS
+  cargo test "${profile[@]}" --locked --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
+    >"$tmp/local" 2>&1 || { cat "$tmp/local" >&2; echo "the local session failed" >&2; exit 1; }
+  secs=$((SECONDS - t0))
+  if grep -q 'SKIPPED local_session' "$tmp/local"; then
+    local_line="skipped: the local model runtime is not installed (scripts/install-local-llm.sh)"
+  else
+    tokens=$(grep -o 'local session: [0-9]* tokens' "$tmp/local" | grep -o '[0-9]*' || echo '?')
+    local_line="${secs} s wall (start to validated deliverables, one review round, two design documents), ${tokens} tokens"
+    echo "HEADLINE | Local default (SmolLM2-135M, llama-server on $(nproc) cores): one full session | ${secs} s, ${tokens} tokens |" >"$tmp/zz-local"
+  fi
+fi
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`scripts/bench.sh$([[ $# -gt 0 ]] && printf ' %s' "$@")\` on $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')."
+  echo "Every figure comes from a real run: real tmux (a private server), real processes, real HTTP;"
+  echo "only the model is a fake OpenAI-compatible server with a fixed latency (except the local run)."
+  echo
+  echo "## Headline figures"
+  echo
+  echo "| figure | measured |"
+  echo "|---|---|"
+  headlines
+  [[ -n $reliability ]] && echo "| Reliability suite (random 5xx/429/drops + a hang, kill soak of $soak_seeds seeds, bad inputs, full disk, secrets) | $reliability |"
+  echo
+  echo "## Machine"
+  echo
+  echo "- CPUs: $(nproc) ($cpu_model); memory: $mem_total; load average at start: $load_at_start"
+  echo "- $(uname -sr); $(tmux -V); $(rustc -V); build: $profile_name"
+  echo "- The machine is shared: other builds may have run at the same time (see the load averages)."
+  echo
+  echo "## Commands"
+  echo
+  echo '```sh'
+  echo "BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test ${profile[*]} --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
+  echo "scripts/bench-tmux.sh ${profile[*]}   # BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5}"
+  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test ${profile[*]} --test all bench_concurrent_sessions -- --ignored --nocapture"
+  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test ${profile[*]} --test all suite::reliability"
+  [[ $local_model == 1 ]] && echo "cargo test ${profile[*]} --test all local_model_session_on_a_real_prd -- --nocapture"
+  echo '```'
+  echo
+  echo "## Sessions: overhead, parallelism, start-up, memory"
+  echo
+  echo "How: the fake server records when each request was in flight (arrival to the last byte of"
+  echo "the response); the session's wall time runs from invoking \`start --detach\` to the journal's"
+  echo "\`completed\` record. *Idle share* = 1 − (time with ≥ 1 request in flight) / wall. The"
+  echo "*critical path* groups overlapping calls into one parallel step (reviewers, design documents),"
+  echo "counts each step's longest call and adds the steps. *All panes running* = the supervisor holds"
+  echo "the session lock and every agent has written its first heartbeat. RSS is \`VmHWM\` from"
+  echo "\`/proc/<pid>/status\`, sampled every 20 ms; CPU is utime+stime from \`/proc/<pid>/stat\`."
+  echo
+  md 1-session
+  echo
+  echo "## tmux layer and file transport (\`tests/suite/bench_tmux.rs\`)"
+  echo
+  echo '```'
+  grep -E 'p50=|^tmux:|burst' "$tmp/2-tmux" || true
+  echo '```'
+  echo
+  echo "## Scale"
+  echo
+  md 3-scale
+  echo
+  echo "Supervisor CPU is its utime+stime over its life divided by that life; the supervisors spend"
+  echo "nearly all of it waiting on the model."
+  if [[ -n $reliability ]]; then
+    echo
+    echo "## Reliability (long run, ${reliability_secs} s)"
+    echo
+    echo '```'
+    echo "$reliability_summary"
+    echo '```'
+  fi
+  echo
+  echo "## Local default model"
+  echo
+  if [[ $local_model == 1 ]]; then
+    echo "$local_line"
+  else
+    echo "Not run (pass \`--local\`; a full SmolLM2 session takes many minutes on 2 cores)."
+  fi
+} >"$out"
+echo "wrote $out" >&2

@@ -1,0 +1,508 @@
+//! Benchmarks of whole sessions (ignored by default; run by `scripts/bench.sh`). They print
+//! markdown for `BENCHMARKS.md` between `BEGIN-MD` and `END-MD` and assert nothing about time.
+//!
+//! - overhead, parallelism, start-up and memory: sessions against a fake model answering every
+//!   call after a fixed latency; the fake records when each request was in flight, the journal
+//!   when the session completed, and `/proc` the processes' peak RSS and CPU time;
+//! - scale: N concurrent sessions against one fake server, with the supervisors' CPU use.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::support::design_team::{Script, responder};
+use super::support::fake_openai::{FakeOpenAi, Span};
+use super::support::{Project, TmuxServer};
+
+const GOAL: &str = "A team link shortener with click statistics";
+const JOURNEY: &str = "Alice shortens a URL, shares it, and reads the clicks on Friday";
+const ROLES: [&str; 3] = ["architect", "principal-engineer", "code-reviewer"];
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn since(a: SystemTime, b: SystemTime) -> Duration {
+    b.duration_since(a).unwrap_or_default()
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// `VmHWM` (peak RSS) of a process, in KiB.
+fn peak_rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// A project of its own on a shared fake server and tmux server.
+struct Bench {
+    project: Project,
+}
+
+impl Bench {
+    fn new(server_url: &str) -> Self {
+        let project = Project::new();
+        project.write(
+            ".agentmux/config.yaml",
+            &format!(
+                "llm:\n  base_url: {server_url}\n  model: fake-model\n  structured_output: json_schema\nworkflow:\n  review_rounds: 2\n"
+            ),
+        );
+        Self { project }
+    }
+
+    fn cmd(&self, tmux: &TmuxServer) -> assert_cmd::Command {
+        let mut c = self.project.cmd();
+        c.env("AGENTMUX_TMUX_SOCKET", &tmux.socket);
+        c
+    }
+
+    fn session_dir(&self) -> Option<PathBuf> {
+        let rd = std::fs::read_dir(self.project.path().join(".agentmux/sessions")).ok()?;
+        rd.filter_map(|e| e.ok()).map(|e| e.path()).next()
+    }
+}
+
+fn supervisor_pid(dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join("session.lock")).ok()?;
+    let start = text.find("pid ")? + 4;
+    text[start..].trim_end_matches(')').trim().parse().ok()
+}
+
+fn agent_pid(dir: &Path, role: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join("agents").join(role).join("heartbeat")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// The journal's `completed` time, or its terminal event when it ended otherwise.
+fn finished(dir: &Path) -> Option<(String, SystemTime)> {
+    let text = std::fs::read_to_string(dir.join("journal.jsonl")).ok()?;
+    text.lines().rev().find_map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).ok()?;
+        let ty = v["type"].as_str()?;
+        if !matches!(ty, "completed" | "failed" | "paused" | "stopped") {
+            return None;
+        }
+        let at: jiff::Timestamp = v["at"].as_str()?.parse().ok()?;
+        Some((ty.to_string(), SystemTime::from(at)))
+    })
+}
+
+/// What one session measured.
+#[derive(Default)]
+struct Sample {
+    outcome: String,
+    /// `start --detach` returned.
+    start_cmd: Duration,
+    /// From `start` until the supervisor holds its lock and every agent has beaten.
+    all_running: Option<Duration>,
+    /// From `start` until the journal says completed.
+    wall: Duration,
+    sup_rss_kib: u64,
+    agent_rss_kib: u64,
+    sup_ticks: u64,
+    /// The supervisor's life as sampled (first to last sighting).
+    sup_life: Duration,
+}
+
+/// Watches one session's processes until it ends.
+struct Watch {
+    t0: SystemTime,
+    sup: Option<i32>,
+    sup_first_ticks: Option<(u64, Instant)>,
+    sup_last_ticks: Option<(u64, Instant)>,
+    agents: Vec<i32>,
+    s: Sample,
+}
+
+impl Watch {
+    fn new(t0: SystemTime) -> Self {
+        Self {
+            t0,
+            sup: None,
+            sup_first_ticks: None,
+            sup_last_ticks: None,
+            agents: Vec::new(),
+            s: Sample::default(),
+        }
+    }
+
+    /// One look at the session; true once it has ended.
+    fn poll(&mut self, dir: &Path) -> bool {
+        if self.sup.is_none() {
+            self.sup = supervisor_pid(dir);
+        }
+        if self.s.all_running.is_none() && self.sup.is_some() {
+            let pids: Vec<i32> = ROLES.iter().filter_map(|r| agent_pid(dir, r)).collect();
+            if pids.len() == ROLES.len() {
+                self.s.all_running = Some(since(self.t0, SystemTime::now()));
+                self.agents = pids;
+            }
+        }
+        if let Some(pid) = self.sup {
+            if let Some(t) = cpu_ticks(pid) {
+                let now = Instant::now();
+                self.sup_first_ticks.get_or_insert((t, now));
+                self.sup_last_ticks = Some((t, now));
+            }
+            if let Some(k) = peak_rss_kib(pid) {
+                self.s.sup_rss_kib = self.s.sup_rss_kib.max(k);
+            }
+        }
+        for &pid in &self.agents {
+            if let Some(k) = peak_rss_kib(pid) {
+                self.s.agent_rss_kib = self.s.agent_rss_kib.max(k);
+            }
+        }
+        if let Some((outcome, at)) = finished(dir) {
+            self.s.outcome = outcome;
+            self.s.wall = since(self.t0, at);
+            if let (Some((a, ta)), Some((b, tb))) = (self.sup_first_ticks, self.sup_last_ticks) {
+                self.s.sup_ticks = b - a;
+                self.s.sup_life = tb - ta;
+            }
+            return true;
+        }
+        false
+    }
+}
+
+/// Time with at least one request in flight, within `[from, to]`.
+fn busy(spans: &[Span], from: SystemTime, to: SystemTime) -> Duration {
+    let mut iv: Vec<(SystemTime, SystemTime)> = spans
+        .iter()
+        .filter_map(|s| Some((s.start.max(from), s.end?.min(to))))
+        .filter(|(a, b)| a < b)
+        .collect();
+    iv.sort();
+    let mut total = Duration::ZERO;
+    let mut cur: Option<(SystemTime, SystemTime)> = None;
+    for (a, b) in iv {
+        match cur {
+            Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                total += since(ca, cb);
+                cur = Some((a, b));
+            }
+            None => cur = Some((a, b)),
+        }
+    }
+    if let Some((ca, cb)) = cur {
+        total += since(ca, cb);
+    }
+    total
+}
+
+/// The critical path of the calls: overlapping calls form one parallel step (the reviewers, the
+/// design documents); each step counts its longest call; steps add up.
+fn critical_path(spans: &[Span]) -> (Duration, usize) {
+    let mut iv: Vec<(SystemTime, SystemTime)> = spans
+        .iter()
+        .filter_map(|s| Some((s.start, s.end?)))
+        .collect();
+    iv.sort();
+    let mut total = Duration::ZERO;
+    let mut steps = 0;
+    let mut cur: Option<(SystemTime, Duration)> = None;
+    for (a, b) in iv {
+        let d = since(a, b);
+        match cur {
+            Some((end, longest)) if a < end => cur = Some((end.max(b), longest.max(d))),
+            Some((_, longest)) => {
+                total += longest;
+                steps += 1;
+                cur = Some((b, d));
+            }
+            None => cur = Some((b, d)),
+        }
+    }
+    if let Some((_, longest)) = cur {
+        total += longest;
+        steps += 1;
+    }
+    (total, steps)
+}
+
+/// Prints every stretch over 30 ms with no request in flight, with the journal events in it
+/// (diagnostics: where the orchestration time goes).
+fn print_gaps(spans: &[Span], dir: &Path, t0: SystemTime, end: SystemTime) {
+    let mut iv: Vec<(SystemTime, SystemTime)> = spans
+        .iter()
+        .filter_map(|s| Some((s.start, s.end?)))
+        .collect();
+    iv.sort();
+    let mut gaps = Vec::new();
+    let mut reach = t0;
+    for (a, b) in iv {
+        if a > reach {
+            gaps.push((reach, a));
+        }
+        reach = reach.max(b);
+    }
+    if end > reach {
+        gaps.push((reach, end));
+    }
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+    let events: Vec<(SystemTime, String)> = journal
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let at: jiff::Timestamp = v["at"].as_str()?.parse().ok()?;
+            Some((SystemTime::from(at), v["type"].as_str()?.to_string()))
+        })
+        .collect();
+    for (a, b) in gaps
+        .into_iter()
+        .filter(|(a, b)| since(*a, *b) > Duration::from_millis(30))
+    {
+        let inside: Vec<String> = events
+            .iter()
+            .filter(|(t, _)| *t >= a && *t <= b)
+            .map(|(t, e)| format!("{e}@+{:.0}", secs(since(a, *t)) * 1e3))
+            .collect();
+        println!(
+            "gap at {:>7.3} s: {:>5.0} ms  {}",
+            secs(since(t0, a)),
+            secs(since(a, b)) * 1e3,
+            inside.join(" ")
+        );
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[test]
+#[ignore = "benchmark: run by scripts/bench.sh"]
+fn bench_session_overhead_parallelism_memory() {
+    let runs = env_u64("BENCH_SESSIONS", 3);
+    let latency = env_u64("BENCH_LATENCY_MS", 300);
+    let tck = clock_ticks();
+    let mut rows = Vec::new();
+    for _ in 0..runs {
+        let server = FakeOpenAi::start(responder(Script::default()));
+        server.configure(|s| s.latency = Duration::from_millis(latency));
+        let tmux = TmuxServer::new();
+        let b = Bench::new(&server.url());
+        let t0 = SystemTime::now();
+        b.cmd(&tmux)
+            .args(["start", "--detach", "--goal", GOAL, "--journey", JOURNEY])
+            .assert()
+            .success();
+        let start_cmd = since(t0, SystemTime::now());
+        let dir = b.session_dir().expect("a session");
+        let mut w = Watch::new(t0);
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !w.poll(&dir) {
+            assert!(Instant::now() < deadline, "the session did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        w.s.start_cmd = start_cmd;
+        assert_eq!(w.s.outcome, "completed");
+        let spans = server.spans();
+        let end = t0 + w.s.wall;
+        let first = spans.iter().map(|s| s.start).min().expect("requests");
+        let busy_all = busy(&spans, t0, end);
+        let busy_llm = busy(&spans, first, end);
+        let window = since(first, end);
+        let (cp, steps) = critical_path(&spans);
+        if std::env::var("BENCH_GAPS").is_ok() {
+            print_gaps(&spans, &dir, t0, end);
+        }
+        rows.push((w.s, spans.len(), busy_all, busy_llm, window, cp, steps));
+    }
+    println!("BEGIN-MD");
+    println!(
+        "Sessions against a fake model answering every call after {latency} ms (review_rounds 2, streamed replies).\n"
+    );
+    println!(
+        "| run | calls | wall (start → completed) | LLM busy | idle share (whole) | idle share (first call → completed) | critical path (steps) | wall / critical path | start → all panes running | supervisor peak RSS | agent peak RSS | supervisor CPU |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (i, (s, calls, busy_all, busy_llm, window, cp, steps)) in rows.iter().enumerate() {
+        println!(
+            "| {} | {calls} | {:.3} s | {:.3} s | {:.2} % | {:.2} % | {:.3} s ({steps}) | {:.3} | {} | {:.1} MB | {:.1} MB | {:.2} s ({:.1} %) |",
+            i + 1,
+            secs(s.wall),
+            secs(*busy_all),
+            100.0 * (1.0 - secs(*busy_all) / secs(s.wall)),
+            100.0 * (1.0 - secs(*busy_llm) / secs(*window)),
+            secs(*cp),
+            secs(s.wall) / secs(*cp),
+            s.all_running
+                .map(|d| format!(
+                    "{:.0} ms (start cmd {:.0} ms)",
+                    secs(d) * 1e3,
+                    secs(s.start_cmd) * 1e3
+                ))
+                .unwrap_or_else(|| "?".into()),
+            s.sup_rss_kib as f64 / 1024.0,
+            s.agent_rss_kib as f64 / 1024.0,
+            s.sup_ticks as f64 / tck,
+            100.0 * (s.sup_ticks as f64 / tck) / secs(s.sup_life).max(1e-9),
+        );
+    }
+    println!("END-MD");
+    // Headlines: the median run.
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        percentile(&v, 50.0)
+    };
+    let idle = med(rows
+        .iter()
+        .map(|(s, _, b, _, _, _, _)| 100.0 * (1.0 - secs(*b) / secs(s.wall)))
+        .collect());
+    let idle_llm = med(rows
+        .iter()
+        .map(|(_, _, _, b, w, _, _)| 100.0 * (1.0 - secs(*b) / secs(*w)))
+        .collect());
+    let ratio = med(rows
+        .iter()
+        .map(|(s, _, _, _, _, cp, _)| secs(s.wall) / secs(*cp))
+        .collect());
+    let up = med(rows
+        .iter()
+        .filter_map(|(s, ..)| s.all_running.map(|d| secs(d) * 1e3))
+        .collect());
+    let sup = rows.iter().map(|(s, ..)| s.sup_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    let agent = rows
+        .iter()
+        .map(|(s, ..)| s.agent_rss_kib)
+        .max()
+        .unwrap_or(0) as f64
+        / 1024.0;
+    println!(
+        "HEADLINE | Orchestration overhead: share of a session with no LLM request in flight ({latency} ms fake model; target < 2 %) | {idle:.1} % from `start`; {idle_llm:.1} % from the first call |"
+    );
+    println!(
+        "HEADLINE | Parallelism: session wall time / critical path of its LLM calls (target ≤ 1.05) | {ratio:.2} |"
+    );
+    println!(
+        "HEADLINE | `start --detach` until the supervisor and every agent process run (target < 300 ms) | {up:.0} ms |"
+    );
+    println!(
+        "HEADLINE | Peak RSS: supervisor / agent (targets 25 MB / 15 MB) | {sup:.1} MB / {agent:.1} MB |"
+    );
+}
+
+#[test]
+#[ignore = "benchmark: run by scripts/bench.sh"]
+fn bench_concurrent_sessions() {
+    let n = env_u64("BENCH_CONCURRENT", 20) as usize;
+    let latency = env_u64("BENCH_SCALE_LATENCY_MS", 1000);
+    let tck = clock_ticks();
+    let server = FakeOpenAi::start(responder(Script::default()));
+    server.configure(|s| {
+        s.latency = Duration::from_millis(latency);
+        s.record = false;
+    });
+    let tmux = TmuxServer::new();
+    let benches: Vec<Bench> = (0..n).map(|_| Bench::new(&server.url())).collect();
+    let load = |_| std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let t0 = SystemTime::now();
+    let mut watches = Vec::new();
+    for b in &benches {
+        let t = SystemTime::now();
+        b.cmd(&tmux)
+            .args(["start", "--detach", "--goal", GOAL, "--journey", JOURNEY])
+            .assert()
+            .success();
+        watches.push((Watch::new(t), b.session_dir().expect("a session"), false));
+    }
+    let started_all = since(t0, SystemTime::now());
+    let deadline = Instant::now() + Duration::from_secs(env_u64("BENCH_SCALE_TIMEOUT_SECS", 900));
+    let mut max_load = String::new();
+    while watches.iter().any(|(_, _, done)| !*done) && Instant::now() < deadline {
+        for (w, dir, done) in watches.iter_mut().filter(|(_, _, d)| !*d) {
+            *done = w.poll(dir);
+        }
+        max_load = load(());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let total = since(t0, SystemTime::now());
+    let completed = watches
+        .iter()
+        .filter(|(w, _, _)| w.s.outcome == "completed")
+        .count();
+    let mut walls: Vec<f64> = watches
+        .iter()
+        .filter(|(_, _, d)| *d)
+        .map(|(w, _, _)| secs(w.s.wall))
+        .collect();
+    walls.sort_by(f64::total_cmp);
+    let mut cpu: Vec<f64> = watches
+        .iter()
+        .filter(|(w, _, _)| !w.s.sup_life.is_zero())
+        .map(|(w, _, _)| 100.0 * (w.s.sup_ticks as f64 / tck) / secs(w.s.sup_life))
+        .collect();
+    cpu.sort_by(f64::total_cmp);
+    let mut rss: Vec<f64> = watches
+        .iter()
+        .map(|(w, _, _)| w.s.sup_rss_kib as f64 / 1024.0)
+        .collect();
+    rss.sort_by(f64::total_cmp);
+    println!("BEGIN-MD");
+    println!(
+        "{n} sessions started one after another (all started in {:.1} s) on one private tmux server, against one fake server answering after {latency} ms.\n",
+        secs(started_all)
+    );
+    println!("| figure | value |\n|---|---|");
+    println!("| sessions completed | {completed} of {n} |");
+    println!("| LLM calls served | {} |", server.request_count());
+    println!("| all done after | {:.1} s |", secs(total));
+    println!(
+        "| session wall time p50 / max | {:.1} s / {:.1} s |",
+        percentile(&walls, 50.0),
+        walls.last().copied().unwrap_or_default()
+    );
+    println!(
+        "| supervisor CPU over its life p50 / max | {:.2} % / {:.2} % of one core |",
+        percentile(&cpu, 50.0),
+        cpu.last().copied().unwrap_or_default()
+    );
+    println!(
+        "| supervisor peak RSS p50 / max | {:.1} MB / {:.1} MB |",
+        percentile(&rss, 50.0),
+        rss.last().copied().unwrap_or_default()
+    );
+    println!("| load average near the end | {} |", max_load.trim());
+    println!("END-MD");
+    println!(
+        "HEADLINE | Scale: concurrent sessions on one machine against one fake server ({latency} ms per call) | {completed} of {n} completed, p50 wall {:.1} s |",
+        percentile(&walls, 50.0)
+    );
+    println!(
+        "HEADLINE | Supervisor CPU while waiting on the model (p50 over {n} concurrent sessions) | {:.2} % of one core |",
+        percentile(&cpu, 50.0)
+    );
+    for b in &benches {
+        let _ = b.cmd(&tmux).arg("stop").output();
+    }
+}
