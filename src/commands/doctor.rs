@@ -116,6 +116,8 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
     let config = match ctx.load_config() {
         Ok(l) => {
             report.add(Check::pass("config", "loaded"));
+            report.add(check_tmux_socket(l.config.tmux.socket.as_deref()));
+            report.add(check_terminal());
             Some(l.config)
         }
         Err(e) => {
@@ -504,6 +506,81 @@ fn fix_of(s: &str) -> String {
 }
 
 /// tmux is installed and at least [`MIN_TMUX`]. Reusable by any command that needs tmux.
+/// Starts and stops a throw-away server on the configured socket's directory, which proves the
+/// socket directory is writable (a private server on `tmux -L`, else the default socket dir).
+pub fn check_tmux_socket(socket: Option<&str>) -> Check {
+    let probe = format!("agentmux-doctor-{}", std::process::id());
+    let name = socket
+        .map(|s| format!("{s} (probed as {probe})"))
+        .unwrap_or_else(|| format!("default dir (probed as {probe})"));
+    let out = std::process::Command::new("tmux")
+        .args([
+            "-L",
+            &probe,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "probe",
+            "true",
+        ])
+        .output();
+    let _ = std::process::Command::new("tmux")
+        .args(["-L", &probe, "kill-server"])
+        .output();
+    // tmux 3.3 leaves the socket file behind.
+    let dir = std::env::var_os("TMUX_TMPDIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/tmp".into());
+    let _ = std::fs::remove_file(
+        dir.join(format!("tmux-{}", {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata("/proc/self")
+                .map(|m| m.uid())
+                .unwrap_or(0)
+        }))
+        .join(&probe),
+    );
+    match out {
+        Ok(o) if o.status.success() => {
+            Check::pass("tmux socket", format!("{name}: a server starts"))
+        }
+        Ok(o) => Check::fail(
+            "tmux socket",
+            format!("{name}: {}", String::from_utf8_lossy(&o.stderr).trim()),
+            "make the tmux socket directory writable (TMUX_TMPDIR, default /tmp/tmux-$UID)",
+        ),
+        Err(e) => Check::fail(
+            "tmux socket",
+            format!("cannot run tmux: {e}"),
+            TMUX_INSTALL_HINT,
+        ),
+    }
+}
+
+/// Whether the dashboard can draw: a terminal on stdout and a TERM it knows.
+pub fn check_terminal() -> Check {
+    use std::io::IsTerminal;
+    let term = std::env::var("TERM").unwrap_or_default();
+    if !std::io::stdout().is_terminal() {
+        return Check::warn(
+            "terminal",
+            "stdout is not a terminal",
+            "attach from a terminal to watch the session; `agentmux run` works without one",
+        );
+    }
+    if term.is_empty() || term == "dumb" {
+        return Check::warn(
+            "terminal",
+            format!("TERM is `{term}`"),
+            "set TERM (e.g. xterm-256color) so the panes and the dashboard can draw",
+        );
+    }
+    let (cols, rows) = crate::mux::layout::terminal_size();
+    Check::pass("terminal", format!("TERM={term}, {cols}x{rows}"))
+}
+
 pub fn check_tmux() -> Check {
     let out = match Command::new("tmux").arg("-V").output() {
         Ok(o) => o,
