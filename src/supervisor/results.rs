@@ -321,7 +321,10 @@ fn manifest(
     state: &SessionState,
     json: Option<&Value>,
 ) -> Result<Processed, Vec<String>> {
-    let m = need_json(json)?;
+    // The task returns the grammar-bounded draft (documents as a list); turn it into the
+    // manifest.json shape (a manifest already in that shape passes through).
+    let converted = crate::artifacts::outputs::manifest_from_output(need_json(json)?)?;
+    let m = &converted;
     let dd = ctx.config.workflow.design_docs;
     let findings = validate::validate_manifest(m, None, dd.min as usize, dd.max as usize);
     if !findings.is_empty() {
