@@ -386,7 +386,11 @@ fn manifest(
     state: &SessionState,
     json: Option<&Value>,
 ) -> Result<Processed, Vec<String>> {
-    let normalized = normalize_manifest(need_json(json)?);
+    // The task returns the grammar-bounded draft (documents as a list); turn it into the
+    // manifest.json shape (a manifest already in that shape passes through), then map loose
+    // cross-references onto the selected documents.
+    let converted = crate::artifacts::outputs::manifest_from_output(need_json(json)?)?;
+    let normalized = normalize_manifest(&converted);
     let m = &normalized;
     let dd = ctx.config.workflow.design_docs;
     let findings = validate::validate_manifest(m, None, dd.min as usize, dd.max as usize);
