@@ -29,31 +29,20 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
         Ok(())
     };
     let latest = |stage: Stage, name: &str| ctx.store.latest_md(state, stage, name);
+    // Stages that deliver one document: its artifact name and where it goes.
+    let single = match stage {
+        Stage::Requirements => Some(("prd", specs.join("project.md"))),
+        Stage::Options => Some(("options", root.join("options.md"))),
+        Stage::Proposal => Some(("proposal", root.join("design_proposal.md"))),
+        Stage::ImplementationPlan => Some(("plan", root.join("implementation_plan.md"))),
+        Stage::Intake | Stage::Helpers | Stage::DesignDocs | Stage::FinalReview => None,
+    };
+    if let Some((name, place)) = single
+        && let Some(md) = latest(stage, name)
+    {
+        put(destination(ctx, state, name, place), &md)?;
+    }
     match stage {
-        Stage::Requirements => {
-            if let Some(md) = latest(Stage::Requirements, "prd") {
-                put(
-                    destination(ctx, state, "prd", specs.join("project.md")),
-                    &md,
-                )?;
-            }
-        }
-        Stage::Options => {
-            if let Some(md) = latest(Stage::Options, "options") {
-                put(
-                    destination(ctx, state, "options", root.join("options.md")),
-                    &md,
-                )?;
-            }
-        }
-        Stage::Proposal => {
-            if let Some(md) = latest(Stage::Proposal, "proposal") {
-                put(
-                    destination(ctx, state, "proposal", root.join("design_proposal.md")),
-                    &md,
-                )?;
-            }
-        }
         Stage::DesignDocs | Stage::FinalReview => {
             if stage == Stage::DesignDocs {
                 archive_stale(ctx, state)?;
@@ -76,15 +65,12 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
                 put(specs.join("manifest.json"), &text)?;
             }
         }
-        Stage::ImplementationPlan => {
-            if let Some(md) = latest(Stage::ImplementationPlan, "plan") {
-                put(
-                    destination(ctx, state, "plan", root.join("implementation_plan.md")),
-                    &md,
-                )?;
-            }
-        }
-        Stage::Intake | Stage::Helpers => {}
+        Stage::Intake
+        | Stage::Helpers
+        | Stage::Requirements
+        | Stage::Options
+        | Stage::Proposal
+        | Stage::ImplementationPlan => {}
     }
     written.extend(write_feedback(ctx, state)?);
     Ok(written
