@@ -68,7 +68,7 @@ bench() {
     >"$tmp/$name" 2>&1 || { cat "$tmp/$name" >&2; echo "benchmark $filter failed" >&2; exit 1; }
   echo $((SECONDS - t0)) >"$tmp/$name.secs"
 }
-md() { sed -n '/^BEGIN-MD$/,/^END-MD$/p' "$tmp/$1" | sed '1d;$d' | grep -v '^BEGIN-MD$\|^END-MD$' || true; }
+md() { sed -n '/BEGIN-MD$/,/^END-MD$/p' "$tmp/$1" | sed '1d;$d' | grep -v '^BEGIN-MD$\|^END-MD$' || true; }
 headlines() { grep -h '^HEADLINE ' "$tmp"/* 2>/dev/null | sed 's/^HEADLINE //' || true; }
 
 bench bench_session_overhead_parallelism_memory 1-session

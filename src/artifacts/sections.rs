@@ -21,8 +21,12 @@ pub struct Section {
     pub key: String,
     /// The markdown heading (`## N. Title`) or bold label.
     pub title: String,
-    /// What belongs there; quoted in prompts.
+    /// What belongs there; quoted in prompts and in validator findings.
+    #[serde(default)]
     pub hint: String,
+    /// Other headings a person might use for the same section (accepted by the validators).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// Every document structure.

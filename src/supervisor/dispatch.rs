@@ -244,44 +244,32 @@ fn last_invalid(
     (text, findings)
 }
 
-/// For a re-review: the sections of the stage's document that changed in the last revision.
+/// For a re-review: the sections of the stage's document that changed in the last revision,
+/// found by comparing the two revisions' JSON section by section and quoted from the rendered
+/// markdown (the same helpers the prompts use).
 fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) -> String {
     let name = doc_name(stage);
     let Some(rev) = state.artifact_revision(stage, name) else {
         return String::new();
     };
-    let read =
-        |r: u32| std::fs::read_to_string(ctx.store.md_path(stage, name, r)).unwrap_or_default();
-    let new = read(rev);
-    if rev <= 1 {
-        return new;
-    }
-    let old = read(rev - 1);
-    let old_sections = split_sections(&old);
-    let changed: Vec<String> = split_sections(&new)
-        .into_iter()
-        .filter(|(h, body)| !old_sections.iter().any(|(oh, ob)| oh == h && ob == body))
-        .map(|(h, body)| format!("{h}\n{body}"))
-        .collect();
-    if changed.is_empty() {
+    let new_md = std::fs::read_to_string(ctx.store.md_path(stage, name, rev)).unwrap_or_default();
+    let read_json = |r: u32| -> Option<Value> {
+        let bytes = std::fs::read(ctx.store.json_path(stage, name, r)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let (Some(kind), true) = (doc_kind(stage), rev > 1) else {
+        return new_md;
+    };
+    let (Some(old), Some(new)) = (read_json(rev - 1), read_json(rev)) else {
+        return new_md;
+    };
+    let keys = crate::artifacts::markdown::changed_sections(kind, &old, &new);
+    let text = crate::artifacts::markdown::extract_sections(kind, &new_md, &keys);
+    if text.is_empty() {
         "(no section changed)".into()
     } else {
-        changed.join("\n")
+        text
     }
-}
-
-/// Splits markdown at level-2 headings: (heading line, body).
-pub fn split_sections(md: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in md.lines() {
-        if line.starts_with("## ") {
-            out.push((line.to_string(), String::new()));
-        } else if let Some(last) = out.last_mut() {
-            last.1.push_str(line);
-            last.1.push('\n');
-        }
-    }
-    out
 }
 
 /// Bounds every string and array of a JSON Schema (unless already bounded), so that
@@ -405,13 +393,5 @@ mod tests {
         assert_eq!(s["properties"]["c"]["maxItems"], 7);
         assert_eq!(s["properties"]["c"]["items"]["maxLength"], 100);
         assert!(s["properties"]["d"].get("maxLength").is_none());
-    }
-
-    #[test]
-    fn split_sections_keys_on_level_two_headings() {
-        let s = split_sections("# T\nintro\n## 1. A\na\n## 2. B\nb\n### sub\nc\n");
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[1].0, "## 2. B");
-        assert_eq!(s[1].1, "b\n### sub\nc\n");
     }
 }

@@ -5,54 +5,21 @@
 //! `sections.yaml` in its templates directory ([`Structure::load`]).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use serde::Deserialize;
+pub use crate::artifacts::sections::{SECTIONS_YAML as BUILTIN_SECTIONS_YAML, Section};
 
-/// The built-in `sections.yaml`.
-pub const BUILTIN_SECTIONS_YAML: &str = include_str!("../../../specs-templates/sections.yaml");
-
-/// One section (or labelled part) of a document.
-#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Section {
-    /// The field name in the author's JSON.
-    pub key: String,
-    /// The heading or label the template renders and the validator looks for.
-    pub title: String,
-    /// What belongs there; quoted in findings so the fix is concrete.
-    #[serde(default)]
-    pub hint: String,
-    /// Other headings a person might use for the same section (optional).
-    #[serde(default)]
-    pub aliases: Vec<String>,
-}
-
-/// The ordered sections of every document type.
-#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Structure {
-    pub prd: Vec<Section>,
-    pub options: Vec<Section>,
-    pub option_parts: Vec<Section>,
-    pub proposal: Vec<Section>,
-    pub step_parts: Vec<Section>,
-    pub design_doc: Vec<Section>,
-    pub implementation_plan: Vec<Section>,
-}
+/// The ordered sections of every document type (the one parser of `sections.yaml`).
+pub type Structure = crate::artifacts::sections::Sections;
 
 impl Structure {
     /// Parses a `sections.yaml`. The error names the problem (for an override file).
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        serde_saphyr::from_str::<Structure>(text).map_err(|e| e.to_string())
+        crate::artifacts::sections::parse(text)
     }
 
-    /// The built-in structure. `Err` only if the compiled-in file is broken (a unit test
-    /// guarantees it is not); validators turn that into a finding instead of panicking.
+    /// The built-in structure (compiled in; a unit test guarantees it parses).
     pub fn builtin() -> Result<&'static Structure, &'static str> {
-        static BUILTIN: OnceLock<Result<Structure, String>> = OnceLock::new();
-        BUILTIN
-            .get_or_init(|| Structure::from_yaml(BUILTIN_SECTIONS_YAML))
-            .as_ref()
-            .map_err(|e| e.as_str())
+        Ok(crate::artifacts::sections::sections())
     }
 
     /// The project's override in `templates_dir/sections.yaml` when it exists, else the built-in.
@@ -76,7 +43,7 @@ impl Structure {
     }
 
     /// The section with `key` in `sections`, if any.
-    pub fn find<'a>(sections: &'a [Section], key: &str) -> Option<&'a Section> {
+    pub fn find_in<'a>(sections: &'a [Section], key: &str) -> Option<&'a Section> {
         sections.iter().find(|s| s.key == key)
     }
 }
@@ -92,11 +59,11 @@ mod tests {
         assert!(s.options.len() >= 3);
         assert!(s.proposal.len() >= 10);
         assert_eq!(s.step_parts.len(), 4);
-        assert!(Structure::find(&s.option_parts, "tradeoffs").is_some());
-        assert!(Structure::find(&s.option_parts, "effort").is_some());
-        assert!(Structure::find(&s.proposal, "steps").is_some());
-        assert!(Structure::find(&s.options, "comparison").is_some());
-        assert!(Structure::find(&s.options, "options").is_some());
+        assert!(Structure::find_in(&s.option_parts, "tradeoffs").is_some());
+        assert!(Structure::find_in(&s.option_parts, "effort").is_some());
+        assert!(Structure::find_in(&s.proposal, "steps").is_some());
+        assert!(Structure::find_in(&s.options, "comparison").is_some());
+        assert!(Structure::find_in(&s.options, "options").is_some());
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub fn check_traceability(
 ) -> Vec<Uncovered> {
     let doc = Doc::parse(prd_md);
     let titles = |key: &str, extra: &[&str]| -> Vec<String> {
-        Structure::find(&structure.prd, key)
+        Structure::find_in(&structure.prd, key)
             .map(|s: &Section| s.title.clone())
             .into_iter()
             .chain(extra.iter().map(|s| s.to_string()))
