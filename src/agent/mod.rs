@@ -6,6 +6,7 @@
 //! again and finds the same task files.
 
 pub mod heartbeat;
+mod pipe;
 pub mod render;
 mod worker;
 

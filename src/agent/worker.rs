@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::{self, Heartbeat};
+use super::pipe::{Drain, Pipe};
 use super::render::{Display, SlotId};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -48,7 +49,8 @@ pub async fn run(opts: AgentOptions) -> Result<()> {
 
 /// The loop, stopped by `cancel`.
 pub async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<()> {
-    let display = Arc::new(Mutex::new(pane_display(&opts)?));
+    let (display, drains) = pane_display(&opts)?;
+    let display = Arc::new(Mutex::new(display));
     lock(&display).note(
         &format!(
             "{} agent · session {} · pid {} · waiting for tasks",
@@ -94,6 +96,9 @@ pub async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<
     }
     beat.abort();
     lock(&display).note("stopped", false);
+    for d in drains {
+        d.wait(SHUTDOWN_GRACE);
+    }
     Ok(())
 }
 
@@ -323,8 +328,9 @@ fn listen_for_signals(cancel: CancellationToken) -> Result<()> {
     Ok(())
 }
 
-/// The pane (stdout, coloured on a terminal unless `NO_COLOR`) and `transcript.log`.
-fn pane_display(opts: &AgentOptions) -> Result<Display> {
+/// The pane (stdout, coloured on a terminal unless `NO_COLOR`) and `transcript.log`, each
+/// written by its own thread (see [`Pipe`]) so that a slow pane never holds up a task.
+fn pane_display(opts: &AgentOptions) -> Result<(Display, [Drain; 2])> {
     let path = opts.paths.transcript(&opts.role);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -336,13 +342,17 @@ fn pane_display(opts: &AgentOptions) -> Result<Display> {
         .map_err(|e| Error::io(&path, e))?;
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    Ok(Display::new(
+    let pipe_err = |e| Error::Other(format!("cannot start the pane writer: {e}"));
+    let (pane, pane_drain) = Pipe::spawn("pane", Box::new(stdout)).map_err(pipe_err)?;
+    let (log, log_drain) = Pipe::spawn("transcript", Box::new(transcript)).map_err(pipe_err)?;
+    let display = Display::new(
         &opts.role,
         colour,
-        Box::new(stdout),
-        Some(Box::new(transcript)),
+        Box::new(pane),
+        Some(Box::new(log)),
         Box::new(pane_width()),
-    ))
+    );
+    Ok((display, [pane_drain, log_drain]))
 }
 
 /// The pane width, asked of the terminal at most twice a second.

@@ -1,15 +1,25 @@
 //! Where the agents run. In tmux each role has a pane ([`crate::supervisor::agents::AgentPool`]);
 //! headless (`agentmux run`) each role is a child process. The supervisor loop only sees this trait.
 
+use crate::supervisor::agents::DownReason;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// Why the agents cannot go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostProblem {
+    /// A role crashed too often in a row, or cannot be started: the session fails.
+    CrashedOut(String),
+    /// Where the agents run is gone (the tmux server was killed): nothing is wrong with the
+    /// session, which pauses so that `agentmux resume` opens it again.
+    Gone(String),
+}
+
 /// Agent processes, restarted when they die.
 pub trait AgentHost: Send {
-    /// Restarts dead agents. Returns (role, consecutive crashes) for each restart, or an error
-    /// message when a role crashed too often in a row.
-    fn check(&mut self) -> Result<Vec<(String, u32)>, String>;
+    /// Restarts dead agents. Returns (role, consecutive crashes) for each restart.
+    fn check(&mut self) -> Result<Vec<(String, u32)>, HostProblem>;
     /// A task of `role` completed: its crash counter starts again.
     fn task_completed(&mut self, role: &str);
     /// Stops every agent (SIGTERM, so in-flight requests are cancelled).
@@ -67,7 +77,7 @@ impl ChildAgents {
 }
 
 impl AgentHost for ChildAgents {
-    fn check(&mut self) -> Result<Vec<(String, u32)>, String> {
+    fn check(&mut self) -> Result<Vec<(String, u32)>, HostProblem> {
         let mut restarted = Vec::new();
         let roles: Vec<String> = self.children.keys().cloned().collect();
         for role in roles {
@@ -82,16 +92,20 @@ impl AgentHost for ChildAgents {
             *n += 1;
             let n = *n;
             if n >= MAX_CONSECUTIVE_CRASHES {
-                return Err(format!(
+                return Err(HostProblem::CrashedOut(format!(
                     "the {role} agent crashed {n} times in a row; see its log under the session's agents/{role}/ and `agentmux logs {role}`"
-                ));
+                )));
             }
             match self.spawn(&role) {
                 Ok(c) => {
                     self.children.insert(role.clone(), c);
                     restarted.push((role, n));
                 }
-                Err(e) => return Err(format!("cannot restart the {role} agent: {e}")),
+                Err(e) => {
+                    return Err(HostProblem::CrashedOut(format!(
+                        "cannot restart the {role} agent: {e}"
+                    )));
+                }
             }
         }
         Ok(restarted)
@@ -202,19 +216,27 @@ impl TmuxAgents {
 }
 
 impl AgentHost for TmuxAgents {
-    fn check(&mut self) -> Result<Vec<(String, u32)>, String> {
+    fn check(&mut self) -> Result<Vec<(String, u32)>, HostProblem> {
         let mut restarted = Vec::new();
-        for down in self.pool.check() {
+        let down = self.pool.check();
+        // tmux cannot be asked about any pane: the server is gone, not an agent.
+        if let Some(d) = down
+            .iter()
+            .find(|d| matches!(d.reason, DownReason::Unreachable { .. }))
+        {
+            return Err(HostProblem::Gone(d.reason.to_string()));
+        }
+        for down in down {
             tracing::warn!("agent {} is down: {}", down.role, down.reason);
             if let Err(e) = self.pool.respawn(&down.role) {
-                return Err(e.to_string());
+                return Err(HostProblem::CrashedOut(e.to_string()));
             }
             restarted.push((down.role.clone(), self.pool.consecutive_crashes(&down.role)));
         }
         if let Some((role, _)) = self.pool.crashed_out()
             && let Some(e) = self.pool.crashed_out_error(&role)
         {
-            return Err(e.to_string());
+            return Err(HostProblem::CrashedOut(e.to_string()));
         }
         if !restarted.is_empty()
             && let Ok(Some(mut rt)) = crate::mux::SessionRuntime::load(&self.paths)
@@ -243,6 +265,56 @@ impl AgentHost for TmuxAgents {
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGTERM,
                 );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::mux::{FakeMux, Multiplexer, layout};
+    use crate::paths::SessionPaths;
+    use crate::supervisor::agents::{AgentPool, pane_spec_for_agent};
+
+    fn tmux_agents(dir: &Path) -> (Arc<FakeMux>, TmuxAgents) {
+        let paths = SessionPaths::new(dir.join("s1"));
+        let mux = Arc::new(FakeMux::new());
+        let panes: Vec<(String, crate::mux::PaneSpec)> = ["supervisor", "architect"]
+            .iter()
+            .map(|r| {
+                let spec = pane_spec_for_agent(Path::new("/bin/agentmux"), dir, "s1", r, &[]);
+                (r.to_string(), spec)
+            })
+            .collect();
+        let opened = layout::open_session(mux.as_ref(), "am-s1", &panes, "tiled").unwrap();
+        let mut pool = AgentPool::new(mux.clone(), "am-s1", paths.clone());
+        pool.insert(
+            "architect".to_string(),
+            opened["architect"].id.clone(),
+            panes[1].1.clone(),
+        );
+        let agents = TmuxAgents {
+            pool,
+            mux: mux.clone(),
+            paths,
+            session: "am-s1".into(),
+        };
+        (mux, agents)
+    }
+
+    #[test]
+    fn a_vanished_tmux_server_is_gone_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mux, mut agents) = tmux_agents(dir.path());
+        mux.kill_session("am-s1").unwrap();
+        // However often it is checked, the session is never failed for it.
+        for _ in 0..MAX_CONSECUTIVE_CRASHES + 1 {
+            match agents.check() {
+                Err(HostProblem::Gone(msg)) => assert!(msg.contains("tmux"), "{msg}"),
+                other => panic!("expected Gone, got {other:?}"),
             }
         }
     }

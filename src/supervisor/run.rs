@@ -19,7 +19,7 @@ use crate::journal::{Journal, SessionState};
 use crate::protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, Task, TaskOutcome};
 use crate::supervisor::control::{self, ControlRequest};
 use crate::supervisor::deliverables;
-use crate::supervisor::host::AgentHost;
+use crate::supervisor::host::{AgentHost, HostProblem};
 use crate::supervisor::notify::{self, Occasion};
 use crate::supervisor::results::{Verdict, process};
 use crate::supervisor::session::{SessionContext, stage_code};
@@ -126,9 +126,13 @@ impl Supervisor {
                         return self.pause(msg);
                     }
                     self.check_agents()?;
-                    if self.state.status() == SessionStatus::Failed {
-                        self.host.shutdown();
-                        return Ok(SessionStatus::Failed);
+                    match self.state.status() {
+                        SessionStatus::Failed => {
+                            self.host.shutdown();
+                            return Ok(SessionStatus::Failed);
+                        }
+                        SessionStatus::Paused => return Ok(SessionStatus::Paused),
+                        _ => {}
                     }
                     self.wait(&cancel).await;
                 }
@@ -246,8 +250,12 @@ impl Supervisor {
                 }
                 Ok(())
             }
-            Err(msg) => {
+            Err(HostProblem::CrashedOut(msg)) => {
                 self.fail(msg)?;
+                Ok(())
+            }
+            Err(HostProblem::Gone(msg)) => {
+                self.pause(format!("the agents' tmux server is gone ({msg})"))?;
                 Ok(())
             }
         }
