@@ -193,7 +193,7 @@ impl Multiplexer for FakeMux {
         Ok(info)
     }
 
-    fn add_pane(&self, session: &str, spec: &PaneSpec) -> Result<PaneInfo> {
+    fn add_pane(&self, session: &str, after: Option<&str>, spec: &PaneSpec) -> Result<PaneInfo> {
         let mut st = self.record(MuxCall::AddPane {
             session: session.into(),
             spec: spec.clone(),
@@ -204,7 +204,15 @@ impl Multiplexer for FakeMux {
         let pane = new_pane(&mut st, spec);
         let info = pane.info.clone();
         if let Some(panes) = st.sessions.get_mut(session) {
-            panes.push(pane);
+            let at = match after {
+                Some(id) => panes
+                    .iter()
+                    .position(|p| p.info.id == id)
+                    .map(|i| i + 1)
+                    .ok_or_else(|| Error::Tmux(format!("can't find pane: {id}")))?,
+                None => panes.len(),
+            };
+            panes.insert(at, pane);
         }
         Ok(info)
     }

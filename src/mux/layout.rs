@@ -68,14 +68,18 @@ pub fn open_session(
     }
     let mut out = BTreeMap::new();
     let info = mux.new_session(name, first, terminal_size())?;
+    let info_id = info.id.clone();
     out.insert(first_key.clone(), info);
     let filled = (|| {
         // The layout first: it fails fast on a bad `tmux.layout`, and each split re-applies it.
         mux.select_layout(name, layout)?;
+        let mut last = info_id;
         for (key, spec) in rest {
-            let info = mux.add_pane(name, spec)?;
+            let info = mux.add_pane(name, Some(&last), spec)?;
+            last = info.id.clone();
             out.insert(key.clone(), info);
         }
+        // Again at the end: a layout string (not a preset) is not re-applied by the splits.
         mux.select_layout(name, layout)
     })();
     if let Err(e) = filled {

@@ -61,8 +61,9 @@ pub trait Multiplexer: Send + Sync {
     /// Creates a detached session of `size` (columns, rows) whose first pane runs `first`. With
     /// tmux, `first.env` also becomes the session's environment (later panes inherit it).
     fn new_session(&self, name: &str, first: &PaneSpec, size: (u16, u16)) -> Result<PaneInfo>;
-    /// Adds a pane running `spec` to the session's window, after its newest pane.
-    fn add_pane(&self, session: &str, spec: &PaneSpec) -> Result<PaneInfo>;
+    /// Adds a pane running `spec` to the session's window, after the pane `after` (an id), or
+    /// after its newest pane when None (one more question to the multiplexer).
+    fn add_pane(&self, session: &str, after: Option<&str>, spec: &PaneSpec) -> Result<PaneInfo>;
     /// Kills whatever runs in the pane (dead or alive) and starts `spec` in it.
     fn respawn_pane(&self, pane_id: &str, spec: &PaneSpec) -> Result<()>;
     /// Kills the session and every process in its panes. No error when it does not exist.

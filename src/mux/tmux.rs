@@ -43,6 +43,23 @@ const PANE_FORMAT: &str =
 const BORDER_FORMAT: &str = " #[bold]#{?#{@agentmux_title},#{@agentmux_title},#{pane_title}}#[default]\
 #{?pane_dead, #[fg=red](exited #{pane_dead_status})#[default],} ";
 
+/// The commands that set a pane's title (border) both as `pane_title` and as our user option.
+fn title_commands(pane_id: &str, title: &str) -> Vec<TmuxCommand<'static>> {
+    let title = argv_text(title).into_owned();
+    vec![
+        SelectPane::new()
+            .target_pane(pane_id.to_string())
+            .title(title.clone())
+            .build(),
+        SetOption::new()
+            .pane()
+            .target_pane(pane_id.to_string())
+            .option(TITLE_OPTION)
+            .value(title)
+            .build(),
+    ]
+}
+
 /// A tmux server: the user's default one, or a private one (`tmux -L NAME`).
 #[derive(Clone, Debug)]
 pub struct Tmux {
@@ -142,8 +159,9 @@ impl Tmux {
         check(what, out)
     }
 
-    /// Window options and hooks of a new session, set on its window (never globally).
-    fn setup_window(&self, first_pane: &str) -> Result<()> {
+    /// Window options and hooks of a new session, set on its window (never globally), and the
+    /// first pane's title: one tmux call.
+    fn setup_window(&self, first_pane: &str, title: &str) -> Result<()> {
         let p = first_pane.to_string();
         let wopt = |name: &str, value: &str| {
             SetOption::new()
@@ -153,7 +171,7 @@ impl Tmux {
                 .value(value.to_string())
                 .build()
         };
-        let cmds = vec![
+        let mut cmds = vec![
             wopt("remain-on-exit", "on"),
             wopt("pane-border-status", "top"),
             wopt("pane-border-format", BORDER_FORMAT),
@@ -174,25 +192,14 @@ impl Tmux {
                 .command("select-layout")
                 .build(),
         ];
+        cmds.extend(title_commands(first_pane, title));
         self.run("set-option", cmds).map(drop)
     }
 
     /// Sets the pane's title (border) both as `pane_title` and as our user option.
     fn set_title(&self, pane_id: &str, title: &str) -> Result<()> {
-        let title = argv_text(title).into_owned();
-        let cmds = vec![
-            SelectPane::new()
-                .target_pane(pane_id.to_string())
-                .title(title.clone())
-                .build(),
-            SetOption::new()
-                .pane()
-                .target_pane(pane_id.to_string())
-                .option(TITLE_OPTION)
-                .value(title)
-                .build(),
-        ];
-        self.run("select-pane -T", cmds).map(drop)
+        self.run("select-pane -T", title_commands(pane_id, title))
+            .map(drop)
     }
 
     /// The socket path of this server, asked of the server itself.
@@ -397,10 +404,7 @@ impl Multiplexer for Tmux {
             .build();
         let out = self.run_script("new-session", &[with_process(cmd, first)])?;
         let mut pane = first_pane("new-session", &out)?;
-        let setup = self
-            .setup_window(&pane.id)
-            .and_then(|()| self.set_title(&pane.id, &first.title));
-        if let Err(e) = setup {
+        if let Err(e) = self.setup_window(&pane.id, &first.title) {
             let _ = self.kill_session(name);
             return Err(e);
         }
@@ -408,28 +412,32 @@ impl Multiplexer for Tmux {
         Ok(pane)
     }
 
-    fn add_pane(&self, session: &str, spec: &PaneSpec) -> Result<PaneInfo> {
+    fn add_pane(&self, session: &str, after: Option<&str>, spec: &PaneSpec) -> Result<PaneInfo> {
         check_spec(spec)?;
         // Split the newest pane so that panes keep the order they were added in.
-        let newest = self
-            .list_panes(session)?
-            .into_iter()
-            .max_by_key(|p| pane_number(&p.id))
-            .ok_or_else(|| Error::Tmux(format!("tmux session `{session}` has no pane")))?;
+        let target = match after {
+            Some(id) => id.to_string(),
+            None => {
+                self.list_panes(session)?
+                    .into_iter()
+                    .max_by_key(|p| pane_number(&p.id))
+                    .ok_or_else(|| Error::Tmux(format!("tmux session `{session}` has no pane")))?
+                    .id
+            }
+        };
         let cmd = SplitWindow::new()
             .detached()
-            .target_pane(newest.id)
+            .target_pane(target)
             .print()
             .format(PANE_FORMAT)
             .build();
         let out = self.run_script("split-window", &[with_process(cmd, spec)])?;
         let mut pane = first_pane("split-window", &out)?;
-        self.set_title(&pane.id, &spec.title)?;
-        // Re-apply the window's last preset layout so the next split finds room.
-        self.run(
-            "select-layout",
-            vec![SelectLayout::new().target_pane(pane.id.clone()).build()],
-        )?;
+        // The title, and the window's last preset layout again so the next split finds room:
+        // one tmux call.
+        let mut cmds = title_commands(&pane.id, &spec.title);
+        cmds.push(SelectLayout::new().target_pane(pane.id.clone()).build());
+        self.run("select-pane -T ; select-layout", cmds)?;
         pane.title = spec.title.clone();
         Ok(pane)
     }

@@ -197,7 +197,7 @@ impl AgentPool {
         if exists {
             self.mux.respawn_pane(&agent.pane_id, &agent.spec)?;
         } else {
-            let pane = self.mux.add_pane(&self.session, &agent.spec)?;
+            let pane = self.mux.add_pane(&self.session, None, &agent.spec)?;
             agent.pane_id = pane.id;
         }
         agent.spawned_at = Timestamp::now();

@@ -175,13 +175,33 @@ pub fn build_task(
     let (mut messages, mut output, mut title) = build(role, &ptask, &inputs, &ctx.config);
     if let TaskKind::Repair { .. } = &st.kind {
         // A repair is the original request, the previous answer, and the validator's findings.
-        let (previous, findings) = last_invalid(ctx, state, st);
-        messages.push(ChatMessage::assistant(previous));
-        messages.push(ChatMessage::user(format!(
-            "Your answer above failed validation:\n{}\n\nReturn the complete corrected answer in the same format, \
-             fixing every problem listed.",
-            findings.iter().map(|f| format!("- {f}")).collect::<Vec<_>>().join("\n")
-        )));
+        let previous = last_invalid(ctx, state, st);
+        let listed = |extra: Option<&str>| {
+            previous
+                .findings
+                .iter()
+                .map(String::as_str)
+                .chain(extra)
+                .map(|f| format!("- {f}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        if let Some(why) = previous.runaway() {
+            // A reply cut off at the length limit or stuck repeating itself is no base to fix;
+            // shown again, it would fill the context and invite the same loop (small models).
+            messages.push(ChatMessage::user(format!(
+                "An earlier answer to this request was rejected:\n{}\n\nAnswer again from the start, in the \
+                 same format. Keep every field short and specific, and do not repeat a phrase.",
+                listed(Some(why))
+            )));
+        } else {
+            messages.push(ChatMessage::assistant(previous.text));
+            messages.push(ChatMessage::user(format!(
+                "Your answer above failed validation:\n{}\n\nReturn the complete corrected answer in the same format, \
+                 fixing every problem listed.",
+                listed(None)
+            )));
+        }
         title = format!("repair: {title}");
     }
     if local && let OutputSpec::Json { schema, .. } = &mut output {
@@ -212,12 +232,42 @@ pub fn build_task(
     })
 }
 
+/// The previous (invalid) output of a step.
+struct Invalid {
+    text: String,
+    findings: Vec<String>,
+    /// The model stopped at its token limit.
+    cut_off: bool,
+}
+
+impl Invalid {
+    /// Why the reply is not worth repairing in place, if it is not.
+    fn runaway(&self) -> Option<&'static str> {
+        if self.cut_off {
+            Some("it was cut off at the length limit")
+        } else if repetitive(&self.text) {
+            Some("it repeated the same words over and over")
+        } else {
+            None
+        }
+    }
+}
+
+/// A long text made of a few words repeated: what a small model writes when it loops.
+fn repetitive(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() < 200 {
+        return false;
+    }
+    let distinct: std::collections::HashSet<&str> = words.iter().copied().collect();
+    distinct.len() * 10 < words.len()
+}
+
 /// The previous (invalid) output of a step and its findings.
-fn last_invalid(
-    ctx: &SessionContext,
-    state: &SessionState,
-    st: &StepTask,
-) -> (String, Vec<String>) {
+fn last_invalid(ctx: &SessionContext, state: &SessionState, st: &StepTask) -> Invalid {
     let key = crate::journal::state::StepKey::new(st.stage, &st.kind, st.round, &st.role);
     let last = state
         .step_tasks(&key)
@@ -225,23 +275,35 @@ fn last_invalid(
         .rev()
         .find(|t| matches!(t.state, crate::journal::state::TaskState::Invalid { .. }));
     let Some(t) = last else {
-        return (String::new(), Vec::new());
+        return Invalid {
+            text: String::new(),
+            findings: Vec::new(),
+            cut_off: false,
+        };
     };
     let findings = match &t.state {
         crate::journal::state::TaskState::Invalid { findings } => findings.clone(),
         _ => Vec::new(),
     };
-    let text = crate::transport::read_result(&ctx.paths, &t.id)
+    let (text, cut_off) = crate::transport::read_result(&ctx.paths, &t.id)
         .ok()
         .flatten()
         .and_then(|r| match r.outcome {
-            TaskOutcome::Completed { text, .. } => Some(text),
+            TaskOutcome::Completed {
+                text,
+                finish_reason,
+                ..
+            } => Some((text, finish_reason.as_deref() == Some("length"))),
             TaskOutcome::Failed { .. } => None,
         })
         .unwrap_or_default();
     // Keep the repair prompt bounded.
     let text: String = text.chars().take(12_000).collect();
-    (text, findings)
+    Invalid {
+        text,
+        findings,
+        cut_off,
+    }
 }
 
 /// For a re-review: the sections of the stage's document that changed in the last revision,
@@ -352,6 +414,28 @@ pub fn one_entry_per_item(schema: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runaway_replies_are_answered_afresh_and_ordinary_ones_repaired_in_place() {
+        let loop_text = "A: A: A: option A: ".repeat(200);
+        let prose = (0..400).map(|i| format!("word{i} ")).collect::<String>();
+        let invalid = |text: &str, cut_off| Invalid {
+            text: text.into(),
+            findings: vec!["a finding".into()],
+            cut_off,
+        };
+        assert_eq!(
+            invalid(&loop_text, false).runaway(),
+            Some("it repeated the same words over and over")
+        );
+        assert_eq!(
+            invalid(&prose, true).runaway(),
+            Some("it was cut off at the length limit")
+        );
+        assert_eq!(invalid(&prose, false).runaway(), None);
+        // Short answers are never judged repetitive.
+        assert_eq!(invalid("ok ok ok ok", false).runaway(), None);
+    }
 
     #[test]
     fn dispositions_become_one_entry_per_item() {

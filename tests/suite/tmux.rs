@@ -191,7 +191,7 @@ fn panes_stay_readable_at_80x24_and_200x50() {
         mux.new_session(&name, &panes[0].1, size).unwrap();
         mux.select_layout(&name, "main-vertical").unwrap();
         for (_, s) in &panes[1..] {
-            mux.add_pane(&name, s).unwrap();
+            mux.add_pane(&name, None, s).unwrap();
         }
         mux.select_layout(&name, "main-vertical").unwrap();
         let sizes = server.tmux(&[
