@@ -422,30 +422,99 @@ fn manifest(
     });
     p.events.push(Event::DesignDocsSelected { files });
     // Traceability: every PRD objective/requirement and journey step must map to a design area.
-    if let Some(prd) = ctx.prd_text(state) {
-        let uncovered = validate::traceability(&prd, state.inputs.journey.as_deref(), m);
-        for (n, u) in uncovered.iter().enumerate() {
-            p.events.push(Event::FeedbackRecorded {
-                item: FeedbackItem {
-                    id: format!("FIN-TR-{}", n + 1),
-                    author: "traceability".into(),
-                    stage: Stage::FinalReview,
-                    round: 1,
-                    category: Category::Critical,
-                    section: "traceability".into(),
-                    comment: format!(
-                        "not covered by any design area: {}{}",
-                        u.id.as_ref().map(|i| format!("{i} ")).unwrap_or_default(),
-                        u.text
-                    ),
-                    suggestion: Some(
-                        "cover it in the most relevant design document and say where".into(),
-                    ),
-                },
-            });
-        }
+    for (n, u) in uncovered(ctx, state, m).iter().enumerate() {
+        p.events.push(Event::FeedbackRecorded {
+            item: FeedbackItem {
+                id: format!("FIN-TR-{}", n + 1),
+                author: TRACEABILITY.into(),
+                stage: Stage::FinalReview,
+                round: 1,
+                category: Category::Critical,
+                section: "traceability".into(),
+                comment: trace_comment(u),
+                suggestion: Some(
+                    "cover it in the most relevant design document and say where".into(),
+                ),
+            },
+        });
     }
     Ok(p)
+}
+
+/// The author of the feedback items raised for PRD items no design area covers.
+const TRACEABILITY: &str = "traceability";
+
+/// The PRD items `manifest` leaves uncovered: those of the PRD's own journey section (what
+/// `agentmux validate` checks) and those of the session's `--journey`, once each.
+fn uncovered(
+    ctx: &SessionContext,
+    state: &SessionState,
+    manifest: &Value,
+) -> Vec<validate::Uncovered> {
+    let Some(prd) = ctx.prd_text(state) else {
+        return Vec::new();
+    };
+    let mut out = validate::traceability(&prd, None, manifest);
+    if let Some(journey) = state.inputs.journey.as_deref() {
+        for u in validate::traceability(&prd, Some(journey), manifest) {
+            if !out.iter().any(|o| trace_comment(o) == trace_comment(&u)) {
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
+fn trace_comment(u: &validate::Uncovered) -> String {
+    format!(
+        "not covered by any design area: {}{}",
+        u.id.as_ref().map(|i| format!("{i} ")).unwrap_or_default(),
+        u.text
+    )
+}
+
+/// After a final-review integration of `file`: the traceability items the architect accepted
+/// there are now covered by `file`, so the manifest maps them to it. None when nothing changes.
+fn trace_to(
+    ctx: &SessionContext,
+    state: &SessionState,
+    dispositions: &[Disposition],
+    file: &str,
+) -> Option<Value> {
+    let mut manifest = ctx
+        .store
+        .latest_json(state, Stage::DesignDocs, "manifest")?;
+    let accepted: Vec<&str> = dispositions
+        .iter()
+        .filter(|d| d.decision == Decision::Accepted)
+        .filter_map(|d| state.items.iter().find(|i| i.item.id == d.item_id))
+        .filter(|i| i.item.author == TRACEABILITY)
+        .map(|i| i.item.comment.as_str())
+        .collect();
+    if accepted.is_empty() {
+        return None;
+    }
+    let mut changed = false;
+    for u in uncovered(ctx, state, &manifest) {
+        if !accepted.contains(&trace_comment(&u).as_str()) {
+            continue;
+        }
+        let key = u.id.clone().unwrap_or_else(|| u.text.clone());
+        let Some(Value::Object(trace)) = manifest.get_mut("traceability") else {
+            break;
+        };
+        let docs = trace.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+        if !docs.is_array() {
+            *docs = Value::Array(Vec::new());
+        }
+        if let Some(list) = docs.as_array_mut()
+            && !list.iter().any(|v| v.as_str() == Some(file))
+        {
+            list.push(Value::String(file.to_string()));
+            changed = true;
+        }
+    }
+    changed.then_some(manifest)
 }
 
 fn new_items(
@@ -634,6 +703,34 @@ fn integrate(
         md,
         json: Some(revised),
     });
+    let of_doc = |k: &TaskKind| match k {
+        TaskKind::IntegrateDoc { file } => Some(file.clone()),
+        _ => None,
+    };
+    let integrated = match &rec.kind {
+        TaskKind::Repair { of } => of_doc(of),
+        k => of_doc(k),
+    };
+    if let Some(file) = integrated
+        && let Some(m) = trace_to(ctx, state, &dispositions, &file)
+    {
+        let revision = state
+            .artifact_revision(Stage::DesignDocs, "manifest")
+            .unwrap_or(0)
+            + 1;
+        p.files.push(ArtifactFile {
+            stage: Stage::DesignDocs,
+            name: "manifest".into(),
+            revision,
+            md: serde_json::to_string_pretty(&m).unwrap_or_default(),
+            json: Some(m),
+        });
+        p.events.push(Event::ArtifactAccepted {
+            stage: Stage::DesignDocs,
+            name: "manifest".into(),
+            revision,
+        });
+    }
     for d in dispositions {
         p.events.push(Event::DispositionRecorded { disposition: d });
     }

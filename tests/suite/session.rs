@@ -299,3 +299,51 @@ fn the_token_budget_pauses_the_session_and_says_which_limit() {
     assert_eq!(code, 0, "{out}");
     assert!(rig.server.request_count() > before);
 }
+
+/// A PRD item the manifest leaves out becomes a critical item; once the architect accepts it in
+/// a design document, the manifest maps the item to that document and `validate` passes.
+#[test]
+fn an_untraced_prd_item_is_raised_accepted_and_mapped_in_the_manifest() {
+    // The fake architect's PRD has O1, FR-1, J1 and J2.
+    let script = Script {
+        untraced: vec!["FR-1", "J2"],
+        ..Script::default()
+    };
+    let rig = Rig::new(script, "workflow:\n  review_rounds: 1\n");
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
+    let raised: Vec<&Value> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["author"] == "traceability")
+        .collect();
+    for id in ["FR-1", "J2"] {
+        let item = raised
+            .iter()
+            .find(|i| i["comment"].as_str().unwrap().contains(id))
+            .unwrap_or_else(|| panic!("no traceability item for {id}: {ledger}"));
+        assert_eq!(item["category"], "critical", "{item}");
+        assert_eq!(item["disposition"]["decision"], "accepted", "{item}");
+    }
+    let manifest: Value = serde_json::from_str(&rig.read(".agentmux/specs/manifest.json")).unwrap();
+    let docs = manifest["selected_docs"].as_array().unwrap();
+    for id in ["FR-1", "J2"] {
+        let mapped = manifest["traceability"][id].as_array().unwrap();
+        assert!(
+            !mapped.is_empty() && mapped.iter().all(|d| docs.contains(d)),
+            "{manifest}"
+        );
+    }
+    rig.cmd().arg("validate").assert().success();
+}
