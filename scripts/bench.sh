@@ -54,17 +54,23 @@ if [[ $dev == 1 ]]; then
   profile=()
   profile_name="debug (unoptimised: --dev)"
 fi
-echo "building ($profile_name) ..." >&2
+echo "building agentmux ($profile_name) and the test harness (debug) ..." >&2
 cargo build "${profile[@]}" --locked >&2
-cargo test "${profile[@]}" --locked --test all --no-run >&2
+# The harness (fake model server, samplers, the in-process tmux/transport benchmark) is always
+# the debug build: a release build of the test crate and its dev-dependencies takes half an hour
+# on 2 cores and changes nothing measured about agentmux. Every agentmux process it starts is the
+# binary just built, named here (tests/suite/support reads it).
+cargo test --locked --test all --no-run >&2
+export BENCH_AGENTMUX_BIN="$PWD/target/$([[ $dev == 1 ]] && echo debug || echo release)/agentmux"
+[[ -x $BENCH_AGENTMUX_BIN ]] || { echo "no binary at $BENCH_AGENTMUX_BIN" >&2; exit 1; }
 
-# Runs ignored tests matching $1 in release; output to $tmp/$2.
+# Runs ignored tests matching $1 (the harness; agentmux is $BENCH_AGENTMUX_BIN); output to $tmp/$2.
 bench() {
   local filter=$1 name=$2
   shift 2
   echo "running $filter ..." >&2
   local t0=$SECONDS
-  cargo test "${profile[@]}" --locked --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
+  cargo test --locked --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
     >"$tmp/$name" 2>&1 || { cat "$tmp/$name" >&2; echo "benchmark $filter failed" >&2; exit 1; }
   echo $((SECONDS - t0)) >"$tmp/$name.secs"
 }
@@ -85,7 +91,7 @@ if [[ $quick == 0 ]]; then
   seeds=$(seq -s, 1 "$soak_seeds" | sed 's/[0-9]\+/&0007/g')
   echo "running the reliability suite (kill soak seeds: $seeds) ..." >&2
   t0=$SECONDS
-  if AGENTMUX_SOAK_SEEDS=$seeds cargo test "${profile[@]}" --locked --test all suite::reliability -- --test-threads 2 \
+  if AGENTMUX_SOAK_SEEDS=$seeds cargo test --locked --test all suite::reliability -- --test-threads 2 \
       >"$tmp/reliability.log" 2>&1; then
     reliability="passed"
   else
@@ -99,7 +105,7 @@ local_line=""
 if [[ $local_model == 1 ]]; then
   echo "running a full session on the local model (this takes many minutes) ..." >&2
   t0=$SECONDS
-  cargo test "${profile[@]}" --locked --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
+  cargo test --locked --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
     >"$tmp/local" 2>&1 || { cat "$tmp/local" >&2; echo "the local session failed" >&2; exit 1; }
   secs=$((SECONDS - t0))
   if grep -q 'SKIPPED local_session' "$tmp/local"; then
@@ -128,17 +134,18 @@ fi
   echo "## Machine"
   echo
   echo "- CPUs: $(nproc) ($cpu_model); memory: $mem_total; load average at start: $load_at_start"
-  echo "- $(uname -sr); $(tmux -V); $(rustc -V); build: $profile_name"
+  echo "- $(uname -sr); $(tmux -V); $(rustc -V); agentmux build: $profile_name (the test harness driving it, the fake model server and the in-process tmux/transport benchmark: debug)"
   echo "- The machine is shared: other builds may have run at the same time (see the load averages)."
   echo
   echo "## Commands"
   echo
   echo '```sh'
-  echo "BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test ${profile[*]} --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
-  echo "scripts/bench-tmux.sh ${profile[*]}   # BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5}"
-  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test ${profile[*]} --test all bench_concurrent_sessions -- --ignored --nocapture"
-  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test ${profile[*]} --test all suite::reliability"
-  [[ $local_model == 1 ]] && echo "cargo test ${profile[*]} --test all local_model_session_on_a_real_prd -- --nocapture"
+  echo "cargo build ${profile[*]} && export BENCH_AGENTMUX_BIN=\$PWD/target/$([[ $dev == 1 ]] && echo debug || echo release)/agentmux"
+  echo "BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
+  echo "BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5} cargo test --test all bench_tmux_start_and_transport_latency -- --ignored --nocapture"
+  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test --test all bench_concurrent_sessions -- --ignored --nocapture"
+  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test --test all suite::reliability"
+  [[ $local_model == 1 ]] && echo "cargo test --test all local_model_session_on_a_real_prd -- --nocapture"
   echo '```'
   echo
   echo "## Sessions: overhead, parallelism, start-up, memory"

@@ -43,8 +43,17 @@ fn clock_ticks() -> f64 {
 
 /// `VmHWM` (peak RSS) of a process, in KiB.
 fn peak_rss_kib(pid: i32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// `RssAnon` (resident private memory: heap and stacks, not the mapped binary) in KiB.
+fn anon_kib(pid: i32) -> Option<u64> {
+    status_kib(pid, "RssAnon:")
+}
+
+fn status_kib(pid: i32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -122,6 +131,9 @@ struct Sample {
     wall: Duration,
     sup_rss_kib: u64,
     agent_rss_kib: u64,
+    /// Peak `RssAnon` sampled.
+    sup_anon_kib: u64,
+    agent_anon_kib: u64,
     sup_ticks: u64,
     /// The supervisor's life as sampled (first to last sighting).
     sup_life: Duration,
@@ -170,10 +182,16 @@ impl Watch {
             if let Some(k) = peak_rss_kib(pid) {
                 self.s.sup_rss_kib = self.s.sup_rss_kib.max(k);
             }
+            if let Some(k) = anon_kib(pid) {
+                self.s.sup_anon_kib = self.s.sup_anon_kib.max(k);
+            }
         }
         for &pid in &self.agents {
             if let Some(k) = peak_rss_kib(pid) {
                 self.s.agent_rss_kib = self.s.agent_rss_kib.max(k);
+            }
+            if let Some(k) = anon_kib(pid) {
+                self.s.agent_anon_kib = self.s.agent_anon_kib.max(k);
             }
         }
         if let Some((outcome, at)) = finished(dir) {
@@ -391,13 +409,12 @@ fn bench_session_overhead_parallelism_memory() {
         .iter()
         .filter_map(|(s, ..)| s.all_running.map(|d| secs(d) * 1e3))
         .collect());
-    let sup = rows.iter().map(|(s, ..)| s.sup_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
-    let agent = rows
-        .iter()
-        .map(|(s, ..)| s.agent_rss_kib)
-        .max()
-        .unwrap_or(0) as f64
-        / 1024.0;
+    let peak =
+        |f: fn(&Sample) -> u64| rows.iter().map(|(s, ..)| f(s)).max().unwrap_or(0) as f64 / 1024.0;
+    let sup = peak(|s| s.sup_rss_kib);
+    let agent = peak(|s| s.agent_rss_kib);
+    let sup_anon = peak(|s| s.sup_anon_kib);
+    let agent_anon = peak(|s| s.agent_anon_kib);
     println!(
         "HEADLINE | Orchestration overhead: share of a session with no LLM request in flight ({latency} ms fake model; target < 2 %) | {idle:.1} % from `start`; {idle_llm:.1} % from the first call |"
     );
@@ -409,6 +426,9 @@ fn bench_session_overhead_parallelism_memory() {
     );
     println!(
         "HEADLINE | Peak RSS: supervisor / agent (targets 25 MB / 15 MB) | {sup:.1} MB / {agent:.1} MB |"
+    );
+    println!(
+        "HEADLINE | Peak private memory (RssAnon: heap and stacks, without the shared binary): supervisor / agent | {sup_anon:.1} MB / {agent_anon:.1} MB |"
     );
 }
 

@@ -25,11 +25,19 @@ impl Project {
     }
     /// An `agentmux` command run in this project, isolated from the user's config and keys.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("agentmux").expect("binary");
+        let mut c = assert_cmd::Command::new(agentmux_bin());
         c.current_dir(self.path());
         isolate(&mut c, self.path());
         c
     }
+}
+
+/// The `agentmux` binary under test: this profile's build, or `BENCH_AGENTMUX_BIN` (benchmarks
+/// drive the release binary from the quicker debug harness; cargo sets `CARGO_BIN_EXE_*` itself).
+pub fn agentmux_bin() -> PathBuf {
+    std::env::var_os("BENCH_AGENTMUX_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("agentmux"))
 }
 
 /// Removes the caller's agentmux/OpenAI environment and points XDG at an empty directory.
