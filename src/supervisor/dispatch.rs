@@ -233,6 +233,7 @@ pub fn build_task(
 }
 
 /// The previous (invalid) output of a step.
+#[derive(Default)]
 struct Invalid {
     text: String,
     findings: Vec<String>,
@@ -275,11 +276,7 @@ fn last_invalid(ctx: &SessionContext, state: &SessionState, st: &StepTask) -> In
         .rev()
         .find(|t| matches!(t.state, crate::journal::state::TaskState::Invalid { .. }));
     let Some(t) = last else {
-        return Invalid {
-            text: String::new(),
-            findings: Vec::new(),
-            cut_off: false,
-        };
+        return Invalid::default();
     };
     let findings = match &t.state {
         crate::journal::state::TaskState::Invalid { findings } => findings.clone(),

@@ -108,20 +108,17 @@ pub fn process(
                 rec.stage
             )]),
         },
-        TaskKind::IntegrateDoc { file } => {
-            let abs = ctx.project.specs.join(file);
-            integrate(
-                ctx,
-                state,
-                rec,
-                task,
-                Stage::DesignDocs,
-                &design_doc_name(file),
-                DocKind::DesignDoc,
-                json,
-                Some(abs),
-            )
-        }
+        TaskKind::IntegrateDoc { file } => integrate(
+            ctx,
+            state,
+            rec,
+            task,
+            Stage::DesignDocs,
+            &design_doc_name(file),
+            DocKind::DesignDoc,
+            json,
+            Some(file),
+        ),
         TaskKind::Repair { .. } => Err(vec!["a repair of a repair is not a task".into()]),
     };
     match result {
@@ -407,19 +404,7 @@ fn manifest(
         })
         .unwrap_or_default();
     let mut p = Processed::default();
-    let md = serde_json::to_string_pretty(m).unwrap_or_default();
-    p.files.push(ArtifactFile {
-        stage: Stage::DesignDocs,
-        name: "manifest".into(),
-        revision: 1,
-        md,
-        json: Some(m.clone()),
-    });
-    p.events.push(Event::ArtifactAccepted {
-        stage: Stage::DesignDocs,
-        name: "manifest".into(),
-        revision: 1,
-    });
+    push_manifest(&mut p, m.clone(), 1);
     p.events.push(Event::DesignDocsSelected { files });
     // Traceability: every PRD objective/requirement and journey step must map to a design area.
     for (n, u) in uncovered(ctx, state, m).iter().enumerate() {
@@ -439,6 +424,22 @@ fn manifest(
         });
     }
     Ok(p)
+}
+
+/// A manifest revision to write (its markdown is the pretty JSON) and its acceptance.
+fn push_manifest(p: &mut Processed, m: Value, revision: u32) {
+    p.files.push(ArtifactFile {
+        stage: Stage::DesignDocs,
+        name: "manifest".into(),
+        revision,
+        md: serde_json::to_string_pretty(&m).unwrap_or_default(),
+        json: Some(m),
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage: Stage::DesignDocs,
+        name: "manifest".into(),
+        revision,
+    });
 }
 
 /// The author of the feedback items raised for PRD items no design area covers.
@@ -623,8 +624,10 @@ fn integrate(
     name: &str,
     kind: DocKind,
     json: Option<&Value>,
-    abs_path: Option<std::path::PathBuf>,
+    // The design document integrated, for a final-review integration.
+    file: Option<&str>,
 ) -> Result<Processed, Vec<String>> {
+    let abs_path = file.map(|f| ctx.project.specs.join(f));
     let out = parse_integration(need_json(json)?)?;
     let mut findings = Vec::new();
     let mut dispositions = Vec::new();
@@ -703,33 +706,14 @@ fn integrate(
         md,
         json: Some(revised),
     });
-    let of_doc = |k: &TaskKind| match k {
-        TaskKind::IntegrateDoc { file } => Some(file.clone()),
-        _ => None,
-    };
-    let integrated = match &rec.kind {
-        TaskKind::Repair { of } => of_doc(of),
-        k => of_doc(k),
-    };
-    if let Some(file) = integrated
-        && let Some(m) = trace_to(ctx, state, &dispositions, &file)
+    if let Some(file) = file
+        && let Some(m) = trace_to(ctx, state, &dispositions, file)
     {
         let revision = state
             .artifact_revision(Stage::DesignDocs, "manifest")
             .unwrap_or(0)
             + 1;
-        p.files.push(ArtifactFile {
-            stage: Stage::DesignDocs,
-            name: "manifest".into(),
-            revision,
-            md: serde_json::to_string_pretty(&m).unwrap_or_default(),
-            json: Some(m),
-        });
-        p.events.push(Event::ArtifactAccepted {
-            stage: Stage::DesignDocs,
-            name: "manifest".into(),
-            revision,
-        });
+        push_manifest(&mut p, m, revision);
     }
     for d in dispositions {
         p.events.push(Event::DispositionRecorded { disposition: d });

@@ -240,21 +240,23 @@ fn a_human_gate_waits_for_feedback_and_approval_with_helper_roles_on() {
         .stdout(predicates::str::contains("options"));
 }
 
-#[test]
-fn headless_run_completes_without_tmux_and_exits_zero() {
-    let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 1\n");
+/// `agentmux run --goal ...` (one review round) to completion; the rig and the run's stderr.
+fn headless_run(script: Script) -> (Rig, String) {
+    let rig = Rig::new(script, "workflow:\n  review_rounds: 1\n");
     let out = rig
         .cmd()
         .args(["run", "--goal", "A team link shortener"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("completed"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    (rig, stderr)
+}
+
+#[test]
+fn headless_run_completes_without_tmux_and_exits_zero() {
+    let (rig, stderr) = headless_run(Script::default());
+    assert!(stderr.contains("completed"));
     assert!(rig.tmux.sessions().is_empty(), "run uses no tmux");
     rig.cmd().arg("validate").assert().success();
 }
@@ -309,18 +311,7 @@ fn an_untraced_prd_item_is_raised_accepted_and_mapped_in_the_manifest() {
         untraced: vec!["FR-1", "J2"],
         ..Script::default()
     };
-    let rig = Rig::new(script, "workflow:\n  review_rounds: 1\n");
-    let out = rig
-        .cmd()
-        .args(["run", "--goal", "A team link shortener"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (rig, _) = headless_run(script);
     let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
     let raised: Vec<&Value> = ledger["items"]
         .as_array()
