@@ -63,6 +63,7 @@ struct State {
     next_pane: u32,
     version: (u32, u32),
     fail_respawn: bool,
+    vanish_on_respawn: bool,
 }
 
 /// The fake. Pane pids are this test process's pid (alive) unless a test changes them.
@@ -86,6 +87,7 @@ impl FakeMux {
                 next_pane: 0,
                 version: (3, 3),
                 fail_respawn: false,
+                vanish_on_respawn: false,
             }),
         }
     }
@@ -108,6 +110,12 @@ impl FakeMux {
     /// Makes `respawn_pane` fail (tmux gone, say).
     pub fn set_fail_respawn(&self, fail: bool) {
         self.lock().fail_respawn = fail;
+    }
+
+    /// Makes the next `respawn_pane` find the server gone: every session vanishes and the call
+    /// fails, as when `tmux kill-server` lands between a check and a respawn.
+    pub fn set_vanish_on_respawn(&self, vanish: bool) {
+        self.lock().vanish_on_respawn = vanish;
     }
 
     /// Simulates the pane's process exiting: the pane stays, marked dead.
@@ -222,6 +230,10 @@ impl Multiplexer for FakeMux {
             pane_id: pane_id.into(),
             spec: spec.clone(),
         });
+        if st.vanish_on_respawn {
+            st.sessions.clear();
+            return Err(Error::Tmux("no server running (fake)".into()));
+        }
         if st.fail_respawn {
             return Err(Error::Tmux("respawn-pane failed (fake)".into()));
         }

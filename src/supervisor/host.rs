@@ -229,6 +229,15 @@ impl AgentHost for TmuxAgents {
         for down in down {
             tracing::warn!("agent {} is down: {}", down.role, down.reason);
             if let Err(e) = self.pool.respawn(&down.role) {
+                // `tmux kill-server` ends the panes first and the server a moment later: a
+                // check in between sees dead agents, and the respawn then finds no server.
+                // That is the host going away, not the agent crashing out.
+                if !self.mux.has_session(&self.session).unwrap_or(false) {
+                    return Err(HostProblem::Gone(format!(
+                        "restarting the {} agent failed: {e}",
+                        down.role
+                    )));
+                }
                 return Err(HostProblem::CrashedOut(e.to_string()));
             }
             restarted.push((down.role.clone(), self.pool.consecutive_crashes(&down.role)));
@@ -317,5 +326,28 @@ mod tests {
                 other => panic!("expected Gone, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_server_killed_between_the_check_and_the_respawn_is_gone_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mux, mut agents) = tmux_agents(dir.path());
+        let pane = agents.pool.pane_ids()["architect"].clone();
+        mux.kill_pane_process(&pane);
+        mux.set_vanish_on_respawn(true);
+        match agents.check() {
+            Err(HostProblem::Gone(msg)) => assert!(msg.contains("architect"), "{msg}"),
+            other => panic!("expected Gone, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_respawn_failing_while_tmux_is_up_is_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mux, mut agents) = tmux_agents(dir.path());
+        let pane = agents.pool.pane_ids()["architect"].clone();
+        mux.kill_pane_process(&pane);
+        mux.set_fail_respawn(true);
+        assert!(matches!(agents.check(), Err(HostProblem::CrashedOut(_))));
     }
 }

@@ -107,6 +107,13 @@ fn killing_the_whole_tmux_server_then_resume_completes() {
         .iter()
         .filter(|e| e["type"] == "task_completed")
         .count();
+    // Losing the host pauses (or stops) the session; it never fails it.
+    let failed: Vec<_> = rig
+        .journal()
+        .into_iter()
+        .filter(|e| e["type"] == "failed")
+        .collect();
+    assert!(failed.is_empty(), "the session failed: {failed:?}");
     rig.cmd().args(["resume", "--detach"]).assert().success();
     let (code, out) = rig.wait(120);
     assert_eq!(code, 0, "{out}");
