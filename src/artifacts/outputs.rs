@@ -420,7 +420,8 @@ pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
 }
 
 /// Turns what a Manifest task returned into the `manifest.json` shape. Accepts the draft shape
-/// of `schema::manifest_draft_schema` (documents as a list, traceability as a list) and, from a
+/// of `schema::manifest_draft_schema` (documents as a list, traceability as a list or as a map
+/// from PRD item to document positions) and, from a
 /// model that ignored it, the manifest shape itself. A repeated file name is made distinct with
 /// a number, and traceability entries for the same PRD item are joined.
 pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
@@ -501,7 +502,33 @@ pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
             }
         }
     } else if let Some(map) = obj.get("traceability").and_then(Value::as_object) {
-        trace = map.clone();
+        // Keyed by PRD item; a document is named, or given by its position in `docs` (1 = the
+        // first, the grammar-bounded shape). A position past the last document is dropped.
+        for (item, v) in map {
+            let refs: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            let mut files: Vec<Value> = Vec::new();
+            for r in refs {
+                let file = match r {
+                    Value::Number(n) => n
+                        .as_u64()
+                        .and_then(|i| usize::try_from(i).ok())
+                        .and_then(|i| i.checked_sub(1))
+                        .and_then(|i| selected.get(i))
+                        .cloned(),
+                    Value::String(f) => Some(f.clone()),
+                    _ => None,
+                };
+                if let Some(f) = file.map(Value::String)
+                    && !files.contains(&f)
+                {
+                    files.push(f);
+                }
+            }
+            trace.insert(item.clone(), Value::Array(files));
+        }
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -707,6 +734,32 @@ mod tests {
         );
         assert!(
             manifest_from_output(&json!({"project_name": "x"})).unwrap_err()[0].contains("docs")
+        );
+    }
+
+    #[test]
+    fn traceability_by_document_position_names_the_documents() {
+        let draft = json!({
+            "project_name": "readtime",
+            "docs": [
+                {"file": "core_design.md", "scope": "Counting", "rationale": "O1"},
+                {"file": "cli_design.md", "scope": "CLI", "rationale": "J1"}
+            ],
+            "assumptions_tbd": [],
+            "traceability": {"O1": [1, 1], "FR-1": [2, 1], "J1": [3], "A user reads it": [2]},
+            "phase_plan_overview": [{"phase": "MVP", "goals": "g", "exit_criteria": "e"}]
+        });
+        let m = manifest_from_output(&draft).unwrap();
+        assert_eq!(m["traceability"]["O1"], json!(["core_design.md"]));
+        assert_eq!(
+            m["traceability"]["FR-1"],
+            json!(["cli_design.md", "core_design.md"])
+        );
+        // No third document: the item stays untraced (and becomes a final-review item).
+        assert_eq!(m["traceability"]["J1"], json!([]));
+        assert_eq!(
+            m["traceability"]["A user reads it"],
+            json!(["cli_design.md"])
         );
     }
 

@@ -587,8 +587,34 @@ pub fn design_file_pattern() -> String {
 /// instead of maps keyed by file name, which constrained decoding cannot limit), where each
 /// document carries its own scope and rationale so they cannot disagree.
 /// `outputs::manifest_from_output` turns it into the `manifest.json` shape.
-pub fn manifest_draft_schema(min: u32, max: u32, lim: &SchemaLimits) -> Value {
+///
+/// `trace_items`: the keys of the PRD items to trace (`O1`, `FR-2`, or a step's text when it
+/// has no id). When there are any, `traceability` is an object with exactly those keys, each
+/// mapped to the positions in `docs` (1 = the first) of the documents that cover it: a grammar
+/// then makes the model trace every item, and a position cannot misname a document. Without
+/// them it is a list of `{prd_item, docs}`.
+pub fn manifest_draft_schema(
+    min: u32,
+    max: u32,
+    lim: &SchemaLimits,
+    trace_items: &[String],
+) -> Value {
     let file = json!({"type": "string", "pattern": design_file_pattern()});
+    let traceability = if trace_items.is_empty() {
+        trace_list(max, lim, &file)
+    } else {
+        let position = json!({"type": "integer", "minimum": 1, "maximum": max});
+        described(
+            object(
+                trace_items
+                    .iter()
+                    .map(|k| (k.clone(), list(1, Some(max), position.clone())))
+                    .collect(),
+                lim,
+            ),
+            "For each PRD item, the positions in `docs` (1 = the first) of the documents that cover it.",
+        )
+    };
     object(
         vec![
             ("project_name".into(), string(1, lim.label_max)),
@@ -636,29 +662,7 @@ pub fn manifest_draft_schema(min: u32, max: u32, lim: &SchemaLimits) -> Value {
                     ),
                 ),
             ),
-            (
-                "traceability".into(),
-                described(
-                    list(
-                        1,
-                        lim.list_max.map(|m| m * 3),
-                        object(
-                            vec![
-                                (
-                                    "prd_item".into(),
-                                    described(
-                                        string(1, Some(lim.label_max.unwrap_or(120).min(120))),
-                                        "A PRD objective, requirement or journey step: its id (O1, FR-2, J3) or a short quote.",
-                                    ),
-                                ),
-                                ("docs".into(), list(1, Some(max), file)),
-                            ],
-                            lim,
-                        ),
-                    ),
-                    "Every PRD objective, functional requirement and user-journey step with the documents that cover it.",
-                ),
-            ),
+            ("traceability".into(), traceability),
             (
                 "phase_plan_overview".into(),
                 list(
@@ -676,6 +680,30 @@ pub fn manifest_draft_schema(min: u32, max: u32, lim: &SchemaLimits) -> Value {
             ),
         ],
         lim,
+    )
+}
+
+/// `traceability` as a list of `{prd_item, docs}` (when the PRD's items are not known).
+fn trace_list(max: u32, lim: &SchemaLimits, file: &Value) -> Value {
+    described(
+        list(
+            1,
+            lim.list_max.map(|m| m * 3),
+            object(
+                vec![
+                    (
+                        "prd_item".into(),
+                        described(
+                            string(1, Some(lim.label_max.unwrap_or(120).min(120))),
+                            "A PRD objective, requirement or journey step: its id (O1, FR-2, J3) or a short quote.",
+                        ),
+                    ),
+                    ("docs".into(), list(1, Some(max), file.clone())),
+                ],
+                lim,
+            ),
+        ),
+        "Every PRD objective, functional requirement and user-journey step with the documents that cover it.",
     )
 }
 
@@ -830,7 +858,8 @@ mod tests {
         jsonschema::validator_for(&review_schema(None, &SchemaLimits::local())).unwrap();
         jsonschema::validator_for(&rereview_schema(None, &[], &SchemaLimits::local())).unwrap();
         jsonschema::validator_for(&manifest_schema(2, 6)).unwrap();
-        jsonschema::validator_for(&manifest_draft_schema(2, 6, &SchemaLimits::local())).unwrap();
+        jsonschema::validator_for(&manifest_draft_schema(2, 6, &SchemaLimits::local(), &[]))
+            .unwrap();
     }
 
     #[test]
@@ -849,7 +878,7 @@ mod tests {
     #[test]
     fn manifest_draft_is_bounded_everywhere() {
         let lim = SchemaLimits::local();
-        let s = manifest_draft_schema(2, 4, &lim);
+        let s = manifest_draft_schema(2, 4, &lim, &["O1".into(), "FR-1".into()]);
         let docs = &s["properties"]["docs"];
         assert_eq!(
             (docs["minItems"].as_u64(), docs["maxItems"].as_u64()),
@@ -881,6 +910,18 @@ mod tests {
             }
         }
         walk(&s);
+        // Every PRD item must be traced, by the position of a document.
+        let trace = &s["properties"]["traceability"];
+        assert_eq!(trace["required"], json!(["O1", "FR-1"]));
+        let pos = &trace["properties"]["FR-1"]["items"];
+        assert_eq!(
+            (pos["minimum"].as_u64(), pos["maximum"].as_u64()),
+            (Some(1), Some(4))
+        );
+        // Without known items: the list of {prd_item, docs}.
+        let free = manifest_draft_schema(2, 4, &lim, &[]);
+        assert_eq!(free["properties"]["traceability"]["type"], "array");
+        walk(&free);
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub fn build_task(
     let doc_json;
     let changed;
     let scope;
+    let trace;
     let ptask = match &base {
         TaskKind::Summarize => PromptTask::Summarize {
             text: &raw_prd,
@@ -114,10 +115,14 @@ pub fn build_task(
         },
         TaskKind::Draft => PromptTask::Draft { kind },
         TaskKind::Contribute => PromptTask::Contribute,
-        TaskKind::Manifest => PromptTask::Manifest {
-            min: ctx.config.workflow.design_docs.min,
-            max: ctx.config.workflow.design_docs.max,
-        },
+        TaskKind::Manifest => {
+            trace = crate::supervisor::results::trace_items(ctx, state);
+            PromptTask::Manifest {
+                min: ctx.config.workflow.design_docs.min,
+                max: ctx.config.workflow.design_docs.max,
+                trace_items: &trace,
+            }
+        }
         TaskKind::DesignDoc { file } => {
             scope = manifest
                 .as_ref()

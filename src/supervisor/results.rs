@@ -466,6 +466,14 @@ fn uncovered(
     out
 }
 
+/// The PRD items a manifest must trace, as (key, text): see [`validate::Uncovered::key`].
+pub fn trace_items(ctx: &SessionContext, state: &SessionState) -> Vec<(String, String)> {
+    uncovered(ctx, state, &serde_json::json!({}))
+        .into_iter()
+        .map(|u| (u.key(), u.text))
+        .collect()
+}
+
 fn trace_comment(u: &validate::Uncovered) -> String {
     format!(
         "not covered by any design area: {}{}",
@@ -500,7 +508,7 @@ fn trace_to(
         if !accepted.contains(&trace_comment(&u).as_str()) {
             continue;
         }
-        let key = u.id.clone().unwrap_or_else(|| u.text.clone());
+        let key = u.key();
         let Some(Value::Object(trace)) = manifest.get_mut("traceability") else {
             break;
         };

@@ -72,10 +72,53 @@ fn local_model_session_from_goal_and_journey_writes_the_prd_and_every_deliverabl
     eprintln!("local goal session: {tokens} tokens");
 }
 
+/// Keeps a failed run's `.agentmux/` for reading: copied under cargo's target tmp dir when the
+/// test panics (the project's temp dir is removed with it).
+struct KeepOnFailure<'a>(&'a Project);
+
+impl Drop for KeepOnFailure<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let to = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("local-session-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&to);
+        let copied = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(self.0.path().join(".agentmux"))
+            .arg(&to)
+            .status()
+            .is_ok_and(|s| s.success());
+        if copied {
+            eprintln!(
+                "the failed session's .agentmux/ is kept in {}",
+                to.display()
+            );
+        }
+    }
+}
+
+/// The traceability items of the ledger with their dispositions, for a failure message.
+fn traceability_items(root: &std::path::Path) -> String {
+    let Ok(text) = std::fs::read_to_string(root.join("feedback.json")) else {
+        return "no feedback.json".into();
+    };
+    let ledger: Value = serde_json::from_str(&text).unwrap_or_default();
+    ledger["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["author"] == "traceability")
+        .map(|i| format!("{} {} -> {}\n", i["id"], i["comment"], i["disposition"]))
+        .collect()
+}
+
 /// Starts a session in tmux with `start_args`, waits for it, checks every deliverable with
 /// `agentmux validate` and the feedback ledger; returns the tokens used.
 fn run_session(project: &Project, start_args: &[&str]) -> u64 {
     let tmux = TmuxServer::new();
+    let _keep = KeepOnFailure(project);
     // One review round and two design documents keep the run to minutes on 2 cores.
     project.write(
         ".agentmux/config.yaml",
@@ -109,8 +152,13 @@ fn run_session(project: &Project, start_args: &[&str]) -> u64 {
     );
     // Every deliverable passes the validators (after repairs where the model needed them).
     let v = cmd().args(["validate", "--json"]).output().unwrap();
-    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
     let root = project.path().join(".agentmux");
+    assert!(
+        v.status.success(),
+        "{}\ntraceability items:\n{}",
+        String::from_utf8_lossy(&v.stdout),
+        traceability_items(&root)
+    );
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("specs/manifest.json")).unwrap())
             .unwrap();

@@ -42,7 +42,7 @@ const MANIFEST_KEYS: &[&str] = &[
 ];
 
 fn titles() -> Vec<String> {
-    let s = Structure::builtin().unwrap();
+    let s = Structure::builtin();
     let mut t: Vec<String> = [
         &s.prd,
         &s.options,

@@ -48,10 +48,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
                 Finding::new("sections.yaml", e)
                     .in_file(format!("{}/sections.yaml", slash(&templates_rel))),
             );
-            match Structure::builtin() {
-                Ok(s) => s.clone(),
-                Err(_) => return report,
-            }
+            Structure::builtin().clone()
         }
     };
 

@@ -18,8 +18,8 @@ impl Structure {
     }
 
     /// The built-in structure (compiled in; a unit test guarantees it parses).
-    pub fn builtin() -> Result<&'static Structure, &'static str> {
-        Ok(crate::artifacts::sections::sections())
+    pub fn builtin() -> &'static Structure {
+        crate::artifacts::sections::sections()
     }
 
     /// The project's override in `templates_dir/sections.yaml` when it exists, else the built-in.
@@ -37,9 +37,7 @@ impl Structure {
                 });
             }
         }
-        Structure::builtin()
-            .cloned()
-            .map_err(|e| format!("built-in sections.yaml: {e}"))
+        Ok(Structure::builtin().clone())
     }
 
     /// The section with `key` in `sections`, if any.
@@ -54,7 +52,7 @@ mod tests {
 
     #[test]
     fn builtin_parses_and_has_every_document() {
-        let s = Structure::builtin().unwrap();
+        let s = Structure::builtin();
         assert_eq!(s.implementation_plan.len(), 10);
         assert!(s.options.len() >= 3);
         assert!(s.proposal.len() >= 10);
@@ -82,7 +80,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(
             Structure::load(Some(empty.path())).unwrap(),
-            *Structure::builtin().unwrap()
+            *Structure::builtin()
         );
     }
 }

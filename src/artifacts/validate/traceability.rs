@@ -64,6 +64,14 @@ pub struct Uncovered {
 }
 
 impl Uncovered {
+    /// How a manifest's `traceability` names this item: its id, else its text (at most 120
+    /// characters, which still match it).
+    pub fn key(&self) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| self.text.chars().take(120).collect())
+    }
+
     /// The finding for this item, attributed to the manifest's `traceability` map.
     pub fn to_finding(&self) -> Finding {
         let what = match &self.id {
@@ -99,10 +107,7 @@ struct Item {
 /// The uncovered objectives, functional requirements and journey steps, with the built-in
 /// structure. `journey`: the `--journey` text, if any (else the PRD's user-journey section).
 pub fn traceability(prd_md: &str, journey: Option<&str>, manifest: &Value) -> Vec<Uncovered> {
-    match Structure::builtin() {
-        Ok(s) => check_traceability(s, prd_md, journey, manifest),
-        Err(_) => Vec::new(),
-    }
+    check_traceability(Structure::builtin(), prd_md, journey, manifest)
 }
 
 /// [`traceability`] with an explicit structure.

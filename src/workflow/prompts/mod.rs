@@ -68,8 +68,13 @@ pub enum PromptTask<'a> {
     Draft { kind: DocKind },
     /// A helper role's contribution before the proposal.
     Contribute,
-    /// Choose the design areas: the manifest.
-    Manifest { min: u32, max: u32 },
+    /// Choose the design areas: the manifest. `trace_items`: the PRD items to trace, as
+    /// (key, text): the key is the item's id, or its text when it has none.
+    Manifest {
+        min: u32,
+        max: u32,
+        trace_items: &'a [(String, String)],
+    },
     /// Write one design document named in the manifest.
     DesignDoc { file: &'a str, scope: &'a str },
     /// Review a document. For the final review: kind DesignDoc, document = all docs concatenated.
@@ -102,6 +107,7 @@ pub enum PromptTask<'a> {
     RepairManifest {
         min: u32,
         max: u32,
+        trace_items: &'a [(String, String)],
         previous: &'a str,
         findings: &'a [String],
     },
@@ -168,7 +174,11 @@ pub fn build(
                 format!("{}: contribution before the proposal", role.name),
             )
         }
-        PromptTask::Manifest { min, max } => {
+        PromptTask::Manifest {
+            min,
+            max,
+            trace_items,
+        } => {
             let example = format!("{}_core_design.md", snake(project));
             p.requirements(inputs, budget * 45 / 100);
             if let Some(doc) = inputs.proposal_doc {
@@ -191,6 +201,7 @@ pub fn build(
                     "markdown",
                 );
             }
+            trace_context(&mut p, trace_items);
             p.task(format!(
                 "Choose the design documents for `{project}`: group the components of the proposal into design areas and \
                  plan one document per area that matters for risk, scope or scale; {min} to {max} documents, the smallest set \
@@ -198,16 +209,16 @@ pub fn build(
                  - `docs`: one entry per document: `file` (snake_case, ending in `_design.md`, no directories, e.g. \
                  `{example}`), its `scope` in one or two lines, and its `rationale` (the PRD goals, risks and \
                  non-functional requirements it answers).\n\
-                 - `traceability`: every PRD objective, functional requirement and user-journey step (`prd_item`: the PRD's id, \
-                 e.g. O1, FR-2, J3, or a short quote when it has none) with the `docs` that cover it; leave none out.\n\
+                 - `traceability`: {trace}\n\
                  - `assumptions_tbd`: gaps in the PRD, each with an owner (or \"unassigned\").\n\
-                 - `phase_plan_overview`: the phases with goals and exit criteria."
+                 - `phase_plan_overview`: the phases with goals and exit criteria.",
+                trace = trace_task(trace_items)
             ));
             p.output_json("the manifest");
             (
                 OutputSpec::Json {
                     name: "manifest".into(),
-                    schema: manifest_draft_schema(min, max, &lim),
+                    schema: manifest_draft_schema(min, max, &lim, &trace_keys(trace_items)),
                 },
                 format!("Choose the design areas ({min}-{max} documents)"),
             )
@@ -405,10 +416,12 @@ pub fn build(
         PromptTask::RepairManifest {
             min,
             max,
+            trace_items,
             previous,
             findings,
         } => {
             p.context("Validation findings", &bullets(findings));
+            trace_context(&mut p, trace_items);
             p.doc("Your previous manifest", &fit(previous, budget), "json");
             p.task(format!(
                 "Your manifest for `{project}` failed validation. Fix every finding above and return the complete corrected \
@@ -419,7 +432,7 @@ pub fn build(
             (
                 OutputSpec::Json {
                     name: "manifest".into(),
-                    schema: manifest_draft_schema(min, max, &lim),
+                    schema: manifest_draft_schema(min, max, &lim, &trace_keys(trace_items)),
                 },
                 format!("Repair the manifest: {} findings", findings.len()),
             )
@@ -659,4 +672,37 @@ pub fn suits(role: &RoleDef, task: &PromptTask) -> bool {
         | PromptTask::Repair { .. }
         | PromptTask::RepairManifest { .. } => role.kind == RoleKind::Author,
     }
+}
+
+/// The PRD items a manifest must trace, listed for the model.
+fn trace_context(p: &mut UserPrompt, items: &[(String, String)]) {
+    if items.is_empty() {
+        return;
+    }
+    let list: Vec<String> = items
+        .iter()
+        .map(|(key, text)| {
+            if key == text {
+                format!("- \"{key}\"")
+            } else {
+                format!("- {key}: {text}")
+            }
+        })
+        .collect();
+    p.context("PRD items to trace", &list.join("\n"));
+}
+
+/// What the manifest task says about `traceability`.
+fn trace_task(items: &[(String, String)]) -> &'static str {
+    if items.is_empty() {
+        "every PRD objective, functional requirement and user-journey step (`prd_item`: the PRD's id, e.g. O1, \
+         FR-2, J3, or a short quote when it has none) with the `docs` that cover it; leave none out."
+    } else {
+        "for each of the PRD items to trace above (its id, or its text when it has none), the positions in `docs` \
+         of the documents that cover it (1 for the first document, 2 for the second, ...); leave none out."
+    }
+}
+
+fn trace_keys(items: &[(String, String)]) -> Vec<String> {
+    items.iter().map(|(k, _)| k.clone()).collect()
 }

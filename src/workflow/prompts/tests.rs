@@ -124,6 +124,7 @@ fn cases<'a>(
     final_doc: &'a str,
     changed: &'a str,
     prd_text: &'a str,
+    trace: &'a [(String, String)],
 ) -> Vec<(&'static str, &'static str, PromptTask<'a>)> {
     vec![
         (
@@ -211,7 +212,11 @@ fn cases<'a>(
         (
             "manifest",
             "architect",
-            PromptTask::Manifest { min: 2, max: 6 },
+            PromptTask::Manifest {
+                min: 2,
+                max: 6,
+                trace_items: &trace,
+            },
         ),
         (
             "repair_manifest",
@@ -219,6 +224,7 @@ fn cases<'a>(
             PromptTask::RepairManifest {
                 min: 2,
                 max: 6,
+                trace_items: &trace,
                 previous: "{\"selected_docs\": [\"Core.md\"]}",
                 findings,
             },
@@ -306,7 +312,15 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
         &w.options_md,
         &["options".into()],
     );
-    for (name, role, task) in cases(&w, &items, &own, &findings, &final_doc, &changed, LICE) {
+    let trace: Vec<(String, String)> =
+        crate::artifacts::validate::traceability(READTIME, None, &serde_json::json!({}))
+            .into_iter()
+            .map(|u| (u.key(), u.text))
+            .collect();
+    assert!(trace.len() >= 5, "{trace:?}");
+    for (name, role, task) in cases(
+        &w, &items, &own, &findings, &final_doc, &changed, LICE, &trace,
+    ) {
         let role = roles.get(role).unwrap();
         let prd = if matches!(task, PromptTask::Draft { kind: DocKind::Prd }) {
             None
@@ -351,8 +365,14 @@ fn every_prompt_stays_well_under_the_local_window() {
             ("lice", LICE),
             ("lice x8", huge_prd.as_str()),
         ] {
-            for (name, role, task) in cases(&w, &items, &own, &findings, &final_doc, &changed, prd)
-            {
+            let trace: Vec<(String, String)> =
+                crate::artifacts::validate::traceability(prd, None, &serde_json::json!({}))
+                    .into_iter()
+                    .map(|u| (u.key(), u.text))
+                    .collect();
+            for (name, role, task) in cases(
+                &w, &items, &own, &findings, &final_doc, &changed, prd, &trace,
+            ) {
                 let (messages, output, _) = build(
                     roles.get(role).unwrap(),
                     &task,

@@ -92,6 +92,16 @@ impl Drop for TmuxServer {
             .arg(&self.socket)
             .arg("kill-server")
             .output();
+        // tmux leaves its socket file behind when the server is killed.
+        use std::os::unix::fs::MetadataExt as _;
+        let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+            return;
+        };
+        let dir = std::env::var_os("TMUX_TMPDIR").unwrap_or_else(|| "/tmp".into());
+        let socket = PathBuf::from(dir)
+            .join(format!("tmux-{uid}"))
+            .join(&self.socket);
+        let _ = std::fs::remove_file(socket);
     }
 }
 
