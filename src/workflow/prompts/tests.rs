@@ -123,8 +123,7 @@ fn cases<'a>(
     findings: &'a [String],
     final_doc: &'a str,
     changed: &'a str,
-    prd_text: &'a str,
-    trace: &'a [(String, String)],
+    (prd_text, trace): (&'a str, &'a [(String, String)]),
 ) -> Vec<(&'static str, &'static str, PromptTask<'a>)> {
     vec![
         (
@@ -215,7 +214,7 @@ fn cases<'a>(
             PromptTask::Manifest {
                 min: 2,
                 max: 6,
-                trace_items: &trace,
+                trace_items: trace,
             },
         ),
         (
@@ -224,7 +223,7 @@ fn cases<'a>(
             PromptTask::RepairManifest {
                 min: 2,
                 max: 6,
-                trace_items: &trace,
+                trace_items: trace,
                 previous: "{\"selected_docs\": [\"Core.md\"]}",
                 findings,
             },
@@ -319,7 +318,13 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
             .collect();
     assert!(trace.len() >= 5, "{trace:?}");
     for (name, role, task) in cases(
-        &w, &items, &own, &findings, &final_doc, &changed, LICE, &trace,
+        &w,
+        &items,
+        &own,
+        &findings,
+        &final_doc,
+        &changed,
+        (LICE, &trace),
     ) {
         let role = roles.get(role).unwrap();
         let prd = if matches!(task, PromptTask::Draft { kind: DocKind::Prd }) {
@@ -371,7 +376,13 @@ fn every_prompt_stays_well_under_the_local_window() {
                     .map(|u| (u.key(), u.text))
                     .collect();
             for (name, role, task) in cases(
-                &w, &items, &own, &findings, &final_doc, &changed, prd, &trace,
+                &w,
+                &items,
+                &own,
+                &findings,
+                &final_doc,
+                &changed,
+                (prd, &trace),
             ) {
                 let (messages, output, _) = build(
                     roles.get(role).unwrap(),
