@@ -5,12 +5,15 @@
 //! tolerated) and renders the kind's template. Errors say what is missing, by section, so they can go
 //! straight back to the author as repair findings.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::DocKind;
 use super::normalize::normalize;
-use super::schema::{RATING_DIMENSIONS, SchemaLimits, document_schema, option_letter};
+use super::schema::{RATING_DIMENSIONS, SchemaLimits, compile, document_schema, option_letter};
 use super::sections::sections;
 use super::templates::Templates;
 use crate::protocol::{FeedbackItem, RevisionEntry};
@@ -97,10 +100,23 @@ pub fn render(
     Ok(tidy(&out))
 }
 
+/// The compiled schema of `kind` (relaxed limits), compiled once per process: compiling takes
+/// milliseconds, and a supervisor checks every document it accepts.
+fn validator(kind: DocKind) -> Result<Arc<jsonschema::Validator>, String> {
+    static CACHE: LazyLock<Mutex<HashMap<DocKind, Arc<jsonschema::Validator>>>> =
+        LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = cache.get(&kind) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(compile(&document_schema(kind, &SchemaLimits::relaxed()))?);
+    cache.insert(kind, v.clone());
+    Ok(v)
+}
+
 /// Checks a (normalised) document against its schema and the cross-field rules.
 pub fn check(kind: DocKind, doc: &Value) -> Vec<String> {
-    let schema = document_schema(kind, &SchemaLimits::relaxed());
-    let validator = match jsonschema::validator_for(&schema) {
+    let validator = match validator(kind) {
         Ok(v) => v,
         Err(e) => return vec![format!("internal: the {kind} schema does not compile: {e}")],
     };

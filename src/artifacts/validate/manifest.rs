@@ -21,7 +21,7 @@ fn validator() -> Result<&'static jsonschema::Validator, &'static str> {
     static V: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
     V.get_or_init(|| {
         let schema: Value = serde_json::from_str(MANIFEST_SCHEMA).map_err(|e| e.to_string())?;
-        jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+        crate::artifacts::schema::compile(&schema)
     })
     .as_ref()
     .map_err(|e| e.as_str())
