@@ -71,6 +71,8 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     next_seq: u64,
+    /// Records written (readers see them) but not yet flushed to the disk.
+    unsynced: bool,
 }
 
 impl Journal {
@@ -104,6 +106,7 @@ impl Journal {
                 path: path.to_owned(),
                 file,
                 next_seq,
+                unsynced: false,
             },
             records,
             skipped,
@@ -112,6 +115,17 @@ impl Journal {
 
     /// Appends one event and flushes it durably before returning.
     pub fn append(&mut self, event: Event) -> Result<JournalRecord> {
+        let record = self.append_unsynced(event)?;
+        self.sync()?;
+        Ok(record)
+    }
+
+    /// Appends one event without waiting for the disk: readers of the file see it at once, a
+    /// killed process loses nothing (the kernel holds it), and [`Journal::sync`] makes it
+    /// survive a power loss too. The supervisor writes the events of one step this way and
+    /// syncs once before it waits: one flush per step instead of one per event (about 3 ms each
+    /// on an ext4 disk).
+    pub fn append_unsynced(&mut self, event: Event) -> Result<JournalRecord> {
         let record = JournalRecord {
             seq: self.next_seq,
             at: Timestamp::now(),
@@ -124,15 +138,32 @@ impl Journal {
         self.file
             .write_all(&line)
             .map_err(|e| Error::io(&self.path, e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io(&self.path, e))?;
+        self.unsynced = true;
         self.next_seq += 1;
         Ok(record)
     }
 
+    /// Flushes every record appended so far to the disk (nothing to do when all are).
+    pub fn sync(&mut self) -> Result<()> {
+        if self.unsynced {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io(&self.path, e))?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        if let Err(e) = self.sync() {
+            tracing::warn!("{e}");
+        }
     }
 }
 
@@ -156,6 +187,24 @@ mod tests {
         assert!(skipped.is_empty());
         assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(recs[1].event, Event::Resumed);
+    }
+
+    #[test]
+    fn unsynced_appends_are_visible_at_once_and_numbered_with_the_synced_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (mut j, _, _) = Journal::open(&p).unwrap();
+        j.append_unsynced(Event::Resumed).unwrap();
+        assert!(j.unsynced);
+        // Another process (status, wait) reads it before any flush.
+        assert_eq!(read(&p).unwrap().0.len(), 1);
+        j.append(Event::Completed).unwrap();
+        assert!(!j.unsynced, "append flushes what came before it too");
+        j.append_unsynced(Event::Resumed).unwrap();
+        j.sync().unwrap();
+        assert!(!j.unsynced);
+        let seqs: Vec<u64> = read(&p).unwrap().0.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
     }
 
     #[test]

@@ -63,9 +63,15 @@ pub struct Supervisor {
 impl Supervisor {
     /// Journals an event and folds it into the state.
     pub fn record(&mut self, event: Event) -> Result<()> {
-        let rec = self.journal.append(event)?;
+        let rec = self.journal.append_unsynced(event)?;
         self.state.apply(&rec);
         Ok(())
+    }
+
+    /// Records `event` and flushes the journal: for the last event before the supervisor stops.
+    fn record_durable(&mut self, event: Event) -> Result<()> {
+        self.record(event)?;
+        self.journal.sync()
     }
 
     fn note_error(&mut self, msg: String) {
@@ -134,6 +140,7 @@ impl Supervisor {
                         SessionStatus::Paused => return Ok(SessionStatus::Paused),
                         _ => {}
                     }
+                    self.journal.sync()?;
                     self.wait(&cancel).await;
                 }
                 Next::AwaitGate(stage) => {
@@ -152,6 +159,7 @@ impl Supervisor {
                     }
                     self.live.waiting_for = Some(format!("human approval of the {stage}"));
                     self.view.render(&self.state, &self.live);
+                    self.journal.sync()?;
                     self.wait(&cancel).await;
                 }
                 Next::CompleteStage(stage) => {
@@ -162,7 +170,7 @@ impl Supervisor {
                     self.record(Event::StageCompleted { stage })?;
                 }
                 Next::Finish => {
-                    self.record(Event::Completed)?;
+                    self.record_durable(Event::Completed)?;
                     self.view.render(&self.state, &self.live);
                     self.host.shutdown();
                     let msg = format!(
@@ -209,7 +217,7 @@ impl Supervisor {
 
     fn pause(&mut self, reason: String) -> Result<SessionStatus> {
         self.host.shutdown();
-        self.record(Event::Paused {
+        self.record_durable(Event::Paused {
             reason: reason.clone(),
         })?;
         self.view.render(&self.state, &self.live);
@@ -221,13 +229,13 @@ impl Supervisor {
 
     fn stop(&mut self) -> Result<SessionStatus> {
         self.host.shutdown();
-        self.record(Event::Stopped)?;
+        self.record_durable(Event::Stopped)?;
         Ok(SessionStatus::Stopped)
     }
 
     fn fail(&mut self, reason: String) -> Result<SessionStatus> {
         self.host.shutdown();
-        self.record(Event::Failed {
+        self.record_durable(Event::Failed {
             reason: reason.clone(),
         })?;
         self.view.render(&self.state, &self.live);

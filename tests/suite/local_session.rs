@@ -47,12 +47,13 @@ fn local_model_session_on_a_real_prd_produces_valid_deliverables() {
 /// The "done when": `start --detach --goal ... --journey ...` then `wait`, with no PRD,
 /// so the architect first writes the PRD (`specs/project.md`) on the local model.
 ///
-/// Ignored by default: the sessions complete with every deliverable (two runs, 870 s and
-/// 1,546 s), but SmolLM2-135M writes a PRD whose objectives and requirements the manifest does not
-/// trace, and the final review does not yet close every such gap, so `validate` fails on
-/// `traceability`. Run it with `cargo test --test all local_model_session_from_goal -- --ignored`.
+/// Passed on an idle 2-core machine in 1,654 s / 53,941 tokens (with builds beside it part of the
+/// time), after the manifest draft began to trace every PRD item by document position (before
+/// that, 870-1,546 s and `validate` failed on traceability). Opt-in only because CI already runs
+/// the PRD session above and this one adds 15-30 minutes:
+/// `AGENTMUX_REQUIRE_LOCAL_MODEL=1 cargo test --test all local_model_session_from_goal -- --ignored`.
 #[test]
-#[ignore = "traceability gaps of a PRD written by the 135M model are not all closed yet"]
+#[ignore = "15-30 minutes on 2 cores; CI runs the PRD session instead"]
 fn local_model_session_from_goal_and_journey_writes_the_prd_and_every_deliverable() {
     if !runtime_installed() {
         return;
