@@ -115,6 +115,14 @@ fn items() -> Vec<FeedbackItem> {
     ]
 }
 
+/// The PRD items a manifest must trace, as the supervisor lists them (key, text).
+fn trace_items(prd: &str) -> Vec<(String, String)> {
+    crate::artifacts::validate::traceability(prd, None, &serde_json::json!({}))
+        .into_iter()
+        .map(|u| (u.key(), u.text))
+        .collect()
+}
+
 /// Every task kind, in workflow order: (snapshot name, role, task).
 fn cases<'a>(
     w: &'a World,
@@ -311,11 +319,7 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
         &w.options_md,
         &["options".into()],
     );
-    let trace: Vec<(String, String)> =
-        crate::artifacts::validate::traceability(READTIME, None, &serde_json::json!({}))
-            .into_iter()
-            .map(|u| (u.key(), u.text))
-            .collect();
+    let trace = trace_items(READTIME);
     assert!(trace.len() >= 5, "{trace:?}");
     for (name, role, task) in cases(
         &w,
@@ -370,11 +374,7 @@ fn every_prompt_stays_well_under_the_local_window() {
             ("lice", LICE),
             ("lice x8", huge_prd.as_str()),
         ] {
-            let trace: Vec<(String, String)> =
-                crate::artifacts::validate::traceability(prd, None, &serde_json::json!({}))
-                    .into_iter()
-                    .map(|u| (u.key(), u.text))
-                    .collect();
+            let trace = trace_items(prd);
             for (name, role, task) in cases(
                 &w,
                 &items,
