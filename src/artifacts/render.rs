@@ -123,7 +123,7 @@ pub fn check(kind: DocKind, doc: &Value) -> Vec<String> {
     let mut errors: Vec<String> = validator
         .iter_errors(doc)
         .take(30)
-        .map(|e| format!("{}: {}", where_is(kind, &e.instance_path.to_string()), e))
+        .map(|e| format!("{}: {}", where_is(kind, &e.instance_path().to_string()), e))
         .collect();
     if kind == DocKind::Options
         && errors.is_empty()

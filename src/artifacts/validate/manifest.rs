@@ -39,12 +39,12 @@ pub fn validate_manifest(
     match validator() {
         Ok(v) => {
             for e in v.iter_errors(json).take(MAX_SCHEMA_FINDINGS) {
-                let pointer = e.instance_path.as_str().to_string();
+                let pointer = e.instance_path().as_str().to_string();
                 // Bad and repeated names get a better message from the checks below.
                 let name_rule = (pointer.starts_with("/selected_docs/")
-                    && matches!(e.kind, ValidationErrorKind::Pattern { .. }))
+                    && matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
                     || (pointer == "/selected_docs"
-                        && matches!(e.kind, ValidationErrorKind::UniqueItems));
+                        && matches!(e.kind(), ValidationErrorKind::UniqueItems));
                 if name_rule {
                     continue;
                 }
