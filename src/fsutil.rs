@@ -1,13 +1,24 @@
 //! Small file helpers: atomic writes (temp file + rename) so no reader ever sees half a file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, then rename.
 /// Creates the parent directory when missing.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+/// [`write_atomic`] without the fsync: readers still see the whole old or the whole new file,
+/// but the new content reaches the disk when the kernel decides, or at a [`Deferred::sync`].
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, false)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -18,9 +29,84 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    if sync {
+        tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Syncs files, then the directories holding them (which makes their renames durable). A file
+/// that is gone by now (archived, replaced) needs nothing.
+pub fn sync_paths(paths: &[PathBuf]) -> Result<()> {
+    let mut dirs: Vec<&Path> = Vec::new();
+    for p in paths {
+        match std::fs::File::open(p) {
+            Ok(f) => f.sync_all().map_err(|e| Error::io(p, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(p, e)),
+        }
+        if let Some(d) = p.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dirs.contains(&d)
+        {
+            dirs.push(d);
+        }
+    }
+    for d in dirs {
+        if let Ok(f) = std::fs::File::open(d) {
+            f.sync_all().map_err(|e| Error::io(d, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Files written without fsync whose durability is due later, all at once.
+///
+/// The supervisor writes a step's files (artifacts, deliverables, the next task) unsynced, so the
+/// next request starts without waiting for the disk, and has them synced before the journal
+/// records that mention them are written (see `journal::writer`). A process crash loses nothing
+/// either way (the page cache survives it); after a power loss the journal never names a file
+/// that is not on disk.
+#[derive(Debug, Default)]
+pub struct Deferred {
+    paths: Mutex<Vec<PathBuf>>,
+}
+
+impl Deferred {
+    /// Writes `path` atomically and remembers to sync it.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        write_atomic_unsynced(path, bytes)?;
+        self.add(path);
+        Ok(())
+    }
+
+    /// Remembers to sync a file written by someone else (an agent's result).
+    pub fn add(&self, path: &Path) {
+        self.lock().push(path.to_path_buf());
+    }
+
+    /// How many files wait for a sync.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets the remembered files and returns them, for the caller to sync.
+    pub fn take(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// Syncs every remembered file now (see [`sync_paths`]).
+    pub fn sync(&self) -> Result<()> {
+        sync_paths(&self.take())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
+        self.paths.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Serialises `value` as pretty JSON and writes it atomically.
@@ -63,6 +149,24 @@ mod tests {
             leftovers.is_empty(),
             "temp files left behind: {leftovers:?}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn deferred_writes_are_visible_at_once_and_synced_together() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let d = Deferred::default();
+        let a = dir.path().join("x/a.md");
+        let b = dir.path().join("b.json");
+        d.write(&a, b"alpha")?;
+        std::fs::write(&b, "{}").map_err(|e| Error::io(&b, e))?;
+        d.add(&b);
+        d.add(&dir.path().join("gone.json"));
+        assert_eq!(std::fs::read(&a).map_err(|e| Error::io(&a, e))?, b"alpha");
+        assert_eq!(d.len(), 3);
+        d.sync()?;
+        assert!(d.is_empty(), "a sync forgets what it synced");
+        d.sync()?;
         Ok(())
     }
 }

@@ -69,6 +69,12 @@ pub async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<
         display: display.clone(),
         slots: Semaphore::new(concurrency),
     });
+    // Build the HTTP client now rather than at the first task: loading the TLS roots takes a few
+    // milliseconds that would otherwise sit between the task and its request.
+    let warm = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ = warm.clients.get();
+    });
     let mut running: JoinSet<()> = JoinSet::new();
     let mut claimed: HashSet<String> = HashSet::new();
     loop {
@@ -164,7 +170,7 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
         finished_at: Timestamp::now(),
         outcome,
     };
-    let written = transport::write_result(&shared.opts.paths, &result);
+    let written = transport::write_result_unsynced(&shared.opts.paths, &result);
     let mut display = lock(&shared.display);
     display.finish(slot, Some(&result.outcome));
     match written {
@@ -363,7 +369,7 @@ fn pane_width() -> impl Fn() -> usize + Send {
         match *c {
             Some((at, w)) if at.elapsed() < Duration::from_millis(500) => w,
             _ => {
-                let w = ratatui::crossterm::terminal::size()
+                let w = crate::mux::layout::tty_size()
                     .map(|(w, _)| usize::from(w))
                     .unwrap_or(100);
                 *c = Some((Instant::now(), w));

@@ -121,7 +121,11 @@ pub fn uses_local_model(cfg: &Config) -> bool {
 
 /// The roles that get an agent (authors, reviewers, enabled helpers).
 fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
-    let roles = crate::roles::load_roles(&project.agents, cfg)?;
+    Ok(role_names(&crate::roles::load_roles(&project.agents, cfg)?))
+}
+
+/// The roles that get an agent: authors, reviewers, then enabled helpers.
+fn role_names(roles: &crate::roles::Roles) -> Vec<String> {
     let mut v: Vec<String> = roles
         .enabled_authors()
         .iter()
@@ -129,7 +133,7 @@ fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
         .collect();
     v.extend(roles.enabled_reviewers().iter().map(|r| r.name.clone()));
     v.extend(roles.enabled_helpers().iter().map(|r| r.name.clone()));
-    Ok(v)
+    v
 }
 
 /// `--set` flags to repeat on the command lines of the panes (never secrets: the key is not config).
@@ -366,10 +370,11 @@ fn build_supervisor(
 ) -> Result<Supervisor> {
     let paths = project.session(id);
     let lock = SessionLock::acquire(&paths.lock(), "supervisor")?;
-    let (journal, records, skipped) = Journal::open(&paths.journal())?;
+    let (mut journal, records, skipped) = Journal::open(&paths.journal())?;
     for s in &skipped {
         tracing::warn!("journal line {} skipped: {}", s.line, s.reason);
     }
+    journal.write_in_background()?;
     let state = journal::SessionState::fold(&records);
     if state.session_id.is_empty() {
         return Err(Error::Input {
@@ -378,6 +383,9 @@ fn build_supervisor(
         });
     }
     let local_model = uses_local_model(&cfg);
+    let _ = std::thread::Builder::new()
+        .name("warm-up".into())
+        .spawn(crate::supervisor::results::warm_up);
     let sctx = SessionContext::load(&ctx.project_dir, cfg, &state)?;
     let watcher = crate::transport::DirWatcher::new(&[paths.results(), paths.control()])?;
     Ok(Supervisor {
@@ -418,22 +426,10 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
     let rt = runtime()?;
     let status = rt.block_on(async {
         wait_local_model(&paths, &cfg).await?;
-        // The CLI records the pane ids right after opening the panes: wait for them.
-        let mut runtime = None;
-        for _ in 0..100 {
-            match SessionRuntime::load(&paths)? {
-                Some(rt) if !rt.panes.is_empty() => {
-                    runtime = Some(rt);
-                    break;
-                }
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        let runtime = runtime.ok_or_else(|| {
-            Error::Other(format!(
-                "{}: runtime.json lists no panes after 10 s",
-                paths.dir.display()
-            ))
+        // Written by the CLI before it opens tmux; the agents' pane ids come later (TmuxAgents).
+        let runtime = SessionRuntime::load(&paths)?.ok_or_else(|| Error::Input {
+            path: paths.dir.join("runtime.json"),
+            message: "missing: the supervisor runs inside a session opened by `agentmux start` or `resume`".into(),
         })?;
         let mux = Tmux::new(runtime.tmux_socket.clone());
         let host = crate::supervisor::host::TmuxAgents::new(
@@ -464,12 +460,7 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             Box::new(crate::supervisor::view::LineView::new(false)),
             Some(notify),
         )?;
-        let roles: Vec<String> = runtime
-            .panes
-            .keys()
-            .filter(|k| *k != "supervisor" && *k != "model")
-            .cloned()
-            .collect();
+        let roles = role_names(&sup.ctx.roles);
         if let Some(v) = crate::supervisor::view::DashboardView::new(
             paths.clone(),
             roles,

@@ -8,6 +8,7 @@
 
 pub mod lock;
 pub mod state;
+pub mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -69,10 +70,18 @@ pub fn load_state(path: &Path) -> Result<(SessionState, Vec<SkippedLine>)> {
 /// The single writer of a journal.
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    sink: Sink,
     next_seq: u64,
     /// Records written (readers see them) but not yet flushed to the disk.
     unsynced: bool,
+}
+
+/// Where appended records go.
+enum Sink {
+    /// Written by the caller's thread (short-lived commands).
+    Direct(File),
+    /// Queued for a [`writer::Writer`] thread (the supervisor).
+    Background(writer::Writer),
 }
 
 impl Journal {
@@ -104,13 +113,44 @@ impl Journal {
         Ok((
             Journal {
                 path: path.to_owned(),
-                file,
+                sink: Sink::Direct(file),
                 next_seq,
                 unsynced: false,
             },
             records,
             skipped,
         ))
+    }
+
+    /// Hands the file to a writer thread: from now on appends and syncs are queued and the
+    /// caller never waits for the disk, except in [`Journal::sync`].
+    pub fn write_in_background(&mut self) -> Result<()> {
+        if let Sink::Direct(file) = &self.sink {
+            let file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
+            self.sink = Sink::Background(writer::Writer::start(&self.path, file)?);
+        }
+        Ok(())
+    }
+
+    /// Makes `paths` durable before any record appended after this call is written.
+    pub fn sync_files_first(&mut self, paths: Vec<std::path::PathBuf>) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        match &self.sink {
+            Sink::Direct(_) => crate::fsutil::sync_paths(&paths),
+            Sink::Background(w) => w.sync_files(paths),
+        }
+    }
+
+    /// Writes a file atomically (temp file, fsync, rename) before any record appended after
+    /// this call: on the writer thread when there is one, so a slow disk never holds up the
+    /// caller (replacing a file can wait for the disk on ext4).
+    pub fn write_file(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
+        match &self.sink {
+            Sink::Direct(_) => crate::fsutil::write_atomic(&path, &bytes),
+            Sink::Background(w) => w.write_file(path, bytes),
+        }
     }
 
     /// Appends one event and flushes it durably before returning.
@@ -135,23 +175,44 @@ impl Journal {
             Error::Other(format!("internal: cannot serialise a journal event: {e}"))
         })?;
         line.push(b'\n');
-        self.file
-            .write_all(&line)
-            .map_err(|e| Error::io(&self.path, e))?;
+        match &mut self.sink {
+            Sink::Direct(file) => file
+                .write_all(&line)
+                .map_err(|e| Error::io(&self.path, e))?,
+            Sink::Background(w) => w.append(line)?,
+        }
         self.unsynced = true;
         self.next_seq += 1;
         Ok(record)
     }
 
-    /// Flushes every record appended so far to the disk (nothing to do when all are).
+    /// Flushes every record appended so far to the disk and waits for it (nothing to do when
+    /// all are).
     pub fn sync(&mut self) -> Result<()> {
         if self.unsynced {
-            self.file
-                .sync_data()
-                .map_err(|e| Error::io(&self.path, e))?;
+            match &self.sink {
+                Sink::Direct(file) => file.sync_data().map_err(|e| Error::io(&self.path, e))?,
+                Sink::Background(w) => w.sync()?,
+            }
             self.unsynced = false;
         }
         Ok(())
+    }
+
+    /// Starts flushing every record appended so far without waiting for it (the same as
+    /// [`Journal::sync`] without a writer thread). An error of an earlier background write is
+    /// returned here.
+    pub fn sync_soon(&mut self) -> Result<()> {
+        match &self.sink {
+            Sink::Direct(_) => self.sync(),
+            Sink::Background(w) => {
+                if self.unsynced {
+                    w.sync_soon()?;
+                    self.unsynced = false;
+                }
+                w.check()
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -205,6 +266,43 @@ mod tests {
         assert!(!j.unsynced);
         let seqs: Vec<u64> = read(&p).unwrap().0.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_background_journal_writes_files_first_then_records_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (mut j, _, _) = Journal::open(&p).unwrap();
+        j.append(Event::Resumed).unwrap();
+        j.write_in_background().unwrap();
+        let artifact = dir.path().join("a.md");
+        crate::fsutil::write_atomic_unsynced(&artifact, b"doc").unwrap();
+        j.sync_files_first(vec![artifact, dir.path().join("gone.md")])
+            .unwrap();
+        let deliverable = dir.path().join("specs/options.md");
+        j.write_file(deliverable.clone(), b"options".to_vec())
+            .unwrap();
+        for _ in 0..50 {
+            j.append_unsynced(Event::StageEntered {
+                stage: Stage::Options,
+            })
+            .unwrap();
+        }
+        j.sync_soon().unwrap();
+        j.append_unsynced(Event::Completed).unwrap();
+        j.sync().unwrap();
+        let seqs: Vec<u64> = read(&p).unwrap().0.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=52).collect::<Vec<_>>(), "every record, in order");
+        assert_eq!(std::fs::read(&deliverable).unwrap(), b"options");
+        j.append_unsynced(Event::Stopped).unwrap();
+        drop(j);
+        let (recs, skipped) = read(&p).unwrap();
+        assert!(skipped.is_empty());
+        assert_eq!(
+            recs.last().unwrap().event,
+            Event::Stopped,
+            "drop flushes the queue"
+        );
     }
 
     #[test]

@@ -346,11 +346,15 @@ impl LlmClient {
             };
             match next {
                 Some(Ok(bytes)) => {
+                    // The text of every event in this read goes to `on_token` at once: a burst of
+                    // tokens (a fast server, a slow reader) is drawn once, not once per token.
                     for data in parser.push(&bytes) {
-                        if acc.event(base, &data, on_token)? {
+                        if acc.event(base, &data)? {
+                            acc.emit(on_token);
                             return Ok(acc.finish());
                         }
                     }
+                    acc.emit(on_token);
                 }
                 Some(Err(e)) => {
                     return Err(LlmError::StreamBroken {
@@ -360,10 +364,12 @@ impl LlmClient {
                 }
                 None => {
                     if let Some(data) = parser.finish()
-                        && acc.event(base, &data, on_token)?
+                        && acc.event(base, &data)?
                     {
+                        acc.emit(on_token);
                         return Ok(acc.finish());
                     }
+                    acc.emit(on_token);
                     // No `[DONE]`: fine when the completion had finished, broken otherwise.
                     if acc.finish_reason.is_some() {
                         return Ok(acc.finish());
@@ -387,16 +393,13 @@ struct Accumulator {
     finish_reason: Option<String>,
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    /// Text received but not yet passed to `on_token` (see [`Accumulator::emit`]).
+    pending: String,
 }
 
 impl Accumulator {
     /// Handles one SSE event; true at `[DONE]`.
-    fn event(
-        &mut self,
-        base: &str,
-        data: &str,
-        on_token: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<bool, LlmError> {
+    fn event(&mut self, base: &str, data: &str) -> Result<bool, LlmError> {
         let data = data.trim();
         if data == "[DONE]" {
             return Ok(true);
@@ -414,17 +417,25 @@ impl Accumulator {
                 message,
             });
         }
-        self.absorb(&chunk, on_token);
+        self.absorb(&chunk);
         Ok(false)
     }
 
-    fn absorb(&mut self, chunk: &WireChunk, on_token: &mut (dyn FnMut(&str) + Send)) {
+    /// Passes the text received since the last call to `on_token`.
+    fn emit(&mut self, on_token: &mut (dyn FnMut(&str) + Send)) {
+        if !self.pending.is_empty() {
+            on_token(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    fn absorb(&mut self, chunk: &WireChunk) {
         if let Some(t) = chunk.text()
             && !t.is_empty()
         {
             self.text.push_str(t);
+            self.pending.push_str(t);
             self.got_text = true;
-            on_token(t);
         }
         if let Some(r) = chunk.finish_reason() {
             self.finish_reason = Some(r.to_string());
@@ -468,13 +479,15 @@ fn whole_completion(
         let mut events = parser.push(bytes);
         events.extend(parser.finish());
         for data in events {
-            if acc.event(base, &data, on_token)? {
+            if acc.event(base, &data)? {
                 break;
             }
         }
+        acc.emit(on_token);
         return Ok(acc.finish());
     }
-    acc.event(base, &text, on_token)?;
+    acc.event(base, &text)?;
+    acc.emit(on_token);
     Ok(acc.finish())
 }
 
@@ -524,71 +537,60 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
-    fn noop() -> impl FnMut(&str) + Send {
-        |_: &str| {}
-    }
-
     #[test]
     fn accumulator_tolerates_unknown_finish_reason_and_counts_usage() {
         let mut acc = Accumulator::default();
         let mut seen = Vec::new();
         let mut cb = |t: &str| seen.push(t.to_string());
         assert!(
+            !acc.event("u", r#"{"choices":[{"delta":{"role":"assistant"}}]}"#)
+                .unwrap()
+        );
+        assert!(
             !acc.event(
                 "u",
-                r#"{"choices":[{"delta":{"role":"assistant"}}]}"#,
-                &mut cb
+                r#"{"model":"m1","choices":[{"delta":{"content":"He"}}]}"#
             )
             .unwrap()
         );
         assert!(
             !acc.event(
                 "u",
-                r#"{"model":"m1","choices":[{"delta":{"content":"He"}}]}"#,
-                &mut cb
+                r#"{"choices":[{"delta":{"content":"llo"},"finish_reason":"eos"}]}"#
             )
             .unwrap()
         );
         assert!(
             !acc.event(
                 "u",
-                r#"{"choices":[{"delta":{"content":"llo"},"finish_reason":"eos"}]}"#,
-                &mut cb
+                r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#
             )
             .unwrap()
         );
-        assert!(
-            !acc.event(
-                "u",
-                r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#,
-                &mut cb
-            )
-            .unwrap()
-        );
-        assert!(acc.event("u", "[DONE]", &mut cb).unwrap());
+        assert!(acc.event("u", "[DONE]").unwrap());
+        acc.emit(&mut cb);
+        acc.emit(&mut cb);
         let a = acc.finish();
         assert_eq!(a.text, "Hello");
         assert_eq!(a.finish_reason.as_deref(), Some("eos"));
         assert_eq!(a.model.as_deref(), Some("m1"));
         assert_eq!((a.prompt_tokens, a.completion_tokens), (Some(7), Some(2)));
-        assert_eq!(seen, vec!["He", "llo"]);
+        assert_eq!(
+            seen,
+            vec!["Hello"],
+            "one call per batch, none when nothing is new"
+        );
     }
 
     #[test]
     fn accumulator_reports_error_objects_and_malformed_chunks() {
         let mut acc = Accumulator::default();
         let e = acc
-            .event(
-                "http://h/v1",
-                r#"{"error":{"message":"context too long"}}"#,
-                &mut noop(),
-            )
+            .event("http://h/v1", r#"{"error":{"message":"context too long"}}"#)
             .unwrap_err();
         assert!(matches!(e, LlmError::Server { .. }));
         assert!(e.to_string().contains("context too long"));
-        let e = acc
-            .event("http://h/v1", "{not json", &mut noop())
-            .unwrap_err();
+        let e = acc.event("http://h/v1", "{not json").unwrap_err();
         assert!(matches!(e, LlmError::Malformed { .. }), "{e}");
     }
 

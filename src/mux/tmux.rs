@@ -367,12 +367,17 @@ fn same_path(a: &str, b: &str) -> bool {
 
 impl Multiplexer for Tmux {
     fn check_version(&self) -> Result<(u32, u32)> {
+        // `tmux -V` once per process: the tmux binary does not change under a running command.
+        static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        if let Some(v) = VERSION.get() {
+            return require_supported(v);
+        }
         let out = tmux_interface::Tmux::new()
             .version()
             .stdin(Some(StdIO::Null))
             .output()
             .map_err(|e| spawn_error(&e.to_string()))?;
-        require_supported(&out.to_string())
+        require_supported(VERSION.get_or_init(|| out.to_string()))
     }
 
     fn has_session(&self, name: &str) -> Result<bool> {

@@ -13,18 +13,27 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
 use crate::journal::SessionState;
 use crate::protocol::{Event, ItemStatus, Stage};
 use crate::supervisor::session::{SessionContext, design_doc_name};
 
-/// Writes what a completed stage delivers; returns the `DeliverableWritten` events.
-pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> Result<Vec<Event>> {
+/// How a deliverable reaches the disk: the supervisor passes its journal's writer, which writes
+/// the file (atomically) before any record that follows, off the supervisor's thread.
+pub type WriteFile<'a> = dyn FnMut(PathBuf, Vec<u8>) -> Result<()> + 'a;
+
+/// Writes what a completed stage delivers through `write`; returns the `DeliverableWritten`
+/// events.
+pub fn write_stage(
+    ctx: &SessionContext,
+    state: &SessionState,
+    stage: Stage,
+    write: &mut WriteFile<'_>,
+) -> Result<Vec<Event>> {
     let root = &ctx.project.root;
     let specs = &ctx.project.specs;
     let mut written: Vec<PathBuf> = Vec::new();
     let mut put = |path: PathBuf, text: &str| -> Result<()> {
-        write_atomic(&path, text.as_bytes())?;
+        write(path.clone(), text.as_bytes().to_vec())?;
         written.push(path);
         Ok(())
     };
@@ -72,7 +81,9 @@ pub fn write_stage(ctx: &SessionContext, state: &SessionState, stage: Stage) -> 
         | Stage::Proposal
         | Stage::ImplementationPlan => {}
     }
-    written.extend(write_feedback(ctx, state)?);
+    let (json_path, json_text, md_path, md_text) = feedback_files(ctx, state);
+    put(json_path, &json_text)?;
+    put(md_path, &md_text)?;
     Ok(written
         .into_iter()
         .map(|p| Event::DeliverableWritten {
@@ -266,12 +277,17 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn write_feedback(ctx: &SessionContext, state: &SessionState) -> Result<Vec<PathBuf>> {
+/// The feedback ledger as `feedback.json` and `feedback.md`: (path, text) of each.
+fn feedback_files(
+    ctx: &SessionContext,
+    state: &SessionState,
+) -> (PathBuf, String, PathBuf, String) {
     let root: &Path = &ctx.project.root;
-    let j = root.join("feedback.json");
-    let m = root.join("feedback.md");
     let text = serde_json::to_string_pretty(&ledger_json(state)).unwrap_or_default() + "\n";
-    write_atomic(&j, text.as_bytes())?;
-    write_atomic(&m, ledger_md(state).as_bytes())?;
-    Ok(vec![j, m])
+    (
+        root.join("feedback.json"),
+        text,
+        root.join("feedback.md"),
+        ledger_md(state),
+    )
 }

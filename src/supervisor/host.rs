@@ -169,15 +169,33 @@ pub fn agent_pane_spec(
 }
 
 /// Agents in tmux panes, watched and respawned by an [`AgentPool`].
+///
+/// The supervisor pane starts while `agentmux start` is still opening the agents' panes, and the
+/// CLI records their ids in `runtime.json` only when all are open. Rather than wait for that (it
+/// would delay the first request by the whole pane set-up), the supervisor starts dispatching at
+/// once and the panes are registered at the first health check that finds them.
 pub struct TmuxAgents {
     pool: crate::supervisor::agents::AgentPool,
     mux: std::sync::Arc<dyn crate::mux::Multiplexer>,
     paths: crate::paths::SessionPaths,
     session: String,
+    /// How to (re)start a role's agent: the binary, the pane environment, the project, the
+    /// session id and the `--set` flags.
+    exe: PathBuf,
+    env: Vec<(String, String)>,
+    project_dir: PathBuf,
+    session_id: String,
+    sets: Vec<String>,
+    /// None until the agent panes are registered; then when the host was made.
+    unregistered_since: Option<std::time::Instant>,
 }
 
+/// How long the supervisor waits for `runtime.json` to list the agents' panes.
+const PANES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl TmuxAgents {
-    /// Registers the agent panes listed in the session's `runtime.json`.
+    /// Agents of the session's `runtime.json`: registered at once when it lists their panes,
+    /// else at a later [`AgentHost::check`].
     pub fn new(
         mux: std::sync::Arc<dyn crate::mux::Multiplexer>,
         paths: &crate::paths::SessionPaths,
@@ -190,33 +208,78 @@ impl TmuxAgents {
         let exe = std::env::current_exe().map_err(|e| {
             crate::error::Error::Other(format!("cannot find the agentmux binary: {e}"))
         })?;
-        let env = crate::supervisor::agents::pane_env(config);
-        let mut pool = crate::supervisor::agents::AgentPool::new(
+        let pool = crate::supervisor::agents::AgentPool::new(
             mux.clone(),
             runtime.tmux_session.clone(),
             paths.clone(),
         );
-        for (role, pane) in &runtime.panes {
-            if role == "supervisor" || role == "model" {
-                continue;
-            }
-            pool.insert(
-                role.clone(),
-                pane.clone(),
-                agent_pane_spec(&exe, project_dir, session_id, role, &env, sets),
-            );
-        }
-        Ok(Self {
+        let mut me = Self {
             pool,
             mux,
             paths: paths.clone(),
             session: runtime.tmux_session.clone(),
-        })
+            exe,
+            env: crate::supervisor::agents::pane_env(config),
+            project_dir: project_dir.to_owned(),
+            session_id: session_id.to_string(),
+            sets: sets.to_vec(),
+            unregistered_since: Some(std::time::Instant::now()),
+        };
+        me.register(runtime);
+        Ok(me)
+    }
+
+    /// Registers the agent panes `runtime` lists; false when it lists none yet.
+    fn register(&mut self, runtime: &crate::mux::SessionRuntime) -> bool {
+        let agents: Vec<(&String, &String)> = runtime
+            .panes
+            .iter()
+            .filter(|(role, _)| *role != "supervisor" && *role != "model")
+            .collect();
+        if agents.is_empty() {
+            return false;
+        }
+        for (role, pane) in agents {
+            let spec = agent_pane_spec(
+                &self.exe,
+                &self.project_dir,
+                &self.session_id,
+                role,
+                &self.env,
+                &self.sets,
+            );
+            self.pool.insert(role.clone(), pane.clone(), spec);
+        }
+        self.unregistered_since = None;
+        true
+    }
+
+    /// Registers the panes if `runtime.json` lists them by now. Err after [`PANES_DEADLINE`].
+    fn ensure_registered(&mut self) -> Result<bool, HostProblem> {
+        let Some(since) = self.unregistered_since else {
+            return Ok(true);
+        };
+        if let Ok(Some(rt)) = crate::mux::SessionRuntime::load(&self.paths)
+            && self.register(&rt)
+        {
+            return Ok(true);
+        }
+        if since.elapsed() > PANES_DEADLINE {
+            return Err(HostProblem::CrashedOut(format!(
+                "{}: runtime.json lists no agent panes after {} s (did `agentmux start` fail?)",
+                self.paths.dir.display(),
+                PANES_DEADLINE.as_secs()
+            )));
+        }
+        Ok(false)
     }
 }
 
 impl AgentHost for TmuxAgents {
     fn check(&mut self) -> Result<Vec<(String, u32)>, HostProblem> {
+        if !self.ensure_registered()? {
+            return Ok(Vec::new());
+        }
         let mut restarted = Vec::new();
         let down = self.pool.check();
         // tmux cannot be asked about any pane: the server is gone, not an agent.
@@ -264,6 +327,7 @@ impl AgentHost for TmuxAgents {
 
     fn shutdown(&mut self) {
         // Agents exit cleanly on SIGTERM: their in-flight requests are cancelled at once.
+        let _ = self.ensure_registered();
         let ids = self.pool.pane_ids();
         let Ok(panes) = self.mux.list_panes(&self.session) else {
             return;
@@ -286,7 +350,7 @@ mod tests {
     use super::*;
     use crate::mux::{FakeMux, Multiplexer, layout};
     use crate::paths::SessionPaths;
-    use crate::supervisor::agents::{AgentPool, pane_spec_for_agent};
+    use crate::supervisor::agents::pane_spec_for_agent;
 
     fn tmux_agents(dir: &Path) -> (Arc<FakeMux>, TmuxAgents) {
         let paths = SessionPaths::new(dir.join("s1"));
@@ -299,19 +363,83 @@ mod tests {
             })
             .collect();
         let opened = layout::open_session(mux.as_ref(), "am-s1", &panes, "tiled").unwrap();
-        let mut pool = AgentPool::new(mux.clone(), "am-s1", paths.clone());
-        pool.insert(
-            "architect".to_string(),
-            opened["architect"].id.clone(),
-            panes[1].1.clone(),
-        );
-        let agents = TmuxAgents {
-            pool,
-            mux: mux.clone(),
-            paths,
-            session: "am-s1".into(),
+        let runtime = crate::mux::SessionRuntime {
+            tmux_socket: None,
+            tmux_session: "am-s1".into(),
+            panes: opened.into_iter().map(|(k, p)| (k, p.id)).collect(),
+            local_llm_url: None,
+            supervisor_pid: None,
         };
+        let agents = TmuxAgents::new(
+            mux.clone(),
+            &paths,
+            &runtime,
+            &crate::config::Config::default(),
+            dir,
+            "s1",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            agents.pool.pane_ids().len(),
+            1,
+            "the architect is registered"
+        );
         (mux, agents)
+    }
+
+    #[test]
+    fn panes_recorded_after_the_supervisor_started_are_registered_at_a_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = SessionPaths::new(dir.path().join("s1"));
+        paths.create_all().unwrap();
+        let mux = Arc::new(FakeMux::new());
+        // What `agentmux start` writes before it opens tmux: the session, no panes yet.
+        let mut runtime = crate::mux::SessionRuntime {
+            tmux_socket: None,
+            tmux_session: "am-s1".into(),
+            panes: Default::default(),
+            local_llm_url: None,
+            supervisor_pid: None,
+        };
+        runtime.save(&paths).unwrap();
+        let mut agents = TmuxAgents::new(
+            mux.clone(),
+            &paths,
+            &runtime,
+            &crate::config::Config::default(),
+            dir.path(),
+            "s1",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(agents.check(), Ok(vec![]), "nothing to check yet");
+        assert!(agents.pool.pane_ids().is_empty());
+        assert!(
+            mux.calls().is_empty(),
+            "tmux is not asked before the panes exist"
+        );
+        let spec = pane_spec_for_agent(
+            Path::new("/bin/agentmux"),
+            dir.path(),
+            "s1",
+            "architect",
+            &[],
+        );
+        let opened = layout::open_session(
+            mux.as_ref(),
+            "am-s1",
+            &[("architect".to_string(), spec)],
+            "tiled",
+        )
+        .unwrap();
+        runtime.panes = opened.into_iter().map(|(k, p)| (k, p.id)).collect();
+        runtime.save(&paths).unwrap();
+        assert_eq!(agents.check(), Ok(vec![]), "a live agent needs no restart");
+        assert_eq!(
+            agents.pool.pane_ids().keys().collect::<Vec<_>>(),
+            ["architect"]
+        );
     }
 
     #[test]

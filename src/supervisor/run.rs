@@ -39,7 +39,13 @@ pub struct Live {
     pub started: Option<Instant>,
     pub errors: VecDeque<String>,
     pub waiting_for: Option<String>,
+    /// When the agents' health was last checked (at most once a second: in tmux a check runs
+    /// `tmux list-panes`, a few milliseconds that would otherwise delay a result arriving then).
+    pub last_health_check: Option<Instant>,
 }
+
+/// How often the supervisor checks that its agents live (it also wakes at least this often).
+const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Shows a message inside the session's tmux session (display-message and bell).
 pub type TmuxNotify = Box<dyn Fn(&str) + Send>;
@@ -61,17 +67,33 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Journals an event and folds it into the state.
+    /// Journals an event and folds it into the state. The files written so far (artifacts,
+    /// deliverables, tasks, results read) are synced before the record is written.
     pub fn record(&mut self, event: Event) -> Result<()> {
+        self.journal
+            .sync_files_first(self.ctx.store.deferred().take())?;
         let rec = self.journal.append_unsynced(event)?;
         self.state.apply(&rec);
         Ok(())
     }
 
-    /// Records `event` and flushes the journal: for the last event before the supervisor stops.
+    /// Records `event` and waits until the journal is on disk: for the last event before the
+    /// supervisor stops.
     fn record_durable(&mut self, event: Event) -> Result<()> {
         self.record(event)?;
+        self.journal
+            .sync_files_first(self.ctx.store.deferred().take())?;
         self.journal.sync()
+    }
+
+    /// Starts making everything so far durable (the files written unsynced during this step,
+    /// then the journal that names them) on the journal's writer thread, and returns at once:
+    /// called before the supervisor waits, so the disk work overlaps the requests just
+    /// dispatched and a slow fsync never delays the next result.
+    fn flush(&mut self) -> Result<()> {
+        self.journal
+            .sync_files_first(self.ctx.store.deferred().take())?;
+        self.journal.sync_soon()
     }
 
     fn note_error(&mut self, msg: String) {
@@ -114,7 +136,9 @@ impl Supervisor {
             if let Some(status) = self.apply_control()? {
                 return Ok(status);
             }
+            let t = Instant::now();
             self.collect_results()?;
+            let collected = t.elapsed();
             if let Some(msg) = self.over_budget() {
                 return self.pause(msg);
             }
@@ -124,6 +148,8 @@ impl Supervisor {
             }
             let decision = next(&self.ctx.plan, &self.state);
             self.live.waiting_for = None;
+            let label = decision.label();
+            let t = Instant::now();
             match decision {
                 Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
                 Next::Dispatch(tasks) => self.dispatch(&tasks)?,
@@ -131,7 +157,14 @@ impl Supervisor {
                     if let Some(msg) = disk_full(&self.ctx.paths.dir) {
                         return self.pause(msg);
                     }
-                    self.check_agents()?;
+                    if self
+                        .live
+                        .last_health_check
+                        .is_none_or(|t| t.elapsed() >= HEALTH_CHECK_EVERY)
+                    {
+                        self.live.last_health_check = Some(Instant::now());
+                        self.check_agents()?;
+                    }
                     match self.state.status() {
                         SessionStatus::Failed => {
                             self.host.shutdown();
@@ -140,7 +173,7 @@ impl Supervisor {
                         SessionStatus::Paused => return Ok(SessionStatus::Paused),
                         _ => {}
                     }
-                    self.journal.sync()?;
+                    self.flush()?;
                     self.wait(&cancel).await;
                 }
                 Next::AwaitGate(stage) => {
@@ -159,11 +192,17 @@ impl Supervisor {
                     }
                     self.live.waiting_for = Some(format!("human approval of the {stage}"));
                     self.view.render(&self.state, &self.live);
-                    self.journal.sync()?;
+                    self.flush()?;
                     self.wait(&cancel).await;
                 }
                 Next::CompleteStage(stage) => {
-                    let events = deliverables::write_stage(&self.ctx, &self.state, stage)?;
+                    let journal = &mut self.journal;
+                    let events = deliverables::write_stage(
+                        &self.ctx,
+                        &self.state,
+                        stage,
+                        &mut |path, bytes| journal.write_file(path, bytes),
+                    )?;
                     for e in events {
                         self.record(e)?;
                     }
@@ -185,6 +224,15 @@ impl Supervisor {
                 Next::Pause(msg) => return self.pause(msg),
                 Next::Fail(msg) => return self.fail(msg),
             }
+            // AGENTMUX_LOG=debug: where a step's time goes (see BENCHMARKS.md, idle share).
+            if label != "wait" || !collected.is_zero() {
+                tracing::debug!(
+                    collect_us = collected.as_micros() as u64,
+                    step = label,
+                    step_us = t.elapsed().as_micros() as u64,
+                    "supervisor turn"
+                );
+            }
         }
     }
 
@@ -200,7 +248,7 @@ impl Supervisor {
             Some(w) => {
                 tokio::select! {
                     _ = w.recv() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(HEALTH_CHECK_EVERY) => {}
                     _ = cancel.cancelled() => {}
                 }
                 // Drain what else arrived: one pass of the loop handles them all.
@@ -310,7 +358,11 @@ impl Supervisor {
                     st,
                     self.local_model,
                 )?;
-                crate::transport::write_task(&self.ctx.paths, &task)?;
+                crate::transport::write_task_deferred(
+                    &self.ctx.paths,
+                    &task,
+                    self.ctx.store.deferred(),
+                )?;
             }
             self.record(Event::TaskDispatched {
                 task_id: id,
@@ -344,6 +396,8 @@ impl Supervisor {
             let Some(rec) = self.state.tasks.get(&id).cloned() else {
                 continue;
             };
+            // Agents write results unsynced: sync it before the journal records its outcome.
+            self.ctx.store.deferred().add(&self.ctx.paths.result(&id));
             let elapsed_ms = (result.finished_at.as_millisecond()
                 - result.started_at.as_millisecond())
             .max(0) as u64;
@@ -386,7 +440,7 @@ impl Supervisor {
                         .count() as u32;
                     let force = self.ctx.config.workflow.on_invalid == OnInvalid::Continue
                         && invalid_so_far >= self.ctx.config.workflow.repair_attempts;
-                    match process(
+                    let verdict = process(
                         &self.ctx,
                         &self.state,
                         &rec,
@@ -394,7 +448,8 @@ impl Supervisor {
                         &text,
                         json.as_ref(),
                         force,
-                    ) {
+                    );
+                    match verdict {
                         Verdict::Invalid(findings) => {
                             self.note_error(format!(
                                 "{id}: output invalid ({}); asking for a repair",

@@ -3,22 +3,33 @@
 //! so a recorded revision always has its files.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::Deferred;
 use crate::journal::SessionState;
 use crate::protocol::Stage;
 
 #[derive(Clone, Debug)]
 pub struct Store {
     pub dir: PathBuf,
+    /// The session's files written since the last journal sync (see [`Deferred`]).
+    deferred: Arc<Deferred>,
 }
 
 impl Store {
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+        Self {
+            dir,
+            deferred: Arc::default(),
+        }
+    }
+
+    /// Files written unsynced, to be synced before the journal that records them.
+    pub fn deferred(&self) -> &Deferred {
+        &self.deferred
     }
 
     fn base(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
@@ -47,9 +58,11 @@ impl Store {
         if let Some(j) = json {
             let bytes =
                 serde_json::to_vec_pretty(j).map_err(|e| Error::Other(format!("internal: {e}")))?;
-            write_atomic(&self.json_path(stage, name, rev), &bytes)?;
+            self.deferred
+                .write(&self.json_path(stage, name, rev), &bytes)?;
         }
-        write_atomic(&self.md_path(stage, name, rev), md.as_bytes())
+        self.deferred
+            .write(&self.md_path(stage, name, rev), md.as_bytes())
     }
 
     /// The latest accepted markdown of an artifact.

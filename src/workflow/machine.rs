@@ -130,6 +130,22 @@ pub enum Next {
     Fail(String),
 }
 
+impl Next {
+    /// A short name for logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Next::EnterStage(_) => "enter-stage",
+            Next::Dispatch(_) => "dispatch",
+            Next::Wait => "wait",
+            Next::AwaitGate(_) => "await-gate",
+            Next::CompleteStage(_) => "complete-stage",
+            Next::Finish => "finish",
+            Next::Pause(_) => "pause",
+            Next::Fail(_) => "fail",
+        }
+    }
+}
+
 /// The outcome of evaluating a step or a group of steps.
 enum Eval {
     Done,

@@ -85,6 +85,10 @@ impl Bench {
     fn cmd(&self, tmux: &TmuxServer) -> assert_cmd::Command {
         let mut c = self.project.cmd();
         c.env("AGENTMUX_TMUX_SOCKET", &tmux.socket);
+        // BENCH_LOG=debug: the session logs every supervisor turn (kept with BENCH_GAPS).
+        if let Ok(filter) = std::env::var("BENCH_LOG") {
+            c.env("AGENTMUX_LOG", filter);
+        }
         c
     }
 
@@ -282,6 +286,18 @@ fn print_gaps(spans: &[Span], dir: &Path, t0: SystemTime, end: SystemTime) {
     if end > reach {
         gaps.push((reach, end));
     }
+    if std::env::var("BENCH_SPANS").is_ok() {
+        // Absolute times, to line the requests up with the session's logs.
+        for s in spans {
+            println!(
+                "span {} -> {}",
+                jiff::Timestamp::try_from(s.start).unwrap(),
+                s.end
+                    .map(|e| jiff::Timestamp::try_from(e).unwrap().to_string())
+                    .unwrap_or_default()
+            );
+        }
+    }
     let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
     let events: Vec<(SystemTime, String)> = journal
         .lines()
@@ -291,9 +307,14 @@ fn print_gaps(spans: &[Span], dir: &Path, t0: SystemTime, end: SystemTime) {
             Some((SystemTime::from(at), v["type"].as_str()?.to_string()))
         })
         .collect();
+    // BENCH_GAPS=<ms>: the shortest gap to list (30 ms when not a number).
+    let min_ms = std::env::var("BENCH_GAPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
     for (a, b) in gaps
         .into_iter()
-        .filter(|(a, b)| since(*a, *b) > Duration::from_millis(30))
+        .filter(|(a, b)| since(*a, *b) > Duration::from_millis(min_ms))
     {
         let inside: Vec<String> = events
             .iter()
@@ -307,6 +328,24 @@ fn print_gaps(spans: &[Span], dir: &Path, t0: SystemTime, end: SystemTime) {
             inside.join(" ")
         );
     }
+}
+
+/// Copies a session's logs (with `AGENTMUX_LOG=debug`: every supervisor turn and its duration)
+/// to `target/tmp/bench-logs/<session>/` for a closer look at the gaps.
+fn keep_logs(dir: &Path) {
+    let Some(name) = dir.file_name() else { return };
+    let to = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/tmp/bench-logs")
+        .join(name);
+    let _ = std::fs::create_dir_all(&to);
+    for e in std::fs::read_dir(dir.join("logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let _ = std::fs::copy(e.path(), to.join(e.file_name()));
+    }
+    println!("logs kept in {}", to.display());
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -353,6 +392,7 @@ fn bench_session_overhead_parallelism_memory() {
         let (cp, steps) = critical_path(&spans);
         if std::env::var("BENCH_GAPS").is_ok() {
             print_gaps(&spans, &dir, t0, end);
+            keep_logs(&dir);
         }
         rows.push((w.s, spans.len(), busy_all, busy_llm, window, cp, steps));
     }
