@@ -424,6 +424,18 @@ pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
 /// from PRD item to document positions) and, from a
 /// model that ignored it, the manifest shape itself. A repeated file name is made distinct with
 /// a number, and traceability entries for the same PRD item are joined.
+/// `x_design.md` with a number `n` added to its name, still a valid design-document name
+/// (`manifest.schema.json`: at most five `_`-separated parts of up to 15 characters before
+/// `_design.md`): when the name already has five parts, the number replaces the last one.
+fn numbered_design_file(file: &str, n: u32) -> String {
+    let stem = file.strip_suffix("_design.md").unwrap_or(file);
+    let mut parts: Vec<&str> = stem.split('_').filter(|p| !p.is_empty()).collect();
+    parts.truncate(4);
+    let number = n.to_string();
+    parts.push(&number);
+    format!("{}_design.md", parts.join("_"))
+}
+
 pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
     let Some(obj) = v.as_object() else {
         return Err(vec!["expected a JSON object with project_name, docs, assumptions_tbd, traceability and phase_plan_overview".into()]);
@@ -454,9 +466,8 @@ pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
         // A repeated name gets a numeric part (`x_design.md` -> `x_2_design.md`): small models
         // repeat names under constrained decoding, and a distinct area beats a lost one.
         let file = if selected.contains(&file) {
-            let stem = file.strip_suffix("_design.md").unwrap_or(&file).to_string();
             match (2..100)
-                .map(|n| format!("{stem}_{n}_design.md"))
+                .map(|n| numbered_design_file(&file, n))
                 .find(|f| !selected.contains(f))
             {
                 Some(f) => f,
@@ -736,6 +747,38 @@ mod tests {
         );
         assert!(
             manifest_from_output(&json!({"project_name": "x"})).unwrap_err()[0].contains("docs")
+        );
+    }
+
+    #[test]
+    fn a_repeated_long_name_gets_a_number_and_stays_a_valid_name() {
+        // Seen with SmolLM2: the same five-part name twice; `_2` appended made a sixth part,
+        // which no repair could fix because the model never wrote that name.
+        let name = "tmph9lu1k_core_design_project_summary_design.md";
+        let doc = |f: &str| json!({"file": f, "scope": "s", "rationale": "r"});
+        let draft = json!({
+            "project_name": "p",
+            "docs": [doc(name), doc(name), doc("api_design.md"), doc("api_design.md")],
+            "assumptions_tbd": [],
+            "traceability": {"O1": [2, 4]},
+            "phase_plan_overview": []
+        });
+        let m = manifest_from_output(&draft).unwrap();
+        assert_eq!(
+            m["selected_docs"],
+            json!([
+                name,
+                "tmph9lu1k_core_design_project_2_design.md",
+                "api_design.md",
+                "api_2_design.md"
+            ])
+        );
+        let findings = crate::artifacts::validate::validate_manifest(&m, None, 1, 6);
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.to_string().contains("does not match")),
+            "{findings:?}"
         );
     }
 
