@@ -120,10 +120,12 @@ if [[ $local_model == 1 ]]; then
   fi
 fi
 
+# Before the file is rewritten: writing BENCHMARKS.md would itself count as a local change.
+dirty=$(git diff --quiet || echo ' (with local changes)')
 {
   echo "# Benchmarks"
   echo
-  echo "Written by \`scripts/bench.sh$([[ $# -gt 0 ]] && printf ' %s' "$@")\` on $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')."
+  echo "Written by \`scripts/bench.sh$([[ $# -gt 0 ]] && printf ' %s' "$@")\` on $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$dirty."
   echo "Every figure comes from a real run: real tmux (a private server), real processes, real HTTP;"
   echo "only the model is a fake OpenAI-compatible server with a fixed latency (except the local run)."
   echo

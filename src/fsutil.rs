@@ -109,6 +109,20 @@ impl Deferred {
     }
 }
 
+/// Removes the temp files (`.tmp-*`) that [`write_atomic`] leaves in `dir` when its process is
+/// killed between creating one and renaming it; returns how many. Only for directories whose
+/// writer is the caller (the supervisor, holding the session lock).
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// Serialises `value` as pretty JSON and writes it atomically.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value)
@@ -149,6 +163,25 @@ mod tests {
             leftovers.is_empty(),
             "temp files left behind: {leftovers:?}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn stale_temp_files_are_removed_and_nothing_else() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let keep = dir.path().join("options.md");
+        write_atomic(&keep, b"kept")?;
+        std::fs::write(dir.path().join(".tmp-AbC123"), "half").map_err(|e| Error::io("w", e))?;
+        std::fs::write(dir.path().join(".hidden"), "mine").map_err(|e| Error::io("w", e))?;
+        assert_eq!(remove_stale_temps(dir.path()), 1);
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .map_err(|e| Error::io(dir.path(), e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".hidden", "options.md"]);
+        assert_eq!(remove_stale_temps(&dir.path().join("missing")), 0);
         Ok(())
     }
 

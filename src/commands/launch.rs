@@ -375,6 +375,17 @@ fn build_supervisor(
         tracing::warn!("journal line {} skipped: {}", s.line, s.reason);
     }
     journal.write_in_background()?;
+    // A supervisor killed while writing leaves a temp file beside the deliverable it was
+    // replacing; it would show in specs/ (and fail `agentmux validate`) until someone removed it.
+    for dir in [&project.specs, &project.root] {
+        let n = crate::fsutil::remove_stale_temps(dir);
+        if n > 0 {
+            tracing::info!(
+                "removed {n} temp file(s) left by an interrupted write in {}",
+                dir.display()
+            );
+        }
+    }
     let state = journal::SessionState::fold(&records);
     if state.session_id.is_empty() {
         return Err(Error::Input {
