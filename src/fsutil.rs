@@ -13,7 +13,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// [`write_atomic`] without the fsync: readers still see the whole old or the whole new file,
-/// but the new content reaches the disk when the kernel decides, or at a [`Deferred::sync`].
+/// but the new content reaches the disk when the kernel decides, or at a [`sync_paths`].
 pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     write_replacing(path, bytes, false)
 }
@@ -85,23 +85,9 @@ impl Deferred {
         self.lock().push(path.to_path_buf());
     }
 
-    /// How many files wait for a sync.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Forgets the remembered files and returns them, for the caller to sync.
     pub fn take(&self) -> Vec<PathBuf> {
         std::mem::take(&mut *self.lock())
-    }
-
-    /// Syncs every remembered file now (see [`sync_paths`]).
-    pub fn sync(&self) -> Result<()> {
-        sync_paths(&self.take())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
@@ -125,10 +111,16 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
 
 /// Serialises `value` as pretty JSON and writes it atomically.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_atomic(path, &json_bytes(path, value)?)
+}
+
+/// `value` as pretty JSON with a final newline, the form of every JSON file agentmux writes;
+/// `path` (where it goes) names the error.
+pub fn json_bytes<T: serde::Serialize>(path: &Path, value: &T) -> Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Other(format!("{}: cannot serialise: {e}", path.display())))?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    Ok(bytes)
 }
 
 /// Reads and parses a JSON file.
@@ -196,10 +188,11 @@ mod tests {
         d.add(&b);
         d.add(&dir.path().join("gone.json"));
         assert_eq!(std::fs::read(&a).map_err(|e| Error::io(&a, e))?, b"alpha");
-        assert_eq!(d.len(), 3);
-        d.sync()?;
-        assert!(d.is_empty(), "a sync forgets what it synced");
-        d.sync()?;
+        let taken = d.take();
+        assert_eq!(taken.len(), 3);
+        sync_paths(&taken)?;
+        assert!(d.take().is_empty(), "taking forgets what was taken");
+        sync_paths(&[])?;
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::fsutil::{Deferred, read_json, write_atomic_unsynced, write_json_atomic};
+use crate::fsutil::{Deferred, json_bytes, read_json, write_atomic_unsynced, write_json_atomic};
 use crate::paths::SessionPaths;
 use crate::protocol::{Task, TaskResult};
 
@@ -37,27 +37,16 @@ pub fn write_task(paths: &SessionPaths, task: &Task) -> Result<()> {
 /// (the supervisor's journal sync), so the agent can start on it at once.
 pub fn write_task_deferred(paths: &SessionPaths, task: &Task, deferred: &Deferred) -> Result<()> {
     check_id(&task.id)?;
-    deferred.write(&paths.task(&task.id), &json_bytes(task)?)
+    let path = paths.task(&task.id);
+    deferred.write(&path, &json_bytes(&path, task)?)
 }
 
 /// Writes `results/<id>.json` atomically, unsynced: the supervisor syncs a result before its
 /// journal records it (a process crash loses nothing; the page cache survives it).
-pub fn write_result_unsynced(paths: &SessionPaths, result: &TaskResult) -> Result<()> {
-    check_id(&result.task_id)?;
-    write_atomic_unsynced(&paths.result(&result.task_id), &json_bytes(result)?)
-}
-
-fn json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::Other(format!("internal: cannot serialise: {e}")))?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-/// Writes `results/<id>.json` atomically.
 pub fn write_result(paths: &SessionPaths, result: &TaskResult) -> Result<()> {
     check_id(&result.task_id)?;
-    write_json_atomic(&paths.result(&result.task_id), result)
+    let path = paths.result(&result.task_id);
+    write_atomic_unsynced(&path, &json_bytes(&path, result)?)
 }
 
 /// Reads `tasks/<id>.json`: None when absent; an error naming the file when it cannot be parsed

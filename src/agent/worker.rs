@@ -170,7 +170,7 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
         finished_at: Timestamp::now(),
         outcome,
     };
-    let written = transport::write_result_unsynced(&shared.opts.paths, &result);
+    let written = transport::write_result(&shared.opts.paths, &result);
     let mut display = lock(&shared.display);
     display.finish(slot, Some(&result.outcome));
     match written {

@@ -419,11 +419,6 @@ pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
     })
 }
 
-/// Turns what a Manifest task returned into the `manifest.json` shape. Accepts the draft shape
-/// of `schema::manifest_draft_schema` (documents as a list, traceability as a list or as a map
-/// from PRD item to document positions) and, from a
-/// model that ignored it, the manifest shape itself. A repeated file name is made distinct with
-/// a number, and traceability entries for the same PRD item are joined.
 /// `x_design.md` with a number `n` added to its name, still a valid design-document name
 /// (`manifest.schema.json`: at most five `_`-separated parts of up to 15 characters before
 /// `_design.md`): when the name already has five parts, the number replaces the last one.
@@ -436,6 +431,11 @@ fn numbered_design_file(file: &str, n: u32) -> String {
     format!("{}_design.md", parts.join("_"))
 }
 
+/// Turns what a Manifest task returned into the `manifest.json` shape. Accepts the draft shape
+/// of `schema::manifest_draft_schema` (documents as a list, traceability as a list or as a map
+/// from PRD item to document positions) and, from a
+/// model that ignored it, the manifest shape itself. A repeated file name is made distinct with
+/// a number, and traceability entries for the same PRD item are joined.
 pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
     let Some(obj) = v.as_object() else {
         return Err(vec!["expected a JSON object with project_name, docs, assumptions_tbd, traceability and phase_plan_overview".into()]);

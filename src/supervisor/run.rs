@@ -81,8 +81,6 @@ impl Supervisor {
     /// supervisor stops.
     fn record_durable(&mut self, event: Event) -> Result<()> {
         self.record(event)?;
-        self.journal
-            .sync_files_first(self.ctx.store.deferred().take())?;
         self.journal.sync()
     }
 
