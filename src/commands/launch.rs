@@ -145,12 +145,16 @@ fn set_args(ctx: &Ctx) -> Vec<String> {
 }
 
 /// Opens the tmux session of a session: supervisor, one pane per agent, the local model.
+/// `fresh`: the session was created just now (`start`), so no tmux session of its name can run
+/// and none is looked for (one tmux call less before the panes start); if one did exist, opening
+/// fails saying so.
 fn open_tmux(
     ctx: &Ctx,
     cfg: &Config,
     project: &ProjectPaths,
     id: &str,
     detach: bool,
+    fresh: bool,
 ) -> Result<()> {
     let mux = Tmux::from_config(cfg);
     mux.check_version()?;
@@ -169,7 +173,7 @@ fn open_tmux(
         env: env.clone(),
         cwd: ctx.project_dir.clone(),
     };
-    if mux.has_session(&name)? {
+    if !fresh && mux.has_session(&name)? {
         // Only the supervisor died (killed, crashed): restart it in its pane and leave the agents
         // and the model running, so no request in flight is interrupted.
         let sup_pane =
@@ -240,6 +244,9 @@ fn open_tmux(
 }
 
 pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
+    // `tmux -V` (a process, a few ms) runs while the config loads; the answer is kept for the
+    // process, so the check below only reads it.
+    let version = std::thread::spawn(|| Tmux::new(None).check_version().map(drop));
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
@@ -248,9 +255,12 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     } else {
         crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
     }
-    Tmux::from_config(&cfg).check_version()?;
+    match version.join() {
+        Ok(checked) => checked?,
+        Err(_) => Tmux::from_config(&cfg).check_version().map(drop)?,
+    }
     let id = create_session(ctx, &cfg, &project, args)?;
-    open_tmux(ctx, &cfg, &project, &id, args.detach)?;
+    open_tmux(ctx, &cfg, &project, &id, args.detach, true)?;
     Ok(exit::SUCCESS)
 }
 
@@ -298,7 +308,7 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
         let (mut journal, _, _) = Journal::open(&paths.journal())?;
         journal.append(Event::Resumed)?;
     }
-    open_tmux(ctx, &cfg, &project, &s.id, args.detach)?;
+    open_tmux(ctx, &cfg, &project, &s.id, args.detach, false)?;
     if args.detach {
         // Return once the new supervisor runs, so an `agentmux wait` right after this does not
         // read the old paused/stopped state and exit before the session continued.
@@ -410,6 +420,7 @@ fn build_supervisor(
         local_model,
         live: Default::default(),
         watcher: Some(watcher),
+        dispatched_items: Default::default(),
     })
 }
 

@@ -187,6 +187,13 @@ fn validate(config: &Config) -> Result<()> {
             message: "must be at least 1".into(),
         });
     }
+    if let Err(message) = crate::mux::layout::check_layout(&config.tmux.layout) {
+        return Err(Error::ConfigValue {
+            origin: "config".into(),
+            key: "tmux.layout".into(),
+            message,
+        });
+    }
     for s in &config.workflow.stages {
         if crate::protocol::Stage::parse(s).is_none() {
             let names: Vec<&str> = crate::protocol::Stage::ALL

@@ -74,15 +74,20 @@ struct Attempt {
 impl LlmClient {
     /// Builds a client; no request is made.
     pub fn new(endpoint: Endpoint, llm: &LlmConfig) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(llm.timeouts.connect_secs.max(1)))
             .tcp_nodelay(true)
-            .user_agent(concat!("agentmux/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LlmError::Config {
-                url: endpoint.base_url.clone(),
-                message: format!("cannot build the HTTP client: {}", error_chain(&e)),
-            })?;
+            .user_agent(concat!("agentmux/", env!("CARGO_PKG_VERSION")));
+        if endpoint.base_url.starts_with("http://") {
+            // Nothing to verify on a plain-HTTP endpoint (a local model, a proxy on localhost):
+            // no system root certificates are loaded, which spares each agent reading and
+            // parsing /etc/ssl/certs (CPU at start, memory).
+            http = http.tls_certs_only(std::iter::empty());
+        }
+        let http = http.build().map_err(|e| LlmError::Config {
+            url: endpoint.base_url.clone(),
+            message: format!("cannot build the HTTP client: {}", error_chain(&e)),
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 endpoint,
@@ -351,6 +356,7 @@ impl LlmClient {
                     for data in parser.push(&bytes) {
                         if acc.event(base, &data)? {
                             acc.emit(on_token);
+                            tracing::debug!(bytes = acc.text.len(), "stream ended");
                             return Ok(acc.finish());
                         }
                     }
@@ -445,6 +451,7 @@ impl Accumulator {
         }
         if let Some(m) = &chunk.model
             && !m.is_empty()
+            && self.model.as_deref() != Some(m.as_str())
         {
             self.model = Some(m.clone());
         }

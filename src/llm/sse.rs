@@ -8,7 +8,8 @@
 #[derive(Debug, Default)]
 pub struct SseParser {
     buf: Vec<u8>,
-    data: Vec<String>,
+    /// The data lines of the event being read, joined with `\n`.
+    data: String,
     has_data: bool,
 }
 
@@ -17,22 +18,28 @@ impl SseParser {
         Self::default()
     }
 
-    /// Feeds bytes; returns the data of every event completed by them.
+    /// Feeds bytes; returns the data of every event completed by them. Lines are read in place
+    /// (no copy unless one is not UTF-8): a fast server sends thousands of small events per
+    /// completion, and an agent reading a burst of them is on the session's critical path.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
         self.buf.extend_from_slice(bytes);
+        let Self {
+            buf,
+            data,
+            has_data,
+        } = self;
         let mut out = Vec::new();
         let mut start = 0;
-        while let Some(pos) = self.buf[start..].iter().position(|&b| b == b'\n') {
+        while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
             let end = start + pos;
-            let mut line = &self.buf[start..end];
+            let mut line = &buf[start..end];
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
-            let line = String::from_utf8_lossy(line).into_owned();
             start = end + 1;
-            self.line(&line, &mut out);
+            on_line(&String::from_utf8_lossy(line), data, has_data, &mut out);
         }
-        self.buf.drain(..start);
+        buf.drain(..start);
         out
     }
 
@@ -40,43 +47,51 @@ impl SseParser {
     pub fn finish(&mut self) -> Option<String> {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
-            let line = String::from_utf8_lossy(&rest).into_owned();
+            let line = String::from_utf8_lossy(&rest);
             let mut out = Vec::new();
-            self.line(line.trim_end_matches('\r'), &mut out);
+            on_line(
+                line.trim_end_matches('\r'),
+                &mut self.data,
+                &mut self.has_data,
+                &mut out,
+            );
             if let Some(d) = out.pop() {
                 return Some(d);
             }
         }
-        self.take_event()
+        take_event(&mut self.data, &mut self.has_data)
     }
+}
 
-    fn line(&mut self, line: &str, out: &mut Vec<String>) {
-        if line.is_empty() {
-            if let Some(d) = self.take_event() {
-                out.push(d);
-            }
-            return;
+fn on_line(line: &str, data: &mut String, has_data: &mut bool, out: &mut Vec<String>) {
+    if line.is_empty() {
+        if let Some(d) = take_event(data, has_data) {
+            out.push(d);
         }
-        if line.starts_with(':') {
-            return;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        if field == "data" {
-            self.data.push(value.to_string());
-            self.has_data = true;
-        }
+        return;
     }
+    if line.starts_with(':') {
+        return;
+    }
+    let (field, value) = match line.split_once(':') {
+        Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+        None => (line, ""),
+    };
+    if field == "data" {
+        if *has_data {
+            data.push('\n');
+        }
+        data.push_str(value);
+        *has_data = true;
+    }
+}
 
-    fn take_event(&mut self) -> Option<String> {
-        if !self.has_data {
-            return None;
-        }
-        self.has_data = false;
-        Some(std::mem::take(&mut self.data).join("\n"))
+fn take_event(data: &mut String, has_data: &mut bool) -> Option<String> {
+    if !*has_data {
+        return None;
     }
+    *has_data = false;
+    Some(std::mem::take(data))
 }
 
 #[cfg(test)]

@@ -61,47 +61,85 @@ pub fn tty_size() -> Option<(u16, u16)> {
     ratatui::crossterm::terminal::size().ok()
 }
 
+/// The preset layouts of every supported tmux (3.2 and later).
+pub const PRESETS: [&str; 5] = [
+    "tiled",
+    "main-vertical",
+    "main-horizontal",
+    "even-horizontal",
+    "even-vertical",
+];
+
+/// Checks a `tmux.layout` value before tmux sees it: one of [`PRESETS`], or a layout string as
+/// `#{window_layout}` prints it (`csum,WxH,X,Y...` with a correct checksum). tmux 3.3a crashes
+/// (the whole server, with every session on it) on a layout that does not start with a hex
+/// checksum and a comma, so nothing else may reach it. The error says what to use instead.
+pub fn check_layout(layout: &str) -> std::result::Result<(), String> {
+    if PRESETS.contains(&layout) {
+        return Ok(());
+    }
+    let presets = PRESETS.join(", ");
+    let hint = format!(
+        "use one of {presets}, or a layout string printed by `tmux display -p '#{{window_layout}}'`"
+    );
+    let Some((csum, body)) = layout.split_once(',') else {
+        return Err(format!("`{layout}` is not a tmux layout; {hint}"));
+    };
+    let csum = match u16::from_str_radix(csum, 16) {
+        Ok(c) if csum.len() == 4 && csum.bytes().all(|b| b.is_ascii_hexdigit()) => c,
+        _ => {
+            return Err(format!(
+                "`{layout}` is not a tmux layout (those start with a 4-digit hex checksum); {hint}"
+            ));
+        }
+    };
+    if csum != layout_checksum(body) {
+        return Err(format!(
+            "`{layout}`: the checksum does not match the layout (edited by hand?); {hint}"
+        ));
+    }
+    Ok(())
+}
+
+/// tmux's layout checksum (`layout_checksum` in tmux's layout-custom.c): a 16-bit rotate-and-add
+/// over the bytes after `csum,`.
+fn layout_checksum(body: &str) -> u16 {
+    body.bytes().fold(0u16, |csum, b| {
+        csum.rotate_right(1).wrapping_add(u16::from(b))
+    })
+}
+
 /// Opens a detached session with one pane per entry (the first entry gets the session's first
 /// pane), applies `layout`, and returns each key's pane. On any failure the half-made session is
-/// killed, so a retry starts clean.
+/// killed, so a retry starts clean; an existing session of that name is left alone.
 pub fn open_session(
     mux: &dyn Multiplexer,
     name: &str,
     panes: &[(String, PaneSpec)],
     layout: &str,
 ) -> Result<BTreeMap<String, PaneInfo>> {
-    let Some(((first_key, first), rest)) = panes.split_first() else {
+    if panes.is_empty() {
         return Err(Error::Tmux(format!(
             "tmux session `{name}`: no panes to open"
         )));
-    };
+    }
     let mut seen = std::collections::BTreeSet::new();
     if let Some((dup, _)) = panes.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         return Err(Error::Tmux(format!(
             "tmux session `{name}`: pane `{dup}` is listed twice"
         )));
     }
-    let mut out = BTreeMap::new();
-    let info = mux.new_session(name, first, terminal_size())?;
-    let info_id = info.id.clone();
-    out.insert(first_key.clone(), info);
-    let filled = (|| {
-        // The layout first: it fails fast on a bad `tmux.layout`, and each split re-applies it.
-        mux.select_layout(name, layout)?;
-        let mut last = info_id;
-        for (key, spec) in rest {
-            let info = mux.add_pane(name, Some(&last), spec)?;
-            last = info.id.clone();
-            out.insert(key.clone(), info);
-        }
-        // Again at the end: a layout string (not a preset) is not re-applied by the splits.
-        mux.select_layout(name, layout)
-    })();
-    if let Err(e) = filled {
+    let specs: Vec<PaneSpec> = panes.iter().map(|(_, s)| s.clone()).collect();
+    let opened = mux.open_window(name, &specs, terminal_size(), layout)?;
+    if opened.len() != panes.len() {
         let _ = mux.kill_session(name);
-        return Err(e);
+        return Err(Error::Tmux(format!(
+            "tmux session `{name}`: asked for {} panes, tmux reported {}",
+            panes.len(),
+            opened.len()
+        )));
     }
-    Ok(out)
+    Ok(panes.iter().map(|(k, _)| k.clone()).zip(opened).collect())
 }
 
 #[cfg(test)]
@@ -141,6 +179,38 @@ mod tests {
                 "{n}"
             );
         }
+    }
+
+    #[test]
+    fn layouts_are_presets_or_checksummed_layout_strings() {
+        for p in PRESETS {
+            assert_eq!(check_layout(p), Ok(()));
+        }
+        // Printed by tmux 3.3a (`#{window_layout}`) for a 160x48 window split in two.
+        assert_eq!(
+            check_layout("9773,160x48,0,0[160x24,0,0,0,160x23,0,25,1]"),
+            Ok(())
+        );
+        // Each of these would crash a tmux 3.3a server (no hex checksum and comma) or be
+        // misread (a short checksum); a wrong checksum is refused before tmux says so.
+        for bad in [
+            "spiral",
+            "",
+            "bad",
+            "Tiled",
+            "abc,x",
+            "+abc,x",
+            "9773,160x48,0,0[160x24,0,0,0,160x23,0,25,2]",
+        ] {
+            let err = check_layout(bad).unwrap_err();
+            assert!(err.contains("main-vertical"), "{bad}: {err}");
+        }
+        assert!(check_layout("spiral").unwrap_err().contains("`spiral`"));
+        assert!(
+            check_layout("9773,160x48,0,0[160x24,0,0,0,160x23,0,25,2]")
+                .unwrap_err()
+                .contains("checksum")
+        );
     }
 
     #[test]

@@ -79,4 +79,41 @@ pub trait Multiplexer: Send + Sync {
     fn display_message(&self, session: &str, msg: &str) -> Result<()>;
     /// Arranges the session's panes: `tiled`, `main-vertical`, ... or a tmux layout string.
     fn select_layout(&self, session: &str, layout: &str) -> Result<()>;
+
+    /// Creates a detached session of `size` running `panes` in this order (the first gets the
+    /// session's first pane and stays the active one), arranged by `layout`, and returns the
+    /// panes in the same order. On failure nothing it made is left: a session it created is
+    /// killed, an existing session of that name is untouched. This default asks one pane at a
+    /// time; [`Tmux`] does it all in one tmux command list.
+    fn open_window(
+        &self,
+        name: &str,
+        panes: &[PaneSpec],
+        size: (u16, u16),
+        layout: &str,
+    ) -> Result<Vec<PaneInfo>> {
+        let Some((first, rest)) = panes.split_first() else {
+            return Err(crate::error::Error::Tmux(format!(
+                "tmux session `{name}`: no panes to open"
+            )));
+        };
+        let info = self.new_session(name, first, size)?;
+        let mut out = vec![info];
+        let filled = (|| {
+            // The layout first: it fails fast on a bad `tmux.layout`, and each split re-applies it.
+            self.select_layout(name, layout)?;
+            for spec in rest {
+                let last = out.last().map(|p: &PaneInfo| p.id.clone());
+                let info = self.add_pane(name, last.as_deref(), spec)?;
+                out.push(info);
+            }
+            // Again at the end: a layout string (not a preset) is not re-applied by the splits.
+            self.select_layout(name, layout)
+        })();
+        if let Err(e) = filled {
+            let _ = self.kill_session(name);
+            return Err(e);
+        }
+        Ok(out)
+    }
 }

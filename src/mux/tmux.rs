@@ -60,6 +60,43 @@ fn title_commands(pane_id: &str, title: &str) -> Vec<TmuxCommand<'static>> {
     ]
 }
 
+/// The options and hook of a new session's window (never global ones), and its first pane's
+/// title. `target` is the first pane: its id, or `=NAME:` (the active pane of a new session).
+fn window_setup(target: &str, title: &str) -> Vec<TmuxCommand<'static>> {
+    let p = target.to_string();
+    let wopt = |name: &str, value: &str| {
+        SetOption::new()
+            .window()
+            .target_pane(p.clone())
+            .option(name.to_string())
+            .value(value.to_string())
+            .build()
+    };
+    let mut cmds = vec![
+        wopt("remain-on-exit", "on"),
+        wopt("pane-border-status", "top"),
+        wopt("pane-border-format", BORDER_FORMAT),
+        wopt("main-pane-width", "50%"),
+        wopt("main-pane-height", "50%"),
+        // A detached session that a user attaches and detaches must survive (a session
+        // option: tmux finds the session from the pane).
+        SetOption::new()
+            .target_pane(p.clone())
+            .option("destroy-unattached")
+            .value("off")
+            .build(),
+        // Re-apply the preset layout when a client of another size attaches.
+        SetHook::new()
+            .window()
+            .target_session(p.clone())
+            .hook_name("window-resized")
+            .command("select-layout")
+            .build(),
+    ];
+    cmds.extend(title_commands(target, title));
+    cmds
+}
+
 /// A tmux server: the user's default one, or a private one (`tmux -L NAME`).
 #[derive(Clone, Debug)]
 pub struct Tmux {
@@ -132,13 +169,12 @@ impl Tmux {
     }
 
     /// Runs commands read by tmux from stdin (`start-server ; source-file -`), returns stdout.
-    /// Used for every command that carries a pane's environment.
+    /// Used for every command that carries a pane's environment. The commands form one command
+    /// list (one line, joined by ` ; `): the first that fails skips the rest, as on a command
+    /// line (separate lines would each run).
     fn run_script(&self, what: &str, cmds: &[TmuxCommand<'static>]) -> Result<String> {
-        let mut text = String::new();
-        for c in cmds {
-            text.push_str(&line(c));
-            text.push('\n');
-        }
+        let mut text = cmds.iter().map(line).collect::<Vec<_>>().join(" ; ");
+        text.push('\n');
         let mut child = self
             .base()
             .add_command(StartServer::new().build())
@@ -162,38 +198,8 @@ impl Tmux {
     /// Window options and hooks of a new session, set on its window (never globally), and the
     /// first pane's title: one tmux call.
     fn setup_window(&self, first_pane: &str, title: &str) -> Result<()> {
-        let p = first_pane.to_string();
-        let wopt = |name: &str, value: &str| {
-            SetOption::new()
-                .window()
-                .target_pane(p.clone())
-                .option(name.to_string())
-                .value(value.to_string())
-                .build()
-        };
-        let mut cmds = vec![
-            wopt("remain-on-exit", "on"),
-            wopt("pane-border-status", "top"),
-            wopt("pane-border-format", BORDER_FORMAT),
-            wopt("main-pane-width", "50%"),
-            wopt("main-pane-height", "50%"),
-            // A detached session that a user attaches and detaches must survive (a session
-            // option: tmux finds the session from the pane).
-            SetOption::new()
-                .target_pane(p.clone())
-                .option("destroy-unattached")
-                .value("off")
-                .build(),
-            // Re-apply the preset layout when a client of another size attaches.
-            SetHook::new()
-                .window()
-                .target_session(p.clone())
-                .hook_name("window-resized")
-                .command("select-layout")
-                .build(),
-        ];
-        cmds.extend(title_commands(first_pane, title));
-        self.run("set-option", cmds).map(drop)
+        self.run("set-option", window_setup(first_pane, title))
+            .map(drop)
     }
 
     /// Sets the pane's title (border) both as `pane_title` and as our user option.
@@ -394,19 +400,9 @@ impl Multiplexer for Tmux {
     fn new_session(&self, name: &str, first: &PaneSpec, size: (u16, u16)) -> Result<PaneInfo> {
         check_spec(first)?;
         if self.has_session(name)? {
-            return Err(Error::Tmux(format!(
-                "a tmux session named `{name}` already exists; stop it with `agentmux stop` or `tmux kill-session -t '={name}'`"
-            )));
+            return Err(duplicate_session(name));
         }
-        let cmd = NewSession::new()
-            .detached()
-            .session_name(name.to_string())
-            .window_name("agentmux")
-            .width(usize::from(size.0.max(20)))
-            .height(usize::from(size.1.max(8)))
-            .print()
-            .format(PANE_FORMAT)
-            .build();
+        let cmd = new_session_cmd(name, size);
         let out = self.run_script("new-session", &[with_process(cmd, first)])?;
         let mut pane = first_pane("new-session", &out)?;
         if let Err(e) = self.setup_window(&pane.id, &first.title) {
@@ -445,6 +441,81 @@ impl Multiplexer for Tmux {
         self.run("select-pane -T ; select-layout", cmds)?;
         pane.title = spec.title.clone();
         Ok(pane)
+    }
+
+    /// One tmux call: `new-session`, the window's options, then each further pane split off the
+    /// last one (`.-`: the pane before the active first one, wrapping round to the last) with
+    /// `-d`, so the panes start and end in the order given and the first stays active; every
+    /// split re-applies the preset layout to make room for the next. All of it is one command
+    /// list: if anything fails (an existing session of that name, no room), the rest is
+    /// skipped, and a session made here is killed.
+    fn open_window(
+        &self,
+        name: &str,
+        panes: &[PaneSpec],
+        size: (u16, u16),
+        layout: &str,
+    ) -> Result<Vec<PaneInfo>> {
+        let Some((first, rest)) = panes.split_first() else {
+            return Err(Error::Tmux(format!(
+                "tmux session `{name}`: no panes to open"
+            )));
+        };
+        for spec in panes {
+            check_spec(spec)?;
+        }
+        super::layout::check_layout(layout).map_err(bad_layout)?;
+        // `=NAME:` is the session's window and, as a pane, its active pane: the first one.
+        let window = format!("{}:", exact(name));
+        let new = new_session_cmd(name, size);
+        let mut cmds = vec![with_process(new, first)];
+        cmds.extend(window_setup(&window, &first.title));
+        cmds.push(select_layout_cmd(&window, Some(layout)));
+        // The last pane: the one before the active (first) pane, wrapping round.
+        let last = format!("{window}.-");
+        for spec in rest {
+            let split = SplitWindow::new()
+                .detached()
+                .target_pane(last.clone())
+                .print()
+                .format(PANE_FORMAT)
+                .build();
+            cmds.push(with_process(split, spec));
+            cmds.extend(title_commands(&last, &spec.title));
+            cmds.push(select_layout_cmd(&window, None));
+        }
+        cmds.push(select_layout_cmd(&window, Some(layout)));
+        let result = self.run_script("new-session", &cmds);
+        let (out, failed) = match result {
+            Ok(out) => (out, None),
+            Err(Error::Tmux(msg)) if msg.contains("duplicate session") => {
+                return Err(duplicate_session(name));
+            }
+            Err(e) => (String::new(), Some(e)),
+        };
+        let listed: Vec<PaneInfo> = out.lines().filter_map(parse_pane).collect();
+        if let Some(e) = failed.or_else(|| {
+            (listed.len() != panes.len()).then(|| {
+                Error::Tmux(format!(
+                    "tmux new-session: asked for {} panes, tmux printed {}: `{}`",
+                    panes.len(),
+                    listed.len(),
+                    out.trim()
+                ))
+            })
+        }) {
+            // The script failed after new-session, or tmux printed what we did not expect: the
+            // session (if made) is ours. `new-session` itself failing for a duplicate name
+            // returned above, before this could touch someone else's session.
+            let _ = self.kill_session(name);
+            return Err(e);
+        }
+        // Printed in creation order, which is the order given.
+        let mut out = listed;
+        for (pane, spec) in out.iter_mut().zip(panes) {
+            pane.title = spec.title.clone();
+        }
+        Ok(out)
     }
 
     fn respawn_pane(&self, pane_id: &str, spec: &PaneSpec) -> Result<()> {
@@ -514,22 +585,56 @@ impl Multiplexer for Tmux {
     }
 
     fn select_layout(&self, session: &str, layout: &str) -> Result<()> {
+        super::layout::check_layout(layout).map_err(bad_layout)?;
+        let window = format!("{}:", exact(session));
         self.run(
             "select-layout",
-            vec![
-                SelectLayout::new()
-                    .target_pane(format!("{}:", exact(session)))
-                    .layout_name(layout.to_string())
-                    .build(),
-            ],
+            vec![select_layout_cmd(&window, Some(layout))],
         )
         .map(drop)
-        .map_err(|e| {
-            Error::Tmux(format!(
-                "{e}\n  check `tmux.layout` (`{layout}`): use tiled, main-vertical, main-horizontal, even-horizontal or even-vertical"
-            ))
-        })
+        .map_err(|e| layout_error(e.to_string()))
     }
+}
+
+/// `new-session -d` of `size` printing its first pane ([`PANE_FORMAT`]); the process is added by
+/// [`with_process`].
+fn new_session_cmd(name: &str, size: (u16, u16)) -> TmuxCommand<'static> {
+    NewSession::new()
+        .detached()
+        .session_name(name.to_string())
+        .window_name("agentmux")
+        .width(usize::from(size.0.max(20)))
+        .height(usize::from(size.1.max(8)))
+        .print()
+        .format(PANE_FORMAT)
+        .build()
+}
+
+/// `select-layout -t TARGET [LAYOUT]`; without a layout, tmux re-applies the window's last preset.
+fn select_layout_cmd(target: &str, layout: Option<&str>) -> TmuxCommand<'static> {
+    let cmd = SelectLayout::new().target_pane(target.to_string());
+    match layout {
+        Some(l) => cmd.layout_name(l.to_string()).build(),
+        None => cmd.build(),
+    }
+}
+
+fn layout_error(msg: String) -> Error {
+    Error::Tmux(format!(
+        "{msg}\n  check `tmux.layout`: use {}, or a tmux layout string",
+        super::layout::PRESETS.join(", ")
+    ))
+}
+
+/// A `tmux.layout` that [`super::layout::check_layout`] refused (tmux never saw it).
+fn bad_layout(msg: String) -> Error {
+    Error::Tmux(format!("check `tmux.layout`: {msg}"))
+}
+
+fn duplicate_session(name: &str) -> Error {
+    Error::Tmux(format!(
+        "a tmux session named `{name}` already exists; stop it with `agentmux stop` or `tmux kill-session -t '={name}'`"
+    ))
 }
 
 #[cfg(test)]

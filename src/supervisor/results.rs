@@ -16,7 +16,7 @@ use crate::artifacts::{DocKind, validate};
 use crate::journal::SessionState;
 use crate::journal::state::TaskRecord;
 use crate::protocol::{
-    Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, RevisionEntry, Stage, Task,
+    Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, RevisionEntry, Stage,
     TaskKind,
 };
 use crate::supervisor::session::{
@@ -55,7 +55,7 @@ pub fn process(
     ctx: &SessionContext,
     state: &SessionState,
     rec: &TaskRecord,
-    task: &Task,
+    item_ids: &[String],
     text: &str,
     json: Option<&Value>,
     force: bool,
@@ -90,13 +90,13 @@ pub fn process(
         }
         TaskKind::Manifest => manifest(ctx, state, json),
         TaskKind::Review => review(state, rec, json),
-        TaskKind::ReReview => rereview(state, rec, task, json),
+        TaskKind::ReReview => rereview(state, rec, item_ids, json),
         TaskKind::Integrate => match doc_kind(rec.stage) {
             Some(kind) => integrate(
                 ctx,
                 state,
                 rec,
-                task,
+                item_ids,
                 rec.stage,
                 doc_name(rec.stage),
                 kind,
@@ -112,7 +112,7 @@ pub fn process(
             ctx,
             state,
             rec,
-            task,
+            item_ids,
             Stage::DesignDocs,
             &design_doc_name(file),
             DocKind::DesignDoc,
@@ -601,12 +601,12 @@ fn norm_id(s: &str) -> String {
 fn rereview(
     state: &SessionState,
     rec: &TaskRecord,
-    task: &Task,
+    item_ids: &[String],
     json: Option<&Value>,
 ) -> Result<Processed, Vec<String>> {
     let out = parse_rereview(need_json(json)?)?;
     let mut p = Processed::default();
-    for id in &task.item_ids {
+    for id in item_ids {
         let verdict = out
             .verdicts
             .iter()
@@ -640,7 +640,7 @@ fn integrate(
     ctx: &SessionContext,
     state: &SessionState,
     rec: &TaskRecord,
-    task: &Task,
+    item_ids: &[String],
     home: Stage,
     name: &str,
     kind: DocKind,
@@ -652,7 +652,7 @@ fn integrate(
     let out = parse_integration(need_json(json)?)?;
     let mut findings = Vec::new();
     let mut dispositions = Vec::new();
-    for id in &task.item_ids {
+    for id in item_ids {
         match out
             .dispositions
             .iter()
@@ -685,8 +685,7 @@ fn integrate(
     if !findings.is_empty() {
         return Err(findings);
     }
-    let from: BTreeSet<String> = task
-        .item_ids
+    let from: BTreeSet<String> = item_ids
         .iter()
         .filter_map(|id| state.items.iter().find(|i| &i.item.id == id))
         .map(|i| i.item.author.clone())

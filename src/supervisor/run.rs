@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::journal::lock::SessionLock;
 use crate::journal::state::{StepKey, TaskState};
 use crate::journal::{Journal, SessionState};
-use crate::protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, Task, TaskOutcome};
+use crate::protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, TaskOutcome};
 use crate::supervisor::control::{self, ControlRequest};
 use crate::supervisor::deliverables;
 use crate::supervisor::host::{AgentHost, HostProblem};
@@ -64,6 +64,9 @@ pub struct Supervisor {
     pub live: Live,
     /// Wakes the loop when a result or control file appears (inotify with a rescan fallback).
     pub watcher: Option<crate::transport::DirWatcher>,
+    /// The review items of each task this run dispatched, so that accepting its result does not
+    /// read its task file back (a task from an earlier run is read from disk).
+    pub dispatched_items: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl Supervisor {
@@ -140,10 +143,6 @@ impl Supervisor {
             if let Some(msg) = self.over_budget() {
                 return self.pause(msg);
             }
-            if last_render.elapsed() >= Duration::from_millis(500) {
-                self.view.render(&self.state, &self.live);
-                last_render = Instant::now();
-            }
             let decision = next(&self.ctx.plan, &self.state);
             self.live.waiting_for = None;
             let label = decision.label();
@@ -152,6 +151,12 @@ impl Supervisor {
                 Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
                 Next::Dispatch(tasks) => self.dispatch(&tasks)?,
                 Next::Wait => {
+                    // The dashboard is drawn here, with the next requests already out, rather
+                    // than between a result and the tasks it unblocks.
+                    if last_render.elapsed() >= Duration::from_millis(500) {
+                        self.view.render(&self.state, &self.live);
+                        last_render = Instant::now();
+                    }
                     if let Some(msg) = disk_full(&self.ctx.paths.dir) {
                         return self.pause(msg);
                     }
@@ -350,17 +355,28 @@ impl Supervisor {
                 .flatten()
                 .is_none()
             {
+                let t = Instant::now();
                 let task = crate::supervisor::dispatch::build_task(
                     &self.ctx,
                     &self.state,
                     st,
                     self.local_model,
                 )?;
+                let built = t.elapsed();
+                self.dispatched_items
+                    .insert(id.clone(), task.item_ids.clone());
                 crate::transport::write_task_deferred(
                     &self.ctx.paths,
                     &task,
                     self.ctx.store.deferred(),
                 )?;
+                // AGENTMUX_LOG=debug: building the prompt against writing the task file.
+                tracing::debug!(
+                    task = %id,
+                    build_us = built.as_micros() as u64,
+                    write_us = (t.elapsed() - built).as_micros() as u64,
+                    "task written"
+                );
             }
             self.record(Event::TaskDispatched {
                 task_id: id,
@@ -383,6 +399,7 @@ impl Supervisor {
             .map(|t| t.id.clone())
             .collect();
         for id in ids {
+            let t0 = Instant::now();
             let result = match crate::transport::read_result(&self.ctx.paths, &id) {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
@@ -415,19 +432,23 @@ impl Supervisor {
                     model,
                     ..
                 } => {
-                    let task: Task = match crate::transport::read_task(&self.ctx.paths, &id) {
-                        Ok(Some(t)) => t,
-                        _ => {
-                            self.note_error(format!(
-                                "the task file of {id} is missing; dispatching it again"
-                            ));
-                            self.record(Event::TaskFailed {
-                                task_id: id,
-                                role: rec.role.clone(),
-                                error: "task file missing".into(),
-                            })?;
-                            continue;
-                        }
+                    let t_read = t0.elapsed();
+                    let item_ids = match self.dispatched_items.remove(&id) {
+                        Some(ids) => ids,
+                        None => match crate::transport::read_task(&self.ctx.paths, &id) {
+                            Ok(Some(t)) => t.item_ids,
+                            _ => {
+                                self.note_error(format!(
+                                    "the task file of {id} is missing; dispatching it again"
+                                ));
+                                self.record(Event::TaskFailed {
+                                    task_id: id,
+                                    role: rec.role.clone(),
+                                    error: "task file missing".into(),
+                                })?;
+                                continue;
+                            }
+                        },
                     };
                     let key = StepKey::new(rec.stage, &rec.kind, rec.round, &rec.role);
                     let invalid_so_far = self
@@ -438,15 +459,17 @@ impl Supervisor {
                         .count() as u32;
                     let force = self.ctx.config.workflow.on_invalid == OnInvalid::Continue
                         && invalid_so_far >= self.ctx.config.workflow.repair_attempts;
+                    let t_task = t0.elapsed();
                     let verdict = process(
                         &self.ctx,
                         &self.state,
                         &rec,
-                        &task,
+                        &item_ids,
                         &text,
                         json.as_ref(),
                         force,
                     );
+                    let t_process = t0.elapsed();
                     match verdict {
                         Verdict::Invalid(findings) => {
                             self.note_error(format!(
@@ -482,6 +505,14 @@ impl Supervisor {
                                 elapsed_ms,
                             })?;
                             self.host.task_completed(&rec.role);
+                            // AGENTMUX_LOG=debug: where accepting a result spends its time.
+                            tracing::debug!(
+                                read_us = t_read.as_micros() as u64,
+                                items_us = (t_task - t_read).as_micros() as u64,
+                                process_us = (t_process - t_task).as_micros() as u64,
+                                store_us = (t0.elapsed() - t_process).as_micros() as u64,
+                                "result accepted"
+                            );
                         }
                     }
                 }

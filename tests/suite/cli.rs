@@ -142,6 +142,19 @@ fn wrong_type_names_the_key_and_expected_type() {
 }
 
 #[test]
+fn a_layout_tmux_would_crash_on_is_refused_naming_the_key() {
+    let p = Project::new();
+    p.write(".agentmux/config.yaml", "tmux:\n  layout: spiral\n");
+    p.cmd()
+        .args(["config", "show"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tmux.layout"))
+        .stderr(predicate::str::contains("`spiral`"))
+        .stderr(predicate::str::contains("main-vertical"));
+}
+
+#[test]
 fn bad_env_and_flag_keys_name_their_origin() {
     let p = Project::new();
     p.cmd()

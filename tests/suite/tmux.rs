@@ -138,6 +138,7 @@ fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
     let panes = open_session(&mux, name, &four_panes(), "main-vertical").unwrap();
 
     let listed = mux.list_panes(name).unwrap();
+    // Titles as tmux holds them (list-panes reads `@agentmux_title` back), not as we recorded.
     let titles: Vec<&str> = listed.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -188,12 +189,26 @@ fn panes_stay_readable_at_80x24_and_200x50() {
     for (i, size) in [(80u16, 24u16), (200, 50)].into_iter().enumerate() {
         let name = format!("agentmux-size-{i}");
         let panes = four_panes();
-        mux.new_session(&name, &panes[0].1, size).unwrap();
-        mux.select_layout(&name, "main-vertical").unwrap();
-        for (_, s) in &panes[1..] {
-            mux.add_pane(&name, None, s).unwrap();
-        }
-        mux.select_layout(&name, "main-vertical").unwrap();
+        let specs: Vec<PaneSpec> = panes.iter().map(|(_, s)| s.clone()).collect();
+        let opened = mux
+            .open_window(&name, &specs, size, "main-vertical")
+            .unwrap();
+        let titles: Vec<&str> = opened.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "supervisor",
+                "architect",
+                "principal-engineer",
+                "code-reviewer"
+            ]
+        );
+        let active = server.tmux(&["display", "-p", "-t", &format!("={name}:"), "#{pane_id}"]);
+        assert_eq!(
+            active.trim(),
+            opened[0].id,
+            "the first pane stays the active one"
+        );
         let sizes = server.tmux(&[
             "list-panes",
             "-t",
@@ -290,6 +305,12 @@ fn sessions_are_matched_by_exact_name_and_killed() {
     assert!(mux.has_session("agentmux-x-abc").unwrap());
     let dup = mux.new_session("agentmux-x-abc", &sleeper("s"), (80, 24));
     assert!(dup.unwrap_err().to_string().contains("already exists"));
+    // Opening a whole window on an existing name fails the same way and touches nothing: the
+    // splits that follow `new-session` in its command list must not land in that session.
+    let specs: Vec<PaneSpec> = four_panes().into_iter().map(|(_, s)| s).collect();
+    let dup = mux.open_window("agentmux-x-abc", &specs, (80, 24), "tiled");
+    assert!(dup.unwrap_err().to_string().contains("already exists"));
+    assert_eq!(mux.list_panes("agentmux-x-abc").unwrap().len(), 1);
     mux.kill_session("agentmux-x-abc").unwrap();
     assert!(!mux.has_session("agentmux-x-abc").unwrap());
     // No server at all is simply "no session".
@@ -317,11 +338,33 @@ fn capture_display_message_version_and_bad_layouts() {
     assert!(text.contains("hello-from-the-pane"));
     mux.display_message("agentmux-cap-1", "50# done; #{x};")
         .unwrap();
-    let err = mux
-        .select_layout("agentmux-cap-1", "spiral")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("tmux.layout"), "{err}");
+    // tmux 3.3a's server crashes on `select-layout spiral` (every session on it dies): the
+    // layout is refused before tmux sees it, and the server and session are still there.
+    for bad in [
+        "spiral",
+        "bad",
+        "9773,160x48,0,0[160x24,0,0,0,160x23,0,25,2]",
+    ] {
+        let err = mux
+            .select_layout("agentmux-cap-1", bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tmux.layout"), "{err}");
+        let opened = mux.open_window("agentmux-cap-2", std::slice::from_ref(&s), (80, 24), bad);
+        assert!(opened.unwrap_err().to_string().contains("tmux.layout"));
+    }
+    assert!(mux.has_session("agentmux-cap-1").unwrap());
+    assert!(!mux.has_session("agentmux-cap-2").unwrap());
+    // A layout string as tmux prints it goes through.
+    let own = server.tmux(&[
+        "display",
+        "-p",
+        "-t",
+        "=agentmux-cap-1:",
+        "#{window_layout}",
+    ]);
+    mux.select_layout("agentmux-cap-1", own.trim()).unwrap();
+    assert!(mux.has_session("agentmux-cap-1").unwrap());
     let err = mux.list_panes("agentmux-nope").unwrap_err().to_string();
     assert!(err.contains("list-panes"), "{err}");
 }

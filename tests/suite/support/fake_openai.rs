@@ -220,6 +220,9 @@ pub struct Settings {
     pub latency: Duration,
     /// Sleep before each chunk.
     pub chunk_delay: Duration,
+    /// Spread the chunks evenly over this time after the headers, as a model generating tokens
+    /// does (zero: all at once). Chunks due less than a millisecond apart go out together.
+    pub stream_time: Duration,
     /// Characters per chunk; 0 splits after each space (word by word).
     pub chunk_chars: usize,
     /// Send `usage` in the last chunk when the client asks for it (and in whole completions).
@@ -242,6 +245,7 @@ impl Default for Settings {
         Self {
             latency: Duration::ZERO,
             chunk_delay: Duration::ZERO,
+            stream_time: Duration::ZERO,
             chunk_chars: 0,
             send_usage: true,
             reject_response_format: false,
@@ -618,6 +622,9 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     steps.push_back(Step::Data("data: [DONE]\n\n".into()));
 
     let delay = settings.chunk_delay;
+    let paced = settings.stream_time;
+    let total = steps.len().max(1) as u32;
+    let begun = tokio::time::Instant::now();
     let stream = futures::stream::unfold((steps, span), move |(mut steps, span)| async move {
         let Some(step) = steps.pop_front() else {
             drop(span);
@@ -625,6 +632,13 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
+        }
+        if !paced.is_zero() {
+            let sent = total - steps.len() as u32;
+            let due = begun + paced * sent / total;
+            if due > tokio::time::Instant::now() + Duration::from_millis(1) {
+                tokio::time::sleep_until(due).await;
+            }
         }
         match step {
             Step::Data(s) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(s)), (steps, span))),
