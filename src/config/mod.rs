@@ -188,7 +188,8 @@ pub struct TmuxConfig {
     pub socket: Option<String>,
     /// Session names are `<prefix>-<project>-<short id>`.
     pub session_prefix: String,
-    /// tmux layout: `tiled`, `main-vertical`, `main-horizontal`, `even-horizontal`, `even-vertical`.
+    /// tmux layout: `tiled`, `main-vertical`, `main-horizontal`, `even-horizontal`, `even-vertical`,
+    /// or a layout string with its checksum (see `mux::layout::check_layout`).
     pub layout: String,
     /// Attach after `start`/`resume` when not `--detach`: `auto` or `never`.
     pub attach: AttachMode,
