@@ -62,6 +62,7 @@ pub async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<
     );
     let beat = tokio::spawn(beat_until(opts.paths.heartbeat(&opts.role), cancel.clone()));
     let mut watcher = DirWatcher::new(&[opts.paths.tasks()])?;
+    tracing::debug!("agent watching for tasks");
     let concurrency = opts.config.llm.concurrency.max(1) as usize;
     let shared = Arc::new(Shared {
         clients: Clients::new(&opts),

@@ -28,6 +28,7 @@ pub fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
         Some(&paths.logs().join(format!("agent-{}.log", args.role))),
         ctx.verbose,
     );
+    tracing::debug!("agent starting");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

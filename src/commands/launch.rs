@@ -404,10 +404,8 @@ fn build_supervisor(
         });
     }
     let local_model = uses_local_model(&cfg);
-    let _ = std::thread::Builder::new()
-        .name("warm-up".into())
-        .spawn(crate::supervisor::results::warm_up);
     let sctx = SessionContext::load(&ctx.project_dir, cfg, &state)?;
+    tracing::debug!("session context loaded");
     let watcher = crate::transport::DirWatcher::new(&[paths.results(), paths.control()])?;
     Ok(Supervisor {
         ctx: sctx,
@@ -445,6 +443,8 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
     let paths = project.session(&args.session);
     crate::logging::init(Some(&paths.logs().join("supervisor.log")), ctx.verbose);
+    // AGENTMUX_LOG=debug: the supervisor's start-up, up to its first turn.
+    tracing::debug!("supervisor starting");
     let rt = runtime()?;
     let status = rt.block_on(async {
         wait_local_model(&paths, &cfg).await?;
@@ -463,6 +463,7 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             &args.session,
             &ctx.sets,
         )?;
+        tracing::debug!("supervisor host ready");
         let session_name = runtime.tmux_session.clone();
         let notify_mux = mux.clone();
         let notify: Box<dyn Fn(&str) + Send> = Box::new(move |m: &str| {
@@ -482,6 +483,7 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             Box::new(crate::supervisor::view::LineView::new(false)),
             Some(notify),
         )?;
+        tracing::debug!("supervisor built");
         let roles = role_names(&sup.ctx.roles);
         if let Some(v) = crate::supervisor::view::DashboardView::new(
             paths.clone(),
@@ -492,6 +494,7 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
         ) {
             sup.view = Box::new(v);
         }
+        tracing::debug!("supervisor ready");
         let cancel = signal_token();
         sup.run(cancel).await
     })?;

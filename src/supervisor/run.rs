@@ -42,6 +42,8 @@ pub struct Live {
     /// When the agents' health was last checked (at most once a second: in tmux a check runs
     /// `tmux list-panes`, a few milliseconds that would otherwise delay a result arriving then).
     pub last_health_check: Option<Instant>,
+    /// The document checkers' warm-up has been started (at the first wait).
+    pub warmed_up: bool,
 }
 
 /// How often the supervisor checks that its agents live (it also wakes at least this often).
@@ -151,6 +153,15 @@ impl Supervisor {
                 Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
                 Next::Dispatch(tasks) => self.dispatch(&tasks)?,
                 Next::Wait => {
+                    // The first wait: the first requests are out, so the CPU is free to build
+                    // what checking documents needs (schemas, the mermaid parser; ~10 ms) before
+                    // the first document arrives. Earlier it would slow the start-up.
+                    if !self.live.warmed_up {
+                        self.live.warmed_up = true;
+                        let _ = std::thread::Builder::new()
+                            .name("warm-up".into())
+                            .spawn(crate::supervisor::results::warm_up);
+                    }
                     // The dashboard is drawn here, with the next requests already out, rather
                     // than between a result and the tasks it unblocks.
                     if last_render.elapsed() >= Duration::from_millis(500) {
