@@ -118,11 +118,6 @@ pub fn open_session(
     panes: &[(String, PaneSpec)],
     layout: &str,
 ) -> Result<BTreeMap<String, PaneInfo>> {
-    if panes.is_empty() {
-        return Err(Error::Tmux(format!(
-            "tmux session `{name}`: no panes to open"
-        )));
-    }
     let mut seen = std::collections::BTreeSet::new();
     if let Some((dup, _)) = panes.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         return Err(Error::Tmux(format!(

@@ -92,11 +92,7 @@ pub trait Multiplexer: Send + Sync {
         size: (u16, u16),
         layout: &str,
     ) -> Result<Vec<PaneInfo>> {
-        let Some((first, rest)) = panes.split_first() else {
-            return Err(crate::error::Error::Tmux(format!(
-                "tmux session `{name}`: no panes to open"
-            )));
-        };
+        let (first, rest) = first_and_rest(name, panes)?;
         let info = self.new_session(name, first, size)?;
         let mut out = vec![info];
         let filled = (|| {
@@ -116,4 +112,11 @@ pub trait Multiplexer: Send + Sync {
         }
         Ok(out)
     }
+}
+
+/// The first pane of a window and the others; an error naming the session when there is none.
+fn first_and_rest<'a>(name: &str, panes: &'a [PaneSpec]) -> Result<(&'a PaneSpec, &'a [PaneSpec])> {
+    panes.split_first().ok_or_else(|| {
+        crate::error::Error::Tmux(format!("tmux session `{name}`: no panes to open"))
+    })
 }

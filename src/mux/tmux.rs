@@ -456,11 +456,7 @@ impl Multiplexer for Tmux {
         size: (u16, u16),
         layout: &str,
     ) -> Result<Vec<PaneInfo>> {
-        let Some((first, rest)) = panes.split_first() else {
-            return Err(Error::Tmux(format!(
-                "tmux session `{name}`: no panes to open"
-            )));
-        };
+        let (first, rest) = super::first_and_rest(name, panes)?;
         for spec in panes {
             check_spec(spec)?;
         }
@@ -485,30 +481,27 @@ impl Multiplexer for Tmux {
             cmds.push(select_layout_cmd(&window, None));
         }
         cmds.push(select_layout_cmd(&window, Some(layout)));
-        let result = self.run_script("new-session", &cmds);
-        let (out, failed) = match result {
-            Ok(out) => (out, None),
+        // A session made here is ours to kill when anything after `new-session` fails; a
+        // duplicate name fails `new-session` itself, and the rest of the list never runs.
+        let out = match self.run_script("new-session", &cmds) {
+            Ok(out) => out,
             Err(Error::Tmux(msg)) if msg.contains("duplicate session") => {
                 return Err(duplicate_session(name));
             }
-            Err(e) => (String::new(), Some(e)),
+            Err(e) => {
+                let _ = self.kill_session(name);
+                return Err(e);
+            }
         };
         let listed: Vec<PaneInfo> = out.lines().filter_map(parse_pane).collect();
-        if let Some(e) = failed.or_else(|| {
-            (listed.len() != panes.len()).then(|| {
-                Error::Tmux(format!(
-                    "tmux new-session: asked for {} panes, tmux printed {}: `{}`",
-                    panes.len(),
-                    listed.len(),
-                    out.trim()
-                ))
-            })
-        }) {
-            // The script failed after new-session, or tmux printed what we did not expect: the
-            // session (if made) is ours. `new-session` itself failing for a duplicate name
-            // returned above, before this could touch someone else's session.
+        if listed.len() != panes.len() {
             let _ = self.kill_session(name);
-            return Err(e);
+            return Err(Error::Tmux(format!(
+                "tmux new-session: asked for {} panes, tmux printed {}: `{}`",
+                panes.len(),
+                listed.len(),
+                out.trim()
+            )));
         }
         // Printed in creation order, which is the order given.
         let mut out = listed;

@@ -118,16 +118,16 @@ fn sleeper(title: &str) -> PaneSpec {
     spec(title, &["sleep", "600"], Path::new("/"))
 }
 
+/// The panes of a session, in the order they are opened and must stay.
+const FOUR: [&str; 4] = [
+    "supervisor",
+    "architect",
+    "principal-engineer",
+    "code-reviewer",
+];
+
 fn four_panes() -> Vec<(String, PaneSpec)> {
-    [
-        "supervisor",
-        "architect",
-        "principal-engineer",
-        "code-reviewer",
-    ]
-    .iter()
-    .map(|k| (k.to_string(), sleeper(k)))
-    .collect()
+    FOUR.iter().map(|k| (k.to_string(), sleeper(k))).collect()
 }
 
 #[test]
@@ -140,16 +140,7 @@ fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
     let listed = mux.list_panes(name).unwrap();
     // Titles as tmux holds them (list-panes reads `@agentmux_title` back), not as we recorded.
     let titles: Vec<&str> = listed.iter().map(|p| p.title.as_str()).collect();
-    assert_eq!(
-        titles,
-        [
-            "supervisor",
-            "architect",
-            "principal-engineer",
-            "code-reviewer"
-        ],
-        "panes keep the order they were added in"
-    );
+    assert_eq!(titles, FOUR, "panes keep the order they were added in");
     for p in &listed {
         assert!(p.id.starts_with('%'), "{p:?}");
         assert!(!p.dead && p.pid.is_some(), "{p:?}");
@@ -194,15 +185,7 @@ fn panes_stay_readable_at_80x24_and_200x50() {
             .open_window(&name, &specs, size, "main-vertical")
             .unwrap();
         let titles: Vec<&str> = opened.iter().map(|p| p.title.as_str()).collect();
-        assert_eq!(
-            titles,
-            [
-                "supervisor",
-                "architect",
-                "principal-engineer",
-                "code-reviewer"
-            ]
-        );
+        assert_eq!(titles, FOUR);
         let active = server.tmux(&["display", "-p", "-t", &format!("={name}:"), "#{pane_id}"]);
         assert_eq!(
             active.trim(),
