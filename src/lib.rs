@@ -19,6 +19,7 @@ pub mod error;
 pub mod fsutil;
 pub mod journal;
 pub mod llm;
+pub mod localtime;
 pub mod logging;
 pub mod mux;
 pub mod paths;

@@ -24,7 +24,7 @@ use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext};
 
 /// A new session id: `YYYYMMDD-HHMMSS-xxxx`.
 pub fn new_session_id() -> String {
-    let now = jiff::Zoned::now();
+    let now = crate::localtime::now();
     let rand = uuid::Uuid::new_v4().simple().to_string();
     format!("{}-{}", now.strftime("%Y%m%d-%H%M%S"), &rand[..4])
 }
@@ -94,6 +94,7 @@ fn create_session(
     }
     let digest = crate::workflow::intake::digest(&ctx.project_dir, cfg.workflow.context_tokens / 2);
     write_atomic(&store.input_path(INPUT_DIGEST), digest.text.as_bytes())?;
+    tracing::debug!("start: project digest written");
     let inputs = SessionInputs {
         goal: args.goal.clone().filter(|g| !g.trim().is_empty()),
         journey: args.journey.clone().filter(|g| !g.trim().is_empty()),
@@ -226,8 +227,10 @@ fn open_tmux(
         local_llm_url,
         supervisor_pid: None,
     };
-    runtime.save(&paths)?;
+    runtime.save_unsynced(&paths)?;
+    tracing::debug!("start: opening the tmux session");
     let opened = crate::mux::layout::open_session(&mux, &name, &panes, &cfg.tmux.layout)?;
+    tracing::debug!("start: tmux session open");
     runtime.panes = opened.into_iter().map(|(k, p)| (k, p.id)).collect();
     runtime.save(&paths)?;
     println!("session {id} is running in tmux session `{name}`");
@@ -244,22 +247,31 @@ fn open_tmux(
 }
 
 pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
-    // `tmux -V` (a process, a few ms) runs while the config loads; the answer is kept for the
-    // process, so the check below only reads it.
+    // `tmux -V` (a process, a few ms) runs while the config loads and the session is created;
+    // the answer is kept for the process, so the check in `open_tmux` only reads it.
     let version = std::thread::spawn(|| Tmux::new(None).check_version().map(drop));
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
-    if !uses_local_model(&cfg) {
+    if uses_local_model(&cfg) {
         // Fail early on a broken runtime rather than in the panes.
-    } else {
         crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
     }
-    match version.join() {
-        Ok(checked) => checked?,
-        Err(_) => Tmux::from_config(&cfg).check_version().map(drop)?,
-    }
+    // `-vv start`: where the start-up goes, up to the panes.
+    tracing::debug!("start: config loaded");
     let id = create_session(ctx, &cfg, &project, args)?;
+    tracing::debug!("start: session created");
+    let checked = match version.join() {
+        Ok(checked) => checked,
+        Err(_) => Tmux::from_config(&cfg).check_version().map(drop),
+    };
+    if let Err(e) = checked {
+        // No usable tmux: the session never ran. Remove it, so the next `start` (after tmux is
+        // installed) does not find an unfinished session to resume.
+        let _ = std::fs::remove_dir_all(&project.session(&id).dir);
+        return Err(e);
+    }
+    tracing::debug!("start: tmux version checked");
     open_tmux(ctx, &cfg, &project, &id, args.detach, true)?;
     Ok(exit::SUCCESS)
 }

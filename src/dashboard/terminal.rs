@@ -95,7 +95,7 @@ impl Drop for Dashboard {
 }
 
 fn stamped(line: &str) -> String {
-    let now = jiff::Zoned::now();
+    let now = crate::localtime::now();
     format!("{} {line}", now.strftime("%H:%M:%S"))
 }
 

@@ -48,8 +48,9 @@ impl SessionLock {
         file.set_len(0).map_err(|e| Error::io(path, e))?;
         file.seek(SeekFrom::Start(0))
             .map_err(|e| Error::io(path, e))?;
+        // Who holds the lock, for the message of the next process that finds it taken. Not
+        // synced: the lock itself (flock) does not outlive a crash, and neither need its words.
         let _ = write!(file, "{holder} (pid {})", std::process::id());
-        let _ = file.sync_data();
         Ok(SessionLock {
             file,
             path: path.to_owned(),

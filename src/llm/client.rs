@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use reqwest::header::CONTENT_TYPE;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
@@ -33,6 +33,9 @@ use super::wire::{self, WireChunk};
 use super::{ChatRequest, ChatResponse, RETRY_MARKER, estimate_tokens};
 use crate::config::{LlmConfig, RetriesConfig, StructuredOutput, TimeoutsConfig};
 use crate::protocol::{ChatMessage, OutputSpec, Usage};
+
+/// Most HTTP chunks parsed before their text is drawn (see the stream loop in `attempt_inner`).
+const DRAW_EVERY: usize = 512;
 
 /// A client for one endpoint. Cheap to clone; clones share the connection pool.
 #[derive(Clone, Debug)]
@@ -329,62 +332,103 @@ impl LlmClient {
             return whole_completion(base, &bytes, on_token);
         }
 
-        let mut acc = Accumulator::default();
-        let mut parser = SseParser::new();
-        let mut stream = resp.bytes_stream();
         let idle = Duration::from_secs(self.inner.timeouts.idle_secs.max(1));
-        loop {
-            let deadline = if acc.got_text {
-                Instant::now() + idle
-            } else {
-                first_deadline
-            };
-            let next = match timeout_at(deadline, stream.next()).await {
-                Ok(n) => n,
-                Err(_) if acc.got_text => {
-                    return Err(LlmError::IdleTimeout {
-                        url: base.to_string(),
-                        secs: idle.as_secs(),
-                    });
-                }
-                Err(_) => return Err(first_timeout()),
-            };
-            match next {
-                Some(Ok(bytes)) => {
-                    // The text of every event in this read goes to `on_token` at once: a burst of
-                    // tokens (a fast server, a slow reader) is drawn once, not once per token.
-                    for data in parser.push(&bytes) {
-                        if acc.event(base, &data)? {
-                            acc.emit(on_token);
-                            tracing::debug!(bytes = acc.text.len(), "stream ended");
-                            return Ok(acc.finish());
-                        }
+        let first = (first_deadline, first_secs);
+        read_events(base, resp.bytes_stream(), first, idle, on_token).await
+    }
+}
+
+/// Reads a streamed completion (`stream`: the response body's chunks) until it ends.
+/// `first`: the deadline for the first token and its length in seconds; `idle`: the longest
+/// silence after that.
+async fn read_events<S, B, E>(
+    base: &str,
+    mut stream: S,
+    first: (Instant, u64),
+    idle: Duration,
+    on_token: &mut (dyn FnMut(&str) + Send),
+) -> Result<Attempt, LlmError>
+where
+    S: futures::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::error::Error,
+{
+    let (first_deadline, first_secs) = first;
+    let first_timeout = || LlmError::FirstTokenTimeout {
+        url: base.to_string(),
+        secs: first_secs,
+    };
+    let mut acc = Accumulator::default();
+    let mut parser = SseParser::new();
+    // A chunk the stream had ready at once, taken before drawing the text so far.
+    let mut ready = None;
+    let mut undrawn = 0usize;
+    loop {
+        let next = match ready.take() {
+            Some(next) => next,
+            None => {
+                let deadline = if acc.got_text {
+                    Instant::now() + idle
+                } else {
+                    first_deadline
+                };
+                match timeout_at(deadline, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) if acc.got_text => {
+                        return Err(LlmError::IdleTimeout {
+                            url: base.to_string(),
+                            secs: idle.as_secs(),
+                        });
                     }
-                    acc.emit(on_token);
+                    Err(_) => return Err(first_timeout()),
                 }
-                Some(Err(e)) => {
-                    return Err(LlmError::StreamBroken {
-                        url: base.to_string(),
-                        message: error_chain(&e),
-                    });
-                }
-                None => {
-                    if let Some(data) = parser.finish()
-                        && acc.event(base, &data)?
-                    {
+            }
+        };
+        match next {
+            Some(Ok(bytes)) => {
+                for data in parser.push(bytes.as_ref()) {
+                    if acc.event(base, &data)? {
                         acc.emit(on_token);
+                        tracing::debug!(bytes = acc.text.len(), "stream ended");
                         return Ok(acc.finish());
                     }
-                    acc.emit(on_token);
-                    // No `[DONE]`: fine when the completion had finished, broken otherwise.
-                    if acc.finish_reason.is_some() {
-                        return Ok(acc.finish());
-                    }
-                    return Err(LlmError::StreamBroken {
-                        url: base.to_string(),
-                        message: "the connection closed before the completion finished".into(),
-                    });
                 }
+                // Servers send each event as its own HTTP chunk, so a burst (a fast server,
+                // a reader that fell behind) is many chunks already received: parse them all,
+                // then draw their text once, not once per token. Drawn at least every
+                // `DRAW_EVERY` chunks, so an endless burst still shows.
+                undrawn += 1;
+                match stream.next().now_or_never() {
+                    Some(next) if undrawn < DRAW_EVERY => ready = Some(next),
+                    other => {
+                        ready = other;
+                        undrawn = 0;
+                        acc.emit(on_token);
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                return Err(LlmError::StreamBroken {
+                    url: base.to_string(),
+                    message: error_chain(&e),
+                });
+            }
+            None => {
+                if let Some(data) = parser.finish()
+                    && acc.event(base, &data)?
+                {
+                    acc.emit(on_token);
+                    return Ok(acc.finish());
+                }
+                acc.emit(on_token);
+                // No `[DONE]`: fine when the completion had finished, broken otherwise.
+                if acc.finish_reason.is_some() {
+                    return Ok(acc.finish());
+                }
+                return Err(LlmError::StreamBroken {
+                    url: base.to_string(),
+                    message: "the connection closed before the completion finished".into(),
+                });
             }
         }
     }
@@ -608,5 +652,80 @@ mod tests {
         let a = whole_completion("u", body, &mut |t: &str| got.push_str(t)).unwrap();
         assert_eq!(a.text, "all at once");
         assert_eq!(got, "all at once");
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    /// One SSE event per chunk, as servers send them, then the end.
+    fn events(words: usize) -> Vec<Result<Vec<u8>, std::io::Error>> {
+        let mut v: Vec<_> = (0..words)
+            .map(|i| {
+                let c = format!(r#"data: {{"choices":[{{"delta":{{"content":"w{i} "}}}}]}}"#);
+                Ok(format!("{c}\n\n").into_bytes())
+            })
+            .collect();
+        v.push(Ok(
+            br#"data: {"choices":[{"delta":{},"finish_reason":"stop"}]}
+
+data: [DONE]
+
+"#
+            .to_vec(),
+        ));
+        v
+    }
+
+    fn expected(words: usize) -> String {
+        (0..words).map(|i| format!("w{i} ")).collect()
+    }
+
+    /// Reads `stream`; returns the text and how many times it was drawn.
+    async fn read<S>(stream: S) -> (String, usize)
+    where
+        S: futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin,
+    {
+        let mut draws = Vec::new();
+        let first = (Instant::now() + Duration::from_secs(5), 5);
+        let got = read_events(
+            "u",
+            stream,
+            first,
+            Duration::from_secs(5),
+            &mut |t: &str| draws.push(t.to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(draws.concat(), got.text, "every token is drawn, in order");
+        (got.text, draws.len())
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_chunks_already_received_is_drawn_once() {
+        let (text, draws) = read(futures::stream::iter(events(300))).await;
+        assert_eq!(text, expected(300));
+        assert_eq!(draws, 1);
+    }
+
+    #[tokio::test]
+    async fn an_endless_burst_is_still_drawn_every_draw_every_chunks() {
+        let n = DRAW_EVERY * 2 + 10;
+        let (text, draws) = read(futures::stream::iter(events(n))).await;
+        assert_eq!(text, expected(n));
+        assert_eq!(draws, 3);
+    }
+
+    #[tokio::test]
+    async fn chunks_that_arrive_one_by_one_are_drawn_one_by_one() {
+        // Each chunk is not ready when first asked for (as from a server generating tokens).
+        let slow = futures::stream::unfold(events(20).into_iter(), |mut it| async move {
+            tokio::task::yield_now().await;
+            it.next().map(|item| (item, it))
+        });
+        let (text, draws) = read(Box::pin(slow)).await;
+        assert_eq!(text, expected(20));
+        assert_eq!(draws, 20);
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Tmux;
 use crate::error::{Error, Result};
-use crate::fsutil::{read_json, write_json_atomic};
+use crate::fsutil::{json_bytes, read_json, write_atomic_unsynced, write_json_atomic};
 use crate::paths::SessionPaths;
 
 /// The contents of `runtime.json`.
@@ -53,6 +53,13 @@ impl SessionRuntime {
     /// Writes `runtime.json` atomically.
     pub fn save(&self, paths: &SessionPaths) -> Result<()> {
         write_json_atomic(&Self::path(paths), self)
+    }
+
+    /// [`save`](Self::save) without waiting for the disk: for the first write before the panes
+    /// open, which a synced [`save`](Self::save) with the pane ids follows at once.
+    pub fn save_unsynced(&self, paths: &SessionPaths) -> Result<()> {
+        let path = Self::path(paths);
+        write_atomic_unsynced(&path, &json_bytes(&path, self)?)
     }
 
     /// The tmux server this session runs on.

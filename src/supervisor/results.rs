@@ -749,7 +749,7 @@ fn integrate(
 
 /// Today's date, ISO.
 pub fn today() -> String {
-    jiff::Zoned::now().date().to_string()
+    crate::localtime::now().date().to_string()
 }
 
 #[cfg(test)]

@@ -38,7 +38,9 @@ impl SessionContext {
     ) -> Result<SessionContext> {
         let project = ProjectPaths::new(project_dir, &config);
         let paths = project.session(&state.session_id);
+        let t0 = std::time::Instant::now();
         let roles = crate::roles::load_roles(&project.agents, &config)?;
+        let roles_us = t0.elapsed().as_micros() as u64;
         let store = Store::new(paths.artifacts());
         let has_prd = store.input_path(INPUT_PRD).is_file();
         let prd_needs_summary = store.read_input(INPUT_PRD).is_some_and(|p| {
@@ -69,7 +71,14 @@ impl SessionContext {
             has_prd,
             prd_needs_summary,
         );
+        let t1 = std::time::Instant::now();
         let templates = Templates::load(Some(&project.templates))?;
+        tracing::debug!(
+            roles_us,
+            templates_us = t1.elapsed().as_micros() as u64,
+            total_us = t0.elapsed().as_micros() as u64,
+            "session context parts"
+        );
         Ok(SessionContext {
             project,
             paths,

@@ -42,19 +42,15 @@ fn clock_ticks() -> f64 {
 }
 
 /// `VmHWM` (peak RSS) of a process, in KiB.
-fn peak_rss_kib(pid: i32) -> Option<u64> {
-    status_kib(pid, "VmHWM:")
-}
-
-/// `RssAnon` (resident private memory: heap and stacks, not the mapped binary) in KiB.
-fn anon_kib(pid: i32) -> Option<u64> {
-    status_kib(pid, "RssAnon:")
-}
-
-fn status_kib(pid: i32, key: &str) -> Option<u64> {
+/// `VmHWM` (peak RSS) and `RssAnon` (resident private memory: heap and stacks, not the mapped
+/// binary) in KiB, from one read of `/proc/<pid>/status`.
+fn memory_kib(pid: i32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    let kib = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((kib("VmHWM:")?, kib("RssAnon:")?))
 }
 
 /// utime + stime of a process, in clock ticks.
@@ -110,17 +106,36 @@ fn agent_pid(dir: &Path, role: &str) -> Option<i32> {
 }
 
 /// The journal's `completed` time, or its terminal event when it ended otherwise.
-fn finished(dir: &Path) -> Option<(String, SystemTime)> {
-    let text = std::fs::read_to_string(dir.join("journal.jsonl")).ok()?;
-    text.lines().rev().find_map(|l| {
-        let v: serde_json::Value = serde_json::from_str(l).ok()?;
-        let ty = v["type"].as_str()?;
-        if !matches!(ty, "completed" | "failed" | "paused" | "stopped") {
-            return None;
-        }
-        let at: jiff::Timestamp = v["at"].as_str()?.parse().ok()?;
-        Some((ty.to_string(), SystemTime::from(at)))
-    })
+/// The journal's terminal record, read as the journal grows: polled every 20 ms beside the
+/// session it measures, so each look reads only the bytes added since the last one and parses
+/// only the lines that can be terminal (the journal carries whole documents).
+#[derive(Default)]
+struct JournalTail {
+    read: u64,
+    partial: String,
+}
+
+impl JournalTail {
+    fn finished(&mut self, dir: &Path) -> Option<(String, SystemTime)> {
+        use std::io::{Read, Seek, SeekFrom};
+        const TERMINAL: [&str; 4] = ["completed", "failed", "paused", "stopped"];
+        let mut f = std::fs::File::open(dir.join("journal.jsonl")).ok()?;
+        f.seek(SeekFrom::Start(self.read)).ok()?;
+        let mut new = String::new();
+        self.read += f.read_to_string(&mut new).ok()? as u64;
+        self.partial.push_str(&new);
+        let end = self.partial.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let lines: String = self.partial.drain(..end).collect();
+        lines.lines().find_map(|l| {
+            let ty = TERMINAL
+                .iter()
+                .find(|t| l.contains(&format!("\"type\":\"{t}\"")))?;
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            (v["type"].as_str()? == *ty).then_some(())?;
+            let at: jiff::Timestamp = v["at"].as_str()?.parse().ok()?;
+            Some((ty.to_string(), SystemTime::from(at)))
+        })
+    }
 }
 
 /// What one session measured.
@@ -150,6 +165,7 @@ struct Watch {
     sup_first_ticks: Option<(u64, Instant)>,
     sup_last_ticks: Option<(u64, Instant)>,
     agents: Vec<i32>,
+    journal: JournalTail,
     s: Sample,
 }
 
@@ -161,6 +177,7 @@ impl Watch {
             sup_first_ticks: None,
             sup_last_ticks: None,
             agents: Vec::new(),
+            journal: JournalTail::default(),
             s: Sample::default(),
         }
     }
@@ -183,22 +200,18 @@ impl Watch {
                 self.sup_first_ticks.get_or_insert((t, now));
                 self.sup_last_ticks = Some((t, now));
             }
-            if let Some(k) = peak_rss_kib(pid) {
-                self.s.sup_rss_kib = self.s.sup_rss_kib.max(k);
-            }
-            if let Some(k) = anon_kib(pid) {
-                self.s.sup_anon_kib = self.s.sup_anon_kib.max(k);
+            if let Some((peak, anon)) = memory_kib(pid) {
+                self.s.sup_rss_kib = self.s.sup_rss_kib.max(peak);
+                self.s.sup_anon_kib = self.s.sup_anon_kib.max(anon);
             }
         }
         for &pid in &self.agents {
-            if let Some(k) = peak_rss_kib(pid) {
-                self.s.agent_rss_kib = self.s.agent_rss_kib.max(k);
-            }
-            if let Some(k) = anon_kib(pid) {
-                self.s.agent_anon_kib = self.s.agent_anon_kib.max(k);
+            if let Some((peak, anon)) = memory_kib(pid) {
+                self.s.agent_rss_kib = self.s.agent_rss_kib.max(peak);
+                self.s.agent_anon_kib = self.s.agent_anon_kib.max(anon);
             }
         }
-        if let Some((outcome, at)) = finished(dir) {
+        if let Some((outcome, at)) = self.journal.finished(dir) {
             self.s.outcome = outcome;
             self.s.wall = since(self.t0, at);
             if let (Some((a, ta)), Some((b, tb))) = (self.sup_first_ticks, self.sup_last_ticks) {

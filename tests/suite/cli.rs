@@ -206,3 +206,37 @@ fn completions_print_a_script() {
         .success()
         .stdout(predicate::str::contains("agentmux"));
 }
+
+/// `start` with a tmux older than 3.2 on PATH: the error names the version and how to install a
+/// newer one, and no session is left behind for the next `start` to trip over.
+#[test]
+fn start_with_an_old_tmux_fails_and_leaves_no_session() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    p.write(
+        ".agentmux/config.yaml",
+        "llm:\n  base_url: http://127.0.0.1:9/v1\n  model: m\n",
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let tmux = bin.path().join("tmux");
+    std::fs::write(&tmux, "#!/bin/sh\necho 'tmux 3.1c'\n").unwrap();
+    std::fs::set_permissions(&tmux, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for _ in 0..2 {
+        p.cmd()
+            .env("PATH", &path)
+            .args(["start", "--detach", "--goal", "a todo app"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("tmux 3.1 is too old"))
+            .stderr(predicate::str::contains("apt install tmux"))
+            .stderr(predicate::str::contains("resume").not());
+    }
+    let sessions = p.path().join(".agentmux/sessions");
+    let left = std::fs::read_dir(&sessions).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "a session was left in {}", sessions.display());
+}

@@ -75,6 +75,9 @@ async fn chat(
 #[tokio::test]
 async fn streams_chunk_by_chunk_with_usage() {
     let fake = FakeOpenAi::fixed("one two three");
+    // A pause before each chunk, as a model generating: each is drawn as it arrives (a burst
+    // of chunks already received would be drawn at once).
+    fake.configure(|s| s.chunk_delay = Duration::from_millis(20));
     let client = client_for(&fake.url(), &config(0));
     let (r, tokens) = chat(&client, &ask("hello")).await;
     let r = r.unwrap();
