@@ -56,13 +56,15 @@ if [[ $dev == 1 ]]; then
   profile=()
   profile_name="debug (unoptimised: --dev)"
 fi
-echo "building agentmux ($profile_name) and the test harness (debug) ..." >&2
+echo "building agentmux ($profile_name) and the test harness (profile bench-harness) ..." >&2
 cargo build "${profile[@]}" --locked >&2
-# The harness (fake model server, samplers, the in-process tmux/transport benchmark) is always
-# the debug build: a release build of the test crate and its dev-dependencies takes half an hour
-# on 2 cores and changes nothing measured about agentmux. Every agentmux process it starts is the
-# binary just built, named here (tests/suite/support reads it).
-cargo test --locked --test all --no-run >&2
+# The harness (fake model server, samplers, the in-process tmux/transport benchmark) is built
+# with Cargo.toml's `bench-harness` profile (optimised, no LTO, incremental): it shares the two
+# cores with the processes it measures, and built unoptimised it took 10-20 % of a core (parsing
+# SSE chunks, polling), which showed up as agentmux's idle time. Every agentmux process it starts
+# is the binary just built, named here (tests/suite/support reads it).
+harness=(--profile bench-harness)
+cargo test --locked "${harness[@]}" --test all --no-run >&2
 export BENCH_AGENTMUX_BIN="$PWD/target/$([[ $dev == 1 ]] && echo debug || echo release)/agentmux"
 [[ -x $BENCH_AGENTMUX_BIN ]] || { echo "no binary at $BENCH_AGENTMUX_BIN" >&2; exit 1; }
 # A freshly linked binary is still being written back to the disk; its first start pays for
@@ -75,7 +77,7 @@ bench() {
   shift 2
   echo "running $filter ..." >&2
   local t0=$SECONDS
-  cargo test --locked --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
+  cargo test --locked "${harness[@]}" --test all "$filter" -- --ignored --nocapture --test-threads 1 "$@" \
     >"$tmp/$name" 2>&1 || { cat "$tmp/$name" >&2; echo "benchmark $filter failed" >&2; exit 1; }
   echo $((SECONDS - t0)) >"$tmp/$name.secs"
 }
@@ -100,7 +102,7 @@ if [[ $quick == 0 ]]; then
   seeds=$(seq -s, 1 "$soak_seeds" | sed 's/[0-9]\+/&0007/g')
   echo "running the reliability suite (kill soak seeds: $seeds) ..." >&2
   t0=$SECONDS
-  if AGENTMUX_SOAK_SEEDS=$seeds cargo test --locked --test all suite::reliability -- --test-threads 2 \
+  if AGENTMUX_SOAK_SEEDS=$seeds cargo test --locked "${harness[@]}" --test all suite::reliability -- --test-threads 2 \
       >"$tmp/reliability.log" 2>&1; then
     reliability="passed"
   else
@@ -114,7 +116,7 @@ local_line=""
 if [[ $local_model == 1 ]]; then
   echo "running a full session on the local model (this takes many minutes) ..." >&2
   t0=$SECONDS
-  cargo test --locked --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
+  cargo test --locked "${harness[@]}" --test all local_model_session_on_a_real_prd -- --nocapture --test-threads 1 \
     >"$tmp/local" 2>&1 || { cat "$tmp/local" >&2; echo "the local session failed" >&2; exit 1; }
   secs=$((SECONDS - t0))
   if grep -q 'SKIPPED local_session' "$tmp/local"; then
@@ -145,19 +147,19 @@ dirty=$(git diff --quiet || echo ' (with local changes)')
   echo "## Machine"
   echo
   echo "- CPUs: $(nproc) ($cpu_model); memory: $mem_total; load average at start: $load_at_start"
-  echo "- $(uname -sr); $(tmux -V); $(rustc -V); agentmux build: $profile_name (the test harness driving it, the fake model server and the in-process tmux/transport benchmark: debug)"
+  echo "- $(uname -sr); $(tmux -V); $(rustc -V); agentmux build: $profile_name (the test harness driving it, the fake model server and the in-process tmux/transport benchmark: the optimised \`bench-harness\` profile)"
   echo "- The machine is shared: other builds may have run at the same time (see the load averages)."
   echo
   echo "## Commands"
   echo
   echo '```sh'
   echo "cargo build ${profile[*]} && export BENCH_AGENTMUX_BIN=\$PWD/target/$([[ $dev == 1 ]] && echo debug || echo release)/agentmux"
-  echo "BENCH_STREAM_MS=0 BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
-  echo "BENCH_STREAM_MS=200 BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
-  echo "BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5} cargo test --test all bench_tmux_start_and_transport_latency -- --ignored --nocapture"
-  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test --test all bench_concurrent_sessions -- --ignored --nocapture"
-  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test --test all suite::reliability"
-  [[ $local_model == 1 ]] && echo "cargo test --test all local_model_session_on_a_real_prd -- --nocapture"
+  echo "BENCH_STREAM_MS=0 BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test --profile bench-harness --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
+  echo "BENCH_STREAM_MS=200 BENCH_SESSIONS=$BENCH_SESSIONS BENCH_LATENCY_MS=$BENCH_LATENCY_MS cargo test --profile bench-harness --test all bench_session_overhead_parallelism_memory -- --ignored --nocapture"
+  echo "BENCH_TASKS=${BENCH_TASKS:-200} BENCH_STARTS=${BENCH_STARTS:-5} cargo test --profile bench-harness --test all bench_tmux_start_and_transport_latency -- --ignored --nocapture"
+  echo "BENCH_CONCURRENT=$BENCH_CONCURRENT BENCH_SCALE_LATENCY_MS=$BENCH_SCALE_LATENCY_MS cargo test --profile bench-harness --test all bench_concurrent_sessions -- --ignored --nocapture"
+  [[ $quick == 0 ]] && echo "AGENTMUX_SOAK_SEEDS=<$soak_seeds seeds> cargo test --profile bench-harness --test all suite::reliability"
+  [[ $local_model == 1 ]] && echo "cargo test --profile bench-harness --test all local_model_session_on_a_real_prd -- --nocapture"
   echo '```'
   echo
   echo "## Sessions: overhead, parallelism, start-up, memory"
