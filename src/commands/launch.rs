@@ -44,13 +44,21 @@ pub fn masked_config(cfg: &Config) -> serde_json::Value {
     v
 }
 
-/// Creates a session: validates inputs, freezes them under the session, journals the start.
-fn create_session(
+/// A session about to be created: its inputs checked, nothing written yet.
+struct NewSession {
+    id: String,
+    prd: Option<crate::workflow::intake::Prd>,
+    inputs: SessionInputs,
+}
+
+/// Checks what a new session needs (no unfinished session in the way, something to design, a
+/// readable PRD) and picks its id; writes nothing.
+fn prepare_session(
     ctx: &Ctx,
     cfg: &Config,
     project: &ProjectPaths,
     args: &StartArgs,
-) -> Result<String> {
+) -> Result<NewSession> {
     if !args.new
         && let Some(s) = sessions::latest_unfinished(project)?
     {
@@ -79,36 +87,59 @@ fn create_session(
         Some(p) => Some(crate::workflow::intake::load_prd(p)?),
         None => None,
     };
-    let id = new_session_id();
-    let paths = project.session(&id);
-    paths.create_all().map_err(|e| Error::io(&paths.dir, e))?;
+    if let Some(prd) = &prd
+        && crate::workflow::intake::needs_summary(prd, cfg.workflow.context_tokens)
+    {
+        eprintln!(
+            "warning: the PRD (~{} tokens) is larger than workflow.context_tokens ({}); the architect will summarise it first",
+            prd.tokens, cfg.workflow.context_tokens
+        );
+    }
+    Ok(NewSession {
+        id: new_session_id(),
+        prd,
+        inputs: SessionInputs {
+            goal: args.goal.clone().filter(|g| !g.trim().is_empty()),
+            journey: args.journey.clone().filter(|g| !g.trim().is_empty()),
+            prd_path: prd_path.map(|p| p.display().to_string()),
+            project_dir: ctx.project_dir.display().to_string(),
+            project_name: project.project_name(),
+        },
+    })
+}
+
+/// Writes a new session's inputs (the PRD, the project digest) and journals its start. The
+/// caller holds the session lock and created the session's directories.
+fn write_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, new: NewSession) -> Result<()> {
+    let paths = project.session(&new.id);
     let store = crate::supervisor::store::Store::new(paths.artifacts());
-    if let Some(prd) = &prd {
+    if let Some(prd) = &new.prd {
         write_atomic(&store.input_path(INPUT_PRD), prd.text.as_bytes())?;
-        if crate::workflow::intake::needs_summary(prd, cfg.workflow.context_tokens) {
-            eprintln!(
-                "warning: the PRD (~{} tokens) is larger than workflow.context_tokens ({}); the architect will summarise it first",
-                prd.tokens, cfg.workflow.context_tokens
-            );
-        }
     }
     let digest = crate::workflow::intake::digest(&ctx.project_dir, cfg.workflow.context_tokens / 2);
     write_atomic(&store.input_path(INPUT_DIGEST), digest.text.as_bytes())?;
-    tracing::debug!("start: project digest written");
-    let inputs = SessionInputs {
-        goal: args.goal.clone().filter(|g| !g.trim().is_empty()),
-        journey: args.journey.clone().filter(|g| !g.trim().is_empty()),
-        prd_path: prd_path.map(|p| p.display().to_string()),
-        project_dir: ctx.project_dir.display().to_string(),
-        project_name: project.project_name(),
-    };
-    let _lock = SessionLock::acquire(&paths.lock(), "agentmux start")?;
     let (mut journal, _, _) = Journal::open(&paths.journal())?;
     journal.append(Event::SessionStarted {
-        session_id: id.clone(),
-        inputs,
+        session_id: new.id,
+        inputs: new.inputs,
         config: masked_config(cfg),
     })?;
+    Ok(())
+}
+
+/// Creates a session: validates inputs, freezes them under the session, journals the start.
+fn create_session(
+    ctx: &Ctx,
+    cfg: &Config,
+    project: &ProjectPaths,
+    args: &StartArgs,
+) -> Result<String> {
+    let new = prepare_session(ctx, cfg, project, args)?;
+    let id = new.id.clone();
+    let paths = project.session(&id);
+    paths.create_all().map_err(|e| Error::io(&paths.dir, e))?;
+    let _lock = SessionLock::acquire(&paths.lock(), "agentmux start")?;
+    write_session(ctx, cfg, project, new)?;
     Ok(id)
 }
 
@@ -145,38 +176,148 @@ fn set_args(ctx: &Ctx) -> Vec<String> {
         .collect()
 }
 
-/// Opens the tmux session of a session: supervisor, one pane per agent, the local model.
-/// `fresh`: the session was created just now (`start`), so no tmux session of its name can run
-/// and none is looked for (one tmux call less before the panes start); if one did exist, opening
-/// fails saying so.
-fn open_tmux(
+/// The tmux session a session runs in, ready to open: the server, its name and its panes
+/// (supervisor, one per agent, the local model).
+struct TmuxPlan {
+    mux: Tmux,
+    name: String,
+    panes: Vec<(String, PaneSpec)>,
+    layout: String,
+    runtime: SessionRuntime,
+}
+
+impl TmuxPlan {
+    /// The panes of session `id`, its supervisor's first. Writes `runtime.json` (unsynced: the
+    /// pane ids follow in a synced write) for the processes that start in them.
+    fn new(
+        ctx: &Ctx,
+        cfg: &Config,
+        project: &ProjectPaths,
+        id: &str,
+        supervisor: PaneSpec,
+    ) -> Result<Self> {
+        let exe = agentmux_exe()?;
+        let env = crate::supervisor::agents::pane_env(cfg);
+        let name =
+            crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
+        let mut panes: Vec<(String, PaneSpec)> = vec![("supervisor".into(), supervisor)];
+        for role in agent_roles(project, cfg)? {
+            let spec = crate::supervisor::host::agent_pane_spec(
+                &exe,
+                &ctx.project_dir,
+                id,
+                &role,
+                &env,
+                &ctx.sets,
+            );
+            panes.push((role, spec));
+        }
+        let mut local_llm_url = None;
+        if uses_local_model(cfg) {
+            let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+            let port = crate::llm::local::free_port();
+            let (bin, args) = rt.server_command(port);
+            let mut argv = vec![bin.display().to_string()];
+            argv.extend(args);
+            panes.push((
+                "model".into(),
+                PaneSpec {
+                    title: "model: llama-server (local)".into(),
+                    argv,
+                    env: env.clone(),
+                    cwd: ctx.project_dir.clone(),
+                },
+            ));
+            local_llm_url = Some(format!("http://127.0.0.1:{port}/v1"));
+        }
+        let runtime = SessionRuntime {
+            tmux_socket: cfg.tmux.socket.clone(),
+            tmux_session: name.clone(),
+            panes: Default::default(),
+            local_llm_url,
+            supervisor_pid: None,
+        };
+        runtime.save_unsynced(&project.session(id))?;
+        Ok(Self {
+            mux: Tmux::from_config(cfg),
+            name,
+            panes,
+            layout: cfg.tmux.layout.clone(),
+            runtime,
+        })
+    }
+
+    /// Opens the window: every pane's process starts.
+    fn open(&self) -> Result<std::collections::BTreeMap<String, crate::mux::PaneInfo>> {
+        tracing::debug!("start: opening the tmux session");
+        let opened =
+            crate::mux::layout::open_session(&self.mux, &self.name, &self.panes, &self.layout);
+        tracing::debug!("start: tmux session open");
+        opened
+    }
+
+    /// Records the opened panes in `runtime.json`, says where the session runs and attaches
+    /// (unless `detach`).
+    fn finish(
+        mut self,
+        opened: std::collections::BTreeMap<String, crate::mux::PaneInfo>,
+        paths: &SessionPaths,
+        id: &str,
+        cfg: &Config,
+        detach: bool,
+    ) -> Result<()> {
+        let name = &self.name;
+        self.runtime.panes = opened.into_iter().map(|(k, p)| (k, p.id)).collect();
+        self.runtime.save(paths)?;
+        println!("session {id} is running in tmux session `{name}`");
+        if let Some(sock) = &cfg.tmux.socket {
+            println!("  attach: agentmux attach   (or: tmux -L {sock} attach -t {name})");
+        } else {
+            println!("  attach: agentmux attach   (or: tmux attach -t {name})");
+        }
+        println!("  status: agentmux status   wait: agentmux wait   pause: agentmux pause");
+        if !detach && cfg.tmux.attach == AttachMode::Auto {
+            self.mux.attach(name)?;
+        }
+        Ok(())
+    }
+}
+
+fn agentmux_exe() -> Result<PathBuf> {
+    std::env::current_exe()
+        .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))
+}
+
+/// The supervisor's pane.
+fn supervisor_pane(ctx: &Ctx, cfg: &Config, id: &str) -> Result<PaneSpec> {
+    let mut argv = vec![agentmux_exe()?.display().to_string()];
+    argv.extend(set_args(ctx));
+    argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
+    Ok(PaneSpec {
+        title: "supervisor".into(),
+        argv,
+        env: crate::supervisor::agents::pane_env(cfg),
+        cwd: ctx.project_dir.clone(),
+    })
+}
+
+/// Opens the tmux session of an existing session (`resume`). When it still runs with only its
+/// supervisor gone (killed, crashed), restarts the supervisor in its pane and leaves the agents
+/// and the model running, so no request in flight is interrupted.
+fn reopen_tmux(
     ctx: &Ctx,
     cfg: &Config,
     project: &ProjectPaths,
     id: &str,
     detach: bool,
-    fresh: bool,
 ) -> Result<()> {
     let mux = Tmux::from_config(cfg);
     mux.check_version()?;
     let paths = project.session(id);
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
-    let env = crate::supervisor::agents::pane_env(cfg);
     let name =
         crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
-    let mut sup_argv = vec![exe.display().to_string()];
-    sup_argv.extend(set_args(ctx));
-    sup_argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
-    let sup_spec = PaneSpec {
-        title: "supervisor".into(),
-        argv: sup_argv,
-        env: env.clone(),
-        cwd: ctx.project_dir.clone(),
-    };
-    if !fresh && mux.has_session(&name)? {
-        // Only the supervisor died (killed, crashed): restart it in its pane and leave the agents
-        // and the model running, so no request in flight is interrupted.
+    let sup_spec = supervisor_pane(ctx, cfg, id)?;
+    if mux.has_session(&name)? {
         let sup_pane =
             SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
         let listed = mux.list_panes(&name)?;
@@ -190,65 +331,17 @@ fn open_tmux(
         }
         mux.kill_session(&name)?;
     }
-    let mut panes: Vec<(String, PaneSpec)> = vec![("supervisor".into(), sup_spec)];
-    for role in agent_roles(project, cfg)? {
-        let spec = crate::supervisor::host::agent_pane_spec(
-            &exe,
-            &ctx.project_dir,
-            id,
-            &role,
-            &env,
-            &ctx.sets,
-        );
-        panes.push((role, spec));
-    }
-    let mut local_llm_url = None;
-    if uses_local_model(cfg) {
-        let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
-        let port = crate::llm::local::free_port();
-        let (bin, args) = rt.server_command(port);
-        let mut argv = vec![bin.display().to_string()];
-        argv.extend(args);
-        panes.push((
-            "model".into(),
-            PaneSpec {
-                title: "model: llama-server (local)".into(),
-                argv,
-                env: env.clone(),
-                cwd: ctx.project_dir.clone(),
-            },
-        ));
-        local_llm_url = Some(format!("http://127.0.0.1:{port}/v1"));
-    }
-    let mut runtime = SessionRuntime {
-        tmux_socket: cfg.tmux.socket.clone(),
-        tmux_session: name.clone(),
-        panes: Default::default(),
-        local_llm_url,
-        supervisor_pid: None,
-    };
-    runtime.save_unsynced(&paths)?;
-    tracing::debug!("start: opening the tmux session");
-    let opened = crate::mux::layout::open_session(&mux, &name, &panes, &cfg.tmux.layout)?;
-    tracing::debug!("start: tmux session open");
-    runtime.panes = opened.into_iter().map(|(k, p)| (k, p.id)).collect();
-    runtime.save(&paths)?;
-    println!("session {id} is running in tmux session `{name}`");
-    if let Some(sock) = &cfg.tmux.socket {
-        println!("  attach: agentmux attach   (or: tmux -L {sock} attach -t {name})");
-    } else {
-        println!("  attach: agentmux attach   (or: tmux attach -t {name})");
-    }
-    println!("  status: agentmux status   wait: agentmux wait   pause: agentmux pause");
-    if !detach && cfg.tmux.attach == AttachMode::Auto {
-        mux.attach(&name)?;
-    }
-    Ok(())
+    let plan = TmuxPlan::new(ctx, cfg, project, id, sup_spec)?;
+    let opened = plan.open()?;
+    plan.finish(opened, &paths, id, cfg, detach)
 }
 
+/// `agentmux start`. The tmux session opens (its server starting, its panes' processes loading)
+/// while the session's files are written: `start` holds the session lock until the journal
+/// records the start, and the supervisor waits for that lock before it reads them.
 pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
-    // `tmux -V` (a process, a few ms) runs while the config loads and the session is created;
-    // the answer is kept for the process, so the check in `open_tmux` only reads it.
+    // `tmux -V` (a process, a few ms) runs while everything else does, up to the panes opening;
+    // its verdict is awaited before `start` reports anything.
     let version = std::thread::spawn(|| Tmux::new(None).check_version().map(drop));
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
@@ -259,20 +352,48 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     }
     // `-vv start`: where the start-up goes, up to the panes.
     tracing::debug!("start: config loaded");
-    let id = create_session(ctx, &cfg, &project, args)?;
-    tracing::debug!("start: session created");
+    let new = prepare_session(ctx, &cfg, &project, args)?;
+    let id = new.id.clone();
+    tracing::debug!("start: inputs checked");
+    let paths = project.session(&id);
+    // From here on a failure removes what was written (and the tmux session, if it opened), so
+    // no half-made session is left for the next `start` to offer to resume.
+    let discard = |e: Error| {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        e
+    };
+    paths
+        .create_all()
+        .map_err(|e| discard(Error::io(&paths.dir, e)))?;
+    let lock = SessionLock::acquire(&paths.lock(), "agentmux start").map_err(discard)?;
+    let plan = supervisor_pane(ctx, &cfg, &id)
+        .and_then(|sup| TmuxPlan::new(ctx, &cfg, &project, &id, sup))
+        .map_err(discard)?;
+    let opening = std::thread::spawn(move || {
+        let opened = plan.open();
+        (plan, opened)
+    });
+    let written = write_session(ctx, &cfg, &project, new);
+    tracing::debug!("start: session files written");
+    drop(lock);
+    let Ok((plan, opened)) = opening.join() else {
+        return Err(discard(Error::Other(
+            "opening the tmux session panicked".into(),
+        )));
+    };
+    // A tmux too old (or missing) is said before anything else, even if the panes opened.
     let checked = match version.join() {
         Ok(checked) => checked,
         Err(_) => Tmux::from_config(&cfg).check_version().map(drop),
     };
-    if let Err(e) = checked {
-        // No usable tmux: the session never ran. Remove it, so the next `start` (after tmux is
-        // installed) does not find an unfinished session to resume.
-        let _ = std::fs::remove_dir_all(&project.session(&id).dir);
-        return Err(e);
+    if let Err(e) = checked.and(written) {
+        if opened.is_ok() {
+            let _ = plan.mux.kill_session(&plan.name);
+        }
+        return Err(discard(e));
     }
-    tracing::debug!("start: tmux version checked");
-    open_tmux(ctx, &cfg, &project, &id, args.detach, true)?;
+    // The session is journaled: a tmux failure leaves it to `agentmux resume`.
+    plan.finish(opened?, &paths, &id, &cfg, args.detach)?;
     Ok(exit::SUCCESS)
 }
 
@@ -320,7 +441,7 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
         let (mut journal, _, _) = Journal::open(&paths.journal())?;
         journal.append(Event::Resumed)?;
     }
-    open_tmux(ctx, &cfg, &project, &s.id, args.detach, false)?;
+    reopen_tmux(ctx, &cfg, &project, &s.id, args.detach)?;
     if args.detach {
         // Return once the new supervisor runs, so an `agentmux wait` right after this does not
         // read the old paused/stopped state and exit before the session continued.
@@ -391,7 +512,9 @@ fn build_supervisor(
     tmux_notify: Option<crate::supervisor::run::TmuxNotify>,
 ) -> Result<Supervisor> {
     let paths = project.session(id);
-    let lock = SessionLock::acquire(&paths.lock(), "supervisor")?;
+    // `agentmux start` holds the lock while it writes the session's files (the panes open
+    // meanwhile): wait for it rather than fail.
+    let lock = SessionLock::acquire_waiting(&paths.lock(), "supervisor", Duration::from_secs(10))?;
     let (mut journal, records, skipped) = Journal::open(&paths.journal())?;
     for s in &skipped {
         tracing::warn!("journal line {} skipped: {}", s.line, s.reason);

@@ -57,6 +57,25 @@ impl SessionLock {
         })
     }
 
+    /// [`acquire`](Self::acquire), waiting up to `patience` for a holder to let go: the
+    /// supervisor of a new session starts while `agentmux start`, holding the lock, still
+    /// writes the session's first files.
+    pub fn acquire_waiting(
+        path: &Path,
+        holder: &str,
+        patience: std::time::Duration,
+    ) -> Result<SessionLock> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::acquire(path, holder) {
+                Err(Error::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                taken => return taken,
+            }
+        }
+    }
+
     /// Whether some process holds the lock right now (without taking it for long).
     pub fn is_held(path: &Path) -> bool {
         let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
@@ -98,5 +117,32 @@ mod tests {
         drop(held);
         assert!(!SessionLock::is_held(&p));
         let _again = SessionLock::acquire(&p, "cli").unwrap();
+    }
+
+    #[test]
+    fn a_waiting_acquire_gets_the_lock_once_released_and_gives_up_after_its_patience() {
+        use std::time::{Duration, Instant};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("session.lock");
+        let held = SessionLock::acquire(&p, "agentmux start").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+        });
+        let t = Instant::now();
+        let lock = SessionLock::acquire_waiting(&p, "supervisor", Duration::from_secs(10)).unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            t.elapsed()
+        );
+        release.join().unwrap();
+        let t = Instant::now();
+        let err = SessionLock::acquire_waiting(&p, "another", Duration::from_millis(50))
+            .unwrap_err()
+            .to_string();
+        assert!(t.elapsed() >= Duration::from_millis(50));
+        assert!(err.contains("supervisor (pid"), "{err}");
+        drop(lock);
     }
 }

@@ -175,24 +175,36 @@ impl Tmux {
     fn run_script(&self, what: &str, cmds: &[TmuxCommand<'static>]) -> Result<String> {
         let mut text = cmds.iter().map(line).collect::<Vec<_>>().join(" ; ");
         text.push('\n');
-        let mut child = self
+        // The commands go through a socket rather than a pipe: if tmux exits without reading
+        // them, writing fails with EPIPE (std sends with MSG_NOSIGNAL) instead of raising
+        // SIGPIPE, which agentmux leaves fatal so that `agentmux ... | head` ends quietly.
+        let (mut ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| Error::Tmux(format!("tmux {what}: cannot make a socket: {e}")))?;
+        let mut cmd = self
             .base()
             .add_command(StartServer::new().build())
             .add_command(SourceFile::new().path("-").build())
-            .stdin(Some(StdIO::Piped))
-            .stdout(Some(StdIO::Piped))
-            .stderr(Some(StdIO::Piped))
-            .spawn()
-            .map_err(|e| spawn_error(&e.to_string()))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::Tmux(format!("tmux {what}: cannot write commands: {e}")))?;
-        }
+            .into_command();
+        cmd.stdin(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+            theirs,
+        )))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().map_err(|e| spawn_error(&e.to_string()))?;
+        // tmux reads until end of file: no copy of its end may stay open here.
+        drop(cmd);
+        let written = ours.write_all(text.as_bytes());
+        drop(ours);
         let out = child
             .wait_with_output()
             .map_err(|e| Error::Tmux(format!("tmux {what}: {e}")))?;
-        check(what, out)
+        let stdout = check(what, out)?;
+        match written {
+            Ok(()) => Ok(stdout),
+            Err(e) => Err(Error::Tmux(format!(
+                "tmux {what}: it ended before reading its commands ({e})"
+            ))),
+        }
     }
 
     /// Window options and hooks of a new session, set on its window (never globally), and the

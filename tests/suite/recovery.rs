@@ -73,7 +73,11 @@ fn kill_9_of_the_supervisor_at_several_points_then_resume_completes_identically(
         )
         .unwrap();
         std::thread::sleep(Duration::from_millis(300));
+        let resumed = count(&rig.journal(), "resumed");
         rig.cmd().args(["resume", "--detach"]).assert().success();
+        // The next kill is for the new supervisor once it runs: `resume` returns as soon as it
+        // holds the lock, before it journals the resumption.
+        rig.wait_journal(60, "the resumption", |j| count(j, "resumed") > resumed);
     }
     let (code, out) = rig.wait(120);
     assert_eq!(code, 0, "{out}");

@@ -434,6 +434,63 @@ fn a_full_disk_pauses_or_fails_clearly_and_leaves_a_readable_journal() {
     assert_journal_parses(&session_dir);
 }
 
+/// `start` on a full disk: a clear error naming the cause, and nothing left behind — no session
+/// directory for the next `start` to offer to resume, no tmux session.
+#[test]
+fn start_on_a_full_disk_fails_clearly_and_leaves_no_session() {
+    let Some(fs) = Tmpfs::mount("2m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and mount permission)");
+        return;
+    };
+    let project = fs.dir.path().join("project");
+    std::fs::create_dir_all(project.join(".agentmux")).unwrap();
+    std::fs::write(
+        project.join(".agentmux/config.yaml"),
+        "llm:\n  base_url: http://127.0.0.1:9/v1\n  model: fake-model\n",
+    )
+    .unwrap();
+    // A project whose digest needs a few pages, then the disk filled but for three pages: the
+    // session lock and `runtime.json` (written before the panes open) get theirs, the digest
+    // (written while they open) does not, so the tmux session must be closed again.
+    let para = "This project does things that need explaining at some length. ".repeat(20);
+    std::fs::write(
+        project.join("README.md"),
+        format!("# A project\n\n{}\n", [para.as_str(); 40].join("\n\n")),
+    )
+    .unwrap();
+    let filler = fs.dir.path().join("filler");
+    fill(&filler);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() - 3 * 4096).unwrap();
+    let tmux = super::support::TmuxServer::new();
+    let mut c = assert_cmd::Command::cargo_bin("agentmux").unwrap();
+    c.current_dir(&project);
+    super::support::isolate(&mut c, &project);
+    c.env("AGENTMUX_TMUX_SOCKET", &tmux.socket);
+    let out = c
+        .args(["start", "--detach", "--goal", GOAL, "--journey", JOURNEY])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("No space left"), "{said}");
+    // It ran out writing the inputs or the journal, after the panes had begun to open.
+    assert!(!said.contains("runtime.json"), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    let left: Vec<_> = std::fs::read_dir(project.join(".agentmux/sessions"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "sessions left: {left:?}");
+    assert!(
+        tmux.sessions().is_empty(),
+        "tmux sessions left: {:?}",
+        tmux.sessions()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Secrets
 // ---------------------------------------------------------------------------------------------
