@@ -194,20 +194,20 @@ impl TmuxPlan {
         cfg: &Config,
         project: &ProjectPaths,
         id: &str,
-        supervisor: PaneSpec,
+        base: &PaneBase,
     ) -> Result<Self> {
-        let exe = agentmux_exe()?;
-        let env = crate::supervisor::agents::pane_env(cfg);
+        let PaneBase { exe, env } = base;
         let name =
             crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
-        let mut panes: Vec<(String, PaneSpec)> = vec![("supervisor".into(), supervisor)];
+        let mut panes: Vec<(String, PaneSpec)> =
+            vec![("supervisor".into(), base.supervisor(ctx, id))];
         for role in agent_roles(project, cfg)? {
             let spec = crate::supervisor::host::agent_pane_spec(
-                &exe,
+                exe,
                 &ctx.project_dir,
                 id,
                 &role,
-                &env,
+                env,
                 &ctx.sets,
             );
             panes.push((role, spec));
@@ -288,17 +288,32 @@ fn agentmux_exe() -> Result<PathBuf> {
         .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))
 }
 
-/// The supervisor's pane.
-fn supervisor_pane(ctx: &Ctx, cfg: &Config, id: &str) -> Result<PaneSpec> {
-    let mut argv = vec![agentmux_exe()?.display().to_string()];
-    argv.extend(set_args(ctx));
-    argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
-    Ok(PaneSpec {
-        title: "supervisor".into(),
-        argv,
-        env: crate::supervisor::agents::pane_env(cfg),
-        cwd: ctx.project_dir.clone(),
-    })
+/// What every pane of a session runs with: the agentmux binary and the environment passed on.
+struct PaneBase {
+    exe: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl PaneBase {
+    fn new(cfg: &Config) -> Result<Self> {
+        Ok(Self {
+            exe: agentmux_exe()?,
+            env: crate::supervisor::agents::pane_env(cfg),
+        })
+    }
+
+    /// The supervisor's pane.
+    fn supervisor(&self, ctx: &Ctx, id: &str) -> PaneSpec {
+        let mut argv = vec![self.exe.display().to_string()];
+        argv.extend(set_args(ctx));
+        argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
+        PaneSpec {
+            title: "supervisor".into(),
+            argv,
+            env: self.env.clone(),
+            cwd: ctx.project_dir.clone(),
+        }
+    }
 }
 
 /// Opens the tmux session of an existing session (`resume`). When it still runs with only its
@@ -316,13 +331,13 @@ fn reopen_tmux(
     let paths = project.session(id);
     let name =
         crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
-    let sup_spec = supervisor_pane(ctx, cfg, id)?;
+    let base = PaneBase::new(cfg)?;
     if mux.has_session(&name)? {
         let sup_pane =
             SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
         let listed = mux.list_panes(&name)?;
         if let Some(pane) = sup_pane.filter(|p| listed.iter().any(|l| &l.id == p)) {
-            mux.respawn_pane(&pane, &sup_spec)?;
+            mux.respawn_pane(&pane, &base.supervisor(ctx, id))?;
             println!("session {id}: restarted its supervisor in tmux session `{name}`");
             if !detach && cfg.tmux.attach == AttachMode::Auto {
                 mux.attach(&name)?;
@@ -331,7 +346,7 @@ fn reopen_tmux(
         }
         mux.kill_session(&name)?;
     }
-    let plan = TmuxPlan::new(ctx, cfg, project, id, sup_spec)?;
+    let plan = TmuxPlan::new(ctx, cfg, project, id, &base)?;
     let opened = plan.open()?;
     plan.finish(opened, &paths, id, cfg, detach)
 }
@@ -366,8 +381,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
         .create_all()
         .map_err(|e| discard(Error::io(&paths.dir, e)))?;
     let lock = SessionLock::acquire(&paths.lock(), "agentmux start").map_err(discard)?;
-    let plan = supervisor_pane(ctx, &cfg, &id)
-        .and_then(|sup| TmuxPlan::new(ctx, &cfg, &project, &id, sup))
+    let plan = PaneBase::new(&cfg)
+        .and_then(|base| TmuxPlan::new(ctx, &cfg, &project, &id, &base))
         .map_err(discard)?;
     let opening = std::thread::spawn(move || {
         let opened = plan.open();
@@ -671,8 +686,7 @@ pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
             supervisor_pid: Some(std::process::id()),
         }
         .save(&paths)?;
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))?;
+        let exe = agentmux_exe()?;
         let roles = agent_roles(&project, &cfg)?;
         let host = ChildAgents::start(&exe, &ctx.project_dir, &id, &roles, &ctx.sets)
             .map_err(|e| Error::io(&exe, e))?;
