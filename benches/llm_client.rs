@@ -68,14 +68,35 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let fake = FakeOpenAi::fixed(REPLY);
+    // `BENCH_REPLY_WORDS=n`: a reply of n words (one SSE event each) instead of the short one, as
+    // a design document arriving in a burst (~1,500 words for 9 KB).
+    let long_reply = std::env::var("BENCH_REPLY_WORDS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(|n| {
+            REPLY
+                .split_inclusive(' ')
+                .cycle()
+                .take(n)
+                .collect::<String>()
+        });
+    let reply: &str = long_reply.as_deref().unwrap_or(REPLY);
+    let fake = FakeOpenAi::fixed(reply);
     fake.configure(|s| s.record = false);
     let url = fake.url();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    // `BENCH_RT=multi`: the client on a two-thread runtime instead of the agent's one thread.
+    let rt = if std::env::var("BENCH_RT").as_deref() == Ok("multi") {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
     let client = LlmClient::new(
         Endpoint {
             base_url: url.clone(),
@@ -90,11 +111,18 @@ fn main() {
         ChatMessage::system("You are a benchmark."),
         ChatMessage::user("Say something."),
     ]);
-    let chunks = REPLY.split_inclusive(' ').count();
+    let chunks = reply.split_inclusive(' ').count();
     println!(
         "reply: {} chars in {chunks} SSE chunks (+ role, finish, usage, [DONE]); CPU and RSS include the fake server",
-        REPLY.len()
+        reply.len()
     );
+
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("burst") {
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({"model": "bench", "stream": true, "messages": []});
+        burst(&rt, &req, &http, &body, reply, calls);
+        return;
+    }
 
     // Warm-up: connection pool, allocator.
     rt.block_on(async {
@@ -146,8 +174,8 @@ fn main() {
                     .chat(&req, &mut |_: &str| n += 1, &cancel)
                     .await
                     .unwrap();
-                assert_eq!(r.text.len(), REPLY.len());
-                assert_eq!(n, chunks);
+                assert_eq!(r.text.len(), reply.len());
+                assert!(n >= 1 && n <= chunks, "{n} draws for {chunks} chunks");
             }
         })
     });
@@ -179,9 +207,137 @@ fn main() {
             }
         })
     });
+    burst(&rt, &req, &http, &body, reply, calls);
+
     let (_, hwm) = rss_kib();
     println!(
         "peak RSS {hwm} KiB; requests served by the fake: {}",
         fake.request_count()
     );
+}
+
+/// The reply as a streamed HTTP/1.1 response, every SSE event its own HTTP chunk, as servers send
+/// them, ready to be written in one go.
+fn burst_response(reply: &str) -> Vec<u8> {
+    let mut events: Vec<String> = reply
+        .split_inclusive(' ')
+        .map(|w| {
+            let c = serde_json::json!({
+                "id": "chatcmpl-burst", "object": "chat.completion.chunk", "created": 0,
+                "model": "bench",
+                "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": null}],
+            });
+            format!("data: {c}\n\n")
+        })
+        .collect();
+    events.push(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".into(),
+    );
+    events.push("data: [DONE]\n\n".into());
+    let mut out =
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_vec();
+    for e in events {
+        out.extend_from_slice(format!("{:x}\r\n{e}\r\n", e.len()).as_bytes());
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// The reply sent as one burst (a server or proxy that delivers the completion when it is done):
+/// a plain TCP server writes the whole response at once, so the figures are the client's cost of
+/// reading and parsing the events, with no server pacing in them.
+fn burst(
+    rt: &tokio::runtime::Runtime,
+    req: &ChatRequest,
+    http: &reqwest::Client,
+    body: &serde_json::Value,
+    reply: &str,
+    calls: usize,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let response = burst_response(reply);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let response = response.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_nodelay(true);
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                loop {
+                    // Headers, then a body of content-length bytes.
+                    let mut len = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.to_ascii_lowercase();
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut buf = vec![0; len];
+                    if reader.read_exact(&mut buf).is_err() || conn.write_all(&response).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let client = LlmClient::new(
+        Endpoint {
+            base_url: url.clone(),
+            model: "bench".into(),
+            api_key: None,
+            is_local: false,
+        },
+        &LlmConfig::default(),
+    )
+    .unwrap();
+    let events = reply.split_inclusive(' ').count();
+    println!("burst: {events} events written in one go by a plain TCP server");
+    // Inside a spawned task, as in an agent: the future given to `block_on` is polled outside the
+    // run queue, and waking it parks the runtime (an epoll_wait) for every event.
+    measure("burst: bare reqwest (HTTP floor)", calls, || {
+        let (http, body, url) = (http.clone(), body.clone(), url.clone());
+        rt.block_on(async move {
+            tokio::spawn(async move {
+                for _ in 0..calls {
+                    let resp = http
+                        .post(format!("{url}/chat/completions"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    let mut s = resp.bytes_stream();
+                    while let Some(b) = s.next().await {
+                        b.unwrap();
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        })
+    });
+    measure("burst: LlmClient::chat", calls, || {
+        let (client, req, len) = (client.clone(), req.clone(), reply.len());
+        rt.block_on(async move {
+            tokio::spawn(async move {
+                let cancel = CancellationToken::new();
+                for _ in 0..calls {
+                    let r = client.chat(&req, &mut |_: &str| {}, &cancel).await.unwrap();
+                    assert_eq!(r.text.len(), len);
+                }
+            })
+            .await
+            .unwrap();
+        })
+    });
 }

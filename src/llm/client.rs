@@ -16,6 +16,7 @@
 //! [`super::RETRY_MARKER`]. Cancellation: the token aborts the request (and any backoff sleep) at
 //! once; dropping the response closes the connection.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::endpoint::Endpoint;
 use super::error::LlmError;
 use super::request::{self, BodyParams, Quirks};
-use super::sse::SseParser;
+use super::sse::{self, SseParser};
 use super::structured::{self, Support};
 use super::wire::{self, WireChunk};
 use super::{ChatRequest, ChatResponse, RETRY_MARKER, estimate_tokens};
@@ -354,44 +355,61 @@ where
     E: std::error::Error,
 {
     let (first_deadline, first_secs) = first;
-    let first_timeout = || LlmError::FirstTokenTimeout {
-        url: base.to_string(),
-        secs: first_secs,
-    };
     let mut acc = Accumulator::default();
     let mut parser = SseParser::new();
+    // One timer for the whole stream, re-armed only when it fires: resetting a timer for every
+    // event (thousands per completion) costs more than parsing the event. Until the first token
+    // it ends at `first_deadline`; after that at `idle` after the last chunk.
+    let timer = tokio::time::sleep_until(first_deadline);
+    tokio::pin!(timer);
+    let mut idle_armed = false;
+    let mut last_chunk = Instant::now();
     // A chunk the stream had ready at once, taken before drawing the text so far.
     let mut ready = None;
     let mut undrawn = 0usize;
     loop {
+        if acc.got_text && !idle_armed {
+            idle_armed = true;
+            timer.as_mut().reset(last_chunk + idle);
+        }
         let next = match ready.take() {
             Some(next) => next,
-            None => {
-                let deadline = if acc.got_text {
-                    Instant::now() + idle
-                } else {
-                    first_deadline
-                };
-                match timeout_at(deadline, stream.next()).await {
-                    Ok(n) => n,
-                    Err(_) if acc.got_text => {
-                        return Err(LlmError::IdleTimeout {
-                            url: base.to_string(),
-                            secs: idle.as_secs(),
-                        });
+            None => loop {
+                tokio::select! {
+                    biased;
+                    next = stream.next() => break next,
+                    () = &mut timer => {
+                        if !acc.got_text {
+                            return Err(LlmError::FirstTokenTimeout {
+                                url: base.to_string(),
+                                secs: first_secs,
+                            });
+                        }
+                        let due = last_chunk + idle;
+                        if due <= Instant::now() {
+                            return Err(LlmError::IdleTimeout {
+                                url: base.to_string(),
+                                secs: idle.as_secs(),
+                            });
+                        }
+                        timer.as_mut().reset(due);
                     }
-                    Err(_) => return Err(first_timeout()),
                 }
-            }
+            },
         };
         match next {
             Some(Ok(bytes)) => {
-                for data in parser.push(bytes.as_ref()) {
-                    if acc.event(base, &data)? {
-                        acc.emit(on_token);
-                        tracing::debug!(bytes = acc.text.len(), "stream ended");
-                        return Ok(acc.finish());
-                    }
+                last_chunk = Instant::now();
+                let flow = parser.feed(bytes.as_ref(), |data| match acc.event(base, data) {
+                    Ok(false) => ControlFlow::Continue(()),
+                    Ok(true) => ControlFlow::Break(Ok(())),
+                    Err(e) => ControlFlow::Break(Err(e)),
+                });
+                if let ControlFlow::Break(done) = flow {
+                    done?;
+                    acc.emit(on_token);
+                    tracing::debug!(bytes = acc.text.len(), "stream ended");
+                    return Ok(acc.finish());
                 }
                 // Servers send each event as its own HTTP chunk, so a burst (a fast server,
                 // a reader that fell behind) is many chunks already received: parse them all,
@@ -493,11 +511,11 @@ impl Accumulator {
             // first token from here on.
             self.got_text = true;
         }
-        if let Some(m) = &chunk.model
+        if let Some(m) = chunk.model.as_deref()
             && !m.is_empty()
-            && self.model.as_deref() != Some(m.as_str())
+            && self.model.as_deref() != Some(m)
         {
-            self.model = Some(m.clone());
+            self.model = Some(m.to_string());
         }
         if let Some(u) = chunk.usage {
             self.prompt_tokens = u.prompt_tokens.or(self.prompt_tokens);
@@ -526,10 +544,7 @@ fn whole_completion(
     let mut acc = Accumulator::default();
     // Either one JSON completion, or an event stream sent with the wrong content type.
     if text.trim_start().starts_with("data:") {
-        let mut parser = SseParser::new();
-        let mut events = parser.push(bytes);
-        events.extend(parser.finish());
-        for data in events {
+        for data in sse::parse_all(bytes) {
             if acc.event(base, &data)? {
                 break;
             }

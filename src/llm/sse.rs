@@ -1,14 +1,18 @@
 //! An incremental parser for server-sent events (`text/event-stream`).
 //!
-//! Bytes arrive in arbitrary pieces; [`SseParser::push`] buffers them and returns every complete
-//! event's `data` (multi-line data joined with `\n`). Comments (`: keep-alive`), `event:`, `id:` and
-//! `retry:` lines are ignored: OpenAI-compatible servers put everything into `data`.
+//! Bytes arrive in arbitrary pieces; [`SseParser::feed`] buffers what it must and passes every
+//! complete event's `data` (multi-line data joined with `\n`) to a callback. Comments
+//! (`: keep-alive`), `event:`, `id:` and `retry:` lines are ignored: OpenAI-compatible servers put
+//! everything into `data`.
+
+use std::ops::ControlFlow;
 
 /// Buffers bytes and yields complete events.
 #[derive(Debug, Default)]
 pub struct SseParser {
+    /// The start of a line whose end has not arrived yet.
     buf: Vec<u8>,
-    /// The data lines of the event being read, joined with `\n`.
+    /// The data lines of the event being read, joined with `\n`; reused from event to event.
     data: String,
     has_data: bool,
 }
@@ -18,29 +22,27 @@ impl SseParser {
         Self::default()
     }
 
-    /// Feeds bytes; returns the data of every event completed by them. Lines are read in place
-    /// (no copy unless one is not UTF-8): a fast server sends thousands of small events per
-    /// completion, and an agent reading a burst of them is on the session's critical path.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-        self.buf.extend_from_slice(bytes);
-        let Self {
-            buf,
-            data,
-            has_data,
-        } = self;
-        let mut out = Vec::new();
-        let mut start = 0;
-        while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
-            let end = start + pos;
-            let mut line = &buf[start..end];
-            if line.last() == Some(&b'\r') {
-                line = &line[..line.len() - 1];
-            }
-            start = end + 1;
-            on_line(&String::from_utf8_lossy(line), data, has_data, &mut out);
+    /// Feeds bytes; calls `on_event` with the data of every event completed by them, in order,
+    /// until it breaks. A fast server sends thousands of small events per completion, and an agent
+    /// reading a burst of them is on the session's critical path, so nothing is allocated per
+    /// event: lines are read in place (copied only when one is split between two pieces or is not
+    /// UTF-8) and the event's text lives in a buffer that is reused.
+    pub fn feed<B>(
+        &mut self,
+        bytes: &[u8],
+        mut on_event: impl FnMut(&str) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        if self.buf.is_empty() {
+            let (used, flow) = lines(bytes, &mut self.data, &mut self.has_data, &mut on_event);
+            self.buf.extend_from_slice(&bytes[used..]);
+            return flow;
         }
-        buf.drain(..start);
-        out
+        self.buf.extend_from_slice(bytes);
+        let buf = std::mem::take(&mut self.buf);
+        let (used, flow) = lines(&buf, &mut self.data, &mut self.has_data, &mut on_event);
+        self.buf = buf;
+        self.buf.drain(..used);
+        flow
     }
 
     /// Ends the stream: an event not terminated by a blank line is still delivered.
@@ -48,30 +50,70 @@ impl SseParser {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             let line = String::from_utf8_lossy(&rest);
-            let mut out = Vec::new();
-            on_line(
+            let mut last = None;
+            let _ = on_line(
                 line.trim_end_matches('\r'),
                 &mut self.data,
                 &mut self.has_data,
-                &mut out,
+                &mut |d: &str| {
+                    last = Some(d.to_string());
+                    ControlFlow::<()>::Continue(())
+                },
             );
-            if let Some(d) = out.pop() {
-                return Some(d);
+            if last.is_some() {
+                return last;
             }
         }
-        take_event(&mut self.data, &mut self.has_data)
+        if !std::mem::take(&mut self.has_data) {
+            return None;
+        }
+        Some(std::mem::take(&mut self.data))
     }
 }
 
-fn on_line(line: &str, data: &mut String, has_data: &mut bool, out: &mut Vec<String>) {
-    if line.is_empty() {
-        if let Some(d) = take_event(data, has_data) {
-            out.push(d);
+/// Reads the complete lines of `bytes`; returns how many bytes they took and whether `on_event`
+/// broke.
+fn lines<B>(
+    bytes: &[u8],
+    data: &mut String,
+    has_data: &mut bool,
+    on_event: &mut impl FnMut(&str) -> ControlFlow<B>,
+) -> (usize, ControlFlow<B>) {
+    let mut start = 0;
+    while let Some(pos) = bytes[start..].iter().position(|&b| b == b'\n') {
+        let end = start + pos;
+        let mut line = &bytes[start..end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
         }
-        return;
+        start = end + 1;
+        let flow = match std::str::from_utf8(line) {
+            Ok(line) => on_line(line, data, has_data, on_event),
+            Err(_) => on_line(&String::from_utf8_lossy(line), data, has_data, on_event),
+        };
+        if flow.is_break() {
+            return (start, flow);
+        }
+    }
+    (start, ControlFlow::Continue(()))
+}
+
+fn on_line<B>(
+    line: &str,
+    data: &mut String,
+    has_data: &mut bool,
+    on_event: &mut impl FnMut(&str) -> ControlFlow<B>,
+) -> ControlFlow<B> {
+    if line.is_empty() {
+        if !std::mem::take(has_data) {
+            return ControlFlow::Continue(());
+        }
+        let flow = on_event(data);
+        data.clear();
+        return flow;
     }
     if line.starts_with(':') {
-        return;
+        return ControlFlow::Continue(());
     }
     let (field, value) = match line.split_once(':') {
         Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
@@ -84,19 +126,36 @@ fn on_line(line: &str, data: &mut String, has_data: &mut bool, out: &mut Vec<Str
         data.push_str(value);
         *has_data = true;
     }
+    ControlFlow::Continue(())
 }
 
-fn take_event(data: &mut String, has_data: &mut bool) -> Option<String> {
-    if !*has_data {
-        return None;
-    }
-    *has_data = false;
-    Some(std::mem::take(data))
+/// Every event of `bytes` followed by the end of the stream.
+pub fn parse_all(bytes: &[u8]) -> Vec<String> {
+    let mut parser = SseParser::new();
+    let mut events = Vec::new();
+    let _ = parser.feed(bytes, |d| {
+        events.push(d.to_string());
+        ControlFlow::<()>::Continue(())
+    });
+    events.extend(parser.finish());
+    events
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl SseParser {
+        /// The events completed by `bytes`.
+        fn push(&mut self, bytes: &[u8]) -> Vec<String> {
+            let mut out = Vec::new();
+            let _ = self.feed(bytes, |d| {
+                out.push(d.to_string());
+                ControlFlow::<()>::Continue(())
+            });
+            out
+        }
+    }
 
     #[test]
     fn events_split_across_pushes() {
@@ -135,5 +194,33 @@ mod tests {
         let bytes = "data: héllo\n\n".as_bytes();
         assert!(p.push(&bytes[..8]).is_empty());
         assert_eq!(p.push(&bytes[8..]), vec!["héllo"]);
+    }
+
+    #[test]
+    fn a_break_stops_at_that_event_and_keeps_the_rest() {
+        let mut p = SseParser::new();
+        let mut seen = Vec::new();
+        let flow = p.feed(b"data: a\n\ndata: stop\n\ndata: c\n\n", |d| {
+            seen.push(d.to_string());
+            if d == "stop" {
+                ControlFlow::Break(7)
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!(flow, ControlFlow::Break(7));
+        assert_eq!(seen, vec!["a", "stop"]);
+        assert_eq!(p.push(b""), vec!["c"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let mut p = SseParser::new();
+        assert_eq!(p.push(b"data: a\xffb\n\n"), vec!["a\u{fffd}b"]);
+    }
+
+    #[test]
+    fn parse_all_includes_an_unterminated_tail() {
+        assert_eq!(parse_all(b"data: 1\n\ndata: 2"), vec!["1", "2"]);
     }
 }

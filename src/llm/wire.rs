@@ -6,16 +6,20 @@
 //! `finish_reason` as a string, and recognise `{"error": ...}` wherever it appears, so each case
 //! gets the right behaviour and a clear message.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 /// A streamed chunk, or a whole non-streamed completion (`message` instead of `delta`).
+/// Strings borrow from the event's text unless they hold escapes: a streamed completion is
+/// thousands of these, one per token.
 #[derive(Deserialize, Debug, Default)]
-pub struct WireChunk {
-    #[serde(default)]
-    pub model: Option<String>,
-    #[serde(default)]
-    pub choices: Vec<WireChoice>,
+pub struct WireChunk<'a> {
+    #[serde(default, borrow)]
+    pub model: Option<WireStr<'a>>,
+    #[serde(default, borrow)]
+    pub choices: Vec<WireChoice<'a>>,
     #[serde(default)]
     pub usage: Option<WireUsage>,
     /// Some servers report failures inside the stream as `{"error": {...}}` or `{"error": "..."}`.
@@ -24,22 +28,35 @@ pub struct WireChunk {
 }
 
 #[derive(Deserialize, Debug, Default)]
-pub struct WireChoice {
-    #[serde(default)]
-    pub delta: Option<WireMessage>,
-    #[serde(default)]
-    pub message: Option<WireMessage>,
+pub struct WireChoice<'a> {
+    #[serde(default, borrow)]
+    pub delta: Option<WireMessage<'a>>,
+    #[serde(default, borrow)]
+    pub message: Option<WireMessage<'a>>,
     /// Legacy completions-style servers.
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub finish_reason: Option<String>,
+    #[serde(default, borrow)]
+    pub text: Option<WireStr<'a>>,
+    #[serde(default, borrow)]
+    pub finish_reason: Option<WireStr<'a>>,
 }
 
 #[derive(Deserialize, Debug, Default)]
-pub struct WireMessage {
-    #[serde(default)]
-    pub content: Option<String>,
+pub struct WireMessage<'a> {
+    #[serde(default, borrow)]
+    pub content: Option<WireStr<'a>>,
+}
+
+/// A string of a chunk, borrowed from the event's text when it has no escapes. (serde borrows a
+/// `Cow` field only when it is not inside an `Option`, hence the wrapper.)
+#[derive(Deserialize, Debug)]
+#[serde(transparent)]
+pub struct WireStr<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl std::ops::Deref for WireStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Deserialize, Debug, Default, Clone, Copy)]
@@ -50,7 +67,7 @@ pub struct WireUsage {
     pub completion_tokens: Option<u64>,
 }
 
-impl WireChunk {
+impl WireChunk<'_> {
     /// The text this chunk adds (first choice).
     pub fn text(&self) -> Option<&str> {
         let c = self.choices.first()?;
@@ -137,6 +154,21 @@ mod tests {
         .unwrap();
         assert_eq!(c.text(), Some("hi"));
         assert_eq!(c.finish_reason(), Some("eos_token"));
+    }
+
+    #[test]
+    fn text_borrows_unless_escaped() {
+        let c: WireChunk =
+            serde_json::from_str(r#"{"model":"m","choices":[{"delta":{"content":"plain"}}]}"#)
+                .unwrap();
+        assert!(matches!(
+            c.choices[0].delta.as_ref().unwrap().content,
+            Some(WireStr(Cow::Borrowed("plain")))
+        ));
+        let c: WireChunk =
+            serde_json::from_str(r#"{"choices":[{"delta":{"content":"a\n\"b\" \u00e9"}}]}"#)
+                .unwrap();
+        assert_eq!(c.text(), Some("a\n\"b\" é"));
     }
 
     #[test]
