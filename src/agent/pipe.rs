@@ -6,6 +6,12 @@
 //! the result file would wait for the screen. Through a [`Pipe`] the stream runs at network
 //! speed while the pane catches up on its own thread, which writes what has queued up in one
 //! go. [`Drain::wait`] lets the process show its last lines before it exits.
+//!
+//! The thread also paces the sink: after the first bytes of a burst it waits one [`FRAME`] and
+//! writes everything queued by then at once. Without that, a streamed completion woke the thread,
+//! wrote to the pane and made tmux redraw once per token (thousands per document, each a
+//! context switch on the cores the session runs on); with it, a pane gets at most ~60 writes a
+//! second, which is also all a screen shows.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -13,6 +19,9 @@ use std::time::Duration;
 
 /// Most bytes written to the sink in one call.
 const BATCH: usize = 64 * 1024;
+
+/// How long the thread lets bytes gather after the first of a burst before it writes them.
+pub const FRAME: Duration = Duration::from_millis(16);
 
 enum Msg {
     Data(Vec<u8>),
@@ -71,8 +80,12 @@ impl Drain {
 fn pump(rx: Receiver<Msg>, mut sink: Box<dyn Write + Send>) {
     let mut buf = Vec::with_capacity(BATCH);
     let mut barriers = Vec::new();
-    // Blocks for the first message, then takes whatever else is queued.
+    // Blocks for the first message, lets a frame's worth gather (not listening, so the writers'
+    // sends wake nobody meanwhile), then takes whatever is queued.
     while let Ok(first) = rx.recv() {
+        if matches!(first, Msg::Data(_)) {
+            std::thread::sleep(FRAME);
+        }
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
@@ -142,6 +155,29 @@ mod tests {
         );
         // The backlog went out in a few large writes, not one per call.
         assert!(*sink.writes.lock().unwrap() < 1000);
+    }
+
+    #[test]
+    fn a_stream_of_small_writes_reaches_the_sink_in_few_writes() {
+        let sink = Gated::default();
+        *sink.open.lock().unwrap() = true;
+        let (mut pipe, drain) = Pipe::spawn("paced", Box::new(sink.clone())).unwrap();
+        // 200 tokens over ~100 ms, as a model streams them.
+        for i in 0..200 {
+            write!(pipe, "t{i} ").unwrap();
+            if i % 10 == 9 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        assert!(drain.wait(Duration::from_secs(10)));
+        let want: String = (0..200).map(|i| format!("t{i} ")).collect();
+        assert_eq!(
+            String::from_utf8(sink.got.lock().unwrap().clone()).unwrap(),
+            want
+        );
+        // One write per frame at most, not one per token (allowing for a slow machine).
+        let writes = *sink.writes.lock().unwrap();
+        assert!(writes <= 20, "{writes} writes for 200 tokens");
     }
 
     #[test]

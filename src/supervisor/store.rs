@@ -1,9 +1,15 @@
 //! The session's artifact store: every intermediate document, by stage, name and revision,
 //! under `<session>/artifacts/`. Files are written atomically before the journal records them,
 //! so a recorded revision always has its files.
+//!
+//! A revision's files never change once written, nor do the session's inputs, so the store keeps
+//! what it wrote or read in memory: building a prompt reads the PRD, the digest and the latest
+//! documents again for every task, and from disk that was hundreds of opens per session on the
+//! path between a result and the next request.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -17,6 +23,14 @@ pub struct Store {
     pub dir: PathBuf,
     /// The session's files written since the last journal sync (see [`Deferred`]).
     deferred: Arc<Deferred>,
+    /// Contents of the files written or read so far, by path.
+    cache: Arc<Mutex<Cache>>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    text: HashMap<PathBuf, Arc<str>>,
+    json: HashMap<PathBuf, Arc<Value>>,
 }
 
 impl Store {
@@ -24,6 +38,7 @@ impl Store {
         Self {
             dir,
             deferred: Arc::default(),
+            cache: Arc::default(),
         }
     }
 
@@ -58,24 +73,33 @@ impl Store {
         if let Some(j) = json {
             let bytes =
                 serde_json::to_vec_pretty(j).map_err(|e| Error::Other(format!("internal: {e}")))?;
-            self.deferred
-                .write(&self.json_path(stage, name, rev), &bytes)?;
+            let path = self.json_path(stage, name, rev);
+            self.deferred.write(&path, &bytes)?;
+            self.cache().json.insert(path, Arc::new(j.clone()));
         }
-        self.deferred
-            .write(&self.md_path(stage, name, rev), md.as_bytes())
+        let path = self.md_path(stage, name, rev);
+        self.deferred.write(&path, md.as_bytes())?;
+        self.cache().text.insert(path, md.into());
+        Ok(())
     }
 
     /// The latest accepted markdown of an artifact.
     pub fn latest_md(&self, state: &SessionState, stage: Stage, name: &str) -> Option<String> {
         let rev = state.artifact_revision(stage, name)?;
-        std::fs::read_to_string(self.md_path(stage, name, rev)).ok()
+        self.text(&self.md_path(stage, name, rev))
     }
 
     /// The latest accepted JSON of an artifact.
     pub fn latest_json(&self, state: &SessionState, stage: Stage, name: &str) -> Option<Value> {
         let rev = state.artifact_revision(stage, name)?;
-        let bytes = std::fs::read(self.json_path(stage, name, rev)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let path = self.json_path(stage, name, rev);
+        if let Some(v) = self.cache().json.get(&path) {
+            return Some(Value::clone(v));
+        }
+        let bytes = std::fs::read(&path).ok()?;
+        let v: Value = serde_json::from_slice(&bytes).ok()?;
+        self.cache().json.insert(path, Arc::new(v.clone()));
+        Some(v)
     }
 
     /// An input snapshot taken at session start (PRD, digest): `artifacts/intake/<name>`.
@@ -84,7 +108,24 @@ impl Store {
     }
 
     pub fn read_input(&self, name: &str) -> Option<String> {
-        std::fs::read_to_string(self.input_path(name)).ok()
+        self.text(&self.input_path(name))
+    }
+
+    /// A file that never changes once it exists, from memory after the first read. A missing
+    /// file is not remembered: it may be written later.
+    fn text(&self, path: &Path) -> Option<String> {
+        if let Some(t) = self.cache().text.get(path) {
+            return Some(t.to_string());
+        }
+        let t = std::fs::read_to_string(path).ok()?;
+        self.cache()
+            .text
+            .insert(path.to_path_buf(), t.as_str().into());
+        Some(t)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -103,5 +144,51 @@ mod tests {
             s.json_path(Stage::DesignDocs, "api_design", 1),
             PathBuf::from("/a/design_docs/api_design.r1.json")
         );
+    }
+
+    #[test]
+    fn saved_revisions_and_inputs_are_read_back_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        std::fs::create_dir_all(dir.path().join("options")).unwrap();
+        std::fs::create_dir_all(dir.path().join("intake")).unwrap();
+        let mut state = SessionState::default();
+        assert_eq!(store.latest_md(&state, Stage::Options, "options"), None);
+        let doc = serde_json::json!({"title": "Options"});
+        store
+            .save(Stage::Options, "options", 1, "# Options\n", Some(&doc))
+            .unwrap();
+        state
+            .artifacts
+            .insert((Stage::Options, "options".into()), 1);
+        // What was saved is on disk, and read back the same, from disk or memory.
+        let md_path = store.md_path(Stage::Options, "options", 1);
+        assert_eq!(std::fs::read_to_string(&md_path).unwrap(), "# Options\n");
+        assert_eq!(
+            store
+                .latest_md(&state, Stage::Options, "options")
+                .as_deref(),
+            Some("# Options\n")
+        );
+        assert_eq!(
+            store.latest_json(&state, Stage::Options, "options"),
+            Some(doc.clone())
+        );
+        // A fresh store (a resumed supervisor) reads the same from disk.
+        let fresh = Store::new(dir.path().to_path_buf());
+        assert_eq!(
+            fresh.latest_json(&state, Stage::Options, "options"),
+            Some(doc)
+        );
+        assert_eq!(
+            fresh
+                .latest_md(&state, Stage::Options, "options")
+                .as_deref(),
+            Some("# Options\n")
+        );
+        // An input that appears later is found then.
+        assert_eq!(store.read_input("prd.md"), None);
+        std::fs::write(store.input_path("prd.md"), "# PRD").unwrap();
+        assert_eq!(store.read_input("prd.md").as_deref(), Some("# PRD"));
     }
 }
