@@ -8,6 +8,8 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
@@ -111,6 +113,79 @@ impl Templates {
             .map_err(|e| format!("template `{name}`: {e}"))?;
         tpl.render(minijinja::Value::from_serialize(ctx))
             .map_err(|e| describe(name, &e))
+    }
+}
+
+/// The templates of a session, compiled when first needed or, after
+/// [`TemplatesLoader::compile_in_background`], on a thread of their own. Compiling them takes
+/// about 2 ms, which a starting supervisor would otherwise spend between its start and its first
+/// request, on the same two cores as the agents starting beside it.
+pub struct TemplatesLoader {
+    override_dir: PathBuf,
+    ready: OnceLock<std::result::Result<Templates, String>>,
+    pending: Mutex<Option<JoinHandle<Result<Templates>>>>,
+}
+
+impl TemplatesLoader {
+    /// The built-in templates with the overrides of `override_dir`; nothing is compiled yet.
+    pub fn new(override_dir: PathBuf) -> Self {
+        Self {
+            override_dir,
+            ready: OnceLock::new(),
+            pending: Mutex::new(None),
+        }
+    }
+
+    /// Templates already compiled.
+    pub fn ready(templates: Templates) -> Self {
+        Self {
+            override_dir: PathBuf::new(),
+            ready: OnceLock::from(Ok(templates)),
+            pending: Mutex::new(None),
+        }
+    }
+
+    /// Starts compiling on a thread (once); [`TemplatesLoader::get`] then waits for it.
+    pub fn compile_in_background(&self) {
+        let mut pending = self.pending();
+        if self.ready.get().is_some() || pending.is_some() {
+            return;
+        }
+        let dir = self.override_dir.clone();
+        if let Ok(handle) = std::thread::Builder::new()
+            .name("templates".into())
+            .spawn(move || Templates::load(Some(&dir)))
+        {
+            *pending = Some(handle);
+        }
+    }
+
+    /// The compiled templates, or the error that names the template file to fix.
+    pub fn get(&self) -> Result<&Templates> {
+        let loaded = self.ready.get_or_init(|| {
+            let loaded = match self.pending().take() {
+                Some(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(Error::Other(
+                        "compiling the templates failed unexpectedly".into(),
+                    ))
+                }),
+                None => Templates::load(Some(&self.override_dir)),
+            };
+            loaded.map_err(|e| e.to_string())
+        });
+        loaded.as_ref().map_err(|m| Error::Other(m.clone()))
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<Result<Templates>>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for TemplatesLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplatesLoader")
+            .field("ready", &self.ready.get().is_some())
+            .finish()
     }
 }
 
@@ -471,5 +546,22 @@ mod tests {
         let err = Templates::load(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("options.md.j2"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn the_loader_gives_the_templates_or_the_error_naming_the_broken_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let loader = TemplatesLoader::new(dir.path().to_path_buf());
+        loader.compile_in_background();
+        assert!(loader.get().is_ok());
+        // Asked again: the same templates, no second compilation.
+        assert!(std::ptr::eq(loader.get().unwrap(), loader.get().unwrap()));
+
+        std::fs::write(dir.path().join("options.md.j2"), "{% if %}").unwrap();
+        // Compiled where first asked for, without a thread.
+        let broken = TemplatesLoader::new(dir.path().to_path_buf());
+        let e = broken.get().unwrap_err().to_string();
+        assert!(e.contains("options.md.j2") && e.contains("line 1"), "{e}");
+        assert_eq!(broken.get().unwrap_err().to_string(), e);
     }
 }

@@ -176,6 +176,11 @@ fn set_args(ctx: &Ctx) -> Vec<String> {
         .collect()
 }
 
+/// How long after the author's pane `start` opens the other agents' panes (see
+/// [`PaneSpec::start_delay`]): the supervisor and the author start, and the first request goes
+/// out, in about this time on a two-core machine.
+const LATER_AGENTS_DELAY: Duration = Duration::from_millis(25);
+
 /// The tmux session a session runs in, ready to open: the server, its name and its panes
 /// (supervisor, one per agent, the local model).
 struct TmuxPlan {
@@ -201,8 +206,11 @@ impl TmuxPlan {
             crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
         let mut panes: Vec<(String, PaneSpec)> =
             vec![("supervisor".into(), base.supervisor(ctx, id))];
-        for role in agent_roles(project, cfg)? {
-            let spec = crate::supervisor::host::agent_pane_spec(
+        let roles = crate::roles::load_roles(&project.agents, cfg)?;
+        let authors = roles.enabled_authors().len();
+        let local = uses_local_model(cfg);
+        for (i, role) in role_names(&roles).into_iter().enumerate() {
+            let mut spec = crate::supervisor::host::agent_pane_spec(
                 exe,
                 &ctx.project_dir,
                 id,
@@ -210,10 +218,16 @@ impl TmuxPlan {
                 env,
                 &ctx.sets,
             );
+            // The first request is the author's: the other agents start once the supervisor
+            // and the author have had the cores for it. Not with the local model, whose pane
+            // comes last and is what the first request waits for.
+            if i == authors && !local {
+                spec.start_delay = Some(LATER_AGENTS_DELAY);
+            }
             panes.push((role, spec));
         }
         let mut local_llm_url = None;
-        if uses_local_model(cfg) {
+        if local {
             let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
             let port = crate::llm::local::free_port();
             let (bin, args) = rt.server_command(port);
@@ -226,6 +240,7 @@ impl TmuxPlan {
                     argv,
                     env: env.clone(),
                     cwd: ctx.project_dir.clone(),
+                    start_delay: None,
                 },
             ));
             local_llm_url = Some(format!("http://127.0.0.1:{port}/v1"));
@@ -312,6 +327,7 @@ impl PaneBase {
             argv,
             env: self.env.clone(),
             cwd: ctx.project_dir.clone(),
+            start_delay: None,
         }
     }
 }
@@ -635,15 +651,19 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
         )?;
         tracing::debug!("supervisor built");
         let roles = role_names(&sup.ctx.roles);
-        if let Some(v) = crate::supervisor::view::DashboardView::new(
-            paths.clone(),
-            roles,
-            sup.ctx.plan.stages.clone(),
-            &cfg,
-            project.specs.display().to_string(),
-        ) {
-            sup.view = Box::new(v);
-        }
+        let (dash_paths, stages, dash_cfg) = (paths.clone(), sup.ctx.plan.stages.clone(), cfg.clone());
+        let specs = project.specs.display().to_string();
+        let lines = std::mem::replace(
+            &mut sup.view,
+            Box::new(crate::supervisor::view::LineView::new(false)),
+        );
+        sup.view = Box::new(crate::supervisor::view::LazyView::new(
+            Box::new(move || {
+                crate::supervisor::view::DashboardView::new(dash_paths, roles, stages, &dash_cfg, specs)
+                    .map(|v| Box::new(v) as Box<dyn crate::supervisor::run::View>)
+            }),
+            lines,
+        ));
         tracing::debug!("supervisor ready");
         let cancel = signal_token();
         sup.run(cancel).await

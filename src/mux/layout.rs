@@ -150,6 +150,7 @@ mod tests {
             argv: vec!["agentmux".into(), title.into()],
             env: vec![],
             cwd: PathBuf::from("/p"),
+            start_delay: None,
         }
     }
 

@@ -50,6 +50,11 @@ pub struct PaneSpec {
     pub env: Vec<(String, String)>,
     /// The working directory of the pane's process.
     pub cwd: PathBuf,
+    /// Open this pane that long after the one before it (a wait inside the tmux server, between
+    /// the splits of one command list). A session's reviewers have nothing to do before the
+    /// author's first document: starting them a little later leaves the cores to the processes
+    /// the first request waits for.
+    pub start_delay: Option<std::time::Duration>,
 }
 
 /// The operations agentmux needs from a terminal multiplexer.
@@ -99,6 +104,9 @@ pub trait Multiplexer: Send + Sync {
             // The layout first: it fails fast on a bad `tmux.layout`, and each split re-applies it.
             self.select_layout(name, layout)?;
             for spec in rest {
+                if let Some(d) = spec.start_delay {
+                    std::thread::sleep(d);
+                }
                 let last = out.last().map(|p: &PaneInfo| p.id.clone());
                 let info = self.add_pane(name, last.as_deref(), spec)?;
                 out.push(info);

@@ -21,8 +21,8 @@ use std::process::Output;
 
 use tmux_interface::{
     AttachSession, CapturePane, DisplayMessage, HasSession, KillSession, ListPanes, NewSession,
-    NewWindow, RespawnPane, SelectLayout, SelectPane, SetHook, SetOption, SourceFile, SplitWindow,
-    StartServer, StdIO, SwitchClient, TmuxCommand,
+    NewWindow, RespawnPane, RunShell, SelectLayout, SelectPane, SetHook, SetOption, SourceFile,
+    SplitWindow, StartServer, StdIO, SwitchClient, TmuxCommand,
 };
 
 use super::script::{argv_text, line, no_format};
@@ -482,6 +482,15 @@ impl Multiplexer for Tmux {
         // The last pane: the one before the active (first) pane, wrapping round.
         let last = format!("{window}.-");
         for spec in rest {
+            if let Some(d) = spec.start_delay {
+                // With no shell command, `run-shell -d` only waits, inside the server (3.2+),
+                // and the commands after it in the list wait with it.
+                cmds.push(
+                    RunShell::new()
+                        .delay(format!("{:.3}", d.as_secs_f64()))
+                        .build(),
+                );
+            }
             let split = SplitWindow::new()
                 .detached()
                 .target_pane(last.clone())
@@ -671,6 +680,7 @@ mod tests {
             argv: vec!["-weird".into(), "x".into()],
             env: vec![("K".into(), "v w".into())],
             cwd: PathBuf::from("/p#1"),
+            start_delay: None,
         };
         let cmd = with_process(RespawnPane::new().kill().target_pane("%1").build(), &spec);
         let words: Vec<String> = cmd.to_vec().into_iter().map(|w| w.into_owned()).collect();
@@ -685,6 +695,7 @@ mod tests {
             argv: vec![],
             env: vec![],
             cwd: PathBuf::from("/"),
+            start_delay: None,
         };
         assert!(check_spec(&spec).is_err());
         spec.argv = vec!["true".into()];

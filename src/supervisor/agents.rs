@@ -306,6 +306,7 @@ pub fn pane_spec_for_agent(
         ],
         env: env.to_vec(),
         cwd: project_dir.to_path_buf(),
+        start_delay: None,
     }
 }
 

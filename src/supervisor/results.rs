@@ -240,7 +240,10 @@ fn render_checked(
         spec_path: abs_path.map(|p| p.display().to_string()),
         open_items: Vec::new(),
     };
-    let md = render(kind, doc, &meta, &ctx.templates)?;
+    // The supervisor checks the templates before it accepts any result, and fails the session
+    // when they cannot be used; this error is for callers that did not.
+    let templates = ctx.templates.get().map_err(|e| vec![e.to_string()])?;
+    let md = render(kind, doc, &meta, templates)?;
     let findings: Vec<String> = validate_markdown(kind, &md)
         .into_iter()
         .map(|f| f.to_string())

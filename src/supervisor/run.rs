@@ -44,6 +44,8 @@ pub struct Live {
     pub last_health_check: Option<Instant>,
     /// The document checkers' warm-up has been started (at the first wait).
     pub warmed_up: bool,
+    /// The document templates compiled (or the session failed because they do not).
+    pub templates_checked: bool,
 }
 
 /// How often the supervisor checks that its agents live (it also wakes at least this often).
@@ -131,12 +133,26 @@ impl Supervisor {
                 }
             }
         }
+        // A resumed session may accept a result at once: its templates must be usable first.
+        if self.journal_has_run_before()
+            && let Some(status) = self.check_templates()?
+        {
+            return Ok(status);
+        }
         let mut last_render = Instant::now() - Duration::from_secs(5);
         loop {
             if cancel.is_cancelled() {
                 return self.stop();
             }
             if let Some(status) = self.apply_control()? {
+                return Ok(status);
+            }
+            // The templates compiled during the first wait: a broken override fails the session
+            // here, naming the file, before any document is rendered with them.
+            if self.live.warmed_up
+                && !self.live.templates_checked
+                && let Some(status) = self.check_templates()?
+            {
                 return Ok(status);
             }
             let t = Instant::now();
@@ -161,6 +177,8 @@ impl Supervisor {
                         let _ = std::thread::Builder::new()
                             .name("warm-up".into())
                             .spawn(crate::supervisor::results::warm_up);
+                        // Checked before the first result is handled (see the loop's top).
+                        self.ctx.templates.compile_in_background();
                     }
                     // The dashboard is drawn here, with the next requests already out, rather
                     // than between a result and the tasks it unblocks.
@@ -247,6 +265,17 @@ impl Supervisor {
                     "supervisor turn"
                 );
             }
+        }
+    }
+
+    /// Fails the session when the document templates cannot be compiled.
+    fn check_templates(&mut self) -> Result<Option<SessionStatus>> {
+        self.live.templates_checked = true;
+        match self.ctx.templates.get() {
+            Ok(_) => Ok(None),
+            Err(e) => Ok(Some(
+                self.fail(format!("the document templates cannot be used: {e}"))?,
+            )),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::artifacts::DocKind;
-use crate::artifacts::templates::Templates;
+use crate::artifacts::templates::TemplatesLoader;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::journal::SessionState;
@@ -25,7 +25,8 @@ pub struct SessionContext {
     pub config: Config,
     pub roles: Roles,
     pub plan: Plan,
-    pub templates: Templates,
+    /// Compiled on a thread once the first requests are out; see [`TemplatesLoader`].
+    pub templates: TemplatesLoader,
     pub store: Store,
 }
 
@@ -71,11 +72,9 @@ impl SessionContext {
             has_prd,
             prd_needs_summary,
         );
-        let t1 = std::time::Instant::now();
-        let templates = Templates::load(Some(&project.templates))?;
+        let templates = TemplatesLoader::new(project.templates.clone());
         tracing::debug!(
             roles_us,
-            templates_us = t1.elapsed().as_micros() as u64,
             total_us = t0.elapsed().as_micros() as u64,
             "session context parts"
         );

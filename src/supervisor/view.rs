@@ -59,6 +59,44 @@ impl View for LineView {
     }
 }
 
+/// Makes a view; None when it cannot be had (no terminal).
+pub type BuildView = Box<dyn FnOnce() -> Option<Box<dyn View>> + Send>;
+
+/// A view built when it is first used: the supervisor's first requests go out before the
+/// dashboard takes over the terminal (clearing and measuring it takes about a millisecond).
+pub struct LazyView {
+    build: Option<BuildView>,
+    view: Box<dyn View>,
+}
+
+impl LazyView {
+    /// `build` makes the view; when it gives None (no terminal), `fallback` is used.
+    pub fn new(build: BuildView, fallback: Box<dyn View>) -> Self {
+        Self {
+            build: Some(build),
+            view: fallback,
+        }
+    }
+
+    fn get(&mut self) -> &mut dyn View {
+        if let Some(build) = self.build.take()
+            && let Some(v) = build()
+        {
+            self.view = v;
+        }
+        self.view.as_mut()
+    }
+}
+
+impl View for LazyView {
+    fn render(&mut self, state: &SessionState, live: &Live) {
+        self.get().render(state, live);
+    }
+    fn message(&mut self, line: &str) {
+        self.get().message(line);
+    }
+}
+
 /// The ratatui dashboard of the supervisor pane.
 pub struct DashboardView {
     dash: Dashboard,

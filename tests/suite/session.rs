@@ -262,6 +262,36 @@ fn headless_run_completes_without_tmux_and_exits_zero() {
 }
 
 #[test]
+fn a_broken_template_override_fails_the_session_naming_the_file() {
+    let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 1\n");
+    rig.project
+        .write(".agentmux/templates/options.md.j2", "# Options\n{% if %}\n");
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    let failed = rig
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "failed")
+        .unwrap_or_else(|| panic!("no `failed` record: {stderr}"));
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("options.md.j2") && reason.contains("line 2"),
+        "{reason}"
+    );
+    // Failed before accepting any document.
+    assert!(
+        !rig.journal()
+            .iter()
+            .any(|e| e["type"] == "artifact_accepted")
+    );
+}
+
+#[test]
 fn the_token_budget_pauses_the_session_and_says_which_limit() {
     let rig = Rig::new(Script::default(), "  max_total_tokens: 50\n");
     let out = rig

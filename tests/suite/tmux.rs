@@ -111,6 +111,7 @@ pub fn spec(title: &str, argv: &[&str], cwd: &Path) -> PaneSpec {
         argv: argv.iter().map(|s| s.to_string()).collect(),
         env: vec![],
         cwd: cwd.to_path_buf(),
+        start_delay: None,
     }
 }
 
@@ -208,6 +209,42 @@ fn panes_stay_readable_at_80x24_and_200x50() {
             );
         }
     }
+}
+
+#[test]
+fn a_pane_with_a_start_delay_opens_that_much_later_in_the_same_call() {
+    let server = TmuxServer::new();
+    let mux = server.mux();
+    let dir = tempfile::tempdir().unwrap();
+    let mut specs: Vec<PaneSpec> = four_panes().into_iter().map(|(_, s)| s).collect();
+    // The panes after the second wait; each records when its process started.
+    let started = |title: &str| {
+        spec(
+            title,
+            &["sh", "-c", "date +%s%N > started-$0; exec sleep 600", title],
+            dir.path(),
+        )
+    };
+    specs[1] = started("architect");
+    specs[2] = started("principal-engineer");
+    specs[2].start_delay = Some(Duration::from_millis(400));
+    let t0 = Instant::now();
+    let opened = mux
+        .open_window("agentmux-delay", &specs, (120, 40), "main-vertical")
+        .unwrap();
+    // The call returns once every pane is open, the delayed ones included.
+    assert!(t0.elapsed() >= Duration::from_millis(400));
+    let titles: Vec<&str> = opened.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, FOUR);
+    let read = |title: &str| -> u128 {
+        let path = dir.path().join(format!("started-{title}"));
+        wait_for(10, &format!("{title} to start"), || {
+            let text = std::fs::read_to_string(&path).ok()?;
+            text.trim().parse::<u128>().ok()
+        })
+    };
+    let gap_ms = (read("principal-engineer") - read("architect")) / 1_000_000;
+    assert!(gap_ms >= 400, "opened {gap_ms} ms after the pane before it");
 }
 
 #[test]
