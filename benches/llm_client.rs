@@ -97,16 +97,7 @@ fn main() {
             .build()
             .unwrap()
     };
-    let client = LlmClient::new(
-        Endpoint {
-            base_url: url.clone(),
-            model: "bench".into(),
-            api_key: None,
-            is_local: false,
-        },
-        &LlmConfig::default(),
-    )
-    .unwrap();
+    let client = client_for(&url);
     let req = ChatRequest::text(vec![
         ChatMessage::system("You are a benchmark."),
         ChatMessage::user("Say something."),
@@ -151,16 +142,7 @@ fn main() {
     measure("bare reqwest (HTTP + fake server floor)", calls, || {
         rt.block_on(async {
             for _ in 0..calls {
-                let resp = http
-                    .post(format!("{url}/chat/completions"))
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                let mut s = resp.bytes_stream();
-                while let Some(b) = s.next().await {
-                    b.unwrap();
-                }
+                read_bare(&http, &url, &body).await;
             }
         })
     });
@@ -214,6 +196,34 @@ fn main() {
         "peak RSS {hwm} KiB; requests served by the fake: {}",
         fake.request_count()
     );
+}
+
+/// A client of the endpoint at `url`, with the default settings.
+fn client_for(url: &str) -> LlmClient {
+    LlmClient::new(
+        Endpoint {
+            base_url: url.to_string(),
+            model: "bench".into(),
+            api_key: None,
+            is_local: false,
+        },
+        &LlmConfig::default(),
+    )
+    .unwrap()
+}
+
+/// The floor: a bare reqwest POST of `body`, its streamed response read to the end.
+async fn read_bare(http: &reqwest::Client, url: &str, body: &serde_json::Value) {
+    let resp = http
+        .post(format!("{url}/chat/completions"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let mut s = resp.bytes_stream();
+    while let Some(b) = s.next().await {
+        b.unwrap();
+    }
 }
 
 /// The reply as a streamed HTTP/1.1 response, every SSE event its own HTTP chunk, as servers send
@@ -291,16 +301,7 @@ fn burst(
             });
         }
     });
-    let client = LlmClient::new(
-        Endpoint {
-            base_url: url.clone(),
-            model: "bench".into(),
-            api_key: None,
-            is_local: false,
-        },
-        &LlmConfig::default(),
-    )
-    .unwrap();
+    let client = client_for(&url);
     let events = reply.split_inclusive(' ').count();
     println!("burst: {events} events written in one go by a plain TCP server");
     // Inside a spawned task, as in an agent: the future given to `block_on` is polled outside the
@@ -310,16 +311,7 @@ fn burst(
         rt.block_on(async move {
             tokio::spawn(async move {
                 for _ in 0..calls {
-                    let resp = http
-                        .post(format!("{url}/chat/completions"))
-                        .json(&body)
-                        .send()
-                        .await
-                        .unwrap();
-                    let mut s = resp.bytes_stream();
-                    while let Some(b) = s.next().await {
-                        b.unwrap();
-                    }
+                    read_bare(&http, &url, &body).await;
                 }
             })
             .await
