@@ -136,15 +136,6 @@ impl TemplatesLoader {
         }
     }
 
-    /// Templates already compiled.
-    pub fn ready(templates: Templates) -> Self {
-        Self {
-            override_dir: PathBuf::new(),
-            ready: OnceLock::from(Ok(templates)),
-            pending: Mutex::new(None),
-        }
-    }
-
     /// Starts compiling on a thread (once); [`TemplatesLoader::get`] then waits for it.
     pub fn compile_in_background(&self) {
         let mut pending = self.pending();

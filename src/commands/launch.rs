@@ -653,16 +653,12 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
         let roles = role_names(&sup.ctx.roles);
         let (dash_paths, stages, dash_cfg) = (paths.clone(), sup.ctx.plan.stages.clone(), cfg.clone());
         let specs = project.specs.display().to_string();
-        let lines = std::mem::replace(
-            &mut sup.view,
-            Box::new(crate::supervisor::view::LineView::new(false)),
-        );
         sup.view = Box::new(crate::supervisor::view::LazyView::new(
             Box::new(move || {
                 crate::supervisor::view::DashboardView::new(dash_paths, roles, stages, &dash_cfg, specs)
                     .map(|v| Box::new(v) as Box<dyn crate::supervisor::run::View>)
             }),
-            lines,
+            Box::new(crate::supervisor::view::LineView::new(false)),
         ));
         tracing::debug!("supervisor ready");
         let cancel = signal_token();

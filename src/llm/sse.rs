@@ -45,6 +45,16 @@ impl SseParser {
         flow
     }
 
+    /// [`SseParser::feed`], collecting the events completed by `bytes`.
+    pub fn events(&mut self, bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        let _ = self.feed(bytes, |d| {
+            out.push(d.to_string());
+            ControlFlow::<()>::Continue(())
+        });
+        out
+    }
+
     /// Ends the stream: an event not terminated by a blank line is still delivered.
     pub fn finish(&mut self) -> Option<String> {
         if !self.buf.is_empty() {
@@ -132,11 +142,7 @@ fn on_line<B>(
 /// Every event of `bytes` followed by the end of the stream.
 pub fn parse_all(bytes: &[u8]) -> Vec<String> {
     let mut parser = SseParser::new();
-    let mut events = Vec::new();
-    let _ = parser.feed(bytes, |d| {
-        events.push(d.to_string());
-        ControlFlow::<()>::Continue(())
-    });
+    let mut events = parser.events(bytes);
     events.extend(parser.finish());
     events
 }
@@ -145,24 +151,12 @@ pub fn parse_all(bytes: &[u8]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    impl SseParser {
-        /// The events completed by `bytes`.
-        fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-            let mut out = Vec::new();
-            let _ = self.feed(bytes, |d| {
-                out.push(d.to_string());
-                ControlFlow::<()>::Continue(())
-            });
-            out
-        }
-    }
-
     #[test]
     fn events_split_across_pushes() {
         let mut p = SseParser::new();
-        assert!(p.push(b"data: {\"a\"").is_empty());
+        assert!(p.events(b"data: {\"a\"").is_empty());
         assert_eq!(
-            p.push(b":1}\n\ndata: [DONE]\n\n"),
+            p.events(b":1}\n\ndata: [DONE]\n\n"),
             vec!["{\"a\":1}", "[DONE]"]
         );
     }
@@ -170,20 +164,20 @@ mod tests {
     #[test]
     fn crlf_comments_and_other_fields() {
         let mut p = SseParser::new();
-        let got = p.push(b": keep-alive\r\n\r\nevent: message\r\nid: 3\r\ndata:x\r\n\r\n");
+        let got = p.events(b": keep-alive\r\n\r\nevent: message\r\nid: 3\r\ndata:x\r\n\r\n");
         assert_eq!(got, vec!["x"]);
     }
 
     #[test]
     fn multi_line_data_is_joined() {
         let mut p = SseParser::new();
-        assert_eq!(p.push(b"data: a\ndata: b\n\n"), vec!["a\nb"]);
+        assert_eq!(p.events(b"data: a\ndata: b\n\n"), vec!["a\nb"]);
     }
 
     #[test]
     fn unterminated_last_event_is_delivered_on_finish() {
         let mut p = SseParser::new();
-        assert!(p.push(b"data: tail").is_empty());
+        assert!(p.events(b"data: tail").is_empty());
         assert_eq!(p.finish().as_deref(), Some("tail"));
         assert_eq!(p.finish(), None);
     }
@@ -192,8 +186,8 @@ mod tests {
     fn utf8_split_inside_a_character() {
         let mut p = SseParser::new();
         let bytes = "data: héllo\n\n".as_bytes();
-        assert!(p.push(&bytes[..8]).is_empty());
-        assert_eq!(p.push(&bytes[8..]), vec!["héllo"]);
+        assert!(p.events(&bytes[..8]).is_empty());
+        assert_eq!(p.events(&bytes[8..]), vec!["héllo"]);
     }
 
     #[test]
@@ -210,13 +204,13 @@ mod tests {
         });
         assert_eq!(flow, ControlFlow::Break(7));
         assert_eq!(seen, vec!["a", "stop"]);
-        assert_eq!(p.push(b""), vec!["c"]);
+        assert_eq!(p.events(b""), vec!["c"]);
     }
 
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         let mut p = SseParser::new();
-        assert_eq!(p.push(b"data: a\xffb\n\n"), vec!["a\u{fffd}b"]);
+        assert_eq!(p.events(b"data: a\xffb\n\n"), vec!["a\u{fffd}b"]);
     }
 
     #[test]

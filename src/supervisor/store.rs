@@ -29,8 +29,8 @@ pub struct Store {
 
 #[derive(Debug, Default)]
 struct Cache {
-    text: HashMap<PathBuf, Arc<str>>,
-    json: HashMap<PathBuf, Arc<Value>>,
+    text: HashMap<PathBuf, String>,
+    json: HashMap<PathBuf, Value>,
 }
 
 impl Store {
@@ -75,11 +75,11 @@ impl Store {
                 serde_json::to_vec_pretty(j).map_err(|e| Error::Other(format!("internal: {e}")))?;
             let path = self.json_path(stage, name, rev);
             self.deferred.write(&path, &bytes)?;
-            self.cache().json.insert(path, Arc::new(j.clone()));
+            self.cache().json.insert(path, j.clone());
         }
         let path = self.md_path(stage, name, rev);
         self.deferred.write(&path, md.as_bytes())?;
-        self.cache().text.insert(path, md.into());
+        self.cache().text.insert(path, md.to_string());
         Ok(())
     }
 
@@ -94,11 +94,11 @@ impl Store {
         let rev = state.artifact_revision(stage, name)?;
         let path = self.json_path(stage, name, rev);
         if let Some(v) = self.cache().json.get(&path) {
-            return Some(Value::clone(v));
+            return Some(v.clone());
         }
         let bytes = std::fs::read(&path).ok()?;
         let v: Value = serde_json::from_slice(&bytes).ok()?;
-        self.cache().json.insert(path, Arc::new(v.clone()));
+        self.cache().json.insert(path, v.clone());
         Some(v)
     }
 
@@ -115,7 +115,7 @@ impl Store {
     /// file is not remembered: it may be written later.
     fn text(&self, path: &Path) -> Option<String> {
         if let Some(t) = self.cache().text.get(path) {
-            return Some(t.to_string());
+            return Some(t.clone());
         }
         let t = std::fs::read_to_string(path).ok()?;
         self.cache()
