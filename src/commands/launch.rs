@@ -271,6 +271,20 @@ impl TmuxPlan {
         opened
     }
 
+    /// Closes the tmux session just opened and waits for its panes' processes (and theirs) to
+    /// end. Killing the tmux session alone is not enough before the session directory is
+    /// removed: a pane process still between fork and exec when tmux hangs up starts anyway and
+    /// would create its log directory again.
+    fn close(&self, panes: &std::collections::BTreeMap<String, crate::mux::PaneInfo>) {
+        let roots = panes.values().filter_map(|p| p.pid).collect();
+        let pids = super::stop::with_descendants(&roots);
+        let _ = self.mux.kill_session(&self.name);
+        let survivors = super::stop::terminate(&pids);
+        if !survivors.is_empty() {
+            tracing::warn!("start: processes still alive after SIGKILL: {survivors:?}");
+        }
+    }
+
     /// Records the opened panes in `runtime.json`, says where the session runs and attaches
     /// (unless `detach`).
     fn finish(
@@ -406,7 +420,15 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     });
     let written = write_session(ctx, &cfg, &project, new);
     tracing::debug!("start: session files written");
-    drop(lock);
+    // Written: the supervisor may go on. Not written: the lock is kept until the panes' processes
+    // are gone, so that none of them starts work on a session being removed.
+    let lock = match written {
+        Ok(()) => {
+            drop(lock);
+            None
+        }
+        Err(_) => Some(lock),
+    };
     let Ok((plan, opened)) = opening.join() else {
         return Err(discard(Error::Other(
             "opening the tmux session panicked".into(),
@@ -418,10 +440,12 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
         Err(_) => Tmux::from_config(&cfg).check_version().map(drop),
     };
     if let Err(e) = checked.and(written) {
-        if opened.is_ok() {
-            let _ = plan.mux.kill_session(&plan.name);
+        if let Ok(panes) = &opened {
+            plan.close(panes);
         }
-        return Err(discard(e));
+        let e = discard(e);
+        drop(lock);
+        return Err(e);
     }
     // The session is journaled: a tmux failure leaves it to `agentmux resume`.
     plan.finish(opened?, &paths, &id, &cfg, args.detach)?;

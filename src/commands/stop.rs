@@ -47,8 +47,7 @@ pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
         roots.insert(pid);
     }
     // Children (a llama-server the supervisor started, say) are found before anything is killed.
-    let mut pids = roots.clone();
-    pids.extend(descendants(&roots));
+    let pids = with_descendants(&roots);
     mux.kill_session(&rt.tmux_session)?;
     let survivors = terminate(&pids);
     // A supervisor that got SIGTERM journaled `stopped` itself; one that was already dead (or
@@ -77,9 +76,16 @@ pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
+/// `roots` and every process descended from them.
+pub(crate) fn with_descendants(roots: &BTreeSet<u32>) -> BTreeSet<u32> {
+    let mut pids = roots.clone();
+    pids.extend(descendants(roots));
+    pids
+}
+
 /// SIGTERM to each live process, SIGKILL to those still alive after [`GRACE`]; returns the pids
 /// that survived even that.
-fn terminate(pids: &BTreeSet<u32>) -> Vec<u32> {
+pub(crate) fn terminate(pids: &BTreeSet<u32>) -> Vec<u32> {
     let signal = |pid: u32, sig: Signal| {
         if let Ok(raw) = i32::try_from(pid) {
             let _ = kill(Pid::from_raw(raw), sig);

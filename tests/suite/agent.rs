@@ -192,8 +192,12 @@ fn task_files_reach_their_agents_and_the_results_come_back() {
             Some(format!("Bearer {KEY}").as_str())
         );
     }
-    // What the pane showed, and the same in the transcript without colour.
-    let transcript = std::fs::read_to_string(f.paths.transcript("architect")).unwrap();
+    // What the pane showed, and the same in the transcript without colour. The transcript is
+    // written once a frame, so its last lines may follow the result file by a few milliseconds.
+    let transcript = wait_for(10, "both footers in the transcript", || {
+        let t = std::fs::read_to_string(f.paths.transcript("architect")).ok()?;
+        (t.matches("── done · ").count() >= 2).then_some(t)
+    });
     assert!(
         transcript.contains("━━ architect · options · round 1 · attempt 1"),
         "{transcript}"
