@@ -9,25 +9,39 @@ use crate::error::{Error, Result};
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, then rename.
 /// Creates the parent directory when missing.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replacing(path, bytes, true)
+    write_replacing(path, bytes, true, None)
 }
 
 /// [`write_atomic`] without the fsync: readers still see the whole old or the whole new file,
 /// but the new content reaches the disk when the kernel decides, or at a [`sync_paths`].
 pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replacing(path, bytes, false)
+    write_replacing(path, bytes, false, None)
 }
 
-fn write_replacing(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+/// [`write_atomic_unsynced`] with the temp file in `staging` (a directory on the same file
+/// system, created when missing) instead of beside `path`: a watcher of `path`'s directory then
+/// sees a single event, the rename, rather than the temp file's creation, writes and close too.
+pub fn write_staged_unsynced(path: &Path, staging: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, false, Some(staging))
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], sync: bool, staging: Option<&Path>) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp_dir = match staging {
+        Some(s) => {
+            std::fs::create_dir_all(s).map_err(|e| Error::io(s, e))?;
+            s
+        }
+        None => dir,
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .tempfile_in(tmp_dir)
+        .map_err(|e| Error::io(tmp_dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     if sync {
         tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
@@ -76,6 +90,13 @@ impl Deferred {
     /// Writes `path` atomically and remembers to sync it.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         write_atomic_unsynced(path, bytes)?;
+        self.add(path);
+        Ok(())
+    }
+
+    /// [`Deferred::write`] through [`write_staged_unsynced`].
+    pub fn write_staged(&self, path: &Path, staging: &Path, bytes: &[u8]) -> Result<()> {
+        write_staged_unsynced(path, staging, bytes)?;
         self.add(path);
         Ok(())
     }

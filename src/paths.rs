@@ -120,6 +120,12 @@ impl SessionPaths {
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }
+    /// Where task and result files are written before their rename into `tasks/` or `results/`:
+    /// outside the watched directories, so a watcher sees one event per file (the rename), not
+    /// the temp file's creation, writes and close as well.
+    pub fn staging(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
     /// Creates every directory of the layout.
     pub fn create_all(&self) -> std::io::Result<()> {
         for d in [
@@ -128,6 +134,7 @@ impl SessionPaths {
             self.control(),
             self.artifacts(),
             self.logs(),
+            self.staging(),
         ] {
             std::fs::create_dir_all(d)?;
         }

@@ -1,8 +1,8 @@
 //! The file transport between the supervisor and the agents.
 //!
 //! The supervisor writes `tasks/<task-id>.json`, the agent of the task's role writes
-//! `results/<task-id>.json`; both are written as a temp file plus rename, so a reader sees a whole
-//! file or none. Files rather than pipes or sockets: they are durable (a crash loses nothing, a
+//! `results/<task-id>.json`; both are written as a temp file (in the session's `tmp/`, which nobody
+//! watches) plus a rename, so a reader sees a whole file or none, and a watcher one event. Files rather than pipes or sockets: they are durable (a crash loses nothing, a
 //! resumed session finds every finished result), readable by people, and an external CLI agent can
 //! take part through the same contract. [`DirWatcher`] tells a process when a file appears:
 //! inotify (through `notify`) for speed, plus a periodic rescan because file system events can be
@@ -20,7 +20,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::fsutil::{Deferred, json_bytes, read_json, write_atomic_unsynced, write_json_atomic};
+use crate::fsutil::{Deferred, json_bytes, read_json, write_json_atomic, write_staged_unsynced};
 use crate::paths::SessionPaths;
 use crate::protocol::{Task, TaskResult};
 
@@ -38,7 +38,7 @@ pub fn write_task(paths: &SessionPaths, task: &Task) -> Result<()> {
 pub fn write_task_deferred(paths: &SessionPaths, task: &Task, deferred: &Deferred) -> Result<()> {
     check_id(&task.id)?;
     let path = paths.task(&task.id);
-    deferred.write(&path, &json_bytes(&path, task)?)
+    deferred.write_staged(&path, &paths.staging(), &json_bytes(&path, task)?)
 }
 
 /// Writes `results/<id>.json` atomically, unsynced: the supervisor syncs a result before its
@@ -46,7 +46,7 @@ pub fn write_task_deferred(paths: &SessionPaths, task: &Task, deferred: &Deferre
 pub fn write_result(paths: &SessionPaths, result: &TaskResult) -> Result<()> {
     check_id(&result.task_id)?;
     let path = paths.result(&result.task_id);
-    write_atomic_unsynced(&path, &json_bytes(&path, result)?)
+    write_staged_unsynced(&path, &paths.staging(), &json_bytes(&path, result)?)
 }
 
 /// Reads `tasks/<id>.json`: None when absent; an error naming the file when it cannot be parsed
@@ -329,6 +329,45 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["a.b.json"], "no temp file may stay behind");
+    }
+
+    #[test]
+    fn staged_writes_show_the_watched_directories_only_the_final_files() {
+        let (_d, paths) = session();
+        // A session made before `tmp/` existed: the first write creates it.
+        let _ = std::fs::remove_dir(paths.staging());
+        let seen = Arc::new(Mutex::new(Vec::<PathBuf>::new()));
+        let sink = seen.clone();
+        let mut watcher = notify::recommended_watcher(move |e: notify::Result<notify::Event>| {
+            if let Ok(e) = e {
+                sink.lock().unwrap().extend(e.paths);
+            }
+        })
+        .unwrap();
+        for d in [paths.tasks(), paths.results()] {
+            watcher.watch(&d, RecursiveMode::NonRecursive).unwrap();
+        }
+        let deferred = Deferred::default();
+        write_task_deferred(&paths, &task("s.t"), &deferred).unwrap();
+        write_result(&paths, &result("s.t")).unwrap();
+        assert_eq!(deferred.take(), [paths.task("s.t")]);
+        assert_eq!(read_task(&paths, "s.t").unwrap(), Some(task("s.t")));
+        assert_eq!(read_result(&paths, "s.t").unwrap(), Some(result("s.t")));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while seen.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let seen = seen.lock().unwrap().clone();
+        assert!(!seen.is_empty());
+        for p in &seen {
+            assert!(
+                *p == paths.task("s.t") || *p == paths.result("s.t"),
+                "a watcher saw {}",
+                p.display()
+            );
+        }
+        assert_eq!(std::fs::read_dir(paths.staging()).unwrap().count(), 0);
     }
 
     #[test]

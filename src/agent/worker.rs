@@ -125,7 +125,10 @@ fn lock(display: &Mutex<Display>) -> MutexGuard<'_, Display> {
 /// The task at `path` when it is this role's, has no result and was not started yet.
 fn claim(shared: &Shared, path: &Path, claimed: &mut HashSet<String>) -> Option<Task> {
     let id = transport::file_id(path)?;
-    if claimed.contains(&id) || transport::result_exists(&shared.opts.paths, &id) {
+    if claimed.contains(&id)
+        || !maybe_for(&id, &shared.opts.role)
+        || transport::result_exists(&shared.opts.paths, &id)
+    {
         return None;
     }
     let task = match transport::read_task_file(path) {
@@ -142,6 +145,20 @@ fn claim(shared: &Shared, path: &Path, claimed: &mut HashSet<String>) -> Option<
     }
     claimed.insert(id);
     Some(task)
+}
+
+/// False when the task id says the task is another role's, so that the agents do not all read
+/// and parse every task file. Ids are `<stage>.<kind>.r<round>.<role>.a<attempt>`
+/// ([`crate::protocol::task_id`]); an id of another shape is read (the file's `role` decides).
+fn maybe_for(id: &str, role: &str) -> bool {
+    let Some((rest, attempt)) = id.rsplit_once(".a") else {
+        return true;
+    };
+    if attempt.is_empty() || !attempt.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    // Role names have no `.` (see `roles`), so the role is the whole segment before the attempt.
+    rest.strip_suffix(role).is_some_and(|r| r.ends_with('.'))
 }
 
 async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
@@ -376,6 +393,41 @@ fn pane_width() -> impl Fn() -> usize + Send {
                 *c = Some((Instant::now(), w));
                 w
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::maybe_for;
+    use crate::protocol::{Stage, TaskKind, task_id};
+
+    #[test]
+    fn a_task_id_names_its_role_and_only_that_role_skips_nothing() {
+        let kinds = [
+            TaskKind::Review,
+            TaskKind::DesignDoc {
+                file: "a.b_design.md".into(),
+            },
+            TaskKind::Repair {
+                of: Box::new(TaskKind::Draft),
+            },
+        ];
+        for kind in &kinds {
+            for (role, other) in [
+                ("architect", "code-reviewer"),
+                ("code-reviewer", "reviewer"),
+                ("principal-engineer", "engineer"),
+                ("a2", "2"),
+            ] {
+                let id = task_id(Stage::Options, kind, 12, role, 3);
+                assert!(maybe_for(&id, role), "{id} is {role}'s");
+                assert!(!maybe_for(&id, other), "{id} is not {other}'s");
+            }
+        }
+        // An id of another shape is read, whatever it says.
+        for id in ["hand-written", "x.architect.a", "x.architect.a1b", "a1"] {
+            assert!(maybe_for(id, "code-reviewer"), "{id}");
         }
     }
 }

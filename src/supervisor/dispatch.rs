@@ -316,11 +316,8 @@ fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) ->
     let Some(rev) = state.artifact_revision(stage, name) else {
         return String::new();
     };
-    let new_md = std::fs::read_to_string(ctx.store.md_path(stage, name, rev)).unwrap_or_default();
-    let read_json = |r: u32| -> Option<Value> {
-        let bytes = std::fs::read(ctx.store.json_path(stage, name, r)).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    };
+    let new_md = ctx.store.md(stage, name, rev).unwrap_or_default();
+    let read_json = |r: u32| ctx.store.json(stage, name, r);
     let (Some(kind), true) = (doc_kind(stage), rev > 1) else {
         return new_md;
     };

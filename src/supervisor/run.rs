@@ -522,6 +522,9 @@ impl Supervisor {
                             })?;
                         }
                         Verdict::Accepted(p) => {
+                            // Kept in memory for the next prompt; written to disk by the
+                            // journal's writer thread before the records that name them.
+                            let journal = &mut self.journal;
                             for f in &p.files {
                                 self.ctx.store.save(
                                     f.stage,
@@ -529,6 +532,7 @@ impl Supervisor {
                                     f.revision,
                                     &f.md,
                                     f.json.as_ref(),
+                                    &mut |path, bytes| journal.write_file(path, bytes),
                                 )?;
                             }
                             for e in p.events {

@@ -61,7 +61,10 @@ impl Store {
             .with_extension(format!("r{rev}.json"))
     }
 
-    /// Saves one revision (markdown and, for structured documents, its JSON).
+    /// Saves one revision (markdown and, for structured documents, its JSON): kept in memory at
+    /// once, and handed to `write` as (path, bytes) to put on disk. The supervisor passes its
+    /// journal writer, which writes them off the path to the next request, before any record
+    /// appended after this call.
     pub fn save(
         &self,
         stage: Stage,
@@ -69,29 +72,27 @@ impl Store {
         rev: u32,
         md: &str,
         json: Option<&Value>,
+        write: &mut dyn FnMut(PathBuf, Vec<u8>) -> Result<()>,
     ) -> Result<()> {
         if let Some(j) = json {
             let bytes =
                 serde_json::to_vec_pretty(j).map_err(|e| Error::Other(format!("internal: {e}")))?;
             let path = self.json_path(stage, name, rev);
-            self.deferred.write(&path, &bytes)?;
-            self.cache().json.insert(path, j.clone());
+            self.cache().json.insert(path.clone(), j.clone());
+            write(path, bytes)?;
         }
         let path = self.md_path(stage, name, rev);
-        self.deferred.write(&path, md.as_bytes())?;
-        self.cache().text.insert(path, md.to_string());
-        Ok(())
+        self.cache().text.insert(path.clone(), md.to_string());
+        write(path, md.as_bytes().to_vec())
     }
 
-    /// The latest accepted markdown of an artifact.
-    pub fn latest_md(&self, state: &SessionState, stage: Stage, name: &str) -> Option<String> {
-        let rev = state.artifact_revision(stage, name)?;
+    /// One revision's markdown.
+    pub fn md(&self, stage: Stage, name: &str, rev: u32) -> Option<String> {
         self.text(&self.md_path(stage, name, rev))
     }
 
-    /// The latest accepted JSON of an artifact.
-    pub fn latest_json(&self, state: &SessionState, stage: Stage, name: &str) -> Option<Value> {
-        let rev = state.artifact_revision(stage, name)?;
+    /// One revision's JSON.
+    pub fn json(&self, stage: Stage, name: &str, rev: u32) -> Option<Value> {
         let path = self.json_path(stage, name, rev);
         if let Some(v) = self.cache().json.get(&path) {
             return Some(v.clone());
@@ -100,6 +101,16 @@ impl Store {
         let v: Value = serde_json::from_slice(&bytes).ok()?;
         self.cache().json.insert(path, v.clone());
         Some(v)
+    }
+
+    /// The latest accepted markdown of an artifact.
+    pub fn latest_md(&self, state: &SessionState, stage: Stage, name: &str) -> Option<String> {
+        self.md(stage, name, state.artifact_revision(stage, name)?)
+    }
+
+    /// The latest accepted JSON of an artifact.
+    pub fn latest_json(&self, state: &SessionState, stage: Stage, name: &str) -> Option<Value> {
+        self.json(stage, name, state.artifact_revision(stage, name)?)
     }
 
     /// An input snapshot taken at session start (PRD, digest): `artifacts/intake/<name>`.
@@ -155,9 +166,27 @@ mod tests {
         let mut state = SessionState::default();
         assert_eq!(store.latest_md(&state, Stage::Options, "options"), None);
         let doc = serde_json::json!({"title": "Options"});
+        let mut written = Vec::new();
         store
-            .save(Stage::Options, "options", 1, "# Options\n", Some(&doc))
+            .save(
+                Stage::Options,
+                "options",
+                1,
+                "# Options\n",
+                Some(&doc),
+                &mut |path, bytes| {
+                    written.push(path.clone());
+                    crate::fsutil::write_atomic(&path, &bytes)
+                },
+            )
             .unwrap();
+        assert_eq!(
+            written,
+            [
+                store.json_path(Stage::Options, "options", 1),
+                store.md_path(Stage::Options, "options", 1)
+            ]
+        );
         state
             .artifacts
             .insert((Stage::Options, "options".into()), 1);
