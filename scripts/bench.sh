@@ -174,7 +174,11 @@ dirty=$(git diff --quiet || echo ' (with local changes)')
   echo
   echo "Runs differ by a few milliseconds of idle time (about ±0.3 % of a 4.4 s session) for reasons"
   echo "outside agentmux: on this VM the kernel's DAMON thread (\`kdamond\`) takes bursts of 1-10 ms of"
-  echo "a core, and a process woken on that core waits for it (seen with \`perf sched\`). The headlines"
+  echo "a core, and a process woken on that core waits for it (seen with \`perf sched\`). Its \`pageout\`"
+  echo "scheme also evicts page-cache pages that no process maps, the parts of the agentmux binary"
+  echo "not run lately among them: the next process to need them reads them back from disk (a cold"
+  echo "\`agentmux --version\` took 280 ms instead of 5 ms, with major page faults; a 130 ms supervisor stall"
+  echo "at its first final-review dispatch was probably the same). A run with such a stall is an outlier. The headlines"
   echo "give the median and the range of the runs."
   echo
   md 1-session
