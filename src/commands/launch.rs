@@ -479,7 +479,7 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
         _ => {}
     }
     let paths = project.session(&s.id);
-    if SessionLock::is_held(&paths.lock()) {
+    if SessionLock::is_held_by_a_live_process(&paths.lock(), Duration::from_secs(10)) {
         return Err(Error::Locked(format!(
             "session {} is running (its supervisor holds {}); attach with `agentmux attach`",
             s.id,
@@ -586,6 +586,11 @@ fn build_supervisor(
             );
         }
     }
+    // Spare files of a killed supervisor or agent (see `fsutil::SparePool`).
+    let n = crate::fsutil::remove_orphan_temps(&paths.staging());
+    if n > 0 {
+        tracing::info!("removed {n} temp file(s) of ended processes in tmp/");
+    }
     let state = journal::SessionState::fold(&records);
     if state.session_id.is_empty() {
         return Err(Error::Input {
@@ -609,6 +614,8 @@ fn build_supervisor(
         live: Default::default(),
         watcher: Some(watcher),
         dispatched_items: Default::default(),
+        // The most tasks one step dispatches at once: the design documents of a manifest.
+        spares: crate::fsutil::SparePool::new(&paths.staging(), 6),
     })
 }
 

@@ -90,8 +90,48 @@ impl SessionLock {
         }
     }
 
+    /// [`is_held`](Self::is_held), except that a lock whose recorded holder has been killed is
+    /// waited for, up to `patience`: a killed process keeps its lock until its last thread has
+    /// exited, and one in the middle of an fsync exits only when the disk answers (`resume` right
+    /// after a crash would otherwise say the session is still running).
+    pub fn is_held_by_a_live_process(path: &Path, patience: std::time::Duration) -> bool {
+        if !Self::is_held(path) {
+            return false;
+        }
+        let Some(pid) = Self::holder_pid(path) else {
+            return true;
+        };
+        let deadline = std::time::Instant::now() + patience;
+        while !running(pid) && std::time::Instant::now() < deadline {
+            if !Self::is_held(path) {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Self::is_held(path)
+    }
+
+    /// The pid the holder wrote into the lock file (`<holder> (pid N)`).
+    fn holder_pid(path: &Path) -> Option<u32> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let (_, rest) = text.rsplit_once("(pid ")?;
+        rest.trim_end().strip_suffix(')')?.parse().ok()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Whether `pid` is a running process: not gone, and not a zombie (whose leader has exited
+/// while another thread may still finish a system call).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| !matches!(state, 'Z' | 'X')),
+        Err(_) => false,
     }
 }
 
@@ -117,6 +157,39 @@ mod tests {
         drop(held);
         assert!(!SessionLock::is_held(&p));
         let _again = SessionLock::acquire(&p, "cli").unwrap();
+    }
+
+    #[test]
+    fn a_lock_whose_holder_was_killed_is_waited_for_and_a_live_holders_is_not() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("session.lock");
+        assert!(!SessionLock::is_held_by_a_live_process(
+            &p,
+            Duration::from_secs(10)
+        ));
+        // Held by a running process (this one): held.
+        let held = SessionLock::acquire(&p, "supervisor").unwrap();
+        assert_eq!(SessionLock::holder_pid(&p), Some(std::process::id()));
+        assert!(SessionLock::is_held_by_a_live_process(
+            &p,
+            Duration::from_secs(10)
+        ));
+        // The recorded holder has exited but the lock is still held for a moment (a thread of
+        // the killed process finishing an fsync): waited for, then free.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        std::fs::write(&p, format!("supervisor (pid {gone})")).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+        });
+        assert!(!SessionLock::is_held_by_a_live_process(
+            &p,
+            Duration::from_secs(10)
+        ));
+        release.join().unwrap();
     }
 
     #[test]

@@ -72,7 +72,7 @@ fn kill_9_of_the_supervisor_at_several_points_then_resume_completes_identically(
             nix::sys::signal::Signal::SIGKILL,
         )
         .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        super::support::wait_until_exited(pid, 30);
         let resumed = count(&rig.journal(), "resumed");
         rig.cmd().args(["resume", "--detach"]).assert().success();
         // The next kill is for the new supervisor once it runs: `resume` returns as soon as it

@@ -156,7 +156,7 @@ fn killed_and_resumed(seed: u64) {
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,
         );
-        std::thread::sleep(Duration::from_millis(300));
+        super::support::wait_until_exited(pid, 30);
         rig.cmd().args(["resume", "--detach"]).assert().success();
     }
     let (code, out) = rig.wait(180);

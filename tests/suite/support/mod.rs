@@ -250,3 +250,27 @@ pub fn repeated_requests(server: &fake_openai::FakeOpenAi) -> usize {
     }
     seen.values().filter(|n| **n > 1).count()
 }
+
+/// Waits until process `pid` has exited (gone, or a zombie its parent has not reaped yet: its
+/// files and locks are released either way). A process killed in the middle of an fsync exits
+/// only when the disk answers, which on a busy machine can take longer than any fixed sleep.
+pub fn wait_until_exited(pid: i32, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().chars().next())
+            })
+            .flatten();
+        if matches!(state, None | Some('Z') | Some('X')) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} still runs {secs} s after it was killed (state {state:?})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
