@@ -20,9 +20,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::fsutil::{
-    Deferred, Spare, SparePool, json_bytes, read_json, write_json_atomic, write_staged_unsynced,
-};
+use crate::fsutil::{Deferred, json_bytes, read_json, write_json_atomic, write_staged_unsynced};
 use crate::paths::SessionPaths;
 use crate::protocol::{Task, TaskResult};
 
@@ -37,38 +35,18 @@ pub fn write_task(paths: &SessionPaths, task: &Task) -> Result<()> {
 
 /// Writes `tasks/<id>.json` atomically without waiting for the disk; `deferred` syncs it later
 /// (the supervisor's journal sync), so the agent can start on it at once.
-/// The temp file comes from `spares`, a pool in [`SessionPaths::staging`].
-pub fn write_task_deferred(
-    paths: &SessionPaths,
-    task: &Task,
-    deferred: &Deferred,
-    spares: &SparePool,
-) -> Result<()> {
+pub fn write_task_deferred(paths: &SessionPaths, task: &Task, deferred: &Deferred) -> Result<()> {
     check_id(&task.id)?;
     let path = paths.task(&task.id);
-    deferred.write_spare(&path, spares, &json_bytes(&path, task)?)
+    deferred.write_staged(&path, &paths.staging(), &json_bytes(&path, task)?)
 }
 
 /// Writes `results/<id>.json` atomically, unsynced: the supervisor syncs a result before its
 /// journal records it (a process crash loses nothing; the page cache survives it).
 pub fn write_result(paths: &SessionPaths, result: &TaskResult) -> Result<()> {
-    write_result_into(paths, result, None)
-}
-
-/// [`write_result`] through `spare`, a temp file made in [`SessionPaths::staging`] while the
-/// request was out (one is made now when there is none).
-pub fn write_result_into(
-    paths: &SessionPaths,
-    result: &TaskResult,
-    spare: Option<Spare>,
-) -> Result<()> {
     check_id(&result.task_id)?;
     let path = paths.result(&result.task_id);
-    let bytes = json_bytes(&path, result)?;
-    match spare {
-        Some(spare) => spare.commit(&path, &bytes),
-        None => write_staged_unsynced(&path, &paths.staging(), &bytes),
-    }
+    write_staged_unsynced(&path, &paths.staging(), &json_bytes(&path, result)?)
 }
 
 /// Reads `tasks/<id>.json`: None when absent; an error naming the file when it cannot be parsed
@@ -370,11 +348,8 @@ mod tests {
             watcher.watch(&d, RecursiveMode::NonRecursive).unwrap();
         }
         let deferred = Deferred::default();
-        let spares = SparePool::new(&paths.staging(), 2);
-        write_task_deferred(&paths, &task("s.t"), &deferred, &spares).unwrap();
+        write_task_deferred(&paths, &task("s.t"), &deferred).unwrap();
         write_result(&paths, &result("s.t")).unwrap();
-        let spare = Spare::create(&paths.staging()).unwrap();
-        write_result_into(&paths, &result("s.u"), Some(spare)).unwrap();
         assert_eq!(deferred.take(), [paths.task("s.t")]);
         assert_eq!(read_task(&paths, "s.t").unwrap(), Some(task("s.t")));
         assert_eq!(read_result(&paths, "s.t").unwrap(), Some(result("s.t")));
@@ -387,14 +362,11 @@ mod tests {
         assert!(!seen.is_empty());
         for p in &seen {
             assert!(
-                [paths.task("s.t"), paths.result("s.t"), paths.result("s.u")].contains(p),
+                *p == paths.task("s.t") || *p == paths.result("s.t"),
                 "a watcher saw {}",
                 p.display()
             );
         }
-        assert_eq!(read_result(&paths, "s.u").unwrap(), Some(result("s.u")));
-        // The pool's spares are removed with it.
-        drop(spares);
         assert_eq!(std::fs::read_dir(paths.staging()).unwrap().count(), 0);
     }
 

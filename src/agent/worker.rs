@@ -147,9 +147,6 @@ fn claim(shared: &Shared, path: &Path, claimed: &mut HashSet<String>) -> Option<
     Some(task)
 }
 
-/// How long after a task starts the temp file for its result is made.
-const SPARE_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
-
 /// False when the task id says the task is another role's, so that the agents do not all read
 /// and parse every task file. Ids are `<stage>.<kind>.r<round>.<role>.a<attempt>`
 /// ([`crate::protocol::task_id`]); an id of another shape is read (the file's `role` decides).
@@ -174,13 +171,6 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
     let started_at = Timestamp::now();
     let slot = lock(&shared.display).begin(&task);
     tracing::info!(task = %task.id, "task started");
-    // The result's temp file is made while the request is out, not after the reply (see
-    // `fsutil::Spare`); a moment later, so that it does not compete with sending the request.
-    let staging = shared.opts.paths.staging();
-    let spare = tokio::task::spawn_blocking(move || {
-        std::thread::sleep(SPARE_AFTER);
-        crate::fsutil::Spare::create(&staging).ok()
-    });
     let outcome = match shared.clients.get() {
         Ok(client) => chat(&shared, &client, &task, slot, &cancel).await,
         Err(failed) => Some(*failed),
@@ -198,13 +188,7 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
         finished_at: Timestamp::now(),
         outcome,
     };
-    // A reply faster than the spare (a refused request) makes its own file.
-    let spare = if spare.is_finished() {
-        spare.await.ok().flatten()
-    } else {
-        None
-    };
-    let written = transport::write_result_into(&shared.opts.paths, &result, spare);
+    let written = transport::write_result(&shared.opts.paths, &result);
     let mut display = lock(&shared.display);
     display.finish(slot, Some(&result.outcome));
     match written {

@@ -586,11 +586,6 @@ fn build_supervisor(
             );
         }
     }
-    // Spare files of a killed supervisor or agent (see `fsutil::SparePool`).
-    let n = crate::fsutil::remove_orphan_temps(&paths.staging());
-    if n > 0 {
-        tracing::info!("removed {n} temp file(s) of ended processes in tmp/");
-    }
     let state = journal::SessionState::fold(&records);
     if state.session_id.is_empty() {
         return Err(Error::Input {
@@ -614,8 +609,6 @@ fn build_supervisor(
         live: Default::default(),
         watcher: Some(watcher),
         dispatched_items: Default::default(),
-        // The most tasks one step dispatches at once: the design documents of a manifest.
-        spares: crate::fsutil::SparePool::new(&paths.staging(), 6),
     })
 }
 

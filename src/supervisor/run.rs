@@ -71,8 +71,6 @@ pub struct Supervisor {
     /// The review items of each task this run dispatched, so that accepting its result does not
     /// read its task file back (a task from an earlier run is read from disk).
     pub dispatched_items: std::collections::HashMap<String, Vec<String>>,
-    /// Temp files made ahead for the task files (see [`crate::fsutil::SparePool`]).
-    pub spares: crate::fsutil::SparePool,
 }
 
 impl Supervisor {
@@ -411,7 +409,6 @@ impl Supervisor {
                     &self.ctx.paths,
                     &task,
                     self.ctx.store.deferred(),
-                    &self.spares,
                 )?;
                 // AGENTMUX_LOG=debug: building the prompt against writing the task file.
                 tracing::debug!(
