@@ -272,9 +272,9 @@ impl TmuxPlan {
     }
 
     /// Closes the tmux session just opened and waits for its panes' processes (and theirs) to
-    /// end. Killing the tmux session alone is not enough before the session directory is
-    /// removed: a pane process still between fork and exec when tmux hangs up starts anyway and
-    /// would create its log directory again.
+    /// end. Killing the tmux session alone was not enough before the session directory is
+    /// removed: a pane process outlived it (most likely one still between tmux's fork and its
+    /// exec when the pty hung up) and created its log directory again.
     fn close(&self, panes: &std::collections::BTreeMap<String, crate::mux::PaneInfo>) {
         let roots = panes.values().filter_map(|p| p.pid).collect();
         let pids = super::stop::with_descendants(&roots);
