@@ -87,14 +87,8 @@ pub struct Deferred {
 }
 
 impl Deferred {
-    /// Writes `path` atomically and remembers to sync it.
-    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        write_atomic_unsynced(path, bytes)?;
-        self.add(path);
-        Ok(())
-    }
-
-    /// [`Deferred::write`] through [`write_staged_unsynced`].
+    /// Writes `path` atomically through a temp file in `staging` ([`write_staged_unsynced`])
+    /// and remembers to sync it.
     pub fn write_staged(&self, path: &Path, staging: &Path, bytes: &[u8]) -> Result<()> {
         write_staged_unsynced(path, staging, bytes)?;
         self.add(path);
@@ -204,7 +198,7 @@ mod tests {
         let d = Deferred::default();
         let a = dir.path().join("x/a.md");
         let b = dir.path().join("b.json");
-        d.write(&a, b"alpha")?;
+        d.write_staged(&a, &dir.path().join("tmp"), b"alpha")?;
         std::fs::write(&b, "{}").map_err(|e| Error::io(&b, e))?;
         d.add(&b);
         d.add(&dir.path().join("gone.json"));

@@ -422,13 +422,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     tracing::debug!("start: session files written");
     // Written: the supervisor may go on. Not written: the lock is kept until the panes' processes
     // are gone, so that none of them starts work on a session being removed.
-    let lock = match written {
-        Ok(()) => {
-            drop(lock);
-            None
-        }
-        Err(_) => Some(lock),
-    };
+    let lock = written.is_err().then_some(lock);
     let Ok((plan, opened)) = opening.join() else {
         return Err(discard(Error::Other(
             "opening the tmux session panicked".into(),

@@ -12,7 +12,7 @@ use crate::cli::SessionArg;
 use crate::error::{Result, exit};
 use crate::mux::{Multiplexer, SessionRuntime};
 use crate::paths::ProjectPaths;
-use crate::supervisor::agents::pid_alive;
+use crate::supervisor::agents::{alive_not_zombie, pid_alive};
 
 /// How long processes get to exit after SIGHUP/SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -110,18 +110,6 @@ pub(crate) fn terminate(pids: &BTreeSet<u32>) -> Vec<u32> {
         .copied()
         .filter(|&p| alive_not_zombie(p))
         .collect()
-}
-
-/// A process that exists and is not a zombie waiting for its parent.
-fn alive_not_zombie(pid: u32) -> bool {
-    pid_alive(pid) && proc_state(pid) != Some('Z')
-}
-
-/// The state letter from `/proc/<pid>/stat` (Linux).
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) S ppid ...`: comm may contain spaces and parentheses; the state follows the last `)`.
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 fn parent_of(pid: u32) -> Option<u32> {

@@ -102,7 +102,9 @@ impl SessionLock {
             return true;
         };
         let deadline = std::time::Instant::now() + patience;
-        while !running(pid) && std::time::Instant::now() < deadline {
+        while !crate::supervisor::agents::alive_not_zombie(pid)
+            && std::time::Instant::now() < deadline
+        {
             if !Self::is_held(path) {
                 return false;
             }
@@ -120,18 +122,6 @@ impl SessionLock {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-}
-
-/// Whether `pid` is a running process: not gone, and not a zombie (whose leader has exited
-/// while another thread may still finish a system call).
-fn running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| !matches!(state, 'Z' | 'X')),
-        Err(_) => false,
     }
 }
 

@@ -285,6 +285,19 @@ pub fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether a process runs: it exists and is not a zombie (a process whose main thread has
+/// exited, waiting for its parent; another of its threads may still finish a system call).
+pub fn alive_not_zombie(pid: u32) -> bool {
+    pid_alive(pid) && proc_state(pid) != Some('Z')
+}
+
+/// The state letter from `/proc/<pid>/stat` (Linux).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) S ppid ...`: comm may contain spaces and parentheses; the state follows the last `)`.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
 /// The pane of a role agent: `agentmux agent --session ID --role ROLE`, run in the project
 /// directory, with `env` (secrets included) passed through the environment.
 pub fn pane_spec_for_agent(
