@@ -35,8 +35,15 @@ use super::{ChatRequest, ChatResponse, RETRY_MARKER, estimate_tokens};
 use crate::config::{LlmConfig, RetriesConfig, StructuredOutput, TimeoutsConfig};
 use crate::protocol::{ChatMessage, OutputSpec, Usage};
 
-/// Most HTTP chunks parsed before their text is drawn (see the stream loop in `attempt_inner`).
+/// Most HTTP chunks parsed before their text is drawn (see the stream loop in `read_events`).
 const DRAW_EVERY: usize = 512;
+
+/// How long text waits to be drawn for more to arrive. hyper hands a body over one HTTP chunk
+/// per poll, so even a burst that is already in the socket reaches the reader one chunk at a
+/// time, each looking like the last; drawing then cost a draw per token (1,400 of them for a
+/// design document arriving at once), all between the reply and the next request. A model
+/// streaming tokens sends one every 10-50 ms, so each is still drawn on its own, this much later.
+const DRAW_DELAY: Duration = Duration::from_millis(4);
 
 /// A client for one endpoint. Cheap to clone; clones share the connection pool.
 #[derive(Clone, Debug)]
@@ -367,6 +374,10 @@ where
     // A chunk the stream had ready at once, taken before drawing the text so far.
     let mut ready = None;
     let mut undrawn = 0usize;
+    // Armed (once per draw, not per chunk) when text is waiting to be drawn.
+    let draw = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(draw);
+    let mut draw_armed = false;
     loop {
         if acc.got_text && !idle_armed {
             idle_armed = true;
@@ -378,6 +389,11 @@ where
                 tokio::select! {
                     biased;
                     next = stream.next() => break next,
+                    () = &mut draw, if draw_armed => {
+                        draw_armed = false;
+                        undrawn = 0;
+                        acc.emit(on_token);
+                    }
                     () = &mut timer => {
                         if !acc.got_text {
                             return Err(LlmError::FirstTokenTimeout {
@@ -387,6 +403,7 @@ where
                         }
                         let due = last_chunk + idle;
                         if due <= Instant::now() {
+                            acc.emit(on_token);
                             return Err(LlmError::IdleTimeout {
                                 url: base.to_string(),
                                 secs: idle.as_secs(),
@@ -406,39 +423,40 @@ where
                     Err(e) => ControlFlow::Break(Err(e)),
                 });
                 if let ControlFlow::Break(done) = flow {
-                    done?;
+                    // What arrived is shown, even before an error.
                     acc.emit(on_token);
+                    done?;
                     tracing::debug!(bytes = acc.text.len(), "stream ended");
                     return Ok(acc.finish());
                 }
                 // Servers send each event as its own HTTP chunk, so a burst (a fast server,
-                // a reader that fell behind) is many chunks already received: parse them all,
-                // then draw their text once, not once per token. Drawn at least every
-                // `DRAW_EVERY` chunks, so an endless burst still shows.
+                // a reader that fell behind) is many chunks: parse them all, then draw their
+                // text once, not once per token: when no chunk has followed for `DRAW_DELAY`,
+                // and at least every `DRAW_EVERY` chunks, so an endless burst still shows.
                 undrawn += 1;
-                match stream.next().now_or_never() {
-                    Some(next) if undrawn < DRAW_EVERY => ready = Some(next),
-                    other => {
-                        ready = other;
-                        undrawn = 0;
-                        acc.emit(on_token);
-                    }
+                ready = stream.next().now_or_never();
+                if undrawn >= DRAW_EVERY {
+                    undrawn = 0;
+                    draw_armed = false;
+                    acc.emit(on_token);
+                } else if ready.is_none() && !draw_armed {
+                    draw_armed = true;
+                    draw.as_mut().reset(Instant::now() + DRAW_DELAY);
                 }
             }
             Some(Err(e)) => {
+                acc.emit(on_token);
                 return Err(LlmError::StreamBroken {
                     url: base.to_string(),
                     message: error_chain(&e),
                 });
             }
             None => {
-                if let Some(data) = parser.finish()
-                    && acc.event(base, &data)?
-                {
-                    acc.emit(on_token);
+                let last = parser.finish().map(|data| acc.event(base, &data));
+                acc.emit(on_token);
+                if last.transpose()? == Some(true) {
                     return Ok(acc.finish());
                 }
-                acc.emit(on_token);
                 // No `[DONE]`: fine when the completion had finished, broken otherwise.
                 if acc.finish_reason.is_some() {
                     return Ok(acc.finish());
@@ -732,15 +750,52 @@ data: [DONE]
         assert_eq!(draws, 3);
     }
 
-    #[tokio::test]
+    /// `events(n)` delivered one per poll, each after `gap` (none: the next poll).
+    fn trickle(
+        n: usize,
+        gap: Duration,
+    ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
+        Box::pin(futures::stream::unfold(
+            events(n).into_iter(),
+            move |mut it| async move {
+                if gap.is_zero() {
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep(gap).await;
+                }
+                it.next().map(|item| (item, it))
+            },
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn chunks_that_arrive_one_by_one_are_drawn_one_by_one() {
-        // Each chunk is not ready when first asked for (as from a server generating tokens).
-        let slow = futures::stream::unfold(events(20).into_iter(), |mut it| async move {
-            tokio::task::yield_now().await;
-            it.next().map(|item| (item, it))
-        });
-        let (text, draws) = read(Box::pin(slow)).await;
+        // Tokens as a model generates them: one every 20 ms.
+        let (text, draws) = read(trickle(20, Duration::from_millis(20))).await;
         assert_eq!(text, expected(20));
+        // The last chunk of text and the finish/[DONE] chunk come together at the end.
         assert_eq!(draws, 20);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_handed_over_one_chunk_per_poll_is_drawn_once() {
+        // hyper's body channel holds one chunk: a burst already received still arrives one
+        // chunk per poll, never "ready".
+        let (text, draws) = read(trickle(300, Duration::ZERO)).await;
+        assert_eq!(text, expected(300));
+        assert_eq!(draws, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn text_waits_at_most_the_draw_delay_for_more() {
+        // Chunks 1 ms apart: drawn in groups, one per DRAW_DELAY of arrivals.
+        let n = 40;
+        let (text, draws) = read(trickle(n, Duration::from_millis(1))).await;
+        assert_eq!(text, expected(n));
+        let per = DRAW_DELAY.as_millis() as usize;
+        assert!(
+            (n / (per + 1)..=n / per + 2).contains(&draws),
+            "{draws} draws for {n} chunks 1 ms apart"
+        );
     }
 }

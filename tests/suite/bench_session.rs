@@ -61,6 +61,22 @@ fn cpu_ticks(pid: i32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// CPU time of every thread of a process so far, from `/proc/<pid>/task/*/schedstat` (ns; the
+/// clock ticks of `stat` are 10 ms).
+fn cpu_ns(pid: i32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for t in tasks.flatten() {
+        let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
+}
+
 /// A project of its own on a shared fake server and tmux server.
 struct Bench {
     project: Project,
@@ -156,6 +172,8 @@ struct Sample {
     sup_ticks: u64,
     /// The supervisor's life as sampled (first to last sighting).
     sup_life: Duration,
+    /// CPU time of each agent (in `ROLES` order) at its last sighting.
+    agent_cpu: Vec<Duration>,
 }
 
 /// Watches one session's processes until it ends.
@@ -205,7 +223,11 @@ impl Watch {
                 self.s.sup_anon_kib = self.s.sup_anon_kib.max(anon);
             }
         }
-        for &pid in &self.agents {
+        self.s.agent_cpu.resize(self.agents.len(), Duration::ZERO);
+        for (i, &pid) in self.agents.iter().enumerate() {
+            if let Some(ns) = cpu_ns(pid) {
+                self.s.agent_cpu[i] = Duration::from_nanos(ns);
+            }
             if let Some((peak, anon)) = memory_kib(pid) {
                 self.s.agent_rss_kib = self.s.agent_rss_kib.max(peak);
                 self.s.agent_anon_kib = self.s.agent_anon_kib.max(anon);
@@ -426,12 +448,13 @@ fn bench_session_overhead_parallelism_memory() {
     println!("BEGIN-MD");
     println!("Sessions against a fake model ({mode}; review_rounds 2).\n");
     println!(
-        "| run | calls | wall (start → completed) | LLM busy | idle share (whole) | idle share (first call → completed) | critical path (steps) | wall / critical path | start → all panes running | supervisor peak RSS | agent peak RSS | supervisor CPU |"
+        "| run | calls | wall (start → completed) | LLM busy | idle share (whole) | idle share (first call → completed) | critical path (steps) | wall / critical path | start → all panes running | supervisor peak RSS | agent peak RSS | supervisor CPU | agents' CPU ({}) |",
+        ROLES.join(" / ")
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (i, (s, calls, busy_all, busy_llm, window, cp, steps)) in rows.iter().enumerate() {
         println!(
-            "| {} | {calls} | {:.3} s | {:.3} s | {:.2} % | {:.2} % | {:.3} s ({steps}) | {:.3} | {} | {:.1} MB | {:.1} MB | {:.2} s ({:.1} %) |",
+            "| {} | {calls} | {:.3} s | {:.3} s | {:.2} % | {:.2} % | {:.3} s ({steps}) | {:.3} | {} | {:.1} MB | {:.1} MB | {:.2} s ({:.1} %) | {} |",
             i + 1,
             secs(s.wall),
             secs(*busy_all),
@@ -450,6 +473,12 @@ fn bench_session_overhead_parallelism_memory() {
             s.agent_rss_kib as f64 / 1024.0,
             s.sup_ticks as f64 / tck,
             100.0 * (s.sup_ticks as f64 / tck) / secs(s.sup_life).max(1e-9),
+            s.agent_cpu
+                .iter()
+                .map(|d| format!("{:.0}", secs(*d) * 1e3))
+                .collect::<Vec<_>>()
+                .join(" / ")
+                + " ms",
         );
     }
     println!("END-MD");
