@@ -44,6 +44,9 @@ soak_seeds=${BENCH_SOAK_SEEDS:-10}
 out=BENCHMARKS.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The session benchmarks' projects, removed only at the end (see `Bench::new` in
+# tests/suite/bench_session.rs: deleting files slows the next file creation on some disks).
+export BENCH_PROJECTS="$tmp/projects"
 
 # The machine, before anything runs.
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -180,6 +183,14 @@ dirty=$(git diff --quiet || echo ' (with local changes)')
   echo "\`agentmux --version\` took 280 ms instead of 5 ms, with major page faults; a 130 ms supervisor stall"
   echo "at its first final-review dispatch was probably the same). A run with such a stall is an outlier. The headlines"
   echo "give the median and the range of the runs."
+  echo
+  echo "The projects are on the VM's disk (ext4 without a journal), where writing a new file (every"
+  echo "task, result and document is one) took 0.2-1.8 ms after many files had been deleted in the last"
+  echo "minutes: the inode allocator skips every recently freed inode of its group (\`recently_deleted\`"
+  echo "in the kernel profile). The harness therefore deletes no project until every session is"
+  echo "measured. With the projects on tmpfs (\`TMPDIR=/dev/shm\`) the same"
+  echo "sessions idled 74-88 ms against 85-98 ms on this disk (reply at once, 6 runs each, alternated)."
+  echo "*Agents' CPU* is each agent process's CPU time over the session (\`/proc/<pid>/task/*/schedstat\`)."
   echo
   md 1-session
   echo

@@ -83,8 +83,17 @@ struct Bench {
 }
 
 impl Bench {
+    /// Under `BENCH_PROJECTS` (set by bench.sh, which removes it at the end) when it is set.
+    /// Nothing is deleted while sessions are measured: on an ext4 file system without a
+    /// journal (this VM's), creating an inode skips every inode of its block group freed in
+    /// the last 60 s (360 s while the inode's table block is dirty: `recently_deleted` in
+    /// fs/ext4/ialloc.c), so removing a finished session's few hundred files slowed the task
+    /// and result files of the sessions after it.
     fn new(server_url: &str) -> Self {
-        let project = Project::new();
+        let project = match std::env::var_os("BENCH_PROJECTS") {
+            Some(dir) => Project::kept_in(Path::new(&dir)),
+            None => Project::new(),
+        };
         project.write(
             ".agentmux/config.yaml",
             &format!(
@@ -409,6 +418,7 @@ fn bench_session_overhead_parallelism_memory() {
     };
     let tck = clock_ticks();
     let mut rows = Vec::new();
+    let mut projects = Vec::new();
     for _ in 0..runs {
         let server = FakeOpenAi::start(responder(Script::default()));
         server.configure(|s| {
@@ -444,7 +454,10 @@ fn bench_session_overhead_parallelism_memory() {
             keep_logs(&dir);
         }
         rows.push((w.s, spans.len(), busy_all, busy_llm, window, cp, steps));
+        // Removed (without BENCH_PROJECTS) once every session is measured; see `Bench::new`.
+        projects.push(b);
     }
+    drop(projects);
     println!("BEGIN-MD");
     println!("Sessions against a fake model ({mode}; review_rounds 2).\n");
     println!(

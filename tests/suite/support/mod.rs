@@ -13,6 +13,18 @@ impl Project {
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
+    /// A project in `dir` that is left in place (benchmarks: the caller removes `dir` once it
+    /// has measured everything).
+    pub fn kept_in(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("project-")
+                .disable_cleanup(true)
+                .tempdir_in(dir)
+                .expect("tempdir"),
+        }
+    }
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
