@@ -20,7 +20,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
@@ -371,10 +371,9 @@ where
     tokio::pin!(timer);
     let mut idle_armed = false;
     let mut last_chunk = Instant::now();
-    // A chunk the stream had ready at once, taken before drawing the text so far.
-    let mut ready = None;
     let mut undrawn = 0usize;
-    // Armed (once per draw, not per chunk) when text is waiting to be drawn.
+    // Armed (once per draw, not per chunk) when text is waiting to be drawn. The select below
+    // is biased to the stream, so it fires only once no chunk is ready.
     let draw = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(draw);
     let mut draw_armed = false;
@@ -383,36 +382,33 @@ where
             idle_armed = true;
             timer.as_mut().reset(last_chunk + idle);
         }
-        let next = match ready.take() {
-            Some(next) => next,
-            None => loop {
-                tokio::select! {
-                    biased;
-                    next = stream.next() => break next,
-                    () = &mut draw, if draw_armed => {
-                        draw_armed = false;
-                        undrawn = 0;
-                        acc.emit(on_token);
-                    }
-                    () = &mut timer => {
-                        if !acc.got_text {
-                            return Err(LlmError::FirstTokenTimeout {
-                                url: base.to_string(),
-                                secs: first_secs,
-                            });
-                        }
-                        let due = last_chunk + idle;
-                        if due <= Instant::now() {
-                            acc.emit(on_token);
-                            return Err(LlmError::IdleTimeout {
-                                url: base.to_string(),
-                                secs: idle.as_secs(),
-                            });
-                        }
-                        timer.as_mut().reset(due);
-                    }
+        let next = loop {
+            tokio::select! {
+                biased;
+                next = stream.next() => break next,
+                () = &mut draw, if draw_armed => {
+                    draw_armed = false;
+                    undrawn = 0;
+                    acc.emit(on_token);
                 }
-            },
+                () = &mut timer => {
+                    if !acc.got_text {
+                        return Err(LlmError::FirstTokenTimeout {
+                            url: base.to_string(),
+                            secs: first_secs,
+                        });
+                    }
+                    let due = last_chunk + idle;
+                    if due <= Instant::now() {
+                        acc.emit(on_token);
+                        return Err(LlmError::IdleTimeout {
+                            url: base.to_string(),
+                            secs: idle.as_secs(),
+                        });
+                    }
+                    timer.as_mut().reset(due);
+                }
+            }
         };
         match next {
             Some(Ok(bytes)) => {
@@ -434,12 +430,11 @@ where
                 // text once, not once per token: when no chunk has followed for `DRAW_DELAY`,
                 // and at least every `DRAW_EVERY` chunks, so an endless burst still shows.
                 undrawn += 1;
-                ready = stream.next().now_or_never();
                 if undrawn >= DRAW_EVERY {
                     undrawn = 0;
                     draw_armed = false;
                     acc.emit(on_token);
-                } else if ready.is_none() && !draw_armed {
+                } else if !draw_armed {
                     draw_armed = true;
                     draw.as_mut().reset(Instant::now() + DRAW_DELAY);
                 }

@@ -218,6 +218,7 @@ impl Watch {
             let pids: Vec<i32> = ROLES.iter().filter_map(|r| agent_pid(dir, r)).collect();
             if pids.len() == ROLES.len() {
                 self.s.all_running = Some(since(self.t0, SystemTime::now()));
+                self.s.agent_cpu = vec![Duration::ZERO; pids.len()];
                 self.agents = pids;
             }
         }
@@ -232,7 +233,6 @@ impl Watch {
                 self.s.sup_anon_kib = self.s.sup_anon_kib.max(anon);
             }
         }
-        self.s.agent_cpu.resize(self.agents.len(), Duration::ZERO);
         for (i, &pid) in self.agents.iter().enumerate() {
             if let Some(ns) = cpu_ns(pid) {
                 self.s.agent_cpu[i] = Duration::from_nanos(ns);
