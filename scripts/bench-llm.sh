@@ -4,4 +4,4 @@
 # Usage: scripts/bench-llm.sh [CALLS]   (default 2000; release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BENCH_CALLS="${1:-2000}" exec cargo bench --bench llm_client
+BENCH_CALLS="${1:-2000}" exec cargo bench -p agentmux-llm --bench llm_client

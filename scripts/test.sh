@@ -4,5 +4,5 @@
 # model has the CPU (they skip, saying so, when the runtime is not installed; CI requires them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --locked --lib --bins --tests -- --skip suite::local_ "$@"
+cargo test --workspace --locked --lib --bins --tests -- --skip suite::local_ "$@"
 cargo test --locked --test all suite::local_ -- --test-threads=1 "$@"

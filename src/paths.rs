@@ -52,25 +52,7 @@ impl ProjectPaths {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "project".into());
-        slug(&raw)
-    }
-}
-
-/// Lowercase ASCII letters, digits and `-` only (safe for tmux session names and file names).
-pub fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_matches('-').to_string();
-    if out.is_empty() {
-        "project".into()
-    } else {
-        out
+        protocol::slug(&raw)
     }
 }
 
@@ -139,27 +121,5 @@ impl SessionPaths {
             std::fs::create_dir_all(d)?;
         }
         Ok(())
-    }
-}
-
-/// `$AGENTMUX_HOME`, else `~/.local/share/agentmux`: the local model runtime lives here.
-pub fn agentmux_home() -> PathBuf {
-    if let Some(h) = std::env::var_os("AGENTMUX_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(h);
-    }
-    dirs::data_local_dir()
-        .unwrap_or_else(|| PathBuf::from(".local/share"))
-        .join("agentmux")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slug_keeps_safe_characters_only() {
-        assert_eq!(slug("My Project_v2.0"), "my-project-v2-0");
-        assert_eq!(slug("___"), "project");
-        assert_eq!(slug("ÄÖ-x"), "x");
     }
 }

@@ -19,10 +19,10 @@ use std::time::{Duration, SystemTime};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
-use crate::fsutil::{Deferred, json_bytes, read_json, write_json_atomic, write_staged_unsynced};
 use crate::paths::SessionPaths;
-use crate::protocol::{Task, TaskResult};
+use fsutil::{Deferred, json_bytes, read_json, write_json_atomic, write_staged_unsynced};
+use protocol::error::{Error, Result};
+use protocol::{Task, TaskResult};
 
 /// How often [`DirWatcher`] rescans its directories by default.
 pub const DEFAULT_RESCAN: Duration = Duration::from_secs(1);
@@ -268,7 +268,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::protocol::{ChatMessage, OutputSpec, Stage, TaskKind, TaskOutcome, Usage};
+    use protocol::{ChatMessage, OutputSpec, Stage, TaskKind, TaskOutcome, Usage};
 
     fn task(id: &str) -> Task {
         Task {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::error::{Error, Result};
+use protocol::error::{Error, Result};
 
 /// How often an agent beats.
 pub const INTERVAL: Duration = Duration::from_secs(2);

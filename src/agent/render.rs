@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{Task, TaskOutcome};
+use protocol::{Task, TaskOutcome};
 
 /// How often a task that is not streaming gets a progress line.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -490,7 +490,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::protocol::{ChatMessage, OutputSpec, Stage, TaskKind, Usage};
+    use protocol::{ChatMessage, OutputSpec, Stage, TaskKind, Usage};
 
     fn wrap_all(pieces: &[&str], width: usize) -> String {
         let mut w = Wrapper::default();

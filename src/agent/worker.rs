@@ -21,12 +21,12 @@ use super::heartbeat::{self, Heartbeat};
 use super::pipe::{Drain, Pipe};
 use super::render::{Display, SlotId};
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::llm::{self, ChatRequest, LlmClient, LlmError};
-use crate::mux::SessionRuntime;
 use crate::paths::SessionPaths;
-use crate::protocol::{Task, TaskOutcome, TaskResult};
+use crate::runtime::SessionRuntime;
 use crate::transport::{self, DirWatcher};
+use llm::{self, ChatRequest, LlmClient, LlmError};
+use protocol::error::{Error, Result};
+use protocol::{Task, TaskOutcome, TaskResult};
 
 /// How long in-flight tasks get to wind down after a signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -149,7 +149,7 @@ fn claim(shared: &Shared, path: &Path, claimed: &mut HashSet<String>) -> Option<
 
 /// False when the task id says the task is another role's, so that the agents do not all read
 /// and parse every task file. Ids are `<stage>.<kind>.r<round>.<role>.a<attempt>`
-/// ([`crate::protocol::task_id`]); an id of another shape is read (the file's `role` decides).
+/// ([`protocol::task_id`]); an id of another shape is read (the file's `role` decides).
 fn maybe_for(id: &str, role: &str) -> bool {
     let Some((rest, attempt)) = id.rsplit_once(".a") else {
         return true;
@@ -387,7 +387,7 @@ fn pane_width() -> impl Fn() -> usize + Send {
         match *c {
             Some((at, w)) if at.elapsed() < Duration::from_millis(500) => w,
             _ => {
-                let w = crate::mux::layout::tty_size()
+                let w = crate::tty::tty_size()
                     .map(|(w, _)| usize::from(w))
                     .unwrap_or(100);
                 *c = Some((Instant::now(), w));
@@ -400,7 +400,7 @@ fn pane_width() -> impl Fn() -> usize + Send {
 #[cfg(test)]
 mod tests {
     use super::maybe_for;
-    use crate::protocol::{Stage, TaskKind, task_id};
+    use protocol::{Stage, TaskKind, task_id};
 
     #[test]
     fn a_task_id_names_its_role_and_only_that_role_skips_nothing() {

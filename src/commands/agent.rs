@@ -3,8 +3,8 @@
 use super::Ctx;
 use crate::agent::{self, AgentOptions};
 use crate::cli::AgentArgs;
-use crate::error::{Error, Result, exit};
 use crate::paths::ProjectPaths;
+use protocol::error::{Error, Result, exit};
 
 pub fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
     for (flag, value) in [("--session", &args.session), ("--role", &args.role)] {

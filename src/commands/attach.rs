@@ -3,9 +3,10 @@
 
 use super::{Ctx, select};
 use crate::cli::SessionArg;
-use crate::error::{Error, Result, exit};
-use crate::mux::{Multiplexer, SessionRuntime, Tmux};
 use crate::paths::ProjectPaths;
+use crate::runtime::SessionRuntime;
+use protocol::error::{Error, Result, exit};
+use tmux::{Multiplexer, Tmux};
 
 pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let loaded = ctx.load_config()?;

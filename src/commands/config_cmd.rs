@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::cli::ConfigCommand;
 use crate::config::load::{leaves, project_config_file, user_config_file};
-use crate::error::{Result, exit};
+use protocol::error::{Result, exit};
 
 pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
     match cmd {

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use super::Ctx;
 use super::sessions;
 use crate::cli::{ApproveArgs, FeedbackArgs, SessionArg};
-use crate::error::{Error, Result, exit};
 use crate::journal::lock::SessionLock;
 use crate::journal::{self, Journal};
 use crate::paths::ProjectPaths;
-use crate::protocol::{Category, SessionStatus};
 use crate::supervisor::control::{self, ControlRequest};
 use crate::supervisor::run::apply_request;
 use crate::supervisor::session::SessionContext;
+use protocol::error::{Error, Result, exit};
+use protocol::{Category, SessionStatus};
 
 /// Sends a request to the session's supervisor, or applies it directly when none runs.
 /// Returns a message for the user.

@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 use super::Ctx;
 use crate::cli::DoctorArgs;
 use crate::config::{Config, StructuredOutput};
-use crate::error::{Error, Result, exit};
-use crate::llm::local::{LocalRuntime, LocalServer};
-use crate::llm::structured::{self, Support};
-use crate::llm::{ChatRequest, Endpoint, LlmClient, resolve_endpoint};
-use crate::protocol::{ChatMessage, OutputSpec};
+use llm::local::{LocalRuntime, LocalServer};
+use llm::structured::{self, Support};
+use llm::{ChatRequest, Endpoint, LlmClient, resolve_endpoint};
+use protocol::error::{Error, Result, exit};
+use protocol::{ChatMessage, OutputSpec};
 
 /// The oldest tmux agentmux supports.
 pub const MIN_TMUX: (u32, u32) = (3, 2);
@@ -181,7 +181,7 @@ async fn llm_checks(config: &Config, report: &mut Report) {
                 report.add(Check::fail(
                     "local runtime",
                     first_line(&e.to_string()),
-                    crate::llm::local::INSTALL_HINT,
+                    llm::local::INSTALL_HINT,
                 ));
                 return skip_endpoint_checks(report, "the local runtime is missing");
             }
@@ -208,7 +208,7 @@ async fn llm_checks(config: &Config, report: &mut Report) {
                     format!(
                         "see {} for the server's output; {}",
                         log.display(),
-                        crate::llm::local::INSTALL_HINT
+                        llm::local::INSTALL_HINT
                     ),
                 ));
                 return skip_endpoint_checks(report, "the local server is not running");
@@ -356,7 +356,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
         .chat(
             &count,
             &mut |t: &str| {
-                if !crate::llm::is_retry_marker(t) {
+                if !llm::is_retry_marker(t) {
                     deltas += 1;
                 }
             },
@@ -419,7 +419,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
                 "structured output",
                 format!(
                     "the model's answer is not the requested JSON: {}",
-                    crate::llm::wire::shorten(r.text.trim(), 120)
+                    llm::wire::shorten(r.text.trim(), 120)
                 ),
                 "use a model that follows JSON instructions (llm.model), or a server with response_format json_schema support",
             ));
@@ -577,7 +577,7 @@ pub fn check_terminal() -> Check {
             "set TERM (e.g. xterm-256color) so the panes and the dashboard can draw",
         );
     }
-    let (cols, rows) = crate::mux::layout::terminal_size();
+    let (cols, rows) = crate::tty::terminal_size();
     Check::pass("terminal", format!("TERM={term}, {cols}x{rows}"))
 }
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::Ctx;
-use crate::error::{Error, Result, exit};
+use protocol::error::{Error, Result, exit};
 
 /// The config written by `init`: the example config shipped with agentmux.
 const EXAMPLE_CONFIG: &str = include_str!("../../.agentmux.example/config.yaml");
@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     if config.exists() {
         println!("kept     {} (already exists)", config.display());
     } else {
-        crate::fsutil::write_atomic(&config, EXAMPLE_CONFIG.as_bytes())?;
+        fsutil::write_atomic(&config, EXAMPLE_CONFIG.as_bytes())?;
         println!("created  {}", config.display());
     }
     println!("ready    {}", specs.display());

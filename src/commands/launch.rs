@@ -10,17 +10,17 @@ use super::Ctx;
 use super::sessions;
 use crate::cli::{ResumeArgs, StartArgs, SuperviseArgs};
 use crate::config::{AttachMode, Config};
-use crate::error::{Error, Result, exit};
-use crate::fsutil::write_atomic;
 use crate::journal::lock::SessionLock;
 use crate::journal::{self, Journal};
-use crate::mux::runtime::SessionRuntime;
-use crate::mux::{Multiplexer, PaneSpec, Tmux};
 use crate::paths::{ProjectPaths, SessionPaths};
-use crate::protocol::{Event, SessionInputs, SessionStatus};
+use crate::runtime::SessionRuntime;
 use crate::supervisor::host::{AgentHost, ChildAgents};
 use crate::supervisor::run::Supervisor;
 use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext};
+use fsutil::write_atomic;
+use protocol::error::{Error, Result, exit};
+use protocol::{Event, SessionInputs, SessionStatus};
+use tmux::{Multiplexer, PaneSpec, Tmux};
 
 /// A new session id: `YYYYMMDD-HHMMSS-xxxx`.
 pub fn new_session_id() -> String {
@@ -47,7 +47,7 @@ pub fn masked_config(cfg: &Config) -> serde_json::Value {
 /// A session about to be created: its inputs checked, nothing written yet.
 struct NewSession {
     id: String,
-    prd: Option<crate::workflow::intake::Prd>,
+    prd: Option<crate::intake::Prd>,
     inputs: SessionInputs,
 }
 
@@ -84,11 +84,11 @@ fn prepare_session(
         ));
     }
     let prd = match &prd_path {
-        Some(p) => Some(crate::workflow::intake::load_prd(p)?),
+        Some(p) => Some(crate::intake::load_prd(p)?),
         None => None,
     };
     if let Some(prd) = &prd
-        && crate::workflow::intake::needs_summary(prd, cfg.workflow.context_tokens)
+        && crate::intake::needs_summary(prd, cfg.workflow.context_tokens)
     {
         eprintln!(
             "warning: the PRD (~{} tokens) is larger than workflow.context_tokens ({}); the architect will summarise it first",
@@ -116,7 +116,7 @@ fn write_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, new: NewSessio
     if let Some(prd) = &new.prd {
         write_atomic(&store.input_path(INPUT_PRD), prd.text.as_bytes())?;
     }
-    let digest = crate::workflow::intake::digest(&ctx.project_dir, cfg.workflow.context_tokens / 2);
+    let digest = crate::intake::digest(&ctx.project_dir, cfg.workflow.context_tokens / 2);
     write_atomic(&store.input_path(INPUT_DIGEST), digest.text.as_bytes())?;
     let (mut journal, _, _) = Journal::open(&paths.journal())?;
     journal.append(Event::SessionStarted {
@@ -157,7 +157,7 @@ fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
 }
 
 /// The roles that get an agent: authors, reviewers, then enabled helpers.
-fn role_names(roles: &crate::roles::Roles) -> Vec<String> {
+fn role_names(roles: &workflow::roles::Roles) -> Vec<String> {
     let mut v: Vec<String> = roles
         .enabled_authors()
         .iter()
@@ -203,7 +203,7 @@ impl TmuxPlan {
     ) -> Result<Self> {
         let PaneBase { exe, env } = base;
         let name =
-            crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
+            tmux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
         let mut panes: Vec<(String, PaneSpec)> =
             vec![("supervisor".into(), base.supervisor(ctx, id))];
         let roles = crate::roles::load_roles(&project.agents, cfg)?;
@@ -228,8 +228,8 @@ impl TmuxPlan {
         }
         let mut local_llm_url = None;
         if local {
-            let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
-            let port = crate::llm::local::free_port();
+            let rt = llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+            let port = llm::local::free_port();
             let (bin, args) = rt.server_command(port);
             let mut argv = vec![bin.display().to_string()];
             argv.extend(args);
@@ -263,10 +263,15 @@ impl TmuxPlan {
     }
 
     /// Opens the window: every pane's process starts.
-    fn open(&self) -> Result<std::collections::BTreeMap<String, crate::mux::PaneInfo>> {
+    fn open(&self) -> Result<std::collections::BTreeMap<String, tmux::PaneInfo>> {
         tracing::debug!("start: opening the tmux session");
-        let opened =
-            crate::mux::layout::open_session(&self.mux, &self.name, &self.panes, &self.layout);
+        let opened = tmux::layout::open_session(
+            &self.mux,
+            &self.name,
+            &self.panes,
+            crate::tty::terminal_size(),
+            &self.layout,
+        );
         tracing::debug!("start: tmux session open");
         opened
     }
@@ -275,7 +280,7 @@ impl TmuxPlan {
     /// end. Killing the tmux session alone was not enough before the session directory is
     /// removed: a pane process outlived it (most likely one still between tmux's fork and its
     /// exec when the pty hung up) and created its log directory again.
-    fn close(&self, panes: &std::collections::BTreeMap<String, crate::mux::PaneInfo>) {
+    fn close(&self, panes: &std::collections::BTreeMap<String, tmux::PaneInfo>) {
         let roots = panes.values().filter_map(|p| p.pid).collect();
         let pids = super::stop::with_descendants(&roots);
         let _ = self.mux.kill_session(&self.name);
@@ -289,7 +294,7 @@ impl TmuxPlan {
     /// (unless `detach`).
     fn finish(
         mut self,
-        opened: std::collections::BTreeMap<String, crate::mux::PaneInfo>,
+        opened: std::collections::BTreeMap<String, tmux::PaneInfo>,
         paths: &SessionPaths,
         id: &str,
         cfg: &Config,
@@ -359,8 +364,7 @@ fn reopen_tmux(
     let mux = Tmux::from_config(cfg);
     mux.check_version()?;
     let paths = project.session(id);
-    let name =
-        crate::mux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
+    let name = tmux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
     let base = PaneBase::new(cfg)?;
     if mux.has_session(&name)? {
         let sup_pane =
@@ -393,7 +397,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
     if uses_local_model(&cfg) {
         // Fail early on a broken runtime rather than in the panes.
-        crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+        llm::local::LocalRuntime::locate(&cfg.llm.local)?;
     }
     // `-vv start`: where the start-up goes, up to the panes.
     tracing::debug!("start: config loaded");
@@ -572,7 +576,7 @@ fn build_supervisor(
     // A supervisor killed while writing leaves a temp file beside the deliverable it was
     // replacing; it would show in specs/ (and fail `agentmux validate`) until someone removed it.
     for dir in [&project.specs, &project.root] {
-        let n = crate::fsutil::remove_stale_temps(dir);
+        let n = fsutil::remove_stale_temps(dir);
         if n > 0 {
             tracing::info!(
                 "removed {n} temp file(s) left by an interrupted write in {}",
@@ -611,7 +615,7 @@ async fn wait_local_model(paths: &SessionPaths, cfg: &Config) -> Result<()> {
     if let Ok(Some(rt)) = SessionRuntime::load(paths)
         && let Some(url) = rt.local_llm_url
     {
-        crate::llm::local::wait_healthy(
+        llm::local::wait_healthy(
             &url,
             Duration::from_secs(cfg.llm.local.startup_timeout_secs),
         )
@@ -705,7 +709,7 @@ pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
         let mut _server = None;
         let mut local_llm_url = None;
         if uses_local_model(&cfg) {
-            let rt = crate::llm::local::LocalRuntime::locate(&cfg.llm.local)?;
+            let rt = llm::local::LocalRuntime::locate(&cfg.llm.local)?;
             let server = rt
                 .ensure_running(Some(&paths.logs().join("llama-server.log")))
                 .await?;

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use super::Ctx;
 use crate::cli::LogsArgs;
-use crate::error::{Error, Result, exit};
 use crate::paths::{ProjectPaths, SessionPaths};
-use crate::protocol::{Event, JournalRecord};
+use protocol::error::{Error, Result, exit};
+use protocol::{Event, JournalRecord};
 
 /// Roles that exist in every default setup: following one of them before its agent has written
 /// anything waits instead of failing.

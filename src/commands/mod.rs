@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, LoadOptions, Loaded};
-use crate::error::{Error, Result, exit};
+use protocol::error::{Error, Result, exit};
 
 /// Context shared by commands: the project directory and the flags that feed the config.
 #[derive(Clone, Debug)]

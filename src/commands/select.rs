@@ -1,7 +1,7 @@
 //! Which session a command means: the id given, else the project's most recent session.
 
-use crate::error::{Error, Result};
 use crate::paths::ProjectPaths;
+use protocol::error::{Error, Result};
 
 /// The session directory under `sessions/` modified most recently (its journal, tasks and
 /// results change while it runs), by name.

@@ -1,8 +1,8 @@
 //! Finding a project's sessions and their state.
 
-use crate::error::{Error, Result};
 use crate::journal::{self, SessionState};
 use crate::paths::ProjectPaths;
+use protocol::error::{Error, Result};
 
 /// A session on disk with its folded state.
 pub struct SessionInfo {

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::sessions::{self, SessionInfo};
 use crate::cli::{ListArgs, StatusArgs, WaitArgs};
-use crate::error::{Error, Result, exit};
 use crate::journal::lock::SessionLock;
-use crate::journal::state::TaskState;
 use crate::paths::{ProjectPaths, SessionPaths};
-use crate::protocol::{Category, SessionStatus};
+use protocol::error::{Error, Result, exit};
+use protocol::{Category, SessionStatus};
+use workflow::state::TaskState;
 
 /// The status of one session as JSON (the `status --json` contract).
 pub fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {

@@ -9,10 +9,11 @@ use nix::unistd::Pid;
 
 use super::{Ctx, select};
 use crate::cli::SessionArg;
-use crate::error::{Result, exit};
-use crate::mux::{Multiplexer, SessionRuntime};
 use crate::paths::ProjectPaths;
+use crate::runtime::SessionRuntime;
 use crate::supervisor::agents::{alive_not_zombie, pid_alive};
+use protocol::error::{Result, exit};
+use tmux::Multiplexer;
 
 /// How long processes get to exit after SIGHUP/SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -56,8 +57,8 @@ pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
         && let Ok((mut journal, records, _)) = crate::journal::Journal::open(&paths.journal())
     {
         let state = crate::journal::SessionState::fold(&records);
-        if state.status() == crate::protocol::SessionStatus::Running {
-            let _ = journal.append(crate::protocol::Event::Stopped);
+        if state.status() == protocol::SessionStatus::Running {
+            let _ = journal.append(protocol::Event::Stopped);
         }
     }
     println!(

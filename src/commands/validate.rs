@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use super::Ctx;
-use crate::artifacts::validate::{Report, validate_dir};
 use crate::cli::ValidateArgs;
-use crate::error::{Error, Result, exit};
+use docs::validate::{Report, validate_dir};
+use protocol::error::{Error, Result, exit};
 
 pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
@@ -122,7 +122,7 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifacts::validate::Finding;
+    use docs::validate::Finding;
 
     #[test]
     fn human_report_groups_by_file() {

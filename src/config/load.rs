@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::Config;
-use crate::error::{Error, Result};
+use protocol::config::{Config, Price, RoleConfig};
+use protocol::error::{Error, Result};
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,7 +187,7 @@ fn validate(config: &Config) -> Result<()> {
             message: "must be at least 1".into(),
         });
     }
-    if let Err(message) = crate::mux::layout::check_layout(&config.tmux.layout) {
+    if let Err(message) = tmux::layout::check_layout(&config.tmux.layout) {
         return Err(Error::ConfigValue {
             origin: "config".into(),
             key: "tmux.layout".into(),
@@ -195,11 +195,8 @@ fn validate(config: &Config) -> Result<()> {
         });
     }
     for s in &config.workflow.stages {
-        if crate::protocol::Stage::parse(s).is_none() {
-            let names: Vec<&str> = crate::protocol::Stage::ALL
-                .iter()
-                .map(|s| s.as_str())
-                .collect();
+        if protocol::Stage::parse(s).is_none() {
+            let names: Vec<&str> = protocol::Stage::ALL.iter().map(|s| s.as_str()).collect();
             return Err(Error::ConfigValue {
                 origin: "config".into(),
                 key: "workflow.stages".into(),
@@ -401,8 +398,8 @@ pub fn leaves(v: &Value) -> Vec<(String, Value)> {
 /// The shape of a valid config: the defaults, with `*` standing for the free keys of maps.
 fn shape() -> Value {
     let mut s = serde_json::to_value(Config::default()).unwrap_or(Value::Null);
-    let role = serde_json::to_value(super::RoleConfig::default()).unwrap_or(Value::Null);
-    let price = serde_json::to_value(super::Price::default()).unwrap_or(Value::Null);
+    let role = serde_json::to_value(RoleConfig::default()).unwrap_or(Value::Null);
+    let price = serde_json::to_value(Price::default()).unwrap_or(Value::Null);
     if let Some(roles) = s.get_mut("roles") {
         *roles = serde_json::json!({ "*": role });
     }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::Live;
 use super::format::{elapsed, fit, wrap};
 use crate::journal::SessionState;
-use crate::protocol::{SessionStatus, Stage};
+use protocol::{SessionStatus, Stage};
 
 fn dim() -> Style {
     Style::new().fg(Color::DarkGray)

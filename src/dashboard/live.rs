@@ -13,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{AgentLive, AgentState};
 use crate::journal::SessionState;
-use crate::journal::state::{TaskRecord, TaskState};
 use crate::paths::SessionPaths;
-use crate::protocol::TaskKind;
+use protocol::TaskKind;
+use workflow::state::{TaskRecord, TaskState};
 
 /// A heartbeat younger than this means the agent process is alive (agents beat every few seconds).
 pub const HEARTBEAT_FRESH: Duration = Duration::from_secs(15);
@@ -176,7 +176,7 @@ fn rate(prev: Sample, cur: Sample) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Event, JournalRecord, Stage, Usage};
+    use protocol::{Event, JournalRecord, Stage, Usage};
 
     fn rec(seq: u64, event: Event) -> JournalRecord {
         JournalRecord {
@@ -190,7 +190,7 @@ mod tests {
         rec(
             seq,
             Event::TaskDispatched {
-                task_id: crate::protocol::task_id(Stage::Options, &kind, round, role, attempt),
+                task_id: protocol::task_id(Stage::Options, &kind, round, role, attempt),
                 role: role.into(),
                 stage: Stage::Options,
                 round,
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_failed_last_task_shows_until_the_next_dispatch() {
-        let id = crate::protocol::task_id(Stage::Options, &TaskKind::Draft, 0, "architect", 1);
+        let id = protocol::task_id(Stage::Options, &TaskKind::Draft, 0, "architect", 1);
         let failed = [
             dispatched(1, "architect", TaskKind::Draft, 0, 1),
             rec(
@@ -249,7 +249,7 @@ mod tests {
             decide(&s, "architect", FRESH, false).state,
             AgentState::WaitingForModel
         );
-        let id2 = crate::protocol::task_id(Stage::Options, &TaskKind::Draft, 0, "architect", 2);
+        let id2 = protocol::task_id(Stage::Options, &TaskKind::Draft, 0, "architect", 2);
         again.push(rec(
             4,
             Event::TaskCompleted {

@@ -24,7 +24,7 @@ mod view;
 use std::time::Duration;
 
 use crate::journal::SessionState;
-use crate::protocol::Stage;
+use protocol::Stage;
 
 pub use live::{AgentWatch, HEARTBEAT_FRESH, STREAMING_FRESH, agent_live, task_label};
 pub use terminal::Dashboard;

@@ -14,8 +14,8 @@ use super::layout::{Keep, Section};
 use super::live::task_label;
 use super::{AgentState, Live};
 use crate::journal::SessionState;
-use crate::journal::state::TaskState;
-use crate::protocol::{Category, ItemStatus, SessionStatus, Stage};
+use protocol::{Category, ItemStatus, SessionStatus, Stage};
+use workflow::state::TaskState;
 
 fn dim() -> Style {
     Style::new().fg(Color::DarkGray)
@@ -317,7 +317,7 @@ pub fn usage(state: &SessionState, live: &Live, width: usize) -> Section {
         format!("{:<role_w$} {:>7} {:>9}", "", "tokens", "cost")
     };
     lines.push(Line::styled(header, dim()));
-    let row = |name: &str, t: &crate::journal::state::Totals| {
+    let row = |name: &str, t: &workflow::state::Totals| {
         let cost = format!("{}{}", if t.estimated { "~" } else { "" }, usd(t.cost_usd));
         if wide {
             format!(
@@ -538,7 +538,7 @@ pub fn tasks(state: &SessionState, width: usize) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Event, JournalRecord};
+    use protocol::{Event, JournalRecord};
 
     #[test]
     fn a_stage_list_without_a_plan_shows_what_the_journal_knows() {

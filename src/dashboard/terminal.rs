@@ -24,7 +24,7 @@ use ratatui::crossterm::{cursor::MoveTo, execute, terminal::Clear, terminal::Cle
 use super::backend::PaneBackend;
 use super::{Live, view};
 use crate::journal::SessionState;
-use crate::protocol::Stage;
+use protocol::Stage;
 
 /// How many supervisor messages are kept for display.
 const MAX_MESSAGES: usize = 50;

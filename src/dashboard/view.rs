@@ -14,7 +14,7 @@ use super::chrome;
 use super::layout::{Section, render_column};
 use super::sections;
 use crate::journal::SessionState;
-use crate::protocol::Stage;
+use protocol::Stage;
 
 /// Draws the dashboard, with the supervisor's own messages in the errors section.
 pub fn render(

@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use protocol::error::{Error, Result};
 
 /// A held session lock; released on drop.
 #[derive(Debug)]

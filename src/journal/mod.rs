@@ -7,7 +7,6 @@
 //! line is skipped with a warning, never fatal.
 
 pub mod lock;
-pub mod state;
 pub mod writer;
 
 use std::fs::{File, OpenOptions};
@@ -16,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-use crate::error::{Error, Result};
-use crate::protocol::{Event, JournalRecord};
+use protocol::error::{Error, Result};
+use protocol::{Event, JournalRecord};
 
-pub use state::SessionState;
+pub use workflow::state::SessionState;
 
 /// A line of the journal that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +137,7 @@ impl Journal {
             return Ok(());
         }
         match &self.sink {
-            Sink::Direct(_) => crate::fsutil::sync_paths(&paths),
+            Sink::Direct(_) => fsutil::sync_paths(&paths),
             Sink::Background(w) => w.sync_files(paths),
         }
     }
@@ -148,7 +147,7 @@ impl Journal {
     /// caller (replacing a file can wait for the disk on ext4).
     pub fn write_file(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
         match &self.sink {
-            Sink::Direct(_) => crate::fsutil::write_atomic(&path, &bytes),
+            Sink::Direct(_) => fsutil::write_atomic(&path, &bytes),
             Sink::Background(w) => w.write_file(path, bytes),
         }
     }
@@ -231,7 +230,7 @@ impl Drop for Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Stage;
+    use protocol::Stage;
 
     #[test]
     fn appends_are_read_back_in_order() {
@@ -276,7 +275,7 @@ mod tests {
         j.append(Event::Resumed).unwrap();
         j.write_in_background().unwrap();
         let artifact = dir.path().join("a.md");
-        crate::fsutil::write_atomic_unsynced(&artifact, b"doc").unwrap();
+        fsutil::write_atomic_unsynced(&artifact, b"doc").unwrap();
         j.sync_files_first(vec![artifact, dir.path().join("gone.md")])
             .unwrap();
         let deliverable = dir.path().join("specs/options.md");
@@ -347,6 +346,6 @@ mod tests {
         }
         let (state, skipped) = load_state(&p).unwrap();
         assert_eq!(skipped.len(), 1);
-        assert_eq!(state.status(), crate::protocol::SessionStatus::Completed);
+        assert_eq!(state.status(), protocol::SessionStatus::Completed);
     }
 }

@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::error::{Error, Result};
+use protocol::error::{Error, Result};
 
 enum Op {
     /// fsync these files and their directories.
@@ -24,7 +24,7 @@ enum Op {
     Append(Vec<u8>),
     /// fdatasync the journal.
     Sync,
-    /// Write a file atomically (see [`crate::fsutil::write_atomic`]).
+    /// Write a file atomically (see [`fsutil::write_atomic`]).
     WriteFile(PathBuf, Vec<u8>),
     /// Acknowledge once everything before it is done.
     Barrier(Sender<()>),
@@ -122,10 +122,10 @@ fn run(path: &Path, mut file: File, rx: Receiver<Op>, failed: &Mutex<Option<Stri
                 continue;
             }
             _ if !ok => continue,
-            Op::SyncFiles(paths) => crate::fsutil::sync_paths(&paths),
+            Op::SyncFiles(paths) => fsutil::sync_paths(&paths),
             Op::Append(line) => file.write_all(&line).map_err(|e| Error::io(path, e)),
             Op::Sync => file.sync_data().map_err(|e| Error::io(path, e)),
-            Op::WriteFile(to, bytes) => crate::fsutil::write_atomic(&to, &bytes),
+            Op::WriteFile(to, bytes) => fsutil::write_atomic(&to, &bytes),
         };
         if let Err(e) = result {
             tracing::error!("journal writer: {e}");

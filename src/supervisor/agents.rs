@@ -18,9 +18,9 @@ use jiff::Timestamp;
 
 use crate::agent::heartbeat;
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::mux::{Multiplexer, PaneInfo, PaneSpec};
 use crate::paths::SessionPaths;
+use protocol::error::{Error, Result};
+use tmux::{Multiplexer, PaneInfo, PaneSpec};
 
 /// Crashes of one role in a row after which the session fails.
 pub const MAX_CONSECUTIVE_CRASHES: u32 = 3;
@@ -358,7 +358,8 @@ mod tests {
 
     use super::*;
     use crate::agent::heartbeat::Heartbeat;
-    use crate::mux::{FakeMux, MuxCall, layout};
+    use test_support::fake_mux::{FakeMux, MuxCall};
+    use tmux::layout;
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -382,7 +383,14 @@ mod tests {
                 )
             })
             .collect();
-        let opened = layout::open_session(mux.as_ref(), "agentmux-p-s1", &panes, "tiled").unwrap();
+        let opened = layout::open_session(
+            mux.as_ref(),
+            "agentmux-p-s1",
+            &panes,
+            layout::DEFAULT_SIZE,
+            "tiled",
+        )
+        .unwrap();
         let mut pool = AgentPool::new(mux.clone(), "agentmux-p-s1", paths.clone());
         for (role, spec) in &panes[1..] {
             pool.insert(role.clone(), opened[role].id.clone(), spec.clone());

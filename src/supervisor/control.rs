@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::fsutil::{read_json, write_json_atomic};
 use crate::paths::SessionPaths;
+use fsutil::{read_json, write_json_atomic};
+use protocol::error::{Error, Result};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -21,7 +21,7 @@ pub enum ControlRequest {
     Feedback {
         request_id: String,
         text: String,
-        category: crate::protocol::Category,
+        category: protocol::Category,
         section: String,
     },
     Approve {

@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
 use crate::journal::SessionState;
-use crate::protocol::{Event, ItemStatus, Stage};
 use crate::supervisor::session::{SessionContext, design_doc_name};
+use protocol::error::{Error, Result};
+use protocol::{Event, ItemStatus, Stage};
 
 /// How a deliverable reaches the disk: the supervisor passes its journal's writer, which writes
 /// the file (atomically) before any record that follows, off the supervisor's thread.

@@ -3,17 +3,17 @@
 
 use serde_json::Value;
 
-use crate::artifacts::DocKind;
-use crate::error::{Error, Result};
 use crate::journal::SessionState;
-use crate::protocol::{
-    ChatMessage, FeedbackItem, ItemStatus, OutputSpec, Stage, Task, TaskKind, TaskOutcome, task_id,
-};
 use crate::supervisor::session::{
     INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name,
 };
-use crate::workflow::machine::{StepTask, doc_for_section};
-use crate::workflow::prompts::{PromptInputs, PromptTask, build};
+use docs::DocKind;
+use protocol::error::{Error, Result};
+use protocol::{
+    ChatMessage, FeedbackItem, ItemStatus, OutputSpec, Stage, Task, TaskKind, TaskOutcome, task_id,
+};
+use workflow::machine::{StepTask, doc_for_section};
+use workflow::prompts::{PromptInputs, PromptTask, build};
 
 /// Builds the task for a step.
 pub fn build_task(
@@ -97,7 +97,7 @@ pub fn build_task(
         })
         .map(|i| i.item.clone())
         .collect();
-    let own_items: Vec<(FeedbackItem, Option<crate::protocol::Disposition>)> = state
+    let own_items: Vec<(FeedbackItem, Option<protocol::Disposition>)> = state
         .stage_items(st.stage)
         .filter(|i| i.item.author == st.role && i.status == ItemStatus::Addressed)
         .map(|i| (i.item.clone(), i.disposition.clone()))
@@ -274,17 +274,17 @@ fn repetitive(text: &str) -> bool {
 
 /// The previous (invalid) output of a step and its findings.
 fn last_invalid(ctx: &SessionContext, state: &SessionState, st: &StepTask) -> Invalid {
-    let key = crate::journal::state::StepKey::new(st.stage, &st.kind, st.round, &st.role);
+    let key = workflow::state::StepKey::new(st.stage, &st.kind, st.round, &st.role);
     let last = state
         .step_tasks(&key)
         .into_iter()
         .rev()
-        .find(|t| matches!(t.state, crate::journal::state::TaskState::Invalid { .. }));
+        .find(|t| matches!(t.state, workflow::state::TaskState::Invalid { .. }));
     let Some(t) = last else {
         return Invalid::default();
     };
     let findings = match &t.state {
-        crate::journal::state::TaskState::Invalid { findings } => findings.clone(),
+        workflow::state::TaskState::Invalid { findings } => findings.clone(),
         _ => Vec::new(),
     };
     let (text, cut_off) = crate::transport::read_result(&ctx.paths, &t.id)
@@ -324,8 +324,8 @@ fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) ->
     let (Some(old), Some(new)) = (read_json(rev - 1), read_json(rev)) else {
         return new_md;
     };
-    let keys = crate::artifacts::markdown::changed_sections(kind, &old, &new);
-    let text = crate::artifacts::markdown::extract_sections(kind, &new_md, &keys);
+    let keys = docs::markdown::changed_sections(kind, &old, &new);
+    let text = docs::markdown::extract_sections(kind, &new_md, &keys);
     if text.is_empty() {
         "(no section changed)".into()
     } else {

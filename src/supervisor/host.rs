@@ -153,7 +153,7 @@ pub fn agent_pane_spec(
     role: &str,
     env: &[(String, String)],
     sets: &[String],
-) -> crate::mux::PaneSpec {
+) -> tmux::PaneSpec {
     let mut spec =
         crate::supervisor::agents::pane_spec_for_agent(exe, project_dir, session_id, role, env);
     if !sets.is_empty() {
@@ -176,7 +176,7 @@ pub fn agent_pane_spec(
 /// once and the panes are registered at the first health check that finds them.
 pub struct TmuxAgents {
     pool: crate::supervisor::agents::AgentPool,
-    mux: std::sync::Arc<dyn crate::mux::Multiplexer>,
+    mux: std::sync::Arc<dyn tmux::Multiplexer>,
     paths: crate::paths::SessionPaths,
     session: String,
     /// How to (re)start a role's agent: the binary, the pane environment, the project, the
@@ -197,16 +197,16 @@ impl TmuxAgents {
     /// Agents of the session's `runtime.json`: registered at once when it lists their panes,
     /// else at a later [`AgentHost::check`].
     pub fn new(
-        mux: std::sync::Arc<dyn crate::mux::Multiplexer>,
+        mux: std::sync::Arc<dyn tmux::Multiplexer>,
         paths: &crate::paths::SessionPaths,
-        runtime: &crate::mux::SessionRuntime,
+        runtime: &crate::runtime::SessionRuntime,
         config: &crate::config::Config,
         project_dir: &Path,
         session_id: &str,
         sets: &[String],
-    ) -> crate::error::Result<Self> {
+    ) -> protocol::error::Result<Self> {
         let exe = std::env::current_exe().map_err(|e| {
-            crate::error::Error::Other(format!("cannot find the agentmux binary: {e}"))
+            protocol::error::Error::Other(format!("cannot find the agentmux binary: {e}"))
         })?;
         let pool = crate::supervisor::agents::AgentPool::new(
             mux.clone(),
@@ -230,7 +230,7 @@ impl TmuxAgents {
     }
 
     /// Registers the agent panes `runtime` lists; false when it lists none yet.
-    fn register(&mut self, runtime: &crate::mux::SessionRuntime) -> bool {
+    fn register(&mut self, runtime: &crate::runtime::SessionRuntime) -> bool {
         let agents: Vec<(&String, &String)> = runtime
             .panes
             .iter()
@@ -259,7 +259,7 @@ impl TmuxAgents {
         let Some(since) = self.unregistered_since else {
             return Ok(true);
         };
-        if let Ok(Some(rt)) = crate::mux::SessionRuntime::load(&self.paths)
+        if let Ok(Some(rt)) = crate::runtime::SessionRuntime::load(&self.paths)
             && self.register(&rt)
         {
             return Ok(true);
@@ -311,7 +311,7 @@ impl AgentHost for TmuxAgents {
             return Err(HostProblem::CrashedOut(e.to_string()));
         }
         if !restarted.is_empty()
-            && let Ok(Some(mut rt)) = crate::mux::SessionRuntime::load(&self.paths)
+            && let Ok(Some(mut rt)) = crate::runtime::SessionRuntime::load(&self.paths)
         {
             for (role, pane) in self.pool.pane_ids() {
                 rt.panes.insert(role, pane);
@@ -348,22 +348,25 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::mux::{FakeMux, Multiplexer, layout};
     use crate::paths::SessionPaths;
     use crate::supervisor::agents::pane_spec_for_agent;
+    use test_support::fake_mux::FakeMux;
+    use tmux::{Multiplexer, layout};
 
     fn tmux_agents(dir: &Path) -> (Arc<FakeMux>, TmuxAgents) {
         let paths = SessionPaths::new(dir.join("s1"));
         let mux = Arc::new(FakeMux::new());
-        let panes: Vec<(String, crate::mux::PaneSpec)> = ["supervisor", "architect"]
+        let panes: Vec<(String, tmux::PaneSpec)> = ["supervisor", "architect"]
             .iter()
             .map(|r| {
                 let spec = pane_spec_for_agent(Path::new("/bin/agentmux"), dir, "s1", r, &[]);
                 (r.to_string(), spec)
             })
             .collect();
-        let opened = layout::open_session(mux.as_ref(), "am-s1", &panes, "tiled").unwrap();
-        let runtime = crate::mux::SessionRuntime {
+        let opened =
+            layout::open_session(mux.as_ref(), "am-s1", &panes, layout::DEFAULT_SIZE, "tiled")
+                .unwrap();
+        let runtime = crate::runtime::SessionRuntime {
             tmux_socket: None,
             tmux_session: "am-s1".into(),
             panes: opened.into_iter().map(|(k, p)| (k, p.id)).collect(),
@@ -395,7 +398,7 @@ mod tests {
         paths.create_all().unwrap();
         let mux = Arc::new(FakeMux::new());
         // What `agentmux start` writes before it opens tmux: the session, no panes yet.
-        let mut runtime = crate::mux::SessionRuntime {
+        let mut runtime = crate::runtime::SessionRuntime {
             tmux_socket: None,
             tmux_session: "am-s1".into(),
             panes: Default::default(),
@@ -430,6 +433,7 @@ mod tests {
             mux.as_ref(),
             "am-s1",
             &[("architect".to_string(), spec)],
+            layout::DEFAULT_SIZE,
             "tiled",
         )
         .unwrap();

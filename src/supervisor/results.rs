@@ -8,20 +8,20 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::artifacts::outputs::{
-    VerdictStatus, apply_revision, parse_integration, parse_rereview, parse_review,
-};
-use crate::artifacts::render::{RenderMeta, render};
-use crate::artifacts::{DocKind, validate};
 use crate::journal::SessionState;
-use crate::journal::state::TaskRecord;
-use crate::protocol::{
-    Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, RevisionEntry, Stage,
-    TaskKind,
-};
 use crate::supervisor::session::{
     SessionContext, design_doc_name, doc_kind, doc_name, role_code, stage_code,
 };
+use docs::outputs::{
+    VerdictStatus, apply_revision, parse_integration, parse_rereview, parse_review,
+};
+use docs::render::{RenderMeta, render};
+use docs::{DocKind, validate};
+use protocol::{
+    Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, RevisionEntry, Stage,
+    TaskKind,
+};
+use workflow::state::TaskRecord;
 
 /// An artifact revision to write before journaling.
 #[derive(Debug, Clone)]
@@ -262,7 +262,7 @@ fn render_checked(
 pub fn warm_up() {
     const SAMPLE: &str = "# Warm-up\n\n```mermaid\nflowchart LR\n  a --> b\n```\n";
     for kind in DocKind::ALL {
-        let _ = crate::artifacts::render::check(kind, &Value::Null);
+        let _ = docs::render::check(kind, &Value::Null);
         let _ = validate_markdown(kind, SAMPLE);
     }
     let _ = validate::validate_manifest(&Value::Null, None, 1, 1);
@@ -402,7 +402,7 @@ fn manifest(
     // The task returns the grammar-bounded draft (documents as a list); turn it into the
     // manifest.json shape (a manifest already in that shape passes through), then map loose
     // cross-references onto the selected documents.
-    let converted = crate::artifacts::outputs::manifest_from_output(need_json(json)?)?;
+    let converted = docs::outputs::manifest_from_output(need_json(json)?)?;
     let normalized = normalize_manifest(&converted);
     let m = &normalized;
     let dd = ctx.config.workflow.design_docs;
@@ -545,7 +545,7 @@ fn trace_to(
 fn new_items(
     state: &SessionState,
     rec: &TaskRecord,
-    items: &[crate::artifacts::outputs::ReviewItemOut],
+    items: &[docs::outputs::ReviewItemOut],
     p: &mut Processed,
 ) {
     let prefix = format!(

@@ -12,18 +12,18 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::OnInvalid;
-use crate::error::Result;
 use crate::journal::lock::SessionLock;
-use crate::journal::state::{StepKey, TaskState};
 use crate::journal::{Journal, SessionState};
-use crate::protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, TaskOutcome};
 use crate::supervisor::control::{self, ControlRequest};
 use crate::supervisor::deliverables;
 use crate::supervisor::host::{AgentHost, HostProblem};
 use crate::supervisor::notify::{self, Occasion};
 use crate::supervisor::results::{Verdict, process};
 use crate::supervisor::session::{SessionContext, stage_code};
-use crate::workflow::machine::{Next, StepTask, next};
+use protocol::error::Result;
+use protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, TaskOutcome};
+use workflow::machine::{Next, StepTask, next};
+use workflow::state::{StepKey, TaskState};
 
 /// How the supervisor presents progress.
 pub trait View: Send {
@@ -388,7 +388,7 @@ impl Supervisor {
 
     fn dispatch(&mut self, tasks: &[StepTask]) -> Result<()> {
         for st in tasks {
-            let id = crate::protocol::task_id(st.stage, &st.kind, st.round, &st.role, st.attempt);
+            let id = protocol::task_id(st.stage, &st.kind, st.round, &st.role, st.attempt);
             // A task file left by a crash before it was journaled is reused as it is.
             if crate::transport::read_task(&self.ctx.paths, &id)
                 .ok()
@@ -538,8 +538,7 @@ impl Supervisor {
                             for e in p.events {
                                 self.record(e)?;
                             }
-                            let cost =
-                                crate::llm::cost_usd(&self.ctx.config.llm.prices, &model, &usage);
+                            let cost = llm::cost_usd(&self.ctx.config.llm.prices, &model, &usage);
                             self.record(Event::TaskCompleted {
                                 task_id: id,
                                 role: rec.role.clone(),

@@ -3,16 +3,16 @@
 
 use std::path::Path;
 
-use crate::artifacts::DocKind;
-use crate::artifacts::templates::TemplatesLoader;
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::journal::SessionState;
 use crate::paths::{ProjectPaths, SessionPaths};
-use crate::protocol::Stage;
-use crate::roles::Roles;
 use crate::supervisor::store::Store;
-use crate::workflow::machine::Plan;
+use docs::DocKind;
+use docs::templates::TemplatesLoader;
+use protocol::Stage;
+use protocol::error::{Error, Result};
+use workflow::machine::Plan;
+use workflow::roles::Roles;
 
 /// File names of the frozen inputs in `artifacts/intake/`.
 pub const INPUT_PRD: &str = "prd.md";
@@ -44,9 +44,9 @@ impl SessionContext {
         let roles_us = t0.elapsed().as_micros() as u64;
         let store = Store::new(paths.artifacts());
         let has_prd = store.input_path(INPUT_PRD).is_file();
-        let prd_needs_summary = store.read_input(INPUT_PRD).is_some_and(|p| {
-            crate::workflow::intake::estimate_tokens(&p) > config.workflow.context_tokens
-        });
+        let prd_needs_summary = store
+            .read_input(INPUT_PRD)
+            .is_some_and(|p| protocol::estimate_tokens(&p) > config.workflow.context_tokens);
         let author = roles
             .enabled_authors()
             .first()

@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::fsutil::Deferred;
 use crate::journal::SessionState;
-use crate::protocol::Stage;
+use fsutil::Deferred;
+use protocol::Stage;
+use protocol::error::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -176,7 +176,7 @@ mod tests {
                 Some(&doc),
                 &mut |path, bytes| {
                     written.push(path.clone());
-                    crate::fsutil::write_atomic(&path, &bytes)
+                    fsutil::write_atomic(&path, &bytes)
                 },
             )
             .unwrap();

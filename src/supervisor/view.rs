@@ -5,8 +5,8 @@ use std::time::Instant;
 use crate::dashboard::{self, AgentWatch, Dashboard};
 use crate::journal::SessionState;
 use crate::paths::SessionPaths;
-use crate::protocol::Stage;
 use crate::supervisor::run::{Live, View};
+use protocol::Stage;
 
 /// Progress as plain lines (headless runs, or a pane that is not a terminal).
 pub struct LineView {

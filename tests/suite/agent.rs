@@ -8,15 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use agentmux::mux::layout::open_session;
-use agentmux::mux::{Multiplexer, PaneInfo, PaneSpec, SessionRuntime};
 use agentmux::paths::SessionPaths;
-use agentmux::protocol::{
-    ChatMessage, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskResult, task_id,
-};
+use agentmux::runtime::SessionRuntime;
 use agentmux::supervisor::agents::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
 use agentmux::transport::{read_result, write_result, write_task};
 use predicates::prelude::*;
+use protocol::{ChatMessage, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskResult, task_id};
+use tmux::layout::open_session;
+use tmux::{Multiplexer, PaneInfo, PaneSpec};
 
 use super::support::Project;
 use super::support::fake_openai::{FakeOpenAi, FakeReply, Fault};
@@ -98,6 +97,7 @@ impl Fixture {
             &self.server.mux(),
             &self.tmux_session,
             &panes,
+            tmux::layout::DEFAULT_SIZE,
             "main-vertical",
         )
         .unwrap()

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use agentmux::mux::Multiplexer;
-use agentmux::protocol::TaskKind;
 use agentmux::transport::{DirWatcher, file_id, write_task};
+use protocol::TaskKind;
+use tmux::Multiplexer;
 
 use super::agent::Fixture;
 use super::support::fake_openai::{FakeOpenAi, FakeReply};

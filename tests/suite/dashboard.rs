@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agentmux::dashboard::{AgentLive, AgentState, Live, draw};
 use agentmux::journal::SessionState;
-use agentmux::protocol::{
+use protocol::{
     Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, JournalRecord, SessionInputs,
     Stage, TaskKind, Usage, task_id,
 };

@@ -3,11 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use agentmux::config::{LlmConfig, RetriesConfig, StructuredOutput, TimeoutsConfig};
-use agentmux::llm::{
-    ApiKey, ChatRequest, ChatResponse, Endpoint, LlmClient, LlmError, RETRY_MARKER,
-};
-use agentmux::protocol::{ChatMessage, OutputSpec};
+use llm::{ApiKey, ChatRequest, ChatResponse, Endpoint, LlmClient, LlmError, RETRY_MARKER};
+use protocol::config::{LlmConfig, RetriesConfig, StructuredOutput, TimeoutsConfig};
+use protocol::{ChatMessage, OutputSpec};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

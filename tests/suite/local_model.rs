@@ -2,10 +2,10 @@
 //! `scripts/install-local-llm.sh`. Skipped (with a message) when the runtime is not installed,
 //! unless `AGENTMUX_REQUIRE_LOCAL_MODEL=1` (set by CI), which turns a missing runtime into a failure.
 
-use agentmux::config::{LlmConfig, LocalLlmConfig};
-use agentmux::llm::local::{ChildServer, LocalRuntime, LocalServer, read_record};
-use agentmux::llm::{ChatRequest, Endpoint, LlmClient};
-use agentmux::protocol::{ChatMessage, OutputSpec};
+use llm::local::{ChildServer, LocalRuntime, LocalServer, read_record};
+use llm::{ChatRequest, Endpoint, LlmClient};
+use protocol::config::{LlmConfig, LocalLlmConfig};
+use protocol::{ChatMessage, OutputSpec};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -117,8 +117,8 @@ async fn local_model_streams_and_follows_a_json_schema() {
     );
     assert!(v["bright"].is_boolean(), "{v}");
     assert_eq!(
-        agentmux::llm::structured::support(&url),
-        agentmux::llm::structured::Support::Supported
+        llm::structured::support(&url),
+        llm::structured::Support::Supported
     );
 
     // A second runtime user finds the healthy server through the record instead of starting one.
@@ -132,7 +132,7 @@ async fn local_model_streams_and_follows_a_json_schema() {
         "the record outlived the server"
     );
     assert!(
-        !agentmux::llm::local::is_healthy(&url).await,
+        !llm::local::is_healthy(&url).await,
         "the server outlived its ChildServer"
     );
 }

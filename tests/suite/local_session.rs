@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::support::{Project, TmuxServer};
 
 fn runtime_installed() -> bool {
-    match agentmux::llm::local::LocalRuntime::locate(&Default::default()) {
+    match llm::local::LocalRuntime::locate(&Default::default()) {
         Ok(_) => true,
         Err(e) => {
             if std::env::var("AGENTMUX_REQUIRE_LOCAL_MODEL").as_deref() == Ok("1") {

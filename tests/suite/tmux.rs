@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use agentmux::mux::layout::open_session;
-use agentmux::mux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
+use tmux::layout::open_session;
+use tmux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
 
 /// A private tmux server (`tmux -L agentmux-test-<pid>-<n>`), killed on drop even when the test
 /// fails. It is started with a clean environment (so panes see only what a test passes them) and
@@ -136,7 +136,14 @@ fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
     let server = TmuxServer::new();
     let mux = server.mux();
     let name = "agentmux-demo-1500ab12";
-    let panes = open_session(&mux, name, &four_panes(), "main-vertical").unwrap();
+    let panes = open_session(
+        &mux,
+        name,
+        &four_panes(),
+        tmux::layout::DEFAULT_SIZE,
+        "main-vertical",
+    )
+    .unwrap();
 
     let listed = mux.list_panes(name).unwrap();
     // Titles as tmux holds them (list-panes reads `@agentmux_title` back), not as we recorded.
@@ -305,7 +312,14 @@ fn a_dead_pane_stays_visible_and_is_respawned_in_place() {
             spec("architect", &["sh", "-c", "exit 3"], Path::new("/")),
         ),
     ];
-    let opened = open_session(&mux, "agentmux-dead-1", &panes, "tiled").unwrap();
+    let opened = open_session(
+        &mux,
+        "agentmux-dead-1",
+        &panes,
+        tmux::layout::DEFAULT_SIZE,
+        "tiled",
+    )
+    .unwrap();
     let id = opened["architect"].id.clone();
     let dead: PaneInfo = wait_for(10, "the pane to die", || {
         mux.list_panes("agentmux-dead-1")
@@ -465,8 +479,8 @@ fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
     });
 
     // `tmux.inside_tmux: window`: a window in the user's session shows ours instead.
-    let mut cfg = agentmux::config::Config::default();
-    cfg.tmux.inside_tmux = agentmux::config::InsideTmux::Window;
+    let mut cfg = protocol::config::Config::default();
+    cfg.tmux.inside_tmux = protocol::config::InsideTmux::Window;
     let windowed = Tmux::from_config(&cfg).on_socket(Some(inner.socket.clone()));
     windowed
         .attach_from("agentmux-sw-1", Some(&tmux_var))

@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use agentmux::artifacts::validate::{
+use docs::validate::{
     Finding, MAX_ARTIFACT_BYTES, TraceKind, check_text, traceability, validate_design_doc,
     validate_dir, validate_manifest, validate_mermaid_blocks, validate_options, validate_plan,
     validate_prd, validate_proposal,
 };
-use agentmux::config::Config;
 use predicates::prelude::*;
+use protocol::config::Config;
 use serde_json::{Value, json};
 
 use super::support::Project;
@@ -106,9 +106,9 @@ fn hand_written_documents_in_a_human_style_pass() {
 
 #[test]
 fn documents_rendered_by_agentmux_pass_their_validators() {
-    use agentmux::artifacts::DocKind;
-    use agentmux::artifacts::render::{RenderMeta, render};
-    use agentmux::artifacts::templates::Templates;
+    use docs::DocKind;
+    use docs::render::{RenderMeta, render};
+    use docs::templates::Templates;
 
     let tpl = Templates::builtin().unwrap();
     let mut meta = RenderMeta::new("readtime", "2026-01-15");

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use agentmux::artifacts::validate::{
+use docs::validate::{
     Structure, check_text, mermaid::check_diagram, names::check_doc_name, traceability,
     validate_design_doc, validate_manifest, validate_mermaid_blocks, validate_options,
     validate_plan, validate_prd, validate_proposal,
@@ -345,7 +345,7 @@ proptest! {
     }
 }
 
-type Check = fn(&str) -> Vec<agentmux::artifacts::validate::Finding>;
+type Check = fn(&str) -> Vec<docs::validate::Finding>;
 
 /// `## 3. Title` -> (3, "Title").
 fn top_section(line: &str) -> Option<(u32, &str)> {

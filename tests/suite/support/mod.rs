@@ -62,8 +62,7 @@ pub fn isolate(c: &mut assert_cmd::Command, root: &Path) {
     c.env("XDG_CONFIG_HOME", root.join(".xdg-config-empty"));
 }
 
-pub mod design_team;
-pub mod fake_openai;
+pub use test_support::{design_team, fake_openai};
 
 /// A private tmux server for one test (`tmux -L agentmux-test-<unique>`), killed on drop even
 /// when the test fails. Never the user's default server.
@@ -243,8 +242,7 @@ impl Rig {
             }
         }
         let proj = self.project.path().display().to_string();
-        let name =
-            agentmux::paths::slug(&self.project.path().file_name().unwrap().to_string_lossy());
+        let name = protocol::slug(&self.project.path().file_name().unwrap().to_string_lossy());
         for f in files {
             if let Ok(t) = std::fs::read_to_string(root.join(&f)) {
                 out.insert(f, t.replace(&proj, "<project>").replace(&name, "<name>"));

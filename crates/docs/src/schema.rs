@@ -1,0 +1,1000 @@
+//! JSON Schemas of everything an agent returns as structured output.
+//!
+//! Document schemas are generated from `sections.yaml` (one property per section, all required,
+//! in the file's order, since grammar-constrained decoding emits properties in schema order). A
+//! few sections have structure instead of free text: options, ratings, diagrams, steps, tables.
+//! With `response_format: json_schema` the endpoint constrains decoding to these schemas, so even a
+//! tiny local model returns every section, three options and eight steps; [`SchemaLimits`] also
+//! caps string lengths for that model so a document always fits in its context window.
+//!
+//! The manifest schema is a real file, `specs-templates/manifest.schema.json`, shared with the
+//! validators; [`manifest_schema`] applies the configured document counts to it.
+
+use serde_json::{Map, Value, json};
+
+use super::DocKind;
+use super::sections::{Section, sections};
+use protocol::config::Config;
+
+/// The text of `specs-templates/manifest.schema.json`.
+pub const MANIFEST_SCHEMA_JSON: &str =
+    include_str!("../../../specs-templates/manifest.schema.json");
+
+/// Size limits applied to generated schemas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemaLimits {
+    /// `maxLength` of free-text sections; None: unbounded.
+    pub text_max: Option<u32>,
+    /// `maxLength` of short parts (step parts, table cells, list entries).
+    pub short_max: Option<u32>,
+    /// `maxLength` of names, labels and ids.
+    pub label_max: Option<u32>,
+    /// Number of architecture options (min, max); seed 000 asks for at least three.
+    pub options: (u32, Option<u32>),
+    /// Number of implementation steps; seed 000 asks for 8 to 20.
+    pub steps: (u32, Option<u32>),
+    /// Candidates in a design doc's stack selection; seed 004 asks for 3 to 5.
+    pub candidates: (u32, Option<u32>),
+    /// Most entries of a list section (objectives, risks, questions, ...).
+    pub list_max: Option<u32>,
+    /// Most nodes and edges of one diagram.
+    pub diagram_nodes_max: Option<u32>,
+    pub diagram_edges_max: Option<u32>,
+    /// Most new items in one review.
+    pub review_items_max: Option<u32>,
+    /// `additionalProperties: false` on every object (what a grammar needs); false when checking
+    /// output from a model that may add harmless extra fields.
+    pub closed: bool,
+}
+
+impl SchemaLimits {
+    /// For a capable remote model: the seed counts, no length caps.
+    pub fn remote() -> Self {
+        Self {
+            text_max: None,
+            short_max: None,
+            label_max: Some(120),
+            options: (3, Some(5)),
+            steps: (8, Some(20)),
+            candidates: (3, Some(5)),
+            list_max: Some(20),
+            diagram_nodes_max: Some(16),
+            diagram_edges_max: Some(24),
+            review_items_max: Some(10),
+            closed: true,
+        }
+    }
+
+    /// For the bundled local model (8k context): the minimum counts and short fields, so the
+    /// largest document (the proposal) stays under about 3,500 tokens.
+    pub fn local() -> Self {
+        Self {
+            text_max: Some(320),
+            short_max: Some(160),
+            label_max: Some(48),
+            options: (3, Some(3)),
+            steps: (8, Some(8)),
+            candidates: (3, Some(3)),
+            list_max: Some(5),
+            diagram_nodes_max: Some(6),
+            diagram_edges_max: Some(8),
+            review_items_max: Some(4),
+            closed: true,
+        }
+    }
+
+    /// What a rendered document must satisfy: the seed counts, no length caps, extra fields
+    /// tolerated. Used by [`super::render::render`].
+    pub fn relaxed() -> Self {
+        Self {
+            text_max: None,
+            short_max: None,
+            label_max: None,
+            options: (3, None),
+            steps: (8, Some(20)),
+            candidates: (3, Some(5)),
+            list_max: None,
+            diagram_nodes_max: None,
+            diagram_edges_max: None,
+            review_items_max: None,
+            closed: false,
+        }
+    }
+
+    /// Local limits when the session uses the bundled local model, remote limits otherwise.
+    pub fn for_config(cfg: &Config) -> Self {
+        if cfg.llm.uses_local_default() {
+            Self::local()
+        } else {
+            Self::remote()
+        }
+    }
+}
+
+/// The schema of a document kind's JSON (what a Draft, DesignDoc or Repair task returns).
+pub fn document_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
+    let secs = sections().of(kind);
+    let mut props = vec![("title".to_string(), title_schema(kind, lim))];
+    for sec in secs {
+        props.push((sec.key.clone(), field_schema(kind, sec, lim)));
+    }
+    let mut schema = object(props, lim);
+    if let Some(o) = schema.as_object_mut() {
+        o.insert(
+            "description".into(),
+            Value::String(format!("agentmux {}", kind.label())),
+        );
+    }
+    schema
+}
+
+/// Like [`document_schema`] but no section is required: what an integration returns under
+/// `document` (only the sections it changed; see `outputs::apply_revision`).
+pub fn document_patch_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
+    let mut schema = document_schema(kind, lim);
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("required");
+    }
+    schema
+}
+
+fn title_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
+    let what = match kind {
+        DocKind::Prd => "The product's name.",
+        DocKind::Options | DocKind::Proposal | DocKind::ImplementationPlan => {
+            "The feature or task name."
+        }
+        DocKind::DesignDoc => "The component or area this document designs.",
+    };
+    described(string(1, lim.label_max), what)
+}
+
+/// The schema of one top-level section.
+fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
+    let s = match (kind, sec.key.as_str()) {
+        (DocKind::Prd, "objectives") => list(1, lim.list_max, string(1, lim.short_max)),
+        (DocKind::Prd, "functional_requirements")
+        | (DocKind::Prd, "non_functional_requirements") => {
+            list(1, lim.list_max.map(|m| m + 3), string(1, lim.short_max))
+        }
+        (DocKind::Prd, "user_journey") => {
+            list(2, lim.list_max.map(|m| m + 3), string(1, lim.short_max))
+        }
+        (DocKind::Options, "options") => list(lim.options.0, lim.options.1, option_schema(lim)),
+        (DocKind::Options, "comparison") => object(
+            vec![
+                (
+                    "recommended".into(),
+                    described(
+                        json!({"type": "string", "enum": option_letters(lim)}),
+                        "The letter of the recommended option.",
+                    ),
+                ),
+                ("rationale".into(), string(1, lim.text_max)),
+                (
+                    "spike".into(),
+                    described(
+                        string(1, lim.short_max),
+                        "Whether a spike or prototype is advised before deciding, and what it must answer.",
+                    ),
+                ),
+            ],
+            lim,
+        ),
+        (DocKind::Proposal, "approach") | (DocKind::DesignDoc, "architecture_overview") => object(
+            vec![
+                ("description".into(), string(1, lim.text_max)),
+                ("diagram".into(), diagram_schema(lim)),
+            ],
+            lim,
+        ),
+        (DocKind::Proposal, "steps") => list(lim.steps.0, lim.steps.1, step_schema(lim)),
+        (DocKind::Proposal, "decisions") => list(
+            1,
+            lim.list_max,
+            object(
+                vec![
+                    ("decision".into(), string(1, lim.label_max)),
+                    ("chosen".into(), string(1, lim.short_max)),
+                    ("alternatives".into(), string(1, lim.short_max)),
+                    ("rationale".into(), string(1, lim.short_max)),
+                    ("tradeoffs".into(), string(1, lim.short_max)),
+                ],
+                lim,
+            ),
+        ),
+        (DocKind::Proposal, "risks") => list(1, lim.list_max, risk_schema(true, lim)),
+        (DocKind::Proposal, "open_questions") | (DocKind::ImplementationPlan, "open_questions") => {
+            list(1, lim.list_max, string(1, lim.short_max))
+        }
+        (DocKind::DesignDoc, "research") => object(
+            vec![
+                ("criteria".into(), string(1, lim.short_max)),
+                (
+                    "candidates".into(),
+                    list(
+                        lim.candidates.0,
+                        lim.candidates.1,
+                        object(
+                            vec![
+                                ("name".into(), string(1, lim.label_max)),
+                                ("pros".into(), string(1, lim.short_max)),
+                                ("cons".into(), string(1, lim.short_max)),
+                                ("risks".into(), string(1, lim.short_max)),
+                                ("cost_latency".into(), string(1, lim.label_max)),
+                            ],
+                            lim,
+                        ),
+                    ),
+                ),
+                ("decision".into(), string(1, lim.text_max)),
+            ],
+            lim,
+        ),
+        (DocKind::DesignDoc, "phases") => list(
+            4,
+            Some(4),
+            object(
+                vec![
+                    ("scope".into(), string(1, lim.short_max)),
+                    ("kpis".into(), string(1, lim.short_max)),
+                    ("exit_criteria".into(), string(1, lim.short_max)),
+                    ("tests".into(), string(1, lim.short_max)),
+                ],
+                lim,
+            ),
+        ),
+        (DocKind::ImplementationPlan, "tasks") => list(
+            1,
+            lim.list_max.map(|m| m.min(6)),
+            object(
+                vec![
+                    ("phase".into(), string(1, lim.label_max)),
+                    (
+                        "tasks".into(),
+                        list(
+                            1,
+                            lim.list_max,
+                            object(
+                                vec![
+                                    ("name".into(), string(1, lim.label_max)),
+                                    ("purpose".into(), string(1, lim.short_max)),
+                                    ("files".into(), string(1, lim.short_max)),
+                                    ("dependencies".into(), string(1, lim.label_max)),
+                                    ("owner".into(), string(1, lim.label_max)),
+                                ],
+                                lim,
+                            ),
+                        ),
+                    ),
+                ],
+                lim,
+            ),
+        ),
+        (DocKind::ImplementationPlan, "risks") => list(1, lim.list_max, risk_schema(false, lim)),
+        _ => string(1, lim.text_max),
+    };
+    described(s, &sec.hint)
+}
+
+fn option_schema(lim: &SchemaLimits) -> Value {
+    let mut props = vec![("name".to_string(), string(1, lim.label_max))];
+    for part in &sections().option_parts {
+        let s = match part.key.as_str() {
+            "effort" => object(
+                vec![
+                    (
+                        "size".into(),
+                        json!({"type": "string", "enum": ["S", "M", "L"]}),
+                    ),
+                    ("timeline".into(), string(1, lim.label_max)),
+                ],
+                lim,
+            ),
+            _ => string(1, lim.short_max.or(lim.text_max)),
+        };
+        props.push((part.key.clone(), described(s, &part.hint)));
+        if part.key == "overview" {
+            props.push(("diagram".into(), diagram_schema(lim)));
+        }
+    }
+    props.push((
+        "ratings".into(),
+        described(
+            object(
+                RATING_DIMENSIONS
+                    .iter()
+                    .map(|(k, _)| (k.to_string(), string(1, lim.label_max)))
+                    .collect(),
+                lim,
+            ),
+            "Short ratings for the comparison table.",
+        ),
+    ));
+    object(props, lim)
+}
+
+/// The comparison dimensions of the options table: JSON key and column heading.
+pub const RATING_DIMENSIONS: [(&str, &str); 6] = [
+    ("requirements_fit", "Meets FR/NFR"),
+    ("time", "Time"),
+    ("risk", "Risk"),
+    ("cost", "Cost"),
+    ("performance", "Performance"),
+    ("operability", "Operability"),
+];
+
+fn step_schema(lim: &SchemaLimits) -> Value {
+    let mut props = vec![("title".to_string(), string(1, lim.label_max))];
+    for part in &sections().step_parts {
+        props.push((
+            part.key.clone(),
+            described(string(1, lim.short_max), &part.hint),
+        ));
+    }
+    object(props, lim)
+}
+
+fn risk_schema(likelihood: bool, lim: &SchemaLimits) -> Value {
+    let level = json!({"type": "string", "enum": ["Low", "Medium", "High"]});
+    let mut props = vec![("risk".to_string(), string(1, lim.short_max))];
+    if likelihood {
+        props.push(("likelihood".into(), level.clone()));
+        props.push(("impact".into(), level));
+    } else {
+        props.push(("impact".into(), string(1, lim.short_max)));
+    }
+    props.push(("mitigation".into(), string(1, lim.short_max)));
+    object(props, lim)
+}
+
+/// A flowchart as nodes and edges; the template turns it into mermaid that always parses.
+pub fn diagram_schema(lim: &SchemaLimits) -> Value {
+    let node = object(
+        vec![
+            ("id".into(), string(1, lim.label_max.map(|m| m.min(32)))),
+            ("label".into(), string(1, lim.label_max)),
+        ],
+        lim,
+    );
+    let edge = object(
+        vec![
+            ("from".into(), string(1, lim.label_max.map(|m| m.min(32)))),
+            ("to".into(), string(1, lim.label_max.map(|m| m.min(32)))),
+            ("label".into(), string(0, lim.label_max)),
+        ],
+        lim,
+    );
+    described(
+        object(
+            vec![
+                (
+                    "direction".into(),
+                    json!({"type": "string", "enum": ["LR", "TD"]}),
+                ),
+                ("nodes".into(), list(2, lim.diagram_nodes_max, node)),
+                ("edges".into(), list(1, lim.diagram_edges_max, edge)),
+            ],
+            lim,
+        ),
+        "A flowchart: components as nodes (short id, label) and data flow as edges between node ids.",
+    )
+}
+
+/// The category values of a feedback item.
+pub const CATEGORIES: [&str; 4] = ["critical", "important", "nice-to-have", "question"];
+
+/// One feedback item. With a document kind, `section` must be one of its section titles or
+/// `General`; without one (the final review across several documents) it is free text such as
+/// `api_design.md: Security & Compliance`.
+fn review_item_schema(kind: Option<DocKind>, lim: &SchemaLimits) -> Value {
+    let section = match kind {
+        Some(kind) => {
+            let mut titles: Vec<String> = sections()
+                .of(kind)
+                .iter()
+                .map(|s| s.title.clone())
+                .collect();
+            titles.push("General".into());
+            json!({"type": "string", "enum": titles})
+        }
+        None => string(1, lim.label_max),
+    };
+    object(
+        vec![
+            (
+                "category".into(),
+                json!({"type": "string", "enum": CATEGORIES}),
+            ),
+            (
+                "section".into(),
+                described(
+                    section,
+                    "The heading of the section the item is about, or General.",
+                ),
+            ),
+            ("comment".into(), string(1, lim.short_max)),
+            ("suggestion".into(), string(0, lim.short_max)),
+        ],
+        lim,
+    )
+}
+
+/// What a Review task returns: `{items: [{category, section, comment, suggestion}]}`.
+/// At least one item, so every review leaves a trace in the ledger (a question is fine).
+/// `kind` None: the final review across several documents (free-text sections).
+pub fn review_schema(kind: Option<DocKind>, lim: &SchemaLimits) -> Value {
+    object(
+        vec![(
+            "items".into(),
+            list(1, lim.review_items_max, review_item_schema(kind, lim)),
+        )],
+        lim,
+    )
+}
+
+/// What an Integrate task returns: a disposition per item, the changed sections of the
+/// document, and the revision entry. With `item_ids`, the dispositions must name exactly
+/// those ids and there must be one per item.
+pub fn integration_schema(kind: DocKind, item_ids: &[String], lim: &SchemaLimits) -> Value {
+    let n = item_ids.len() as u32;
+    let id = if item_ids.is_empty() {
+        string(1, lim.label_max)
+    } else {
+        json!({"type": "string", "enum": item_ids})
+    };
+    let disposition = object(
+        vec![
+            ("item_id".into(), id),
+            (
+                "decision".into(),
+                json!({"type": "string", "enum": ["accepted", "rejected", "deferred"]}),
+            ),
+            (
+                "rationale".into(),
+                described(
+                    string(1, lim.short_max),
+                    "Your evaluation; for rejected or deferred items, the reason.",
+                ),
+            ),
+            (
+                "change".into(),
+                described(
+                    string(0, lim.short_max),
+                    "Section and summary of the change, empty when nothing changed.",
+                ),
+            ),
+        ],
+        lim,
+    );
+    let (min, max) = if item_ids.is_empty() {
+        (0, None)
+    } else {
+        (n, Some(n))
+    };
+    object(
+        vec![
+            ("dispositions".into(), list(min, max, disposition)),
+            (
+                "document".into(),
+                described(
+                    document_patch_schema(kind, lim),
+                    "Only the sections you changed, each complete; omit unchanged sections.",
+                ),
+            ),
+            (
+                "revision".into(),
+                object(
+                    vec![
+                        (
+                            "changes".into(),
+                            list(0, lim.list_max, string(1, lim.short_max)),
+                        ),
+                        ("rationale".into(), string(1, lim.short_max)),
+                    ],
+                    lim,
+                ),
+            ),
+        ],
+        lim,
+    )
+}
+
+/// What a ReReview task returns: a verdict on each of the reviewer's own items and any new items.
+pub fn rereview_schema(kind: Option<DocKind>, item_ids: &[String], lim: &SchemaLimits) -> Value {
+    let n = item_ids.len() as u32;
+    let id = if item_ids.is_empty() {
+        string(1, lim.label_max)
+    } else {
+        json!({"type": "string", "enum": item_ids})
+    };
+    let (min, max) = if item_ids.is_empty() {
+        (0, None)
+    } else {
+        (n, Some(n))
+    };
+    object(
+        vec![
+            (
+                "verdicts".into(),
+                list(
+                    min,
+                    max,
+                    object(
+                        vec![
+                            ("item_id".into(), id),
+                            (
+                                "status".into(),
+                                json!({"type": "string", "enum": ["closed", "reopened"]}),
+                            ),
+                            ("note".into(), string(0, lim.short_max)),
+                        ],
+                        lim,
+                    ),
+                ),
+            ),
+            (
+                "new_items".into(),
+                list(
+                    0,
+                    lim.review_items_max.map(|m| m.min(3)),
+                    review_item_schema(kind, lim),
+                ),
+            ),
+        ],
+        lim,
+    )
+}
+
+/// The manifest schema with the document count limits applied to `selected_docs`,
+/// `design_areas` and `rationale`.
+pub fn manifest_schema(min: u32, max: u32) -> Value {
+    let mut schema: Value = match serde_json::from_str(MANIFEST_SCHEMA_JSON) {
+        Ok(v) => v,
+        // Compiled in and parsed by a unit test: a build defect, not input.
+        Err(e) => panic!("specs-templates/manifest.schema.json is invalid: {e}"),
+    };
+    let props = schema.pointer_mut("/properties");
+    if let Some(Value::Object(props)) = props {
+        if let Some(Value::Object(sel)) = props.get_mut("selected_docs") {
+            sel.insert("minItems".into(), json!(min));
+            sel.insert("maxItems".into(), json!(max));
+        }
+        for key in ["design_areas", "rationale"] {
+            if let Some(Value::Object(o)) = props.get_mut(key) {
+                o.insert("minProperties".into(), json!(min));
+                o.insert("maxProperties".into(), json!(max));
+            }
+        }
+        if let Some(Value::Object(files)) = props
+            .get_mut("traceability")
+            .and_then(|t| t.get_mut("additionalProperties"))
+        {
+            files.insert("maxItems".into(), json!(max));
+        }
+    }
+    schema
+}
+
+/// The file-name pattern of a design doc, from `manifest.schema.json`.
+pub fn design_file_pattern() -> String {
+    manifest_schema(0, 0)["properties"]["selected_docs"]["items"]["pattern"]
+        .as_str()
+        .unwrap_or("^[a-z][a-z0-9_]*_design\\.md$")
+        .to_string()
+}
+
+/// Compiles one of agentmux's schemas into a validator.
+///
+/// The schemas use only draft-4 keywords (`type`, `properties`, `required`, `items`, `enum`,
+/// `pattern`, length and count bounds, `additionalProperties`), so they are compiled as draft 4
+/// whatever `$schema` says: jsonschema checks every schema against its draft's meta-schema
+/// first and keeps that meta-schema's compiled validator for the life of the process, which is
+/// about 8 MB for draft 4 against about 50 MB for 2020-12 (debug build; measured with RssAnon).
+/// A unit test compiles every generated schema this way.
+pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+/// What a Manifest task returns: the manifest in a shape a grammar can bound (lists of objects
+/// instead of maps keyed by file name, which constrained decoding cannot limit), where each
+/// document carries its own scope and rationale so they cannot disagree.
+/// `outputs::manifest_from_output` turns it into the `manifest.json` shape.
+///
+/// `trace_items`: the keys of the PRD items to trace (`O1`, `FR-2`, or a step's text when it
+/// has no id). When there are any, `traceability` is an object with exactly those keys, each
+/// mapped to the positions in `docs` (1 = the first) of the documents that cover it: a grammar
+/// then makes the model trace every item, and a position cannot misname a document. Without
+/// them it is a list of `{prd_item, docs}`.
+pub fn manifest_draft_schema(
+    min: u32,
+    max: u32,
+    lim: &SchemaLimits,
+    trace_items: &[String],
+) -> Value {
+    let file = json!({"type": "string", "pattern": design_file_pattern()});
+    let traceability = if trace_items.is_empty() {
+        trace_list(max, lim, &file)
+    } else {
+        let position = json!({"type": "integer", "minimum": 1, "maximum": max});
+        described(
+            object(
+                trace_items
+                    .iter()
+                    .map(|k| (k.clone(), list(1, Some(max), position.clone())))
+                    .collect(),
+                lim,
+            ),
+            "For each PRD item, the positions in `docs` (1 = the first) of the documents that cover it.",
+        )
+    };
+    object(
+        vec![
+            ("project_name".into(), string(1, lim.label_max)),
+            (
+                "docs".into(),
+                described(
+                    list(
+                        min,
+                        Some(max),
+                        object(
+                            vec![
+                                ("file".into(), file.clone()),
+                                (
+                                    "scope".into(),
+                                    described(
+                                        string(1, lim.short_max),
+                                        "What the document covers, in one or two lines.",
+                                    ),
+                                ),
+                                (
+                                    "rationale".into(),
+                                    described(
+                                        string(1, lim.short_max),
+                                        "The PRD goals, risks and non-functional requirements it answers.",
+                                    ),
+                                ),
+                            ],
+                            lim,
+                        ),
+                    ),
+                    "One entry per design document.",
+                ),
+            ),
+            (
+                "assumptions_tbd".into(),
+                list(
+                    0,
+                    lim.list_max,
+                    object(
+                        vec![
+                            ("assumption".into(), string(1, lim.short_max)),
+                            ("owner".into(), string(1, lim.label_max)),
+                        ],
+                        lim,
+                    ),
+                ),
+            ),
+            ("traceability".into(), traceability),
+            (
+                "phase_plan_overview".into(),
+                list(
+                    1,
+                    lim.list_max.map(|m| m.min(6)),
+                    object(
+                        vec![
+                            ("phase".into(), string(1, lim.label_max)),
+                            ("goals".into(), string(1, lim.short_max)),
+                            ("exit_criteria".into(), string(1, lim.short_max)),
+                        ],
+                        lim,
+                    ),
+                ),
+            ),
+        ],
+        lim,
+    )
+}
+
+/// `traceability` as a list of `{prd_item, docs}` (when the PRD's items are not known).
+fn trace_list(max: u32, lim: &SchemaLimits, file: &Value) -> Value {
+    described(
+        list(
+            1,
+            lim.list_max.map(|m| m * 3),
+            object(
+                vec![
+                    (
+                        "prd_item".into(),
+                        described(
+                            string(1, Some(lim.label_max.unwrap_or(120).min(120))),
+                            "A PRD objective, requirement or journey step: its id (O1, FR-2, J3) or a short quote.",
+                        ),
+                    ),
+                    ("docs".into(), list(1, Some(max), file.clone())),
+                ],
+                lim,
+            ),
+        ),
+        "Every PRD objective, functional requirement and user-journey step with the documents that cover it.",
+    )
+}
+
+fn option_letters(lim: &SchemaLimits) -> Vec<String> {
+    let max = lim.options.1.unwrap_or(8).clamp(lim.options.0.max(1), 26);
+    (0..max)
+        .map(|i| char::from(b'A' + i as u8).to_string())
+        .collect()
+}
+
+/// The letter of the option at `index` (0 -> "A").
+pub fn option_letter(index: usize) -> String {
+    let i = (index % 26) as u8;
+    char::from(b'A' + i).to_string()
+}
+
+fn string(min: u32, max: Option<u32>) -> Value {
+    let mut o = Map::new();
+    o.insert("type".into(), json!("string"));
+    if min > 0 {
+        o.insert("minLength".into(), json!(min));
+    }
+    if let Some(max) = max {
+        o.insert("maxLength".into(), json!(max));
+    }
+    Value::Object(o)
+}
+
+fn list(min: u32, max: Option<u32>, items: Value) -> Value {
+    let mut o = Map::new();
+    o.insert("type".into(), json!("array"));
+    o.insert("items".into(), items);
+    if min > 0 {
+        o.insert("minItems".into(), json!(min));
+    }
+    if let Some(max) = max {
+        o.insert("maxItems".into(), json!(max.max(min)));
+    }
+    Value::Object(o)
+}
+
+fn object(props: Vec<(String, Value)>, lim: &SchemaLimits) -> Value {
+    let required: Vec<Value> = props
+        .iter()
+        .map(|(k, _)| Value::String(k.clone()))
+        .collect();
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert(k, v);
+    }
+    let mut o = Map::new();
+    o.insert("type".into(), json!("object"));
+    o.insert("properties".into(), Value::Object(p));
+    // Draft 4 (see [`compile`]) wants at least one name in `required`: none is no `required`.
+    if !required.is_empty() {
+        o.insert("required".into(), Value::Array(required));
+    }
+    if lim.closed {
+        o.insert("additionalProperties".into(), json!(false));
+    }
+    Value::Object(o)
+}
+
+fn described(mut schema: Value, description: &str) -> Value {
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("description".into(), Value::String(description.to_string()));
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn required(schema: &Value) -> Vec<String> {
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_section_key_is_required_in_order() {
+        for lim in [
+            SchemaLimits::remote(),
+            SchemaLimits::local(),
+            SchemaLimits::relaxed(),
+        ] {
+            for kind in DocKind::ALL {
+                let schema = document_schema(kind, &lim);
+                let req = required(&schema);
+                let keys: Vec<String> = sections().of(kind).iter().map(|s| s.key.clone()).collect();
+                assert_eq!(req[0], "title");
+                assert_eq!(&req[1..], &keys[..], "{kind}");
+                let props: Vec<&String> =
+                    schema["properties"].as_object().unwrap().keys().collect();
+                assert_eq!(props.len(), keys.len() + 1);
+                assert_eq!(
+                    props[1..].iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                    keys,
+                    "property order of {kind}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn option_and_step_parts_come_from_sections() {
+        let lim = SchemaLimits::remote();
+        let opt = &document_schema(DocKind::Options, &lim)["properties"]["options"];
+        assert_eq!(opt["minItems"], 3);
+        let opt_req = required(&opt["items"]);
+        for part in &sections().option_parts {
+            assert!(opt_req.contains(&part.key), "{}", part.key);
+        }
+        assert!(opt_req.contains(&"diagram".to_string()));
+        assert_eq!(
+            opt["items"]["properties"]["effort"]["properties"]["size"]["enum"],
+            json!(["S", "M", "L"])
+        );
+        let steps = &document_schema(DocKind::Proposal, &lim)["properties"]["steps"];
+        assert_eq!(
+            (steps["minItems"].as_u64(), steps["maxItems"].as_u64()),
+            (Some(8), Some(20))
+        );
+        let step_req = required(&steps["items"]);
+        for part in &sections().step_parts {
+            assert!(step_req.contains(&part.key));
+        }
+    }
+
+    #[test]
+    fn local_limits_cap_strings_and_remote_do_not() {
+        let local =
+            serde_json::to_string(&document_schema(DocKind::Proposal, &SchemaLimits::local()))
+                .unwrap();
+        assert!(local.contains("\"maxLength\":320"));
+        let remote = document_schema(DocKind::Proposal, &SchemaLimits::remote());
+        assert!(remote["properties"]["summary"].get("maxLength").is_none());
+    }
+
+    #[test]
+    fn generated_schemas_are_valid_json_schemas() {
+        for kind in DocKind::ALL {
+            compile(&document_schema(kind, &SchemaLimits::local())).unwrap();
+            compile(&integration_schema(
+                kind,
+                &["PE-r1-1".into()],
+                &SchemaLimits::remote(),
+            ))
+            .unwrap();
+        }
+        compile(&review_schema(None, &SchemaLimits::local())).unwrap();
+        compile(&rereview_schema(None, &[], &SchemaLimits::local())).unwrap();
+        compile(&manifest_schema(2, 6)).unwrap();
+        compile(&manifest_draft_schema(2, 6, &SchemaLimits::local(), &[])).unwrap();
+    }
+
+    #[test]
+    fn integration_schema_pins_one_disposition_per_item() {
+        let ids = vec!["PE-r1-1".to_string(), "CR-r1-1".to_string()];
+        let s = integration_schema(DocKind::Options, &ids, &SchemaLimits::local());
+        let d = &s["properties"]["dispositions"];
+        assert_eq!(
+            (d["minItems"].as_u64(), d["maxItems"].as_u64()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(d["items"]["properties"]["item_id"]["enum"], json!(ids));
+        assert!(s["properties"]["document"]["required"].is_null());
+    }
+
+    #[test]
+    fn manifest_draft_is_bounded_everywhere() {
+        let lim = SchemaLimits::local();
+        let s = manifest_draft_schema(2, 4, &lim, &["O1".into(), "FR-1".into()]);
+        let docs = &s["properties"]["docs"];
+        assert_eq!(
+            (docs["minItems"].as_u64(), docs["maxItems"].as_u64()),
+            (Some(2), Some(4))
+        );
+        assert_eq!(
+            docs["items"]["properties"]["file"]["pattern"],
+            json!(design_file_pattern())
+        );
+        assert!(design_file_pattern().contains("{0,4}"));
+        // No open maps: every object lists its properties and forbids others.
+        fn walk(v: &Value) {
+            if let Some(o) = v.as_object() {
+                if o.get("type") == Some(&json!("object")) {
+                    assert_eq!(o["additionalProperties"], json!(false), "{v}");
+                }
+                if o.get("type") == Some(&json!("array")) {
+                    assert!(o.contains_key("maxItems"), "{v}");
+                }
+                if o.get("type") == Some(&json!("string")) {
+                    assert!(
+                        o.contains_key("maxLength")
+                            || o.contains_key("pattern")
+                            || o.contains_key("enum"),
+                        "{v}"
+                    );
+                }
+                o.values().for_each(walk);
+            }
+        }
+        walk(&s);
+        // Every PRD item must be traced, by the position of a document.
+        let trace = &s["properties"]["traceability"];
+        assert_eq!(trace["required"], json!(["O1", "FR-1"]));
+        let pos = &trace["properties"]["FR-1"]["items"];
+        assert_eq!(
+            (pos["minimum"].as_u64(), pos["maximum"].as_u64()),
+            (Some(1), Some(4))
+        );
+        // Without known items: the list of {prd_item, docs}.
+        let free = manifest_draft_schema(2, 4, &lim, &[]);
+        assert_eq!(free["properties"]["traceability"]["type"], "array");
+        walk(&free);
+    }
+
+    #[test]
+    fn review_sections_are_the_document_headings() {
+        let s = review_schema(Some(DocKind::Options), &SchemaLimits::local());
+        let section = &s["properties"]["items"]["items"]["properties"]["section"];
+        assert_eq!(
+            section["enum"],
+            json!([
+                "Title and Summary",
+                "Architecture Options",
+                "Option Comparison and Decision",
+                "General"
+            ])
+        );
+        let free = review_schema(None, &SchemaLimits::local());
+        assert_eq!(
+            free["properties"]["items"]["items"]["properties"]["section"]["type"],
+            "string"
+        );
+    }
+
+    #[test]
+    fn manifest_schema_applies_counts_and_checks_names() {
+        let s = manifest_schema(2, 3);
+        assert_eq!(s["properties"]["selected_docs"]["minItems"], 2);
+        let v = compile(&s).unwrap();
+        let good = json!({
+            "project_name": "x", "selected_docs": ["a_design.md", "b_c_design.md"],
+            "design_areas": {"a_design.md": "A", "b_c_design.md": "B"},
+            "rationale": {"a_design.md": "O1", "b_c_design.md": "NFR"},
+            "assumptions_tbd": [], "traceability": {"O1": ["a_design.md"]},
+            "phase_plan_overview": [{"phase": "MVP", "goals": "g", "exit_criteria": "e"}]
+        });
+        assert!(v.is_valid(&good));
+        for name in [
+            "../a_design.md",
+            "A_design.md",
+            "a_design.txt",
+            "a__design.md",
+            "/abs_design.md",
+            "a/b_design.md",
+        ] {
+            let mut bad = good.clone();
+            bad["selected_docs"] = json!([name, "b_design.md"]);
+            assert!(!v.is_valid(&bad), "{name}");
+        }
+        let mut long = good.clone();
+        long["selected_docs"] = json!([format!("{}_design.md", ["x"; 6].join("_")), "b_design.md"]);
+        assert!(
+            !v.is_valid(&long),
+            "name parts are bounded so a grammar cannot loop"
+        );
+        let mut one = good;
+        one["selected_docs"] = json!(["a_design.md"]);
+        assert!(!v.is_valid(&one));
+    }
+}

@@ -1,0 +1,252 @@
+//! The validators run over an existing `.agentmux/` directory (what `agentmux validate` does, in
+//! CI or by hand): the top-level documents when present, the manifest, every design document, and
+//! the shape of `specs/` itself (no unlisted files, no subdirectories, no links).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::design_doc::check_design_doc;
+use super::names::DESIGN_SUFFIX;
+use super::options::check_options;
+use super::plan::check_plan;
+use super::proposal::check_proposal;
+use super::structure::Structure;
+use super::traceability::check_traceability;
+use super::{Finding, check_text, validate_manifest, validate_prd};
+use protocol::config::Config;
+
+/// The largest document accepted, in bytes.
+pub const MAX_ARTIFACT_BYTES: usize = 1024 * 1024;
+
+/// The outcome of validating a directory.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// The files that were checked, relative to the directory, in the order checked.
+    pub checked: Vec<String>,
+}
+
+impl Report {
+    pub fn is_ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+type Check = fn(&Structure, &str) -> Vec<Finding>;
+
+/// Runs every validator that applies to the files in `agentmux_dir`.
+pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
+    let mut report = Report::default();
+    let specs_rel = relative_to_root(&cfg.paths.specs, &cfg.paths.root);
+    let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root);
+    let structure = match Structure::load(Some(&agentmux_dir.join(&templates_rel))) {
+        Ok(s) => s,
+        Err(e) => {
+            report.findings.push(
+                Finding::new("sections.yaml", e)
+                    .in_file(format!("{}/sections.yaml", slash(&templates_rel))),
+            );
+            Structure::builtin().clone()
+        }
+    };
+
+    let top: [(&str, Check); 3] = [
+        ("options.md", check_options),
+        ("design_proposal.md", check_proposal),
+        ("implementation_plan.md", check_plan),
+    ];
+    for (name, check) in top {
+        let path = agentmux_dir.join(name);
+        if path.exists()
+            && let Some(text) = read(&path, name, &mut report)
+        {
+            let f = check(&structure, &text);
+            report.add(name, f);
+        }
+    }
+
+    let specs = agentmux_dir.join(&specs_rel);
+    let specs_name = slash(&specs_rel);
+    if !specs.exists() {
+        return report;
+    }
+    let entries = match std::fs::read_dir(&specs) {
+        Ok(rd) => rd,
+        Err(e) => {
+            report.findings.push(
+                Finding::new("directory", format!("cannot be read: {e}")).in_file(specs_name),
+            );
+            return report;
+        }
+    };
+    let mut files: Vec<String> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = format!("{specs_name}/{name}");
+        match entry.path().symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => report.findings.push(
+                Finding::new("file", "is a symbolic link; specs/ holds plain files only: replace it with the file itself")
+                    .in_file(rel),
+            ),
+            Ok(m) if m.is_dir() => report.findings.push(
+                Finding::new("directory", format!("subdirectories are not allowed in {specs_name}/; move its documents up into {specs_name}/ (flat) and remove it"))
+                    .in_file(rel),
+            ),
+            Ok(_) => files.push(name),
+            Err(e) => report
+                .findings
+                .push(Finding::new("file", format!("cannot be read: {e}")).in_file(rel)),
+        }
+    }
+    files.sort();
+
+    let prd_name = "project.md";
+    let prd = if files.iter().any(|f| f == prd_name) {
+        let rel = format!("{specs_name}/{prd_name}");
+        read(&specs.join(prd_name), &rel, &mut report).inspect(|text| {
+            let f = validate_prd(text);
+            report.add(&rel, f);
+        })
+    } else {
+        None
+    };
+
+    let design_docs: Vec<String> = files
+        .iter()
+        .filter(|f| f.ends_with(DESIGN_SUFFIX))
+        .cloned()
+        .collect();
+    for name in &design_docs {
+        let rel = format!("{specs_name}/{name}");
+        if let Some(text) = read(&specs.join(name), &rel, &mut report) {
+            let f = check_design_doc(&structure, &text);
+            report.add(&rel, f);
+        }
+    }
+
+    let manifest_name = "manifest.json";
+    let manifest_rel = format!("{specs_name}/{manifest_name}");
+    if files.iter().any(|f| f == manifest_name) {
+        if let Some(text) = read(&specs.join(manifest_name), &manifest_rel, &mut report) {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(json) => {
+                    let min = cfg.workflow.design_docs.min as usize;
+                    let max = cfg.workflow.design_docs.max as usize;
+                    let f = validate_manifest(&json, Some(&design_docs), min, max);
+                    report.add(&manifest_rel, f);
+                    if let Some(prd) = &prd {
+                        let f = check_traceability(&structure, prd, None, &json)
+                            .iter()
+                            .map(|u| u.to_finding())
+                            .collect();
+                        report.add(&manifest_rel, f);
+                    }
+                }
+                Err(e) => report.findings.push(
+                    Finding::new(
+                        format!("line {}, column {}", e.line(), e.column()),
+                        format!("not valid JSON: {e}; fix the syntax"),
+                    )
+                    .in_file(manifest_rel.clone()),
+                ),
+            }
+        }
+    } else if !design_docs.is_empty() {
+        report.findings.push(
+            Finding::new(
+                "file",
+                format!("missing: {} design documents but no manifest; write {manifest_rel} listing them in selected_docs", design_docs.len()),
+            )
+            .in_file(manifest_rel.clone()),
+        );
+    }
+
+    for name in &files {
+        let known = name == manifest_name || name == prd_name || name.ends_with(DESIGN_SUFFIX);
+        if !known {
+            report.findings.push(
+                Finding::new(
+                    "file",
+                    format!("is not a design document and not listed in {manifest_name}; move it out of {specs_name}/, or rename it to a snake_case `*{DESIGN_SUFFIX}` and list it in selected_docs"),
+                )
+                .in_file(format!("{specs_name}/{name}")),
+            );
+        }
+    }
+    report
+}
+
+impl Report {
+    fn add(&mut self, file: &str, findings: Vec<Finding>) {
+        self.findings
+            .extend(findings.into_iter().map(|f| f.in_file(file)));
+    }
+}
+
+/// Reads a file within the limits; a problem becomes a finding. Records the file as checked.
+fn read(path: &Path, rel: &str, report: &mut Report) -> Option<String> {
+    report.checked.push(rel.to_string());
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            report
+                .findings
+                .push(Finding::new("file", format!("cannot be read: {e}")).in_file(rel));
+            return None;
+        }
+    };
+    match check_text(&bytes, MAX_ARTIFACT_BYTES) {
+        Ok(text) => Some(text.to_string()),
+        Err(f) => {
+            report.findings.push(f.in_file(rel));
+            None
+        }
+    }
+}
+
+/// A configured project path relative to the agentmux directory: `.agentmux/specs` -> `specs`;
+/// one outside it (`docs/specs`) -> `../docs/specs`, so a project that keeps its specs elsewhere
+/// is still checked.
+fn relative_to_root(path: &str, root: &str) -> PathBuf {
+    match Path::new(path).strip_prefix(root) {
+        Ok(p) => p.to_path_buf(),
+        Err(_) => {
+            let depth = Path::new(root)
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .count();
+            let mut up = PathBuf::new();
+            for _ in 0..depth {
+                up.push("..");
+            }
+            up.join(path)
+        }
+    }
+}
+
+fn slash(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_paths_relative_to_the_agentmux_directory() {
+        assert_eq!(
+            relative_to_root(".agentmux/specs", ".agentmux"),
+            PathBuf::from("specs")
+        );
+        assert_eq!(
+            relative_to_root("docs/specs", ".agentmux"),
+            PathBuf::from("../docs/specs")
+        );
+        assert_eq!(
+            relative_to_root("specs", "tools/agentmux"),
+            PathBuf::from("../../specs")
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! The design manifest (`specs/manifest.json`): its JSON Schema, and the rules a schema cannot
+//! say: the listed documents are exactly the files written, their number is within the configured
+//! range, every name is safe, and the per-document maps talk about listed documents only.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use super::Finding;
+use super::names::check_doc_name;
+
+/// At most this many schema errors are reported; the rest follow from the same mistakes.
+const MAX_SCHEMA_FINDINGS: usize = 20;
+
+fn validator() -> Result<&'static jsonschema::Validator, &'static str> {
+    static V: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    V.get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(crate::schema::MANIFEST_SCHEMA_JSON).map_err(|e| e.to_string())?;
+        crate::schema::compile(&schema)
+    })
+    .as_ref()
+    .map_err(|e| e.as_str())
+}
+
+/// Checks a manifest. `written`: the design files actually produced (bare names), when known;
+/// `min..=max`: the allowed number of documents.
+pub fn validate_manifest(
+    json: &Value,
+    written: Option<&[String]>,
+    min: usize,
+    max: usize,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match validator() {
+        Ok(v) => {
+            for e in v.iter_errors(json).take(MAX_SCHEMA_FINDINGS) {
+                let pointer = e.instance_path().as_str().to_string();
+                // Bad and repeated names get a better message from the checks below.
+                let name_rule = (pointer.starts_with("/selected_docs/")
+                    && matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
+                    || (pointer == "/selected_docs"
+                        && matches!(e.kind(), ValidationErrorKind::UniqueItems));
+                if name_rule {
+                    continue;
+                }
+                out.push(Finding::new(
+                    pointer_to_path(&pointer),
+                    format!("{e}; make the manifest match specs-templates/manifest.schema.json"),
+                ));
+            }
+        }
+        Err(e) => out.push(Finding::new(
+            "schema",
+            format!("the built-in manifest schema is broken ({e}); report this as a bug"),
+        )),
+    }
+
+    let Some(obj) = json.as_object() else {
+        return out;
+    };
+    let Some(docs) = obj.get("selected_docs").and_then(Value::as_array) else {
+        return out;
+    };
+    let mut selected = BTreeSet::new();
+    // Names already reported as unsafe are not reported again as unwritten or unmapped.
+    let mut bad = BTreeSet::new();
+    for (i, d) in docs.iter().enumerate() {
+        let Some(name) = d.as_str() else { continue };
+        if let Err(why) = check_doc_name(name) {
+            out.push(Finding::new(format!("selected_docs[{i}]"), why));
+            bad.insert(name.to_string());
+        }
+        if !selected.insert(name.to_string()) {
+            out.push(Finding::new(
+                format!("selected_docs[{i}]"),
+                format!("`{name}` is listed twice; list each document once"),
+            ));
+        }
+    }
+    let n = selected.len();
+    if n < min || n > max {
+        out.push(Finding::new(
+            "selected_docs",
+            format!(
+                "{n} documents, need {min} to {max}; {}",
+                if n < min {
+                    "split the design into more design areas (one document per area)"
+                } else {
+                    "merge related design areas so each document covers one area that matters"
+                }
+            ),
+        ));
+    }
+
+    if let Some(written) = written {
+        let written: BTreeSet<&str> = written.iter().map(String::as_str).collect();
+        for name in selected.difference(&bad) {
+            if !written.contains(name.as_str()) {
+                out.push(Finding::new(
+                    "selected_docs",
+                    format!("`{name}` is listed but was not written; write the document or remove it from selected_docs"),
+                ));
+            }
+        }
+        for name in &written {
+            if !selected.contains(*name) {
+                out.push(Finding::new(
+                    "selected_docs",
+                    format!("`{name}` was written but is not listed; add it to selected_docs or remove the file"),
+                ));
+            }
+        }
+    }
+
+    for map in ["design_areas", "rationale"] {
+        let Some(entries) = obj.get(map).and_then(Value::as_object) else {
+            continue;
+        };
+        for k in entries.keys() {
+            if !selected.contains(k) {
+                out.push(Finding::new(
+                    format!("{map}.{k}"),
+                    format!("`{k}` is not in selected_docs; use the exact file names from selected_docs as keys"),
+                ));
+            }
+        }
+        for name in selected.difference(&bad) {
+            if !entries.contains_key(name) {
+                out.push(Finding::new(
+                    map,
+                    format!("no entry for `{name}`; add one ({})", map_hint(map)),
+                ));
+            }
+        }
+    }
+    // traceability maps an objective, requirement or journey step to the documents covering it;
+    // those must be listed documents (unsafe names are already reported by the schema).
+    if let Some(trace) = obj.get("traceability").and_then(Value::as_object) {
+        for (item, docs) in trace {
+            let Some(docs) = docs.as_array() else {
+                continue;
+            };
+            for (i, d) in docs.iter().enumerate() {
+                let Some(name) = d.as_str() else { continue };
+                if check_doc_name(name).is_ok() && !selected.contains(name) {
+                    out.push(Finding::new(
+                        format!("traceability.{item}[{i}]"),
+                        format!("`{name}` is not in selected_docs; map each item to documents listed in selected_docs"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn map_hint(map: &str) -> &'static str {
+    match map {
+        "design_areas" => "the scope the document covers, in one or two lines",
+        _ => "how the document maps to the PRD's goals, risks and NFRs",
+    }
+}
+
+/// `/selected_docs/0` -> `selected_docs[0]`; `/design_areas/a_design.md` -> `design_areas.a_design.md`.
+fn pointer_to_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    if out.is_empty() {
+        "manifest".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn good() -> Value {
+        json!({
+            "project_name": "shop",
+            "selected_docs": ["checkout_backend_design.md", "auth_security_design.md"],
+            "design_areas": {
+                "checkout_backend_design.md": "Cart, orders and payments.",
+                "auth_security_design.md": "Login, sessions and roles."
+            },
+            "rationale": {
+                "checkout_backend_design.md": "O1 and FR-1..FR-3; the p95 latency NFR.",
+                "auth_security_design.md": "O2; the security NFRs."
+            },
+            "assumptions_tbd": [{"assumption": "Payment provider is Stripe", "owner": "PM"}],
+            "traceability": {
+                "O1": ["checkout_backend_design.md"],
+                "FR-1": ["checkout_backend_design.md", "auth_security_design.md"],
+                "O2": ["auth_security_design.md"]
+            },
+            "phase_plan_overview": [{"phase": "MVP", "goals": "checkout", "exit_criteria": "e2e green"}]
+        })
+    }
+
+    fn written() -> Vec<String> {
+        vec![
+            "auth_security_design.md".into(),
+            "checkout_backend_design.md".into(),
+        ]
+    }
+
+    #[test]
+    fn schema_is_valid_and_a_good_manifest_passes() {
+        assert!(validator().is_ok());
+        let f = validate_manifest(&good(), Some(&written()), 2, 6);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn schema_errors_name_the_key() {
+        let mut m = good();
+        m["selected_docs"] = json!("checkout_backend_design.md");
+        m.as_object_mut().unwrap().remove("rationale");
+        let f = validate_manifest(&m, None, 2, 6);
+        assert!(
+            f.iter()
+                .any(|f| f.location == "selected_docs" && f.message.contains("not of type")),
+            "{f:?}"
+        );
+        assert!(
+            f.iter()
+                .any(|f| f.location == "manifest" && f.message.contains("rationale")),
+            "{f:?}"
+        );
+        let f = validate_manifest(&json!([1, 2]), None, 2, 6);
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[track_caller]
+    fn has(text: &[String], yes: bool, fragment: &str) {
+        assert_eq!(
+            text.iter().any(|t| t.contains(fragment)),
+            yes,
+            "{fragment:?} in {text:#?}"
+        );
+    }
+
+    #[test]
+    fn names_counts_files_and_keys() {
+        let mut m = good();
+        m["selected_docs"] = json!([
+            "../etc_design.md",
+            "checkout_backend_design.md",
+            "checkout_backend_design.md"
+        ]);
+        m["design_areas"]["stray_design.md"] = json!("x");
+        m["traceability"]["O3"] = json!(["stray_design.md", "../x_design.md"]);
+        let f = validate_manifest(&m, Some(&written()), 3, 6);
+        let text: Vec<String> = f.iter().map(ToString::to_string).collect();
+        has(
+            &text,
+            true,
+            "selected_docs[0]: `../etc_design.md` contains a path separator",
+        );
+        // the schema's pattern error is replaced by the name check, not doubled
+        has(
+            &text,
+            false,
+            "selected_docs[0]: \"../etc_design.md\" does not match",
+        );
+        has(
+            &text,
+            true,
+            "selected_docs[2]: `checkout_backend_design.md` is listed twice",
+        );
+        has(&text, true, "selected_docs: 2 documents, need 3 to 6");
+        has(
+            &text,
+            true,
+            "`auth_security_design.md` was written but is not listed",
+        );
+        has(
+            &text,
+            false,
+            "`../etc_design.md` is listed but was not written",
+        );
+        has(
+            &text,
+            true,
+            "design_areas.stray_design.md: `stray_design.md` is not in selected_docs",
+        );
+        has(
+            &text,
+            false,
+            "design_areas: no entry for `../etc_design.md`",
+        );
+        has(
+            &text,
+            true,
+            "traceability.O3[0]: `stray_design.md` is not in selected_docs",
+        );
+        has(
+            &text,
+            true,
+            "traceability.O3[1]: \"../x_design.md\" does not match",
+        );
+        has(&text, false, "has non-unique elements");
+        assert_eq!(f.len(), 11, "{text:#?}");
+
+        m["selected_docs"] = json!(["checkout_backend_design.md", "new_design.md"]);
+        let f = validate_manifest(&m, Some(&written()), 2, 6);
+        let text: Vec<String> = f.iter().map(ToString::to_string).collect();
+        has(&text, true, "`new_design.md` is listed but was not written");
+        has(&text, true, "rationale: no entry for `new_design.md`");
+    }
+
+    #[test]
+    fn pointers_read_as_paths() {
+        assert_eq!(pointer_to_path(""), "manifest");
+        assert_eq!(pointer_to_path("/selected_docs/3"), "selected_docs[3]");
+        assert_eq!(pointer_to_path("/design_areas/a~1b"), "design_areas.a/b");
+    }
+}

@@ -1,0 +1,104 @@
+//! Deterministic validators for every document a session produces.
+//!
+//! Small and local models often miss structure, and people who write specs by hand format them
+//! freely. Nothing is accepted into `.agentmux/` on the model's word: the supervisor runs these
+//! checks on every artifact and turns each [`Finding`] into a repair task; `agentmux validate`
+//! runs the same checks on a committed `.agentmux/` directory (for CI).
+//!
+//! The checks read markdown (rendered by agentmux or written by a person), so they are tolerant
+//! of formatting: heading numbers are optional, `#` levels 1 to 3 work for top sections, titles
+//! match case-insensitively with `&`/`and` and punctuation ignored. What must be there comes from
+//! `specs-templates/sections.yaml` (see [`structure`]), never from lists in this code.
+//!
+//! Every validator of a markdown document also checks its mermaid blocks with a real parser, so
+//! one call gives every finding for the artifact. Validators never panic, whatever the input.
+
+mod design_doc;
+mod dir;
+mod labels;
+mod limits;
+mod manifest;
+pub mod markdown;
+pub mod mermaid;
+pub mod names;
+mod options;
+mod plan;
+mod prd;
+mod proposal;
+pub mod sections;
+pub mod structure;
+pub mod traceability;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use design_doc::validate_design_doc;
+pub use dir::{MAX_ARTIFACT_BYTES, Report, validate_dir};
+pub use limits::check_text;
+pub use manifest::validate_manifest;
+pub use mermaid::validate_mermaid_blocks;
+pub use options::validate_options;
+pub use plan::validate_plan;
+pub use prd::validate_prd;
+pub use proposal::validate_proposal;
+pub use structure::Structure;
+pub use traceability::{TraceKind, Uncovered, traceability};
+
+/// One problem in one artifact: where it is and what to do about it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The file, relative to the `.agentmux/` directory (`None` when the caller validated text
+    /// that has no file yet; see [`Finding::in_file`]).
+    pub file: Option<String>,
+    /// The section, block or key the problem is in (e.g. `section "Open Questions"`,
+    /// `mermaid block 2 (line 40)`, `selected_docs[1]`).
+    pub location: String,
+    /// The problem and the fix, in one or two sentences.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding without a file.
+    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: None,
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same finding, attributed to `file`.
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}: ")?;
+        }
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Attributes every finding to `file` (for callers that validate text before writing it).
+pub fn in_file(findings: Vec<Finding>, file: &str) -> Vec<Finding> {
+    findings.into_iter().map(|f| f.in_file(file)).collect()
+}
+
+/// Renders findings as a numbered list, one per line, for a repair prompt.
+pub fn findings_as_list(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for (i, f) in findings.iter().enumerate() {
+        out.push_str(&format!("{}. {f}\n", i + 1));
+    }
+    out
+}
+
+/// Runs `check` with the built-in structure.
+fn with_builtin(check: impl FnOnce(&Structure) -> Vec<Finding>) -> Vec<Finding> {
+    check(Structure::builtin())
+}

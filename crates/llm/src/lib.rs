@@ -1,0 +1,146 @@
+//! The LLM layer: one client for every OpenAI-compatible endpoint, and the local default model.
+//! Depends on `protocol` (and `fsutil` for the local runtime's record).
+//!
+//! Agents call [`LlmClient::chat`] with a [`ChatRequest`]; they get tokens live through a callback
+//! and a [`ChatResponse`] with the text, the parsed JSON (for [`OutputSpec::Json`]), the usage and
+//! the number of retries. Everything that makes real servers awkward (rate limits, broken streams,
+//! hangs, servers that are not quite OpenAI) is handled here, so callers have one code path:
+//!
+//! - [`endpoint`]: which server and model a role talks to, and the API key (never printed).
+//! - [`client`]: the request loop: timeouts, retries with backoff, cancellation, usage.
+//! - [`wire`] and [`sse`]: tolerant parsing of what servers send back.
+//! - [`structured`]: JSON output, by `response_format` json_schema or by prompt and extraction.
+//! - [`local`]: the managed `llama-server` + SmolLM2 used when nothing is configured.
+
+pub mod backoff;
+mod byot_guard;
+pub mod client;
+pub mod endpoint;
+pub mod error;
+pub mod local;
+pub mod request;
+pub mod sse;
+pub mod structured;
+pub mod wire;
+
+use std::collections::BTreeMap;
+
+pub use client::LlmClient;
+pub use endpoint::{ApiKey, Endpoint, resolve_endpoint};
+pub use error::LlmError;
+
+use protocol::config::Price;
+use protocol::{ChatMessage, OutputSpec, Usage};
+
+/// The text passed to the `on_token` callback of [`LlmClient::chat`] when an attempt failed and the
+/// request is restarted. Everything streamed before it belongs to the abandoned attempt: a pane
+/// should mark the restart and drop that partial text. Use [`is_retry_marker`] to recognise it; it
+/// never occurs in model output (it contains NUL characters).
+pub const RETRY_MARKER: &str = "\u{0}agentmux:retry\u{0}";
+
+/// True when a token passed to `on_token` is [`RETRY_MARKER`].
+pub fn is_retry_marker(token: &str) -> bool {
+    token == RETRY_MARKER
+}
+
+/// One chat completion to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatRequest {
+    pub messages: Vec<ChatMessage>,
+    pub output: OutputSpec,
+    /// Overrides the endpoint's model for this request.
+    pub model: Option<String>,
+    /// None: `llm.temperature`.
+    pub temperature: Option<f64>,
+    /// None: `llm.max_tokens`.
+    pub max_tokens: Option<u32>,
+}
+
+impl ChatRequest {
+    /// A free-text request with the configured defaults.
+    pub fn text(messages: Vec<ChatMessage>) -> Self {
+        Self {
+            messages,
+            output: OutputSpec::Text,
+            model: None,
+            temperature: None,
+            max_tokens: None,
+        }
+    }
+}
+
+/// The outcome of one [`LlmClient::chat`] call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatResponse {
+    /// Everything the model wrote (of the attempt that succeeded).
+    pub text: String,
+    /// For [`OutputSpec::Json`]: the JSON value found in the text, if any parsed. None means the
+    /// text held no parseable JSON; the caller's validator reports that and asks for a repair.
+    pub json: Option<serde_json::Value>,
+    pub usage: Usage,
+    /// The model that answered (as the server named it, else the requested one).
+    pub model: String,
+    /// As the server sent it, unknown values included (`stop`, `length`, `eos`, ...).
+    pub finish_reason: Option<String>,
+    /// Attempts that failed and were retried before this response.
+    pub retries: u32,
+}
+
+/// The cost of a call in US dollars, from the per-million-token price table. None when the model
+/// has no price (local and unknown models).
+pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) -> Option<f64> {
+    let price = prices.get(model).or_else(|| {
+        // Servers often answer with a dated name (`gpt-4o-mini-2024-07-18`): use the longest
+        // configured name that prefixes it.
+        prices
+            .iter()
+            .filter(|(name, _)| model.starts_with(name.as_str()))
+            .max_by_key(|(name, _)| name.len())
+            .map(|(_, p)| p)
+    })?;
+    Some(
+        (usage.prompt_tokens as f64 * price.input_per_mtok
+            + usage.completion_tokens as f64 * price.output_per_mtok)
+            / 1_000_000.0,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(p: u64, c: u64) -> Usage {
+        Usage {
+            prompt_tokens: p,
+            completion_tokens: c,
+            estimated: false,
+        }
+    }
+
+    #[test]
+    fn cost_uses_input_and_output_prices() {
+        let prices = protocol::config::LlmConfig::default().prices;
+        let c = cost_usd(&prices, "gpt-4o-mini", &usage(1_000_000, 1_000_000));
+        assert!((c.unwrap() - 0.75).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cost_matches_dated_model_names_by_longest_prefix() {
+        let prices = protocol::config::LlmConfig::default().prices;
+        let c = cost_usd(&prices, "gpt-4o-mini-2024-07-18", &usage(2_000_000, 0)).unwrap();
+        assert!((c - 0.30).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn cost_is_none_for_unpriced_models() {
+        let prices = protocol::config::LlmConfig::default().prices;
+        assert_eq!(cost_usd(&prices, "smollm2-135m", &usage(10, 10)), None);
+    }
+
+    #[test]
+    fn retry_marker_is_recognised_and_not_text() {
+        assert!(is_retry_marker(RETRY_MARKER));
+        assert!(!is_retry_marker("retry"));
+        assert!(RETRY_MARKER.contains('\0'));
+    }
+}

@@ -1,0 +1,218 @@
+//! The request body, built with async-openai's typed request (`CreateChatCompletionRequest`), so
+//! what we send is exactly OpenAI's shape, plus the parameter quirks some models have (learnt from
+//! their 400 answers and remembered per endpoint and model).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    ChatCompletionStreamOptions, CreateChatCompletionRequest, ResponseFormat,
+    ResponseFormatJsonSchema,
+};
+
+use protocol::{ChatMessage, MessageRole};
+
+/// What goes into one request body.
+#[derive(Clone, Debug)]
+pub struct BodyParams<'a> {
+    pub model: &'a str,
+    pub messages: &'a [ChatMessage],
+    pub temperature: f64,
+    pub max_tokens: u32,
+    pub stream: bool,
+    /// `response_format: {type: json_schema, json_schema: {name, schema}}`.
+    pub json_schema: Option<(&'a str, &'a serde_json::Value)>,
+    pub quirks: Quirks,
+}
+
+/// Parameters a model refuses. OpenAI's reasoning models reject `max_tokens` (they want
+/// `max_completion_tokens`, which older compatible servers do not know) and any non-default
+/// `temperature`; the client learns this from the 400 answer and re-sends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quirks {
+    pub max_completion_tokens: bool,
+    pub no_temperature: bool,
+}
+
+impl Quirks {
+    /// The quirks after a 400 answer with `message`; None when the message is about something
+    /// else or teaches nothing new (so the loop cannot repeat).
+    pub fn learn(self, message: &str) -> Option<Quirks> {
+        let m = message.to_ascii_lowercase();
+        let mut next = self;
+        if m.contains("max_tokens") && m.contains("max_completion_tokens") {
+            next.max_completion_tokens = true;
+        }
+        if m.contains("temperature")
+            && (m.contains("unsupported")
+                || m.contains("not support")
+                || m.contains("only the default"))
+        {
+            next.no_temperature = true;
+        }
+        (next != self).then_some(next)
+    }
+
+    fn cache() -> &'static Mutex<HashMap<String, Quirks>> {
+        static CACHE: OnceLock<Mutex<HashMap<String, Quirks>>> = OnceLock::new();
+        CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+    }
+
+    /// What is known for an endpoint and model.
+    pub fn known(base_url: &str, model: &str) -> Quirks {
+        let map = Self::cache().lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&format!("{base_url} {model}"))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Remembers the quirks of an endpoint and model for this process.
+    pub fn remember(self, base_url: &str, model: &str) {
+        let mut map = Self::cache().lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(format!("{base_url} {model}"), self);
+    }
+}
+
+/// Builds the typed request.
+#[allow(deprecated)] // `max_tokens`: every compatible server knows it; `max_completion_tokens` is newer.
+pub fn build(p: &BodyParams<'_>) -> CreateChatCompletionRequest {
+    let messages = p.messages.iter().map(message).collect();
+    CreateChatCompletionRequest {
+        messages,
+        model: p.model.to_string(),
+        temperature: (!p.quirks.no_temperature).then_some(p.temperature as f32),
+        max_tokens: (!p.quirks.max_completion_tokens).then_some(p.max_tokens),
+        max_completion_tokens: p.quirks.max_completion_tokens.then_some(p.max_tokens),
+        stream: Some(p.stream),
+        stream_options: p.stream.then_some(ChatCompletionStreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        }),
+        response_format: p
+            .json_schema
+            .map(|(name, schema)| ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: None,
+                    name: schema_name(name),
+                    schema: schema.clone(),
+                    strict: None,
+                },
+            }),
+        ..Default::default()
+    }
+}
+
+fn message(m: &ChatMessage) -> ChatCompletionRequestMessage {
+    let text = m.content.clone();
+    match m.role {
+        MessageRole::System => {
+            ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage::from(text))
+        }
+        MessageRole::User => {
+            ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage::from(text))
+        }
+        MessageRole::Assistant => ChatCompletionRequestMessage::Assistant(
+            ChatCompletionRequestAssistantMessage::from(text),
+        ),
+    }
+}
+
+/// OpenAI allows `[a-zA-Z0-9_-]{1,64}` as a schema name.
+fn schema_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if s.is_empty() { "output".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn body_has_stream_usage_and_schema() {
+        let msgs = vec![ChatMessage::system("s"), ChatMessage::user("u")];
+        let schema = json!({"type": "object"});
+        let body = serde_json::to_value(build(&BodyParams {
+            model: "m",
+            messages: &msgs,
+            temperature: 0.5,
+            max_tokens: 10,
+            stream: true,
+            json_schema: Some(("review items", &schema)),
+            quirks: Quirks::default(),
+        }))
+        .unwrap();
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(body["max_tokens"], 10);
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["content"], "u");
+        assert_eq!(body["response_format"]["type"], "json_schema");
+        assert_eq!(
+            body["response_format"]["json_schema"]["name"],
+            "review_items"
+        );
+        assert_eq!(body["response_format"]["json_schema"]["schema"], schema);
+    }
+
+    #[test]
+    fn quirks_are_learnt_from_openai_messages() {
+        let q = Quirks::default()
+            .learn("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+            .unwrap();
+        assert!(q.max_completion_tokens && !q.no_temperature);
+        let q = q
+            .learn("Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.")
+            .unwrap();
+        assert!(q.no_temperature);
+        assert_eq!(
+            q.learn("Unsupported parameter: 'max_tokens', use 'max_completion_tokens'"),
+            None
+        );
+        assert_eq!(Quirks::default().learn("messages must not be empty"), None);
+        let msgs = vec![ChatMessage::user("u")];
+        let body = serde_json::to_value(build(&BodyParams {
+            model: "m",
+            messages: &msgs,
+            temperature: 0.2,
+            max_tokens: 9,
+            stream: true,
+            json_schema: None,
+            quirks: q,
+        }))
+        .unwrap();
+        assert!(body.get("max_tokens").is_none());
+        assert!(body.get("temperature").is_none());
+        assert_eq!(body["max_completion_tokens"], 9);
+    }
+
+    #[test]
+    fn non_streamed_body_has_no_stream_options() {
+        let msgs = vec![ChatMessage::user("u")];
+        let body = serde_json::to_value(build(&BodyParams {
+            model: "m",
+            messages: &msgs,
+            temperature: 0.0,
+            max_tokens: 1,
+            stream: false,
+            json_schema: None,
+            quirks: Quirks::default(),
+        }))
+        .unwrap();
+        assert_eq!(body["stream"], false);
+        assert!(body.get("stream_options").is_none());
+        assert!(body.get("response_format").is_none());
+    }
+}

@@ -1,0 +1,10 @@
+//! Test helpers shared by agentmux's crates (a dev-dependency only): the recording fake
+//! multiplexer, the fake OpenAI-compatible server, a scripted design team for it, a private tmux
+//! server, and one `wait_for`.
+
+// A helper that cannot do its job fails the test that called it, loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod design_team;
+pub mod fake_mux;
+pub mod fake_openai;

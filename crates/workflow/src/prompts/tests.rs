@@ -1,0 +1,529 @@
+//! Prompt snapshots and token bounds on the real DevBench PRDs.
+
+use std::path::Path;
+
+use super::*;
+use crate::roles::{Roles, assemble};
+use docs::render::{RenderMeta, render};
+use docs::templates::Templates;
+use protocol::{Category, Stage};
+
+const READTIME: &str = include_str!("../../../../tests/fixtures/prd/readtime.md");
+const LICE: &str = include_str!("../../../../tests/fixtures/prd/lice.md");
+/// The binary's codebase digest of `tests/fixtures/project/readtime` at 600 tokens (the binary's
+/// intake tests check that this file is what the digest gives).
+const DIGEST: &str = include_str!("../../../../tests/fixtures/project/readtime.digest.txt");
+const GOAL: &str = "A Python library that estimates reading time for text, HTML and markdown.";
+const JOURNEY: &str =
+    "1. Install with pip. 2. Call readtime.of_markdown(text). 3. Show `3 min read`.";
+
+/// Everything a late-stage prompt can see, built from the fixtures.
+struct World {
+    digest: String,
+    options_md: String,
+    proposal_md: String,
+    proposal_json: Value,
+    options_json: Value,
+    manifest: Value,
+    design_docs: Vec<(String, String)>,
+    contributions: Vec<(String, String)>,
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/docs")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn world() -> World {
+    let tpl = Templates::builtin().unwrap();
+    let meta = RenderMeta::new("readtime", "2026-01-15");
+    let options_json = fixture("options.json");
+    let proposal_json = fixture("proposal.json");
+    let options_md = render(DocKind::Options, &options_json, &meta, &tpl).unwrap();
+    let proposal_md = render(DocKind::Proposal, &proposal_json, &meta, &tpl).unwrap();
+    let mut design_docs = Vec::new();
+    for file in ["estimation_core_design.md", "format_adapters_design.md"] {
+        let mut m = meta.clone();
+        m.spec_path = Some(format!("/work/readtime/.agentmux/specs/{file}"));
+        design_docs.push((
+            file.to_string(),
+            render(DocKind::DesignDoc, &fixture("design_doc.json"), &m, &tpl).unwrap(),
+        ));
+    }
+    World {
+        digest: DIGEST.to_string(),
+        options_md,
+        proposal_md,
+        proposal_json,
+        options_json,
+        manifest: fixture("manifest.json"),
+        design_docs,
+        contributions: vec![(
+            "data-modeler".into(),
+            "```python\n@dataclass(frozen=True)\nclass Result:\n    seconds: int\n    wpm: int\n```\nA `Format` enum replaces format strings.".into(),
+        )],
+    }
+}
+
+fn inputs<'a>(w: &'a World, prd: Option<&'a str>) -> PromptInputs<'a> {
+    PromptInputs {
+        project_name: "readtime",
+        goal: Some(GOAL),
+        journey: Some(JOURNEY),
+        prd,
+        digest: &w.digest,
+        options_doc: Some(&w.options_md),
+        selected_option: None,
+        proposal_doc: Some(&w.proposal_md),
+        contributions: &w.contributions,
+        manifest: Some(&w.manifest),
+        design_docs: &w.design_docs,
+    }
+}
+
+fn roles() -> Roles {
+    assemble(&[], Path::new("/nonexistent"), &Config::default()).unwrap()
+}
+
+fn items() -> Vec<FeedbackItem> {
+    let item = |id: &str, author: &str, cat, section: &str, comment: &str| FeedbackItem {
+        id: id.into(),
+        author: author.into(),
+        stage: Stage::Options,
+        round: 1,
+        category: cat,
+        section: section.into(),
+        comment: comment.into(),
+        suggestion: Some("Name the limit and test it.".into()),
+    };
+    vec![
+        item(
+            "PE-r1-1",
+            "principal-engineer",
+            Category::Critical,
+            "Architecture Options",
+            "Option A ignores HTML script and style tags, inflating counts.",
+        ),
+        item(
+            "CR-r1-1",
+            "code-reviewer",
+            Category::Important,
+            "Option Comparison and Decision",
+            "The comparison has no testability dimension.",
+        ),
+    ]
+}
+
+/// The PRD items a manifest must trace, as the supervisor lists them (key, text).
+fn trace_items(prd: &str) -> Vec<(String, String)> {
+    docs::validate::traceability(prd, None, &serde_json::json!({}))
+        .into_iter()
+        .map(|u| (u.key(), u.text))
+        .collect()
+}
+
+/// Every task kind, in workflow order: (snapshot name, role, task).
+fn cases<'a>(
+    w: &'a World,
+    items: &'a [FeedbackItem],
+    own: &'a [(FeedbackItem, Option<Disposition>)],
+    findings: &'a [String],
+    final_doc: &'a str,
+    changed: &'a str,
+    (prd_text, trace): (&'a str, &'a [(String, String)]),
+) -> Vec<(&'static str, &'static str, PromptTask<'a>)> {
+    vec![
+        (
+            "summarize",
+            "architect",
+            PromptTask::Summarize {
+                text: prd_text,
+                budget_tokens: 500,
+            },
+        ),
+        (
+            "draft_prd",
+            "architect",
+            PromptTask::Draft { kind: DocKind::Prd },
+        ),
+        (
+            "draft_options",
+            "architect",
+            PromptTask::Draft {
+                kind: DocKind::Options,
+            },
+        ),
+        (
+            "review_options",
+            "principal-engineer",
+            PromptTask::Review {
+                kind: DocKind::Options,
+                document: &w.options_md,
+                round: 1,
+            },
+        ),
+        (
+            "integrate_options",
+            "architect",
+            PromptTask::Integrate {
+                kind: DocKind::Options,
+                document: &w.options_json,
+                items,
+            },
+        ),
+        (
+            "rereview_options",
+            "principal-engineer",
+            PromptTask::ReReview {
+                kind: DocKind::Options,
+                changed,
+                own_items: own,
+            },
+        ),
+        ("contribute", "data-modeler", PromptTask::Contribute),
+        (
+            "draft_proposal",
+            "architect",
+            PromptTask::Draft {
+                kind: DocKind::Proposal,
+            },
+        ),
+        (
+            "review_proposal",
+            "code-reviewer",
+            PromptTask::Review {
+                kind: DocKind::Proposal,
+                document: &w.proposal_md,
+                round: 2,
+            },
+        ),
+        (
+            "integrate_proposal",
+            "architect",
+            PromptTask::Integrate {
+                kind: DocKind::Proposal,
+                document: &w.proposal_json,
+                items,
+            },
+        ),
+        (
+            "repair_proposal",
+            "architect",
+            PromptTask::Repair {
+                kind: DocKind::Proposal,
+                previous: "{\"title\": \"ReadTime\", \"steps\": []}",
+                findings,
+            },
+        ),
+        (
+            "manifest",
+            "architect",
+            PromptTask::Manifest {
+                min: 2,
+                max: 6,
+                trace_items: trace,
+            },
+        ),
+        (
+            "repair_manifest",
+            "architect",
+            PromptTask::RepairManifest {
+                min: 2,
+                max: 6,
+                trace_items: trace,
+                previous: "{\"selected_docs\": [\"Core.md\"]}",
+                findings,
+            },
+        ),
+        (
+            "design_doc",
+            "architect",
+            PromptTask::DesignDoc {
+                file: "format_adapters_design.md",
+                scope: "Turning HTML and markdown into countable text.",
+            },
+        ),
+        (
+            "final_review",
+            "code-reviewer",
+            PromptTask::Review {
+                kind: DocKind::DesignDoc,
+                document: final_doc,
+                round: 1,
+            },
+        ),
+        (
+            "draft_implementation_plan",
+            "architect",
+            PromptTask::Draft {
+                kind: DocKind::ImplementationPlan,
+            },
+        ),
+    ]
+}
+
+fn own_items(items: &[FeedbackItem]) -> Vec<(FeedbackItem, Option<Disposition>)> {
+    vec![(
+        items[0].clone(),
+        Some(Disposition {
+            item_id: "PE-r1-1".into(),
+            decision: protocol::Decision::Accepted,
+            rationale: "Counts must exclude code that is never read.".into(),
+            change: Some("Option A risks: drop script and style before counting".into()),
+            round: 1,
+        }),
+    )]
+}
+
+fn render_prompt(messages: &[ChatMessage], output: &OutputSpec, title: &str) -> String {
+    let out = match output {
+        OutputSpec::Text => "text".to_string(),
+        OutputSpec::Json { name, schema } => format!(
+            "json `{name}` ({} schema tokens)",
+            estimate_tokens(&schema.to_string())
+        ),
+    };
+    let system = &messages[0].content;
+    format!(
+        "title: {title}\noutput: {out}\nsystem: {} ({} tokens)\ntokens: {}\n----- user -----\n{}",
+        system.lines().next().unwrap_or_default(),
+        estimate_tokens(system),
+        messages
+            .iter()
+            .map(|m| estimate_tokens(&m.content))
+            .sum::<u32>(),
+        messages[1].content
+    )
+}
+
+#[test]
+fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
+    let w = world();
+    let cfg = Config::default();
+    let roles = roles();
+    let items = items();
+    let own = own_items(&items);
+    let findings = vec![
+        "High-Level Implementation Plan (steps): [] has less than 8 items".to_string(),
+        "Security Design (security): \"security\" is a required property".to_string(),
+    ];
+    let final_doc: String = w
+        .design_docs
+        .iter()
+        .map(|(_, md)| md.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let changed =
+        docs::markdown::extract_sections(DocKind::Options, &w.options_md, &["options".into()]);
+    let trace = trace_items(READTIME);
+    assert!(trace.len() >= 5, "{trace:?}");
+    for (name, role, task) in cases(
+        &w,
+        &items,
+        &own,
+        &findings,
+        &final_doc,
+        &changed,
+        (LICE, &trace),
+    ) {
+        let role = roles.get(role).unwrap();
+        let prd = if matches!(task, PromptTask::Draft { kind: DocKind::Prd }) {
+            None
+        } else {
+            Some(READTIME)
+        };
+        let (messages, output, title) = build(role, &task, &inputs(&w, prd), &cfg);
+        assert!(suits(role, &task), "{name}");
+        insta::assert_snapshot!(
+            format!("prompt_{name}"),
+            render_prompt(&messages, &output, &title)
+        );
+    }
+}
+
+#[test]
+fn every_prompt_stays_well_under_the_local_window() {
+    let w = world();
+    let roles = roles();
+    let items = items();
+    let own = own_items(&items);
+    let findings: Vec<String> = (0..12)
+        .map(|i| format!("finding {i}: something is missing in section {i}"))
+        .collect();
+    let final_doc: String = w
+        .design_docs
+        .iter()
+        .map(|(_, md)| md.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let changed = w.options_md.clone();
+    // A PRD far over the budget (as if it had not been summarised) must still be bounded.
+    let huge_prd = LICE.repeat(8);
+    let mut report = Vec::new();
+    for cfg in [Config::default(), {
+        let mut c = Config::default();
+        c.llm.base_url = Some("https://api.example.com/v1".into());
+        c
+    }] {
+        for (prd_name, prd) in [
+            ("readtime", READTIME),
+            ("lice", LICE),
+            ("lice x8", huge_prd.as_str()),
+        ] {
+            let trace = trace_items(prd);
+            for (name, role, task) in cases(
+                &w,
+                &items,
+                &own,
+                &findings,
+                &final_doc,
+                &changed,
+                (prd, &trace),
+            ) {
+                let (messages, output, _) = build(
+                    roles.get(role).unwrap(),
+                    &task,
+                    &inputs(&w, Some(prd)),
+                    &cfg,
+                );
+                let tokens: u32 = messages.iter().map(|m| estimate_tokens(&m.content)).sum();
+                report.push(format!("{prd_name:8} {name:26} {tokens}"));
+                if let PromptTask::Summarize { budget_tokens, .. } = task {
+                    // Summarising reads the whole long text: locally it must fit the window
+                    // with its output; a remote model gets the whole text.
+                    assert!(
+                        !cfg.llm.uses_local_default()
+                            || tokens + budget_tokens <= cfg.llm.local.ctx_size,
+                        "{prd_name} {name}: {tokens} tokens"
+                    );
+                } else {
+                    assert!(tokens < 4600, "{prd_name} {name}: {tokens} tokens");
+                }
+                if let OutputSpec::Json { schema, .. } = output {
+                    docs::schema::compile(&schema).unwrap();
+                }
+            }
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+}
+
+#[test]
+fn prompts_use_the_chosen_option_and_mark_truncation() {
+    let w = world();
+    let roles = roles();
+    let mut inp = inputs(&w, Some(READTIME));
+    inp.selected_option = Some("Pluggable format registry");
+    let (m, _, _) = build(
+        roles.get("architect").unwrap(),
+        &PromptTask::Draft {
+            kind: DocKind::Proposal,
+        },
+        &inp,
+        &Config::default(),
+    );
+    let user = &m[1].content;
+    assert!(
+        user.contains("### Option B: Pluggable format registry"),
+        "{user}"
+    );
+    assert!(!user.contains("### Option A:"));
+    inp.selected_option = None;
+    let (m, _, _) = build(
+        roles.get("architect").unwrap(),
+        &PromptTask::Draft {
+            kind: DocKind::Proposal,
+        },
+        &inp,
+        &Config::default(),
+    );
+    assert!(m[1].content.contains("### Option A: Single module"));
+
+    let long = "word ".repeat(10_000);
+    let cut = fit(&long, 100);
+    assert!(estimate_tokens(&cut) <= 100, "{}", estimate_tokens(&cut));
+    assert!(cut.ends_with("of 12500 tokens shown]"), "{cut}");
+    assert_eq!(fit("short", 100), "short");
+}
+
+#[test]
+fn integrate_pins_item_ids_and_rereview_sees_only_its_items() {
+    let w = world();
+    let roles = roles();
+    let items = items();
+    let (m, out, _) = build(
+        roles.get("architect").unwrap(),
+        &PromptTask::Integrate {
+            kind: DocKind::Options,
+            document: &w.options_json,
+            items: &items,
+        },
+        &inputs(&w, Some(READTIME)),
+        &Config::default(),
+    );
+    let OutputSpec::Json { schema, .. } = out else {
+        panic!("json expected")
+    };
+    assert_eq!(
+        schema["properties"]["dispositions"]["items"]["properties"]["item_id"]["enum"],
+        serde_json::json!(["PE-r1-1", "CR-r1-1"])
+    );
+    assert!(
+        m[1].content
+            .contains("PE-r1-1 (critical, from principal-engineer)")
+    );
+    assert!(
+        !m[1].content.contains("Requirements (PRD)"),
+        "integration needs no PRD"
+    );
+
+    let own = own_items(&items);
+    let (m, out, title) = build(
+        roles.get("principal-engineer").unwrap(),
+        &PromptTask::ReReview {
+            kind: DocKind::Options,
+            changed: "## 2. Architecture Options\n\nchanged text",
+            own_items: &own,
+        },
+        &inputs(&w, Some(READTIME)),
+        &Config::default(),
+    );
+    let OutputSpec::Json { schema, .. } = out else {
+        panic!("json expected")
+    };
+    assert_eq!(schema["properties"]["verdicts"]["minItems"], 1);
+    assert!(
+        m[1].content
+            .contains("Architect: accepted. Counts must exclude")
+    );
+    assert!(!m[1].content.contains("CR-r1-1"));
+    assert!(!m[1].content.contains("Requirements (PRD)"));
+    assert_eq!(title, "Re-review 1 items on the architecture options");
+}
+
+#[test]
+fn large_documents_in_integration_show_only_the_named_sections() {
+    let roles = roles();
+    let w = world();
+    let mut doc = w.proposal_json.clone();
+    doc["components"] = Value::String("component detail ".repeat(2000));
+    let mut items = items();
+    items[0].section = "Security Design".into();
+    items.truncate(1);
+    let (m, _, _) = build(
+        roles.get("architect").unwrap(),
+        &PromptTask::Integrate {
+            kind: DocKind::Proposal,
+            document: &doc,
+            items: &items,
+        },
+        &inputs(&w, None),
+        &Config::default(),
+    );
+    let user = &m[1].content;
+    assert!(user.contains("\"security\":"), "{user}");
+    assert!(!user.contains("component detail"));
+    assert!(user.contains("Sections not shown") && user.contains("components"));
+}
