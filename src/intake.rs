@@ -61,7 +61,7 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// A bounded summary of the codebase for prompts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Digest {
+pub(crate) struct Digest {
     /// Markdown: sections for the README, manifests, the file tree and docs.
     pub text: String,
     /// `protocol::estimate_tokens(text)`; never more than the budget.
@@ -70,13 +70,6 @@ pub struct Digest {
     pub included: Vec<String>,
     /// What was cut or left out, e.g. `README.md (1,200 of 9,000 characters)`.
     pub truncated: Vec<String>,
-}
-
-impl Digest {
-    /// True when the project has nothing to show (a new project).
-    pub fn is_empty(&self) -> bool {
-        self.included.is_empty()
-    }
 }
 
 /// Room kept for the closing "Not shown in full" note.
@@ -148,7 +141,7 @@ fn cut_chars(s: &str, limit: usize) -> &str {
 
 /// Builds the digest of `project_dir` within `budget_tokens`: the README, build manifests,
 /// the file tree, then `docs/**/*.md` (and `doc/`) with whatever budget is left.
-pub fn digest(project_dir: &Path, budget_tokens: u32) -> Digest {
+pub(crate) fn digest(project_dir: &Path, budget_tokens: u32) -> Digest {
     let total = budget_tokens as usize * 4;
     let mut b = Builder {
         left: total.saturating_sub(NOTE_ROOM),
@@ -301,18 +294,18 @@ fn collect_markdown(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
 
 /// A product requirements document, read and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Prd {
+pub(crate) struct Prd {
     pub path: PathBuf,
     pub text: String,
     pub tokens: u32,
 }
 
 /// Largest PRD accepted.
-pub const MAX_PRD_BYTES: usize = 2 << 20;
+pub(crate) const MAX_PRD_BYTES: usize = 2 << 20;
 
 /// Reads a PRD. Rejects, naming the file and the fix: a missing or unreadable file, a binary
 /// file, text that is not UTF-8, an empty file, and anything over 2 MiB.
-pub fn load_prd(path: &Path) -> Result<Prd> {
+pub(crate) fn load_prd(path: &Path) -> Result<Prd> {
     let bad = |message: String| Error::Input {
         path: path.to_owned(),
         message,
@@ -353,7 +346,7 @@ pub fn load_prd(path: &Path) -> Result<Prd> {
 }
 
 /// Whether the PRD must be summarised to fit the context budget.
-pub fn needs_summary(prd: &Prd, budget_tokens: u32) -> bool {
+pub(crate) fn needs_summary(prd: &Prd, budget_tokens: u32) -> bool {
     prd.tokens > budget_tokens
 }
 
@@ -432,7 +425,11 @@ mod tests {
         let d = digest(dir.path(), 3000);
         assert!(d.truncated.is_empty(), "{:?}", d.truncated);
         assert!(d.text.contains("# Tiny"));
-        assert!(digest(&dir.path().join("missing"), 3000).is_empty());
+        assert!(
+            digest(&dir.path().join("missing"), 3000)
+                .included
+                .is_empty()
+        );
     }
 
     #[test]

@@ -8,23 +8,30 @@
 //! - [`transport`]: task/result files; [`intake`]: the PRD and the codebase digest.
 //! - [`dashboard`]: the supervisor pane's live view.
 
-pub mod agent;
+mod agent;
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod dashboard;
-pub mod intake;
-pub mod journal;
-pub mod localtime;
-pub mod logging;
-pub mod paths;
-pub mod roles;
-pub mod runtime;
-pub mod supervisor;
-pub mod transport;
-pub mod tty;
+mod commands;
+mod config;
+mod dashboard;
+mod intake;
+mod journal;
+mod localtime;
+mod logging;
+mod paths;
+mod roles;
+mod runtime;
+mod supervisor;
+mod transport;
+mod tty;
 
 pub use protocol::error::{Error, Result};
+
+// Below the CLI, what the integration tests (`tests/suite`) drive directly.
+pub use dashboard::{AgentLive, AgentState, Live, draw};
+pub use paths::SessionPaths;
+pub use runtime::SessionRuntime;
+pub use supervisor::agents::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
+pub use transport::{DirWatcher, file_id, read_result, write_result, write_task};
 
 /// Runs a parsed command line; returns the process exit code on success.
 pub fn run(cli: cli::Cli) -> Result<u8> {

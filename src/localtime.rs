@@ -15,7 +15,7 @@ use jiff::{Timestamp, Zoned};
 const LOCALTIME: &str = "/etc/localtime";
 
 /// The system's time zone, worked out once per process.
-pub fn zone() -> &'static TimeZone {
+pub(crate) fn zone() -> &'static TimeZone {
     static ZONE: OnceLock<TimeZone> = OnceLock::new();
     ZONE.get_or_init(|| {
         if std::env::var_os("TZ").is_some() {
@@ -26,7 +26,7 @@ pub fn zone() -> &'static TimeZone {
 }
 
 /// Now, in the local time zone.
-pub fn now() -> Zoned {
+pub(crate) fn now() -> Zoned {
     Timestamp::now().to_zoned(zone().clone())
 }
 

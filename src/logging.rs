@@ -8,7 +8,7 @@ use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 /// Installs the global subscriber. `log_file`: append logs there (created with its directory).
 /// `verbose`: 0 = no stderr logs, 1 = info, 2+ = debug. Safe to call once per process.
-pub fn init(log_file: Option<&Path>, verbose: u8) {
+pub(crate) fn init(log_file: Option<&Path>, verbose: u8) {
     let stderr_level = match verbose {
         0 => None,
         1 => Some(tracing::Level::INFO),

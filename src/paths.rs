@@ -19,7 +19,7 @@ use crate::config::Config;
 
 /// The project's agentmux paths, resolved against the project directory.
 #[derive(Clone, Debug)]
-pub struct ProjectPaths {
+pub(crate) struct ProjectPaths {
     pub project_dir: PathBuf,
     pub root: PathBuf,
     pub specs: PathBuf,
@@ -29,7 +29,7 @@ pub struct ProjectPaths {
 }
 
 impl ProjectPaths {
-    pub fn new(project_dir: &Path, config: &Config) -> Self {
+    pub(crate) fn new(project_dir: &Path, config: &Config) -> Self {
         let p = &config.paths;
         Self {
             project_dir: project_dir.to_owned(),
@@ -41,12 +41,12 @@ impl ProjectPaths {
         }
     }
 
-    pub fn session(&self, id: &str) -> SessionPaths {
+    pub(crate) fn session(&self, id: &str) -> SessionPaths {
         SessionPaths::new(self.sessions.join(id))
     }
 
     /// The project's name: the directory's file name, as a tmux-safe slug.
-    pub fn project_name(&self) -> String {
+    pub(crate) fn project_name(&self) -> String {
         let raw = self
             .project_dir
             .file_name()

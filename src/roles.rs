@@ -9,7 +9,7 @@ use workflow::roles::{Roles, assemble};
 
 /// Loads the built-in roles, then every `*.md` in `agents_dir` (missing directory: none), which
 /// replaces the role of the same name or adds one.
-pub fn load_roles(agents_dir: &Path, config: &Config) -> Result<Roles> {
+pub(crate) fn load_roles(agents_dir: &Path, config: &Config) -> Result<Roles> {
     let mut overrides = Vec::new();
     if agents_dir.is_dir() {
         let entries = std::fs::read_dir(agents_dir).map_err(|e| Error::io(agents_dir, e))?;

@@ -25,7 +25,7 @@ use protocol::error::{Error, Result};
 use protocol::{Task, TaskResult};
 
 /// How often [`DirWatcher`] rescans its directories by default.
-pub const DEFAULT_RESCAN: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_RESCAN: Duration = Duration::from_secs(1);
 
 /// Writes `tasks/<id>.json` atomically.
 pub fn write_task(paths: &SessionPaths, task: &Task) -> Result<()> {
@@ -35,7 +35,11 @@ pub fn write_task(paths: &SessionPaths, task: &Task) -> Result<()> {
 
 /// Writes `tasks/<id>.json` atomically without waiting for the disk; `deferred` syncs it later
 /// (the supervisor's journal sync), so the agent can start on it at once.
-pub fn write_task_deferred(paths: &SessionPaths, task: &Task, deferred: &Deferred) -> Result<()> {
+pub(crate) fn write_task_deferred(
+    paths: &SessionPaths,
+    task: &Task,
+    deferred: &Deferred,
+) -> Result<()> {
     check_id(&task.id)?;
     let path = paths.task(&task.id);
     deferred.write_staged(&path, &paths.staging(), &json_bytes(&path, task)?)
@@ -51,7 +55,7 @@ pub fn write_result(paths: &SessionPaths, result: &TaskResult) -> Result<()> {
 
 /// Reads `tasks/<id>.json`: None when absent; an error naming the file when it cannot be parsed
 /// or holds another task.
-pub fn read_task(paths: &SessionPaths, id: &str) -> Result<Option<Task>> {
+pub(crate) fn read_task(paths: &SessionPaths, id: &str) -> Result<Option<Task>> {
     check_id(id)?;
     let Some(task) = read_task_file(&paths.task(id))? else {
         return Ok(None);
@@ -82,17 +86,17 @@ pub fn read_result(paths: &SessionPaths, id: &str) -> Result<Option<TaskResult>>
 }
 
 /// Reads a task file by path (as delivered by [`DirWatcher`]); None when it is gone.
-pub fn read_task_file(path: &Path) -> Result<Option<Task>> {
+pub(crate) fn read_task_file(path: &Path) -> Result<Option<Task>> {
     read_optional(path)
 }
 
 /// Reads a result file by path (as delivered by [`DirWatcher`]); None when it is gone.
-pub fn read_result_file(path: &Path) -> Result<Option<TaskResult>> {
+pub(crate) fn read_result_file(path: &Path) -> Result<Option<TaskResult>> {
     read_optional(path)
 }
 
 /// Whether `results/<id>.json` exists.
-pub fn result_exists(paths: &SessionPaths, id: &str) -> bool {
+pub(crate) fn result_exists(paths: &SessionPaths, id: &str) -> bool {
     paths.result(id).is_file()
 }
 

@@ -3,7 +3,7 @@
 
 /// The caller's terminal size, else [`tmux::layout::DEFAULT_SIZE`]; the session is created at this size so the
 /// layout is right before anyone attaches.
-pub fn terminal_size() -> (u16, u16) {
+pub(crate) fn terminal_size() -> (u16, u16) {
     match tty_size() {
         Some((w, h)) if w >= 20 && h >= 8 => (w, h),
         _ => tmux::layout::DEFAULT_SIZE,
@@ -14,7 +14,7 @@ pub fn terminal_size() -> (u16, u16) {
 /// a terminal: without one, crossterm falls back to running `tput cols` and `tput lines`, two
 /// processes per call (they cost `start --detach` in a script ~5 ms, and a headless agent one
 /// pair per width check).
-pub fn tty_size() -> Option<(u16, u16)> {
+pub(crate) fn tty_size() -> Option<(u16, u16)> {
     use std::io::IsTerminal;
     let any_tty = std::io::stdout().is_terminal()
         || std::io::stderr().is_terminal()

@@ -12,18 +12,18 @@ use jiff::Timestamp;
 use protocol::error::{Error, Result};
 
 /// How often an agent beats.
-pub const INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const INTERVAL: Duration = Duration::from_secs(2);
 
 /// One beat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Heartbeat {
+pub(crate) struct Heartbeat {
     pub pid: u32,
     pub at: Timestamp,
 }
 
 impl Heartbeat {
     /// A beat of this process, now.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         Self {
             pid: std::process::id(),
             at: Timestamp::now(),
@@ -31,12 +31,12 @@ impl Heartbeat {
     }
 
     /// The file's line.
-    pub fn to_line(self) -> String {
+    pub(crate) fn to_line(self) -> String {
         format!("{} {}\n", self.pid, self.at)
     }
 
     /// Parses a line written by [`Heartbeat::to_line`].
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut words = text.split_whitespace();
         let pid = words.next()?.parse().ok()?;
         let at = words.next()?.parse().ok()?;
@@ -46,7 +46,7 @@ impl Heartbeat {
 
 /// Writes a beat atomically (temp file + rename, creating the directory). No fsync: a beat lost
 /// to a power cut does not matter, and a slow disk must not stall the beat.
-pub fn write(path: &Path, beat: Heartbeat) -> Result<()> {
+pub(crate) fn write(path: &Path, beat: Heartbeat) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = dir.join(format!(".heartbeat.{}.tmp", beat.pid));
@@ -55,7 +55,7 @@ pub fn write(path: &Path, beat: Heartbeat) -> Result<()> {
 }
 
 /// Reads the last beat; None when there is none or it cannot be read.
-pub fn read(path: &Path) -> Option<Heartbeat> {
+pub(crate) fn read(path: &Path) -> Option<Heartbeat> {
     std::fs::read_to_string(path)
         .ok()
         .and_then(|t| Heartbeat::parse(&t))

@@ -5,9 +5,9 @@
 //! and writes `results/<id>.json`. It keeps no state of its own: a crashed agent is simply started
 //! again and finds the same task files.
 
-pub mod heartbeat;
+pub(crate) mod heartbeat;
 mod pipe;
-pub mod render;
+pub(crate) mod render;
 mod worker;
 
-pub use worker::{AgentOptions, run, run_until};
+pub(crate) use worker::{AgentOptions, run};

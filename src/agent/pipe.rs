@@ -21,7 +21,7 @@ use std::time::Duration;
 const BATCH: usize = 64 * 1024;
 
 /// How long the thread lets bytes gather after the first of a burst before it writes them.
-pub const FRAME: Duration = Duration::from_millis(16);
+pub(super) const FRAME: Duration = Duration::from_millis(16);
 
 enum Msg {
     Data(Vec<u8>),
@@ -30,19 +30,19 @@ enum Msg {
 }
 
 /// The writing end: `write` queues, `flush` is a no-op (the thread flushes every batch).
-pub struct Pipe {
+pub(super) struct Pipe {
     tx: Sender<Msg>,
 }
 
 /// Waits for a [`Pipe`]'s queued bytes to reach its sink.
 #[derive(Clone)]
-pub struct Drain {
+pub(super) struct Drain {
     tx: Sender<Msg>,
 }
 
 impl Pipe {
     /// Starts the thread writing to `sink`; `name` names the thread.
-    pub fn spawn(name: &str, sink: Box<dyn Write + Send>) -> io::Result<(Pipe, Drain)> {
+    pub(super) fn spawn(name: &str, sink: Box<dyn Write + Send>) -> io::Result<(Pipe, Drain)> {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("pipe-{name}"))
@@ -68,7 +68,7 @@ impl Write for Pipe {
 
 impl Drain {
     /// True when everything written before this call reached the sink within `timeout`.
-    pub fn wait(&self, timeout: Duration) -> bool {
+    pub(super) fn wait(&self, timeout: Duration) -> bool {
         let (tx, rx) = mpsc::channel();
         if self.tx.send(Msg::Barrier(tx)).is_err() {
             return false;

@@ -22,7 +22,7 @@ const MIN_WIDTH: usize = 20;
 /// unless longer than a line; spaces at a wrap are dropped. At most one blank line in a row is
 /// kept.
 #[derive(Debug, Default)]
-pub struct Wrapper {
+pub(crate) struct Wrapper {
     col: usize,
     word: Vec<char>,
     spaces: usize,
@@ -31,7 +31,7 @@ pub struct Wrapper {
 
 impl Wrapper {
     /// Appends the display form of `text` to `out`.
-    pub fn push(&mut self, text: &str, width: usize, out: &mut String) {
+    pub(crate) fn push(&mut self, text: &str, width: usize, out: &mut String) {
         let width = width.max(MIN_WIDTH);
         for c in text.chars() {
             match c {
@@ -73,18 +73,18 @@ impl Wrapper {
     }
 
     /// Writes the word held back (end of a stream).
-    pub fn flush(&mut self, width: usize, out: &mut String) {
+    pub(crate) fn flush(&mut self, width: usize, out: &mut String) {
         self.place_word(width.max(MIN_WIDTH), out);
         self.spaces = 0;
     }
 
     /// True when the next character starts a line.
-    pub fn at_line_start(&self) -> bool {
+    pub(crate) fn at_line_start(&self) -> bool {
         self.col == 0 && self.word.is_empty()
     }
 
     /// Forgets the current line (after the caller printed a newline itself).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.col = 0;
         self.word.clear();
         self.spaces = 0;
@@ -112,7 +112,7 @@ impl Wrapper {
 }
 
 /// Word-wraps a whole text to `width` (no trailing newline).
-pub fn wrap_text(text: &str, width: usize) -> String {
+pub(crate) fn wrap_text(text: &str, width: usize) -> String {
     let mut w = Wrapper::default();
     let mut out = String::new();
     w.push(text, width, &mut out);
@@ -121,14 +121,14 @@ pub fn wrap_text(text: &str, width: usize) -> String {
 }
 
 /// Removes control characters except newlines and tabs.
-pub fn sanitize(text: &str) -> String {
+pub(crate) fn sanitize(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
         .collect()
 }
 
 /// The ANSI colour of a role's headers.
-pub fn role_colour(role: &str) -> &'static str {
+pub(crate) fn role_colour(role: &str) -> &'static str {
     match role {
         "architect" => "34",
         "principal-engineer" => "35",
@@ -161,7 +161,7 @@ struct Slot {
 }
 
 /// The pane and the transcript of one agent.
-pub struct Display {
+pub(crate) struct Display {
     role: String,
     colour: bool,
     out: Box<dyn Write + Send>,
@@ -177,12 +177,12 @@ pub struct Display {
 
 /// A handle for one task shown by a [`Display`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SlotId(u64);
+pub(crate) struct SlotId(u64);
 
 impl Display {
     /// `out`: the pane (coloured when `colour`); `transcript`: plain text; `width`: the pane width
     /// now (asked again as the pane is resized).
-    pub fn new(
+    pub(crate) fn new(
         role: &str,
         colour: bool,
         out: Box<dyn Write + Send>,
@@ -205,7 +205,7 @@ impl Display {
 
     /// A line of its own (status, waiting, errors), bold when `strong`, else dim. While a task
     /// streams mid-line the note waits for the end of the line.
-    pub fn note(&mut self, text: &str, strong: bool) {
+    pub(crate) fn note(&mut self, text: &str, strong: bool) {
         let text = &wrap_text(text, (self.width)());
         let styled = if strong {
             self.style("1", text)
@@ -228,12 +228,12 @@ impl Display {
     }
 
     /// True when no task is shown or waiting to be shown.
-    pub fn idle(&self) -> bool {
+    pub(crate) fn idle(&self) -> bool {
         self.slots.is_empty()
     }
 
     /// A task starts: its header now when nothing streams, else a line saying it runs.
-    pub fn begin(&mut self, task: &Task) -> SlotId {
+    pub(crate) fn begin(&mut self, task: &Task) -> SlotId {
         let id = self.next;
         self.next += 1;
         let now = Instant::now();
@@ -268,7 +268,7 @@ impl Display {
     }
 
     /// Text streamed for a task. `retry`: the attempt failed and starts again.
-    pub fn token(&mut self, slot: SlotId, text: &str, retry: bool) {
+    pub(crate) fn token(&mut self, slot: SlotId, text: &str, retry: bool) {
         let Some(s) = self.slots.get_mut(&slot.0) else {
             return;
         };
@@ -302,7 +302,7 @@ impl Display {
 
     /// A task ended with `outcome` (None: cancelled). The footer now when it had the focus
     /// (then the next task takes the focus); otherwise it is shown in full when its turn comes.
-    pub fn finish(&mut self, slot: SlotId, outcome: Option<&TaskOutcome>) {
+    pub(crate) fn finish(&mut self, slot: SlotId, outcome: Option<&TaskOutcome>) {
         let Some(s) = self.slots.get_mut(&slot.0) else {
             return;
         };

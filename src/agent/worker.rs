@@ -33,7 +33,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// What an agent process needs.
 #[derive(Clone, Debug)]
-pub struct AgentOptions {
+pub(crate) struct AgentOptions {
     pub session_id: String,
     pub role: String,
     pub config: Config,
@@ -41,14 +41,14 @@ pub struct AgentOptions {
 }
 
 /// Runs the agent until a signal (or `cancel`) stops it.
-pub async fn run(opts: AgentOptions) -> Result<()> {
+pub(crate) async fn run(opts: AgentOptions) -> Result<()> {
     let cancel = CancellationToken::new();
     listen_for_signals(cancel.clone())?;
     run_until(opts, cancel).await
 }
 
 /// The loop, stopped by `cancel`.
-pub async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<()> {
+pub(crate) async fn run_until(opts: AgentOptions, cancel: CancellationToken) -> Result<()> {
     let (display, drains) = pane_display(&opts)?;
     let display = Arc::new(Mutex::new(display));
     lock(&display).note(

@@ -6,7 +6,7 @@ use crate::cli::AgentArgs;
 use crate::paths::ProjectPaths;
 use protocol::error::{Error, Result, exit};
 
-pub fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
     for (flag, value) in [("--session", &args.session), ("--role", &args.role)] {
         if !is_name(value) {
             return Err(Error::Usage(format!(

@@ -8,7 +8,7 @@ use crate::runtime::SessionRuntime;
 use protocol::error::{Error, Result, exit};
 use tmux::{Multiplexer, Tmux};
 
-pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let id = select::session_id(&project, args.session.as_deref())?;

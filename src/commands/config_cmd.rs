@@ -7,7 +7,7 @@ use crate::cli::ConfigCommand;
 use crate::config::load::{leaves, project_config_file, user_config_file};
 use protocol::error::{Result, exit};
 
-pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
     match cmd {
         ConfigCommand::Paths => {
             if let Some(u) = user_config_file() {

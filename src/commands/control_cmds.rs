@@ -60,7 +60,7 @@ fn deliver(
     }
 }
 
-pub fn feedback(ctx: &Ctx, args: &FeedbackArgs) -> Result<u8> {
+pub(super) fn feedback(ctx: &Ctx, args: &FeedbackArgs) -> Result<u8> {
     let category = Category::parse(&args.category).ok_or_else(|| {
         Error::Usage(format!(
             "--category {}: use one of critical, important, nice-to-have, question",
@@ -84,7 +84,7 @@ pub fn feedback(ctx: &Ctx, args: &FeedbackArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<u8> {
+pub(super) fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<u8> {
     let req = ControlRequest::Approve {
         option: args.option.clone(),
     };
@@ -93,7 +93,7 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-pub fn pause(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
+pub(super) fn pause(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let s = sessions::select(&project, args.session.as_deref())?;

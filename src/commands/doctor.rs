@@ -22,11 +22,11 @@ use protocol::error::{Error, Result, exit};
 use protocol::{ChatMessage, OutputSpec};
 
 /// The oldest tmux agentmux supports.
-pub const MIN_TMUX: (u32, u32) = (3, 2);
+pub(crate) const MIN_TMUX: (u32, u32) = (3, 2);
 
 /// The outcome of one check.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Status {
+pub(crate) enum Status {
     Pass,
     /// Works, with a caveat worth reading; does not fail the run.
     Warn,
@@ -37,7 +37,7 @@ pub enum Status {
 
 /// One line of the report.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Check {
+pub(crate) struct Check {
     pub status: Status,
     pub name: String,
     pub detail: String,
@@ -46,7 +46,7 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn pass(name: &str, detail: impl Into<String>) -> Self {
+    pub(crate) fn pass(name: &str, detail: impl Into<String>) -> Self {
         Self {
             status: Status::Pass,
             name: name.into(),
@@ -54,7 +54,7 @@ impl Check {
             fix: None,
         }
     }
-    pub fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub(crate) fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             status: Status::Fail,
             name: name.into(),
@@ -62,7 +62,7 @@ impl Check {
             fix: Some(fix.into()),
         }
     }
-    pub fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub(crate) fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             status: Status::Warn,
             name: name.into(),
@@ -110,7 +110,7 @@ impl Report {
 }
 
 /// Runs every check; exit 0 when all pass, 1 otherwise.
-pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
+pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
     let mut report = Report::default();
     report.add(check_tmux());
     let config = match ctx.load_config() {
@@ -508,7 +508,7 @@ fn fix_of(s: &str) -> String {
 /// tmux is installed and at least [`MIN_TMUX`]. Reusable by any command that needs tmux.
 /// Starts and stops a throw-away server on the configured socket's directory, which proves the
 /// socket directory is writable (a private server on `tmux -L`, else the default socket dir).
-pub fn check_tmux_socket(socket: Option<&str>) -> Check {
+pub(crate) fn check_tmux_socket(socket: Option<&str>) -> Check {
     let probe = format!("agentmux-doctor-{}", std::process::id());
     let name = socket
         .map(|s| format!("{s} (probed as {probe})"))
@@ -560,7 +560,7 @@ pub fn check_tmux_socket(socket: Option<&str>) -> Check {
 }
 
 /// Whether the dashboard can draw: a terminal on stdout and a TERM it knows.
-pub fn check_terminal() -> Check {
+pub(crate) fn check_terminal() -> Check {
     use std::io::IsTerminal;
     let term = std::env::var("TERM").unwrap_or_default();
     if !std::io::stdout().is_terminal() {
@@ -581,7 +581,7 @@ pub fn check_terminal() -> Check {
     Check::pass("terminal", format!("TERM={term}, {cols}x{rows}"))
 }
 
-pub fn check_tmux() -> Check {
+pub(crate) fn check_tmux() -> Check {
     let out = match Command::new("tmux").arg("-V").output() {
         Ok(o) => o,
         Err(_) => {
@@ -610,11 +610,11 @@ pub fn check_tmux() -> Check {
 }
 
 /// How to install a recent tmux.
-pub const TMUX_INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS), `sudo dnf install tmux` (Fedora)";
+pub(crate) const TMUX_INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS), `sudo dnf install tmux` (Fedora)";
 
 /// `(major, minor)` from `tmux -V` output: `tmux 3.3a`, `tmux 3.2-rc2`, `tmux next-3.4`,
 /// `tmux openbsd-7.4` (None), `tmux master` (None).
-pub fn parse_tmux_version(s: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_tmux_version(s: &str) -> Option<(u32, u32)> {
     let v = s.trim().strip_prefix("tmux")?.trim();
     let v = v.strip_prefix("next-").unwrap_or(v);
     let mut parts = v.splitn(2, '.');

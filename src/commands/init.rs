@@ -8,7 +8,7 @@ use protocol::error::{Error, Result, exit};
 /// The config written by `init`: the example config shipped with agentmux.
 const EXAMPLE_CONFIG: &str = include_str!("../../.agentmux.example/config.yaml");
 
-pub fn run(ctx: &Ctx) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx) -> Result<u8> {
     let root = ctx.project_dir.join(".agentmux");
     let specs = root.join("specs");
     std::fs::create_dir_all(&specs).map_err(|e| Error::io(&specs, e))?;

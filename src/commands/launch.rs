@@ -23,14 +23,14 @@ use protocol::{Event, SessionInputs, SessionStatus};
 use tmux::{Multiplexer, PaneSpec, Tmux};
 
 /// A new session id: `YYYYMMDD-HHMMSS-xxxx`.
-pub fn new_session_id() -> String {
+pub(crate) fn new_session_id() -> String {
     let now = crate::localtime::now();
     let rand = uuid::Uuid::new_v4().simple().to_string();
     format!("{}-{}", now.strftime("%Y%m%d-%H%M%S"), &rand[..4])
 }
 
 /// The resolved config as JSON with secrets masked (for the journal and `config show`).
-pub fn masked_config(cfg: &Config) -> serde_json::Value {
+pub(crate) fn masked_config(cfg: &Config) -> serde_json::Value {
     // The config never holds the key itself (only the variable's name), so nothing to mask
     // beyond URLs with credentials in them.
     let mut v = serde_json::to_value(cfg).unwrap_or_default();
@@ -144,7 +144,7 @@ fn create_session(
 }
 
 /// True when agents use the local default model.
-pub fn uses_local_model(cfg: &Config) -> bool {
+pub(crate) fn uses_local_model(cfg: &Config) -> bool {
     cfg.llm.base_url.is_none()
         && std::env::var(&cfg.llm.api_key_env)
             .map(|k| k.is_empty())
@@ -388,7 +388,7 @@ fn reopen_tmux(
 /// `agentmux start`. The tmux session opens (its server starting, its panes' processes loading)
 /// while the session's files are written: `start` holds the session lock until the journal
 /// records the start, and the supervisor waits for that lock before it reads them.
-pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
+pub(crate) fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     // `tmux -V` (a process, a few ms) runs while everything else does, up to the panes opening;
     // its verdict is awaited before `start` reports anything.
     let version = std::thread::spawn(|| Tmux::new(None).check_version().map(drop));
@@ -450,7 +450,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
+pub(crate) fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
@@ -514,7 +514,7 @@ pub fn resume(ctx: &Ctx, args: &ResumeArgs) -> Result<u8> {
 }
 
 /// Kills a session's tmux session (if any) after its supervisor stopped.
-pub fn teardown(cfg: &Config, paths: &SessionPaths) {
+pub(crate) fn teardown(cfg: &Config, paths: &SessionPaths) {
     if let Ok(Some(rt)) = SessionRuntime::load(paths) {
         let mux = Tmux::new(rt.tmux_socket.clone().or_else(|| cfg.tmux.socket.clone()));
         if mux.has_session(&rt.tmux_session).unwrap_or(false) {
@@ -599,7 +599,7 @@ fn build_supervisor(
         ctx: sctx,
         journal,
         state,
-        lock,
+        _lock: lock,
         host,
         view,
         tmux_notify,
@@ -625,7 +625,7 @@ async fn wait_local_model(paths: &SessionPaths, cfg: &Config) -> Result<()> {
 }
 
 /// The hidden `supervise` command: the supervisor pane of a tmux session.
-pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
+pub(crate) fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
@@ -696,7 +696,7 @@ pub fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
 }
 
 /// `agentmux run`: the whole session headless, agents as child processes; exit code by outcome.
-pub fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
+pub(crate) fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);

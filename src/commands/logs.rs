@@ -25,7 +25,7 @@ const DEFAULT_ROLES: [&str; 3] = ["architect", "principal-engineer", "code-revie
 /// How often `-f` looks for new output.
 const POLL: Duration = Duration::from_millis(250);
 
-pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let id = match &args.session {

@@ -4,12 +4,12 @@ mod agent;
 mod attach;
 mod config_cmd;
 mod control_cmds;
-pub mod doctor;
+pub(crate) mod doctor;
 mod init;
-pub mod launch;
+pub(crate) mod launch;
 mod logs;
-pub mod select;
-pub mod sessions;
+pub(crate) mod select;
+pub(crate) mod sessions;
 mod status;
 mod stop;
 mod validate;
@@ -22,7 +22,7 @@ use protocol::error::{Error, Result, exit};
 
 /// Context shared by commands: the project directory and the flags that feed the config.
 #[derive(Clone, Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub project_dir: PathBuf,
     pub sets: Vec<String>,
     pub verbose: u8,
@@ -30,7 +30,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// Loads the layered config for this project.
-    pub fn load_config(&self) -> Result<Loaded> {
+    pub(crate) fn load_config(&self) -> Result<Loaded> {
         config::load::load(&LoadOptions {
             project_dir: self.project_dir.clone(),
             sets: self.sets.clone(),
@@ -40,7 +40,7 @@ impl Ctx {
 }
 
 /// Runs one command.
-pub fn dispatch(cli: Cli) -> Result<u8> {
+pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
     let project_dir = match cli.global.project {
         Some(p) => p,
         None => std::env::current_dir().map_err(|e| Error::io(".", e))?,

@@ -5,7 +5,7 @@ use protocol::error::{Error, Result};
 
 /// The session directory under `sessions/` modified most recently (its journal, tasks and
 /// results change while it runs), by name.
-pub fn latest_session_dir(paths: &ProjectPaths) -> Option<String> {
+pub(crate) fn latest_session_dir(paths: &ProjectPaths) -> Option<String> {
     let entries = std::fs::read_dir(&paths.sessions).ok()?;
     entries
         .filter_map(|e| e.ok())
@@ -26,7 +26,7 @@ pub fn latest_session_dir(paths: &ProjectPaths) -> Option<String> {
 
 /// `explicit` when it names an existing session, else the latest one; an error saying what to
 /// do when there is none.
-pub fn session_id(paths: &ProjectPaths, explicit: Option<&str>) -> Result<String> {
+pub(crate) fn session_id(paths: &ProjectPaths, explicit: Option<&str>) -> Result<String> {
     match explicit {
         Some(id) => {
             let ok = !id.is_empty()

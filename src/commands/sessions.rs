@@ -5,13 +5,13 @@ use crate::paths::ProjectPaths;
 use protocol::error::{Error, Result};
 
 /// A session on disk with its folded state.
-pub struct SessionInfo {
+pub(crate) struct SessionInfo {
     pub id: String,
     pub state: SessionState,
 }
 
 /// All sessions of the project, oldest first.
-pub fn all(project: &ProjectPaths) -> Result<Vec<SessionInfo>> {
+pub(crate) fn all(project: &ProjectPaths) -> Result<Vec<SessionInfo>> {
     let Ok(rd) = std::fs::read_dir(&project.sessions) else {
         return Ok(Vec::new());
     };
@@ -38,7 +38,7 @@ pub fn all(project: &ProjectPaths) -> Result<Vec<SessionInfo>> {
 }
 
 /// The given session, or the latest one.
-pub fn select(project: &ProjectPaths, id: Option<&str>) -> Result<SessionInfo> {
+pub(crate) fn select(project: &ProjectPaths, id: Option<&str>) -> Result<SessionInfo> {
     let mut sessions = all(project)?;
     match id {
         Some(id) => {
@@ -63,7 +63,7 @@ pub fn select(project: &ProjectPaths, id: Option<&str>) -> Result<SessionInfo> {
 }
 
 /// The latest unfinished (running, paused, stopped) session, if any.
-pub fn latest_unfinished(project: &ProjectPaths) -> Result<Option<SessionInfo>> {
+pub(crate) fn latest_unfinished(project: &ProjectPaths) -> Result<Option<SessionInfo>> {
     Ok(all(project)?
         .into_iter()
         .rev()

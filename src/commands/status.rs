@@ -14,7 +14,7 @@ use protocol::{Category, SessionStatus};
 use workflow::state::TaskState;
 
 /// The status of one session as JSON (the `status --json` contract).
-pub fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
+pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
     let st = &s.state;
     let round = st
         .tasks
@@ -94,7 +94,7 @@ pub fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
     })
 }
 
-pub fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
+pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let s = sessions::select(&project, args.session.as_deref())?;
@@ -155,7 +155,7 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
+pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let all = sessions::all(&project)?;
@@ -204,7 +204,7 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-pub fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<u8> {
+pub(super) fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let first = sessions::select(&project, args.session.as_deref())?;

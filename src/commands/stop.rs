@@ -18,7 +18,7 @@ use tmux::Multiplexer;
 /// How long processes get to exit after SIGHUP/SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
 
-pub fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let id = select::session_id(&project, args.session.as_deref())?;

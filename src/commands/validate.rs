@@ -11,7 +11,7 @@ use crate::cli::ValidateArgs;
 use docs::validate::{Report, validate_dir};
 use protocol::error::{Error, Result, exit};
 
-pub fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let cfg = &loaded.config;
     let dir: PathBuf = match &args.dir {

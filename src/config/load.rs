@@ -31,7 +31,7 @@ use protocol::error::{Error, Result};
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     Default,
     UserFile(PathBuf),
     ProjectFile(PathBuf),
@@ -53,7 +53,7 @@ impl fmt::Display for Origin {
 
 /// One unresolved layer: an untyped tree and where it came from.
 #[derive(Clone, Debug)]
-pub struct RawLayer {
+pub(crate) struct RawLayer {
     pub origin: Origin,
     pub value: Value,
     /// For file layers: the file text, used to point errors at a line.
@@ -62,7 +62,7 @@ pub struct RawLayer {
 
 /// What to load.
 #[derive(Clone, Debug, Default)]
-pub struct LoadOptions {
+pub(crate) struct LoadOptions {
     pub project_dir: PathBuf,
     /// `--set key=value` flags.
     pub sets: Vec<String>,
@@ -74,15 +74,13 @@ pub struct LoadOptions {
 
 /// The resolved config and the origin of each leaf value (dotted path -> origin).
 #[derive(Clone, Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub config: Config,
     pub origins: BTreeMap<String, Origin>,
-    /// The files that were read, in precedence order.
-    pub files: Vec<PathBuf>,
 }
 
 /// The user config file location.
-pub fn user_config_file() -> Option<PathBuf> {
+pub(crate) fn user_config_file() -> Option<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
         return Some(PathBuf::from(x).join("agentmux/config.yaml"));
     }
@@ -90,23 +88,20 @@ pub fn user_config_file() -> Option<PathBuf> {
 }
 
 /// The project config file location.
-pub fn project_config_file(project_dir: &Path) -> PathBuf {
+pub(crate) fn project_config_file(project_dir: &Path) -> PathBuf {
     project_dir.join(".agentmux/config.yaml")
 }
 
 /// Loads and resolves the config.
-pub fn load(opts: &LoadOptions) -> Result<Loaded> {
+pub(crate) fn load(opts: &LoadOptions) -> Result<Loaded> {
     let mut layers = Vec::new();
-    let mut files = Vec::new();
     let user = opts.user_file.clone().or_else(user_config_file);
     if let Some(path) = user.filter(|p| p.is_file()) {
         layers.push(file_layer(&path, Origin::UserFile(path.clone()))?);
-        files.push(path);
     }
     let project = project_config_file(&opts.project_dir);
     if project.is_file() {
         layers.push(file_layer(&project, Origin::ProjectFile(project.clone()))?);
-        files.push(project);
     }
     let env: Vec<(String, String)> = match &opts.env {
         Some(e) => e.clone(),
@@ -116,15 +111,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     for set in &opts.sets {
         layers.push(flag_layer(set)?);
     }
-    resolve(&layers).map(|(config, origins)| Loaded {
-        config,
-        origins,
-        files,
-    })
+    resolve(&layers).map(|(config, origins)| Loaded { config, origins })
 }
 
 /// Merges layers over the defaults and resolves them into a typed config.
-pub fn resolve(layers: &[RawLayer]) -> Result<(Config, BTreeMap<String, Origin>)> {
+pub(crate) fn resolve(layers: &[RawLayer]) -> Result<(Config, BTreeMap<String, Origin>)> {
     let shape = shape();
     let mut merged = serde_json::to_value(Config::default())
         .map_err(|e| Error::Other(format!("internal: default config: {e}")))?;
@@ -208,7 +199,7 @@ fn validate(config: &Config) -> Result<()> {
 }
 
 /// Parses one YAML file into a raw layer.
-pub fn file_layer(path: &Path, origin: Origin) -> Result<RawLayer> {
+pub(crate) fn file_layer(path: &Path, origin: Origin) -> Result<RawLayer> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let value = parse_yaml(&text, path)?;
     Ok(RawLayer {
@@ -219,7 +210,7 @@ pub fn file_layer(path: &Path, origin: Origin) -> Result<RawLayer> {
 }
 
 /// Parses YAML text; an empty document is an empty map.
-pub fn parse_yaml(text: &str, path: &Path) -> Result<Value> {
+pub(crate) fn parse_yaml(text: &str, path: &Path) -> Result<Value> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
@@ -276,7 +267,7 @@ fn find_location(msg: &str) -> Option<(u64, u64)> {
 
 /// Builds the environment layers (generic `AGENTMUX_A__B` first in a separate layer so that it
 /// beats the shorthands).
-pub fn env_layers(env: &[(String, String)]) -> Result<Vec<RawLayer>> {
+pub(crate) fn env_layers(env: &[(String, String)]) -> Result<Vec<RawLayer>> {
     let mut out = Vec::new();
     let shorthands = [
         ("OPENAI_BASE_URL", "llm.base_url"),
@@ -318,7 +309,7 @@ pub fn env_layers(env: &[(String, String)]) -> Result<Vec<RawLayer>> {
 }
 
 /// Parses `key=value` from `--set`.
-pub fn flag_layer(set: &str) -> Result<RawLayer> {
+pub(crate) fn flag_layer(set: &str) -> Result<RawLayer> {
     let Some((k, v)) = set.split_once('=') else {
         return Err(Error::Usage(format!(
             "--set {set}: expected KEY=VALUE, e.g. --set llm.model=gpt-4o"
@@ -374,7 +365,7 @@ fn merge(base: &mut Value, over: &Value) {
 }
 
 /// Every leaf (non-object value) with its dotted path.
-pub fn leaves(v: &Value) -> Vec<(String, Value)> {
+pub(crate) fn leaves(v: &Value) -> Vec<(String, Value)> {
     fn walk(v: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
         match v {
             Value::Object(m) if !m.is_empty() => {

@@ -1,7 +1,7 @@
 //! The configuration: the resolved types live in `protocol::config`; this module loads and merges
 //! the layers (see [`load`] for the precedence).
 
-pub mod load;
+pub(crate) mod load;
 
-pub use load::{LoadOptions, Loaded, Origin};
-pub use protocol::config::*;
+pub(crate) use load::{LoadOptions, Loaded};
+pub(crate) use protocol::config::*;

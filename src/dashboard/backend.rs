@@ -12,12 +12,12 @@ use ratatui::buffer::Cell;
 use ratatui::crossterm::{cursor::MoveTo, queue, terminal::Clear};
 use ratatui::layout::{Position, Size};
 
-pub struct PaneBackend {
+pub(super) struct PaneBackend {
     inner: CrosstermBackend<Stdout>,
 }
 
 impl PaneBackend {
-    pub fn new(stdout: Stdout) -> Self {
+    pub(super) fn new(stdout: Stdout) -> Self {
         PaneBackend {
             inner: CrosstermBackend::new(stdout),
         }

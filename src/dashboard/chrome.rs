@@ -14,7 +14,7 @@ fn dim() -> Style {
 }
 
 /// The style of the gate banner: black on yellow, bold, the whole width.
-pub fn gate_style() -> Style {
+pub(super) fn gate_style() -> Style {
     Style::new()
         .fg(Color::Black)
         .bg(Color::Yellow)
@@ -48,7 +48,7 @@ fn status_label(state: &SessionState) -> (&'static str, Style) {
 
 /// The first row: status and elapsed time first (they survive the narrowest pane), then the
 /// project, the session id and what the supervisor waits for.
-pub fn header(state: &SessionState, live: &Live) -> Line<'static> {
+pub(super) fn header(state: &SessionState, live: &Live) -> Line<'static> {
     let (label, style) = status_label(state);
     let mut spans = vec![
         Span::styled(format!(" {label} "), style),
@@ -73,14 +73,19 @@ pub fn header(state: &SessionState, live: &Live) -> Line<'static> {
 }
 
 /// The goal, shown under the header on tall panes.
-pub fn goal(state: &SessionState, width: usize) -> Option<Line<'static>> {
+pub(super) fn goal(state: &SessionState, width: usize) -> Option<Line<'static>> {
     let g = state.inputs.goal.as_deref()?;
     Some(Line::styled(fit(&format!(" goal: {g}"), width), dim()))
 }
 
 /// What the user must know first, as full-width lines with one style, at most `max` lines.
 /// Empty while the session runs without needing anyone.
-pub fn banner(state: &SessionState, live: &Live, width: usize, max: usize) -> (Vec<String>, Style) {
+pub(super) fn banner(
+    state: &SessionState,
+    live: &Live,
+    width: usize,
+    max: usize,
+) -> (Vec<String>, Style) {
     let w = width.saturating_sub(2).max(1);
     let with_text = |head: &str, text: &str| -> Vec<String> {
         let mut lines = vec![format!(" {head}")];
@@ -165,7 +170,7 @@ fn gate_lines(stage: Stage) -> Vec<String> {
 }
 
 /// The commands that make sense now, as a single line that fits `width` when it can.
-pub fn hint(state: &SessionState, width: usize) -> Line<'static> {
+pub(super) fn hint(state: &SessionState, width: usize) -> Line<'static> {
     let key = Style::new().add_modifier(Modifier::BOLD);
     let gate = state.gate_waiting.is_some() && state.status == Some(SessionStatus::Running);
     let long = width >= 110;

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 /// `HH:MM:SS` (hours grow past 99 rather than wrap).
-pub fn elapsed(d: Duration) -> String {
+pub(crate) fn elapsed(d: Duration) -> String {
     let s = d.as_secs();
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
 /// A token count in at most 6 characters: `999`, `1.50k`, `12.3k`, `123k`, `1.23M`, ... `9.22E`.
-pub fn tokens(n: u64) -> String {
+pub(crate) fn tokens(n: u64) -> String {
     const UNITS: [&str; 6] = ["k", "M", "G", "T", "P", "E"];
     if n < 1_000 {
         return n.to_string();
@@ -32,7 +32,7 @@ pub fn tokens(n: u64) -> String {
 }
 
 /// Dollars: four decimals below a dollar (local models cost nothing, small calls cost cents).
-pub fn usd(x: f64) -> String {
+pub(crate) fn usd(x: f64) -> String {
     if x < 1.0 {
         format!("${x:.4}")
     } else {
@@ -41,12 +41,12 @@ pub fn usd(x: f64) -> String {
 }
 
 /// A ratio as a whole percentage, `None` when the limit is not positive.
-pub fn percent(used: f64, limit: f64) -> Option<u32> {
+pub(crate) fn percent(used: f64, limit: f64) -> Option<u32> {
     (limit > 0.0).then(|| ((used / limit) * 100.0).clamp(0.0, 9_999.0).round() as u32)
 }
 
 /// A text bar of `width` cells filled in proportion to `used / limit` (capped at full).
-pub fn bar(used: f64, limit: f64, width: usize) -> String {
+pub(crate) fn bar(used: f64, limit: f64, width: usize) -> String {
     let frac = if limit > 0.0 {
         (used / limit).clamp(0.0, 1.0)
     } else {
@@ -60,7 +60,7 @@ pub fn bar(used: f64, limit: f64, width: usize) -> String {
 
 /// Cuts `s` to at most `width` characters, ending with `…` when cut. Newlines become spaces,
 /// so one journal error never takes more than its line.
-pub fn fit(s: &str, width: usize) -> String {
+pub(crate) fn fit(s: &str, width: usize) -> String {
     let flat: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -77,7 +77,7 @@ pub fn fit(s: &str, width: usize) -> String {
 }
 
 /// Pads or cuts `s` to exactly `width` characters.
-pub fn pad(s: &str, width: usize) -> String {
+pub(crate) fn pad(s: &str, width: usize) -> String {
     let cut = fit(s, width);
     let n = cut.chars().count();
     format!("{cut}{}", " ".repeat(width.saturating_sub(n)))
@@ -85,7 +85,7 @@ pub fn pad(s: &str, width: usize) -> String {
 
 /// Word-wraps `s` into lines of at most `width` characters (a longer word is cut), for banners
 /// whose height must be known before they are drawn.
-pub fn wrap(s: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(s: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     let mut cur = String::new();

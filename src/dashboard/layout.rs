@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 /// Which end of a section's lines stays visible when they do not fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keep {
+pub(super) enum Keep {
     /// The first lines, with a last line saying how many more there are.
     Head,
     /// The newest (last) lines, e.g. errors and messages.
@@ -21,7 +21,7 @@ pub enum Keep {
 }
 
 /// A titled block of lines.
-pub struct Section {
+pub(super) struct Section {
     pub title: Line<'static>,
     pub lines: Vec<Line<'static>>,
     /// How many lines the section needs before any other section gets extra rows.
@@ -30,7 +30,12 @@ pub struct Section {
 }
 
 impl Section {
-    pub fn new(title: Line<'static>, lines: Vec<Line<'static>>, core: usize, keep: Keep) -> Self {
+    pub(super) fn new(
+        title: Line<'static>,
+        lines: Vec<Line<'static>>,
+        core: usize,
+        keep: Keep,
+    ) -> Self {
         let core = core.min(lines.len());
         Section {
             title,
@@ -47,7 +52,7 @@ impl Section {
 
 /// Rows per section (title row included) for a column of `height` rows. The last section also
 /// gets whatever is left, so the column is always filled.
-pub fn allocate(sections: &[Section], height: usize) -> Vec<usize> {
+pub(super) fn allocate(sections: &[Section], height: usize) -> Vec<usize> {
     let mut rows = vec![0usize; sections.len()];
     let mut left = height;
     for (r, s) in rows.iter_mut().zip(sections) {
@@ -67,7 +72,7 @@ pub fn allocate(sections: &[Section], height: usize) -> Vec<usize> {
 }
 
 /// Renders sections stacked top to bottom in `area`.
-pub fn render_column(frame: &mut Frame, area: Rect, sections: Vec<Section>) {
+pub(super) fn render_column(frame: &mut Frame, area: Rect, sections: Vec<Section>) {
     let rows = allocate(&sections, area.height as usize);
     let mut y = area.y;
     for (s, h) in sections.into_iter().zip(rows) {
@@ -99,7 +104,11 @@ fn render_section(frame: &mut Frame, area: Rect, s: Section) {
 }
 
 /// The lines that fit in `rows`, with a marker for what was left out.
-pub fn visible(mut lines: Vec<Line<'static>>, rows: usize, keep: Keep) -> Vec<Line<'static>> {
+pub(super) fn visible(
+    mut lines: Vec<Line<'static>>,
+    rows: usize,
+    keep: Keep,
+) -> Vec<Line<'static>> {
     if lines.len() <= rows {
         return lines;
     }

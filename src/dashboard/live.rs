@@ -18,10 +18,10 @@ use protocol::TaskKind;
 use workflow::state::{TaskRecord, TaskState};
 
 /// A heartbeat younger than this means the agent process is alive (agents beat every few seconds).
-pub const HEARTBEAT_FRESH: Duration = Duration::from_secs(15);
+pub(crate) const HEARTBEAT_FRESH: Duration = Duration::from_secs(15);
 
 /// A transcript written to within this window means tokens are arriving.
-pub const STREAMING_FRESH: Duration = Duration::from_secs(3);
+pub(crate) const STREAMING_FRESH: Duration = Duration::from_secs(3);
 
 /// How old a file's last modification is; `None` when it does not exist or has no mtime.
 fn age(path: &Path, now: SystemTime) -> Option<Duration> {
@@ -47,7 +47,7 @@ fn kind_words(kind: &TaskKind) -> String {
 
 /// A short human description of a task, e.g. `options review r1` or
 /// `proposal repair of draft (attempt 2)`.
-pub fn task_label(t: &TaskRecord) -> String {
+pub(crate) fn task_label(t: &TaskRecord) -> String {
     let mut s = format!("{} {}", t.stage, kind_words(&t.kind));
     if t.round > 0 {
         s.push_str(&format!(" r{}", t.round));
@@ -109,7 +109,7 @@ fn decide(
 
 /// One agent's live state from its heartbeat's age, the journal and its transcript's age.
 /// Stateless, so it cannot measure speed: `tokens_per_sec` is `None` (see [`AgentWatch`]).
-pub fn agent_live(paths: &SessionPaths, state: &SessionState, role: &str) -> AgentLive {
+pub(crate) fn agent_live(paths: &SessionPaths, state: &SessionState, role: &str) -> AgentLive {
     let now = SystemTime::now();
     let heartbeat = age(&paths.heartbeat(role), now);
     let streaming = age(&paths.transcript(role), now).is_some_and(|a| a < STREAMING_FRESH);
@@ -126,17 +126,17 @@ struct Sample {
 /// Samples agents over time, adding a tokens/s estimate from each transcript's growth between
 /// two calls (bytes / 4 per second: a rough but honest rate for English text and code).
 #[derive(Debug, Default)]
-pub struct AgentWatch {
+pub(crate) struct AgentWatch {
     last: BTreeMap<String, Sample>,
 }
 
 impl AgentWatch {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The live state of each role, in the given order.
-    pub fn sample(
+    pub(crate) fn sample(
         &mut self,
         paths: &SessionPaths,
         state: &SessionState,

@@ -14,7 +14,7 @@
 
 mod backend;
 mod chrome;
-pub mod format;
+pub(crate) mod format;
 mod layout;
 mod live;
 mod sections;
@@ -26,8 +26,8 @@ use std::time::Duration;
 use crate::journal::SessionState;
 use protocol::Stage;
 
-pub use live::{AgentWatch, HEARTBEAT_FRESH, STREAMING_FRESH, agent_live, task_label};
-pub use terminal::Dashboard;
+pub(crate) use live::AgentWatch;
+pub(crate) use terminal::Dashboard;
 
 /// Facts the journal does not hold, supplied by the supervisor at each redraw.
 #[derive(Clone, Debug, Default, PartialEq)]

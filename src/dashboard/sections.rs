@@ -66,7 +66,7 @@ fn stage_note(round: u32, show_round: bool, doing: &[String], room: usize) -> St
 }
 
 /// Stage timeline: done, current (with round and what is in flight), pending.
-pub fn stages(state: &SessionState, stages: &[Stage], width: usize) -> Section {
+pub(super) fn stages(state: &SessionState, stages: &[Stage], width: usize) -> Section {
     let plan = planned(state, stages);
     let done = plan
         .iter()
@@ -147,7 +147,7 @@ pub fn stages(state: &SessionState, stages: &[Stage], width: usize) -> Section {
 }
 
 /// One line per agent: state, speed, task in hand, restarts.
-pub fn agents(state: &SessionState, live: &Live, width: usize) -> Section {
+pub(super) fn agents(state: &SessionState, live: &Live, width: usize) -> Section {
     let role_w = live
         .agents
         .iter()
@@ -217,7 +217,7 @@ fn category_short(c: Category) -> &'static str {
 
 /// Feedback items by category (open, addressed, closed), then the unresolved items themselves
 /// when there is room.
-pub fn feedback(state: &SessionState, width: usize) -> Section {
+pub(super) fn feedback(state: &SessionState, width: usize) -> Section {
     let count = |c: Option<Category>, st: ItemStatus| {
         state
             .items
@@ -293,7 +293,7 @@ pub fn feedback(state: &SessionState, width: usize) -> Section {
 }
 
 /// Tokens and cost per role and in total, against the budget and the token cap.
-pub fn usage(state: &SessionState, live: &Live, width: usize) -> Section {
+pub(super) fn usage(state: &SessionState, live: &Live, width: usize) -> Section {
     let mut roles: Vec<String> = live.agents.iter().map(|a| a.role.clone()).collect();
     for r in state.by_role.keys() {
         if !roles.contains(r) {
@@ -391,7 +391,7 @@ pub fn usage(state: &SessionState, live: &Live, width: usize) -> Section {
 }
 
 /// Deliverables written so far, with the design documents' progress in the title.
-pub fn deliverables(state: &SessionState, width: usize) -> Section {
+pub(super) fn deliverables(state: &SessionState, width: usize) -> Section {
     let mut t = format!("Deliverables ({})", state.deliverables.len());
     if !state.design_docs.is_empty() {
         let written = state
@@ -430,7 +430,12 @@ pub fn deliverables(state: &SessionState, width: usize) -> Section {
 }
 
 /// Messages (oldest first), then errors (newest last, so they stay visible when space is short).
-pub fn errors(state: &SessionState, live: &Live, messages: &[String], width: usize) -> Section {
+pub(super) fn errors(
+    state: &SessionState,
+    live: &Live,
+    messages: &[String],
+    width: usize,
+) -> Section {
     let mut errs: Vec<String> = Vec::new();
     // The journal's last error (a failed task or the failure reason) is not always among the
     // supervisor's recent errors, e.g. after a resume.
@@ -488,7 +493,7 @@ pub fn errors(state: &SessionState, live: &Live, messages: &[String], width: usi
 }
 
 /// Every task so far, oldest first, with its time since the session started and its outcome.
-pub fn tasks(state: &SessionState, width: usize) -> Section {
+pub(super) fn tasks(state: &SessionState, width: usize) -> Section {
     let mut all: Vec<_> = state.tasks.values().collect();
     all.sort_by_key(|t| (t.dispatched_at, t.id.clone()));
     let role_w = all

@@ -32,14 +32,14 @@ const MAX_MESSAGES: usize = 50;
 /// The live dashboard on stdout. Call [`Dashboard::render`] on every state change, on a tick
 /// (about once a second, for the elapsed time and agent speeds) and on `SIGWINCH`; a size change
 /// is picked up at the next render.
-pub struct Dashboard {
+pub(crate) struct Dashboard {
     terminal: Terminal<PaneBackend>,
     messages: VecDeque<String>,
 }
 
 impl Dashboard {
     /// Takes over stdout. Fails when stdout is not a terminal (use plain progress lines then).
-    pub fn new() -> std::io::Result<Self> {
+    pub(crate) fn new() -> std::io::Result<Self> {
         let stdout = std::io::stdout();
         if !stdout.is_terminal() {
             return Err(std::io::Error::other(
@@ -57,7 +57,7 @@ impl Dashboard {
     }
 
     /// Draws the current state; only changed cells are written.
-    pub fn render(
+    pub(crate) fn render(
         &mut self,
         state: &SessionState,
         live: &Live,
@@ -74,7 +74,7 @@ impl Dashboard {
 
     /// Adds a line to the dashboard's messages (stamped with the local time) and to the log.
     /// Shown at the next render.
-    pub fn message(&mut self, line: &str) {
+    pub(crate) fn message(&mut self, line: &str) {
         tracing::info!(target: "agentmux::dashboard", "{line}");
         push_message(&mut self.messages, stamped(line));
     }

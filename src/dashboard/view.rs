@@ -17,7 +17,7 @@ use crate::journal::SessionState;
 use protocol::Stage;
 
 /// Draws the dashboard, with the supervisor's own messages in the errors section.
-pub fn render(
+pub(super) fn render(
     frame: &mut Frame,
     state: &SessionState,
     live: &Live,

@@ -6,20 +6,19 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use protocol::error::{Error, Result};
 
 /// A held session lock; released on drop.
 #[derive(Debug)]
-pub struct SessionLock {
+pub(crate) struct SessionLock {
     file: File,
-    path: PathBuf,
 }
 
 impl SessionLock {
     /// Takes the lock or explains who holds it.
-    pub fn acquire(path: &Path, holder: &str) -> Result<SessionLock> {
+    pub(crate) fn acquire(path: &Path, holder: &str) -> Result<SessionLock> {
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -51,16 +50,13 @@ impl SessionLock {
         // Who holds the lock, for the message of the next process that finds it taken. Not
         // synced: the lock itself (flock) does not outlive a crash, and neither need its words.
         let _ = write!(file, "{holder} (pid {})", std::process::id());
-        Ok(SessionLock {
-            file,
-            path: path.to_owned(),
-        })
+        Ok(SessionLock { file })
     }
 
     /// [`acquire`](Self::acquire), waiting up to `patience` for a holder to let go: the
     /// supervisor of a new session starts while `agentmux start`, holding the lock, still
     /// writes the session's first files.
-    pub fn acquire_waiting(
+    pub(crate) fn acquire_waiting(
         path: &Path,
         holder: &str,
         patience: std::time::Duration,
@@ -77,7 +73,7 @@ impl SessionLock {
     }
 
     /// Whether some process holds the lock right now (without taking it for long).
-    pub fn is_held(path: &Path) -> bool {
+    pub(crate) fn is_held(path: &Path) -> bool {
         let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
             return false;
         };
@@ -94,7 +90,7 @@ impl SessionLock {
     /// waited for, up to `patience`: a killed process keeps its lock until its last thread has
     /// exited, and one in the middle of an fsync exits only when the disk answers (`resume` right
     /// after a crash would otherwise say the session is still running).
-    pub fn is_held_by_a_live_process(path: &Path, patience: std::time::Duration) -> bool {
+    pub(crate) fn is_held_by_a_live_process(path: &Path, patience: std::time::Duration) -> bool {
         if !Self::is_held(path) {
             return false;
         }
@@ -118,10 +114,6 @@ impl SessionLock {
         let text = std::fs::read_to_string(path).ok()?;
         let (_, rest) = text.rsplit_once("(pid ")?;
         rest.trim_end().strip_suffix(')')?.parse().ok()
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

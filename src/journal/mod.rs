@@ -6,8 +6,8 @@
 //! happened. Session state is a fold of the events ([`state::SessionState`]); a torn or corrupted
 //! line is skipped with a warning, never fatal.
 
-pub mod lock;
-pub mod writer;
+pub(crate) mod lock;
+pub(crate) mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -18,17 +18,17 @@ use jiff::Timestamp;
 use protocol::error::{Error, Result};
 use protocol::{Event, JournalRecord};
 
-pub use workflow::state::SessionState;
+pub(crate) use workflow::state::SessionState;
 
 /// A line of the journal that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedLine {
+pub(crate) struct SkippedLine {
     pub line: usize,
     pub reason: String,
 }
 
 /// Reads every record; bad lines are returned separately instead of failing.
-pub fn read(path: &Path) -> Result<(Vec<JournalRecord>, Vec<SkippedLine>)> {
+pub(crate) fn read(path: &Path) -> Result<(Vec<JournalRecord>, Vec<SkippedLine>)> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
@@ -53,7 +53,7 @@ pub fn read(path: &Path) -> Result<(Vec<JournalRecord>, Vec<SkippedLine>)> {
 }
 
 /// Folds a journal file into session state, logging skipped lines.
-pub fn load_state(path: &Path) -> Result<(SessionState, Vec<SkippedLine>)> {
+pub(crate) fn load_state(path: &Path) -> Result<(SessionState, Vec<SkippedLine>)> {
     let (records, skipped) = read(path)?;
     for s in &skipped {
         tracing::warn!(
@@ -67,7 +67,7 @@ pub fn load_state(path: &Path) -> Result<(SessionState, Vec<SkippedLine>)> {
 }
 
 /// The single writer of a journal.
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     sink: Sink,
     next_seq: u64,
@@ -85,7 +85,7 @@ enum Sink {
 
 impl Journal {
     /// Opens (creating if needed) a journal for appending. The caller must hold the session lock.
-    pub fn open(path: &Path) -> Result<(Journal, Vec<JournalRecord>, Vec<SkippedLine>)> {
+    pub(crate) fn open(path: &Path) -> Result<(Journal, Vec<JournalRecord>, Vec<SkippedLine>)> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
@@ -123,7 +123,7 @@ impl Journal {
 
     /// Hands the file to a writer thread: from now on appends and syncs are queued and the
     /// caller never waits for the disk, except in [`Journal::sync`].
-    pub fn write_in_background(&mut self) -> Result<()> {
+    pub(crate) fn write_in_background(&mut self) -> Result<()> {
         if let Sink::Direct(file) = &self.sink {
             let file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
             self.sink = Sink::Background(writer::Writer::start(&self.path, file)?);
@@ -132,7 +132,7 @@ impl Journal {
     }
 
     /// Makes `paths` durable before any record appended after this call is written.
-    pub fn sync_files_first(&mut self, paths: Vec<std::path::PathBuf>) -> Result<()> {
+    pub(crate) fn sync_files_first(&mut self, paths: Vec<std::path::PathBuf>) -> Result<()> {
         if paths.is_empty() {
             return Ok(());
         }
@@ -145,7 +145,7 @@ impl Journal {
     /// Writes a file atomically (temp file, fsync, rename) before any record appended after
     /// this call: on the writer thread when there is one, so a slow disk never holds up the
     /// caller (replacing a file can wait for the disk on ext4).
-    pub fn write_file(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
+    pub(crate) fn write_file(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
         match &self.sink {
             Sink::Direct(_) => fsutil::write_atomic(&path, &bytes),
             Sink::Background(w) => w.write_file(path, bytes),
@@ -153,7 +153,7 @@ impl Journal {
     }
 
     /// Appends one event and flushes it durably before returning.
-    pub fn append(&mut self, event: Event) -> Result<JournalRecord> {
+    pub(crate) fn append(&mut self, event: Event) -> Result<JournalRecord> {
         let record = self.append_unsynced(event)?;
         self.sync()?;
         Ok(record)
@@ -164,7 +164,7 @@ impl Journal {
     /// survive a power loss too. The supervisor writes the events of one step this way and
     /// syncs once before it waits: one flush per step instead of one per event (about 3 ms each
     /// on an ext4 disk).
-    pub fn append_unsynced(&mut self, event: Event) -> Result<JournalRecord> {
+    pub(crate) fn append_unsynced(&mut self, event: Event) -> Result<JournalRecord> {
         let record = JournalRecord {
             seq: self.next_seq,
             at: Timestamp::now(),
@@ -187,7 +187,7 @@ impl Journal {
 
     /// Flushes every record appended so far to the disk and waits for it (nothing to do when
     /// all are).
-    pub fn sync(&mut self) -> Result<()> {
+    pub(crate) fn sync(&mut self) -> Result<()> {
         if self.unsynced {
             match &self.sink {
                 Sink::Direct(file) => file.sync_data().map_err(|e| Error::io(&self.path, e))?,
@@ -201,7 +201,7 @@ impl Journal {
     /// Starts flushing every record appended so far without waiting for it (the same as
     /// [`Journal::sync`] without a writer thread). An error of an earlier background write is
     /// returned here.
-    pub fn sync_soon(&mut self) -> Result<()> {
+    pub(crate) fn sync_soon(&mut self) -> Result<()> {
         match &self.sink {
             Sink::Direct(_) => self.sync(),
             Sink::Background(w) => {
@@ -212,10 +212,6 @@ impl Journal {
                 w.check()
             }
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

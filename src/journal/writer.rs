@@ -31,7 +31,7 @@ enum Op {
 }
 
 /// The writer thread of one journal file.
-pub struct Writer {
+pub(crate) struct Writer {
     tx: Option<Sender<Op>>,
     thread: Option<JoinHandle<()>>,
     failed: Arc<Mutex<Option<String>>>,
@@ -39,7 +39,7 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the thread; it owns `file` from now on.
-    pub fn start(path: &Path, file: File) -> Result<Writer> {
+    pub(crate) fn start(path: &Path, file: File) -> Result<Writer> {
         let (tx, rx) = mpsc::channel();
         let failed = Arc::new(Mutex::new(None));
         let thread = std::thread::Builder::new()
@@ -57,25 +57,25 @@ impl Writer {
         })
     }
 
-    pub fn append(&self, line: Vec<u8>) -> Result<()> {
+    pub(crate) fn append(&self, line: Vec<u8>) -> Result<()> {
         self.send(Op::Append(line))
     }
 
-    pub fn write_file(&self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
+    pub(crate) fn write_file(&self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
         self.send(Op::WriteFile(path, bytes))
     }
 
-    pub fn sync_files(&self, paths: Vec<PathBuf>) -> Result<()> {
+    pub(crate) fn sync_files(&self, paths: Vec<PathBuf>) -> Result<()> {
         self.send(Op::SyncFiles(paths))
     }
 
     /// Queues a journal flush and returns at once.
-    pub fn sync_soon(&self) -> Result<()> {
+    pub(crate) fn sync_soon(&self) -> Result<()> {
         self.send(Op::Sync)
     }
 
     /// Flushes the journal and waits until everything queued so far is on disk.
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         self.send(Op::Sync)?;
         let (ack_tx, ack_rx) = mpsc::channel();
         self.send(Op::Barrier(ack_tx))?;
@@ -84,7 +84,7 @@ impl Writer {
     }
 
     /// The first error the thread met, if any: every later operation was skipped.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match &*self.failed.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(msg) => Err(Error::Other(msg.clone())),
             None => Ok(()),

@@ -23,10 +23,10 @@ use protocol::error::{Error, Result};
 use tmux::{Multiplexer, PaneInfo, PaneSpec};
 
 /// Crashes of one role in a row after which the session fails.
-pub const MAX_CONSECUTIVE_CRASHES: u32 = 3;
+pub(crate) const MAX_CONSECUTIVE_CRASHES: u32 = 3;
 
 /// A heartbeat older than this means the agent hangs (agents beat every 2 s).
-pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Why an agent is considered down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,7 +287,7 @@ pub fn pid_alive(pid: u32) -> bool {
 
 /// Whether a process runs: it exists and is not a zombie (a process whose main thread has
 /// exited, waiting for its parent; another of its threads may still finish a system call).
-pub fn alive_not_zombie(pid: u32) -> bool {
+pub(crate) fn alive_not_zombie(pid: u32) -> bool {
     pid_alive(pid) && proc_state(pid) != Some('Z')
 }
 
@@ -327,12 +327,12 @@ pub fn pane_spec_for_agent(
 /// environment: the API key variable named by `llm.api_key_env`, `OPENAI_BASE_URL`, every
 /// `AGENTMUX_*` variable, and `XDG_CONFIG_HOME` / `XDG_DATA_HOME` (so the pane reads the same
 /// user config and model directory). A tmux server started long ago does not have them.
-pub fn pane_env(config: &Config) -> Vec<(String, String)> {
+pub(crate) fn pane_env(config: &Config) -> Vec<(String, String)> {
     pane_env_from(config, std::env::vars())
 }
 
 /// [`pane_env`] over a given environment.
-pub fn pane_env_from(
+pub(crate) fn pane_env_from(
     config: &Config,
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Vec<(String, String)> {

@@ -13,7 +13,7 @@ use protocol::error::{Error, Result};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ControlRequest {
+pub(crate) enum ControlRequest {
     Pause {
         reason: String,
     },
@@ -41,7 +41,7 @@ impl ControlRequest {
 }
 
 /// Writes a request for the supervisor.
-pub fn submit(paths: &SessionPaths, req: &ControlRequest) -> Result<PathBuf> {
+pub(crate) fn submit(paths: &SessionPaths, req: &ControlRequest) -> Result<PathBuf> {
     let dir = paths.control();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let nanos = jiff::Timestamp::now().as_nanosecond();
@@ -51,7 +51,7 @@ pub fn submit(paths: &SessionPaths, req: &ControlRequest) -> Result<PathBuf> {
 }
 
 /// Pending requests, oldest first. Unreadable files are reported and removed.
-pub fn pending(paths: &SessionPaths) -> Vec<(PathBuf, ControlRequest)> {
+pub(crate) fn pending(paths: &SessionPaths) -> Vec<(PathBuf, ControlRequest)> {
     let Ok(rd) = std::fs::read_dir(paths.control()) else {
         return Vec::new();
     };
@@ -78,7 +78,7 @@ pub fn pending(paths: &SessionPaths) -> Vec<(PathBuf, ControlRequest)> {
 }
 
 /// Marks a request as applied.
-pub fn done(path: &std::path::Path) {
+pub(crate) fn done(path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
 }
 

@@ -16,7 +16,7 @@ use workflow::machine::{StepTask, doc_for_section};
 use workflow::prompts::{PromptInputs, PromptTask, build};
 
 /// Builds the task for a step.
-pub fn build_task(
+pub(crate) fn build_task(
     ctx: &SessionContext,
     state: &SessionState,
     st: &StepTask,
@@ -335,7 +335,7 @@ fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) ->
 
 /// Bounds every string and array of a JSON Schema (unless already bounded), so that
 /// grammar-constrained decoding on a small local model cannot run away inside one value.
-pub fn bound_schema(schema: &mut Value, max_len: u64, max_items: u64) {
+pub(crate) fn bound_schema(schema: &mut Value, max_len: u64, max_items: u64) {
     match schema {
         Value::Object(m) => {
             let ty = m.get("type").cloned();
@@ -370,7 +370,7 @@ pub fn bound_schema(schema: &mut Value, max_len: u64, max_items: u64) {
 /// Turns "an array of n entries whose `item_id` is one of these n ids" into a tuple with one
 /// entry per id (`prefixItems` with a `const` id each). Under grammar-constrained decoding a small
 /// model then answers every item exactly once instead of repeating the first id.
-pub fn one_entry_per_item(schema: &mut Value) {
+pub(crate) fn one_entry_per_item(schema: &mut Value) {
     let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
         return;
     };

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 /// Why the agents cannot go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostProblem {
+pub(crate) enum HostProblem {
     /// A role crashed too often in a row, or cannot be started: the session fails.
     CrashedOut(String),
     /// Where the agents run is gone (the tmux server was killed): nothing is wrong with the
@@ -17,7 +17,7 @@ pub enum HostProblem {
 }
 
 /// Agent processes, restarted when they die.
-pub trait AgentHost: Send {
+pub(crate) trait AgentHost: Send {
     /// Restarts dead agents. Returns (role, consecutive crashes) for each restart.
     fn check(&mut self) -> Result<Vec<(String, u32)>, HostProblem>;
     /// A task of `role` completed: its crash counter starts again.
@@ -27,10 +27,10 @@ pub trait AgentHost: Send {
 }
 
 /// The most consecutive crashes of one role before the session fails.
-pub const MAX_CONSECUTIVE_CRASHES: u32 = 3;
+pub(crate) const MAX_CONSECUTIVE_CRASHES: u32 = 3;
 
 /// Headless agents: child processes of the supervisor.
-pub struct ChildAgents {
+pub(crate) struct ChildAgents {
     exe: PathBuf,
     project_dir: PathBuf,
     session_id: String,
@@ -40,7 +40,7 @@ pub struct ChildAgents {
 }
 
 impl ChildAgents {
-    pub fn start(
+    pub(crate) fn start(
         exe: &Path,
         project_dir: &Path,
         session_id: &str,
@@ -146,7 +146,7 @@ impl Drop for ChildAgents {
 }
 
 /// The pane command of a role agent, with the `--set` flags the session was started with.
-pub fn agent_pane_spec(
+pub(crate) fn agent_pane_spec(
     exe: &Path,
     project_dir: &Path,
     session_id: &str,
@@ -174,7 +174,7 @@ pub fn agent_pane_spec(
 /// CLI records their ids in `runtime.json` only when all are open. Rather than wait for that (it
 /// would delay the first request by the whole pane set-up), the supervisor starts dispatching at
 /// once and the panes are registered at the first health check that finds them.
-pub struct TmuxAgents {
+pub(crate) struct TmuxAgents {
     pool: crate::supervisor::agents::AgentPool,
     mux: std::sync::Arc<dyn tmux::Multiplexer>,
     paths: crate::paths::SessionPaths,
@@ -196,7 +196,7 @@ const PANES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 impl TmuxAgents {
     /// Agents of the session's `runtime.json`: registered at once when it lists their panes,
     /// else at a later [`AgentHost::check`].
-    pub fn new(
+    pub(crate) fn new(
         mux: std::sync::Arc<dyn tmux::Multiplexer>,
         paths: &crate::paths::SessionPaths,
         runtime: &crate::runtime::SessionRuntime,

@@ -1,13 +1,13 @@
 //! The supervisor: the one stateful process of a session (see `run`).
 
-pub mod agents;
-pub mod control;
-pub mod deliverables;
-pub mod dispatch;
-pub mod host;
-pub mod notify;
-pub mod results;
-pub mod run;
-pub mod session;
-pub mod store;
-pub mod view;
+pub(crate) mod agents;
+pub(crate) mod control;
+pub(crate) mod deliverables;
+pub(crate) mod dispatch;
+pub(crate) mod host;
+pub(crate) mod notify;
+pub(crate) mod results;
+pub(crate) mod run;
+pub(crate) mod session;
+pub(crate) mod store;
+pub(crate) mod view;

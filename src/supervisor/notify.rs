@@ -7,7 +7,7 @@ use crate::config::NotifyConfig;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Occasion {
+pub(crate) enum Occasion {
     Completed,
     Failed,
     NeedsInput,
@@ -15,7 +15,7 @@ pub enum Occasion {
 }
 
 impl Occasion {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Occasion::Completed => "completed",
             Occasion::Failed => "failed",
@@ -27,7 +27,7 @@ impl Occasion {
 
 /// Sends the notification through every configured channel; failures are logged, not fatal.
 /// `tmux`: a callback showing the message in the session (display-message + bell).
-pub fn send(
+pub(crate) fn send(
     cfg: &NotifyConfig,
     session: &str,
     occasion: Occasion,

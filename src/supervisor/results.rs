@@ -25,7 +25,7 @@ use workflow::state::TaskRecord;
 
 /// An artifact revision to write before journaling.
 #[derive(Debug, Clone)]
-pub struct ArtifactFile {
+pub(crate) struct ArtifactFile {
     pub stage: Stage,
     pub name: String,
     pub revision: u32,
@@ -35,14 +35,14 @@ pub struct ArtifactFile {
 
 /// What a valid result produces.
 #[derive(Debug, Default)]
-pub struct Processed {
+pub(crate) struct Processed {
     pub files: Vec<ArtifactFile>,
     pub events: Vec<Event>,
 }
 
 /// The verdict on a result.
 #[derive(Debug)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Accepted(Processed),
     /// Findings to send back to the author (a repair task).
     Invalid(Vec<String>),
@@ -51,7 +51,7 @@ pub enum Verdict {
 /// Processes the completed output of `task`. `force`: accept even if invalid (the repair limit
 /// was reached and `workflow.on_invalid` is `continue`); the problems are then recorded as a
 /// critical item by the `validator` so the ledger lists them.
-pub fn process(
+pub(crate) fn process(
     ctx: &SessionContext,
     state: &SessionState,
     rec: &TaskRecord,
@@ -259,7 +259,7 @@ fn render_checked(
 /// manifest schema, the mermaid parser), so the first accepted document does not wait for it:
 /// about 10 ms in a release build. The supervisor runs this on a thread at start, while the first
 /// request is out.
-pub fn warm_up() {
+pub(crate) fn warm_up() {
     const SAMPLE: &str = "# Warm-up\n\n```mermaid\nflowchart LR\n  a --> b\n```\n";
     for kind in DocKind::ALL {
         let _ = docs::render::check(kind, &Value::Null);
@@ -269,7 +269,7 @@ pub fn warm_up() {
 }
 
 /// The validator of a document kind (each also checks the mermaid blocks).
-pub fn validate_markdown(kind: DocKind, md: &str) -> Vec<validate::Finding> {
+pub(crate) fn validate_markdown(kind: DocKind, md: &str) -> Vec<validate::Finding> {
     match kind {
         DocKind::Prd => validate::validate_prd(md),
         DocKind::Options => validate::validate_options(md),
@@ -321,7 +321,7 @@ fn draft(
 /// suffix) are mapped to it; references to documents that were not selected are dropped.
 /// Anything still missing (a selected document without a scope, say) remains for the
 /// validator, and so for a repair.
-pub fn normalize_manifest(m: &Value) -> Value {
+pub(crate) fn normalize_manifest(m: &Value) -> Value {
     let mut out = m.clone();
     let Some(obj) = out.as_object_mut() else {
         return out;
@@ -381,7 +381,7 @@ pub fn normalize_manifest(m: &Value) -> Value {
 }
 
 /// The recommended option of an options document, as its letter or name.
-pub fn recommended_option(doc: &Value) -> Option<String> {
+pub(crate) fn recommended_option(doc: &Value) -> Option<String> {
     let c = doc.get("comparison")?;
     for k in ["recommended_option", "recommended", "recommendation"] {
         if let Some(s) = c.get(k).and_then(Value::as_str) {
@@ -483,7 +483,7 @@ fn uncovered(
 }
 
 /// The PRD items a manifest must trace, as (key, text): see [`validate::Uncovered::key`].
-pub fn trace_items(ctx: &SessionContext, state: &SessionState) -> Vec<(String, String)> {
+pub(crate) fn trace_items(ctx: &SessionContext, state: &SessionState) -> Vec<(String, String)> {
     uncovered(ctx, state, &serde_json::json!({}))
         .into_iter()
         .map(|u| (u.key(), u.text))
@@ -751,7 +751,7 @@ fn integrate(
 }
 
 /// Today's date, ISO.
-pub fn today() -> String {
+pub(crate) fn today() -> String {
     crate::localtime::now().date().to_string()
 }
 

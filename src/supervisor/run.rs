@@ -26,7 +26,7 @@ use workflow::machine::{Next, StepTask, next};
 use workflow::state::{StepKey, TaskState};
 
 /// How the supervisor presents progress.
-pub trait View: Send {
+pub(crate) trait View: Send {
     /// Called after every change and once a second.
     fn render(&mut self, state: &SessionState, live: &Live);
     /// A one-line message (errors, notices).
@@ -35,7 +35,7 @@ pub trait View: Send {
 
 /// Live facts that are not in the journal.
 #[derive(Debug, Default, Clone)]
-pub struct Live {
+pub(crate) struct Live {
     pub started: Option<Instant>,
     pub errors: VecDeque<String>,
     pub waiting_for: Option<String>,
@@ -52,13 +52,14 @@ pub struct Live {
 const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Shows a message inside the session's tmux session (display-message and bell).
-pub type TmuxNotify = Box<dyn Fn(&str) + Send>;
+pub(crate) type TmuxNotify = Box<dyn Fn(&str) + Send>;
 
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     pub ctx: SessionContext,
     pub journal: Journal,
     pub state: SessionState,
-    pub lock: SessionLock,
+    /// Held while the supervisor lives; released on drop.
+    pub _lock: SessionLock,
     pub host: Box<dyn AgentHost>,
     pub view: Box<dyn View>,
     /// Shows a notification inside tmux (display-message + bell), when in tmux.
@@ -76,7 +77,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// Journals an event and folds it into the state. The files written so far (artifacts,
     /// deliverables, tasks, results read) are synced before the record is written.
-    pub fn record(&mut self, event: Event) -> Result<()> {
+    pub(crate) fn record(&mut self, event: Event) -> Result<()> {
         self.journal
             .sync_files_first(self.ctx.store.deferred().take())?;
         let rec = self.journal.append_unsynced(event)?;
@@ -122,7 +123,7 @@ impl Supervisor {
     }
 
     /// Runs the session until it completes, fails, pauses or is stopped.
-    pub async fn run(&mut self, cancel: CancellationToken) -> Result<SessionStatus> {
+    pub(crate) async fn run(&mut self, cancel: CancellationToken) -> Result<SessionStatus> {
         self.live.started = Some(Instant::now());
         match self.state.status() {
             SessionStatus::Completed | SessionStatus::Failed => return Ok(self.state.status()),
@@ -594,7 +595,7 @@ impl Supervisor {
 
 /// Applies one control request to a journal (by the supervisor, or by a command holding the
 /// lock when no supervisor runs). Returns a message for the user.
-pub fn apply_request(
+pub(crate) fn apply_request(
     ctx: &SessionContext,
     state: &mut SessionState,
     journal: &mut Journal,

@@ -15,10 +15,10 @@ use workflow::machine::Plan;
 use workflow::roles::Roles;
 
 /// File names of the frozen inputs in `artifacts/intake/`.
-pub const INPUT_PRD: &str = "prd.md";
-pub const INPUT_DIGEST: &str = "digest.md";
+pub(crate) const INPUT_PRD: &str = "prd.md";
+pub(crate) const INPUT_DIGEST: &str = "digest.md";
 
-pub struct SessionContext {
+pub(crate) struct SessionContext {
     pub project: ProjectPaths,
     pub paths: SessionPaths,
     pub session_id: String,
@@ -32,7 +32,7 @@ pub struct SessionContext {
 
 impl SessionContext {
     /// Builds the context of an existing session from its journal state.
-    pub fn load(
+    pub(crate) fn load(
         project_dir: &Path,
         config: Config,
         state: &SessionState,
@@ -91,7 +91,7 @@ impl SessionContext {
     }
 
     /// The PRD text prompts should use: the summary, else the generated PRD, else the input.
-    pub fn prd_text(&self, state: &SessionState) -> Option<String> {
+    pub(crate) fn prd_text(&self, state: &SessionState) -> Option<String> {
         self.store
             .latest_md(state, Stage::Intake, "prd_summary")
             .or_else(|| self.store.latest_md(state, Stage::Requirements, "prd"))
@@ -100,7 +100,7 @@ impl SessionContext {
 }
 
 /// The document kind a stage's author produces.
-pub fn doc_kind(stage: Stage) -> Option<DocKind> {
+pub(crate) fn doc_kind(stage: Stage) -> Option<DocKind> {
     match stage {
         Stage::Requirements => Some(DocKind::Prd),
         Stage::Options => Some(DocKind::Options),
@@ -112,7 +112,7 @@ pub fn doc_kind(stage: Stage) -> Option<DocKind> {
 }
 
 /// The artifact name of a stage's main document.
-pub fn doc_name(stage: Stage) -> &'static str {
+pub(crate) fn doc_name(stage: Stage) -> &'static str {
     match stage {
         Stage::Requirements => "prd",
         Stage::Options => "options",
@@ -125,12 +125,12 @@ pub fn doc_name(stage: Stage) -> &'static str {
 }
 
 /// The artifact name of a design document file (`api_design.md` -> `api_design`).
-pub fn design_doc_name(file: &str) -> String {
+pub(crate) fn design_doc_name(file: &str) -> String {
     file.trim_end_matches(".md").to_string()
 }
 
 /// Short codes for feedback item ids: `OPT-PE-r1-3`.
-pub fn stage_code(stage: Stage) -> &'static str {
+pub(crate) fn stage_code(stage: Stage) -> &'static str {
     match stage {
         Stage::Intake => "INT",
         Stage::Requirements => "REQ",
@@ -144,7 +144,7 @@ pub fn stage_code(stage: Stage) -> &'static str {
 }
 
 /// `principal-engineer` -> `PE`, `human` -> `HU`, `code-reviewer` -> `CR`.
-pub fn role_code(role: &str) -> String {
+pub(crate) fn role_code(role: &str) -> String {
     if role == "human" {
         return "HU".into();
     }

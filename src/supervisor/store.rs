@@ -19,7 +19,7 @@ use protocol::Stage;
 use protocol::error::{Error, Result};
 
 #[derive(Clone, Debug)]
-pub struct Store {
+pub(crate) struct Store {
     pub dir: PathBuf,
     /// The session's files written since the last journal sync (see [`Deferred`]).
     deferred: Arc<Deferred>,
@@ -34,7 +34,7 @@ struct Cache {
 }
 
 impl Store {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Self {
             dir,
             deferred: Arc::default(),
@@ -43,7 +43,7 @@ impl Store {
     }
 
     /// Files written unsynced, to be synced before the journal that records them.
-    pub fn deferred(&self) -> &Deferred {
+    pub(crate) fn deferred(&self) -> &Deferred {
         &self.deferred
     }
 
@@ -51,12 +51,12 @@ impl Store {
         self.dir.join(stage.as_str()).join(format!("{name}.r{rev}"))
     }
 
-    pub fn md_path(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
+    pub(crate) fn md_path(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
         self.base(stage, name, rev)
             .with_extension(format!("r{rev}.md"))
     }
 
-    pub fn json_path(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
+    pub(crate) fn json_path(&self, stage: Stage, name: &str, rev: u32) -> PathBuf {
         self.base(stage, name, rev)
             .with_extension(format!("r{rev}.json"))
     }
@@ -65,7 +65,7 @@ impl Store {
     /// once, and handed to `write` as (path, bytes) to put on disk. The supervisor passes its
     /// journal writer, which writes them off the path to the next request, before any record
     /// appended after this call.
-    pub fn save(
+    pub(crate) fn save(
         &self,
         stage: Stage,
         name: &str,
@@ -87,12 +87,12 @@ impl Store {
     }
 
     /// One revision's markdown.
-    pub fn md(&self, stage: Stage, name: &str, rev: u32) -> Option<String> {
+    pub(crate) fn md(&self, stage: Stage, name: &str, rev: u32) -> Option<String> {
         self.text(&self.md_path(stage, name, rev))
     }
 
     /// One revision's JSON.
-    pub fn json(&self, stage: Stage, name: &str, rev: u32) -> Option<Value> {
+    pub(crate) fn json(&self, stage: Stage, name: &str, rev: u32) -> Option<Value> {
         let path = self.json_path(stage, name, rev);
         if let Some(v) = self.cache().json.get(&path) {
             return Some(v.clone());
@@ -104,21 +104,31 @@ impl Store {
     }
 
     /// The latest accepted markdown of an artifact.
-    pub fn latest_md(&self, state: &SessionState, stage: Stage, name: &str) -> Option<String> {
+    pub(crate) fn latest_md(
+        &self,
+        state: &SessionState,
+        stage: Stage,
+        name: &str,
+    ) -> Option<String> {
         self.md(stage, name, state.artifact_revision(stage, name)?)
     }
 
     /// The latest accepted JSON of an artifact.
-    pub fn latest_json(&self, state: &SessionState, stage: Stage, name: &str) -> Option<Value> {
+    pub(crate) fn latest_json(
+        &self,
+        state: &SessionState,
+        stage: Stage,
+        name: &str,
+    ) -> Option<Value> {
         self.json(stage, name, state.artifact_revision(stage, name)?)
     }
 
     /// An input snapshot taken at session start (PRD, digest): `artifacts/intake/<name>`.
-    pub fn input_path(&self, name: &str) -> PathBuf {
+    pub(crate) fn input_path(&self, name: &str) -> PathBuf {
         self.dir.join("intake").join(name)
     }
 
-    pub fn read_input(&self, name: &str) -> Option<String> {
+    pub(crate) fn read_input(&self, name: &str) -> Option<String> {
         self.text(&self.input_path(name))
     }
 

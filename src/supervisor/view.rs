@@ -9,13 +9,13 @@ use crate::supervisor::run::{Live, View};
 use protocol::Stage;
 
 /// Progress as plain lines (headless runs, or a pane that is not a terminal).
-pub struct LineView {
+pub(crate) struct LineView {
     last: String,
     to_stderr: bool,
 }
 
 impl LineView {
-    pub fn new(to_stderr: bool) -> Self {
+    pub(crate) fn new(to_stderr: bool) -> Self {
         Self {
             last: String::new(),
             to_stderr,
@@ -60,18 +60,18 @@ impl View for LineView {
 }
 
 /// Makes a view; None when it cannot be had (no terminal).
-pub type BuildView = Box<dyn FnOnce() -> Option<Box<dyn View>> + Send>;
+pub(crate) type BuildView = Box<dyn FnOnce() -> Option<Box<dyn View>> + Send>;
 
 /// A view built when it is first used: the supervisor's first requests go out before the
 /// dashboard takes over the terminal (clearing and measuring it takes about a millisecond).
-pub struct LazyView {
+pub(crate) struct LazyView {
     build: Option<BuildView>,
     view: Box<dyn View>,
 }
 
 impl LazyView {
     /// `build` makes the view; when it gives None (no terminal), `fallback` is used.
-    pub fn new(build: BuildView, fallback: Box<dyn View>) -> Self {
+    pub(crate) fn new(build: BuildView, fallback: Box<dyn View>) -> Self {
         Self {
             build: Some(build),
             view: fallback,
@@ -98,7 +98,7 @@ impl View for LazyView {
 }
 
 /// The ratatui dashboard of the supervisor pane.
-pub struct DashboardView {
+pub(crate) struct DashboardView {
     dash: Dashboard,
     watch: AgentWatch,
     paths: SessionPaths,
@@ -112,7 +112,7 @@ pub struct DashboardView {
 
 impl DashboardView {
     /// The dashboard, or None when stdout is not a terminal.
-    pub fn new(
+    pub(crate) fn new(
         paths: SessionPaths,
         roles: Vec<String>,
         stages: Vec<Stage>,

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use agentmux::paths::SessionPaths;
-use agentmux::runtime::SessionRuntime;
-use agentmux::supervisor::agents::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
-use agentmux::transport::{read_result, write_result, write_task};
+use agentmux::SessionPaths;
+use agentmux::SessionRuntime;
+use agentmux::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
+use agentmux::{read_result, write_result, write_task};
 use predicates::prelude::*;
 use protocol::{ChatMessage, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskResult, task_id};
 use tmux::layout::open_session;
@@ -25,7 +25,7 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 const KEY: &str = "sk-agent-test-key-7";
 
 /// A project with a session directory, a private tmux server and a fake model server.
-pub struct Fixture {
+pub(super) struct Fixture {
     /// Unique per fixture, so that tests running at once never see each other's processes.
     pub session: String,
     pub project: Project,
@@ -36,7 +36,7 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub fn new(fake: FakeOpenAi, concurrency: u32) -> Self {
+    pub(super) fn new(fake: FakeOpenAi, concurrency: u32) -> Self {
         let project = Project::new();
         project.write(
             ".agentmux/config.yaml",
@@ -60,7 +60,7 @@ impl Fixture {
     }
 
     /// What a pane needs: the test key and an empty user config directory.
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub(super) fn env(&self) -> Vec<(String, String)> {
         vec![
             ("OPENAI_API_KEY".into(), KEY.into()),
             (
@@ -74,7 +74,7 @@ impl Fixture {
         ]
     }
 
-    pub fn agent_spec(&self, role: &str) -> PaneSpec {
+    pub(super) fn agent_spec(&self, role: &str) -> PaneSpec {
         pane_spec_for_agent(
             Path::new(env!("CARGO_BIN_EXE_agentmux")),
             self.project.path(),
@@ -85,7 +85,7 @@ impl Fixture {
     }
 
     /// Opens the session: a stand-in supervisor pane, then one agent pane per role.
-    pub fn open(&self, roles: &[&str]) -> BTreeMap<String, PaneInfo> {
+    pub(super) fn open(&self, roles: &[&str]) -> BTreeMap<String, PaneInfo> {
         let mut panes = vec![(
             "supervisor".to_string(),
             spec("supervisor", &["sleep", "600"], self.project.path()),
@@ -103,7 +103,7 @@ impl Fixture {
         .unwrap()
     }
 
-    pub fn task(&self, role: &str, kind: TaskKind, prompt: &str) -> Task {
+    pub(super) fn task(&self, role: &str, kind: TaskKind, prompt: &str) -> Task {
         Task {
             id: task_id(Stage::Options, &kind, 1, role, 1),
             session_id: self.session.clone(),
@@ -123,13 +123,13 @@ impl Fixture {
         }
     }
 
-    pub fn wait_result(&self, id: &str, secs: u64) -> TaskResult {
+    pub(super) fn wait_result(&self, id: &str, secs: u64) -> TaskResult {
         wait_for(secs, &format!("the result of {id}"), || {
             read_result(&self.paths, id).ok().flatten()
         })
     }
 
-    pub fn wait_heartbeat(&self, role: &str) {
+    pub(super) fn wait_heartbeat(&self, role: &str) {
         wait_for(30, &format!("the {role} agent's heartbeat"), || {
             self.paths.heartbeat(role).is_file().then_some(())
         });

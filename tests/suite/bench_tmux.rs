@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use agentmux::transport::{DirWatcher, file_id, write_task};
+use agentmux::{DirWatcher, file_id, write_task};
 use protocol::TaskKind;
 use tmux::Multiplexer;
 

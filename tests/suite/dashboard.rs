@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use agentmux::dashboard::{AgentLive, AgentState, Live, draw};
-use agentmux::journal::SessionState;
+use agentmux::{AgentLive, AgentState, Live, draw};
 use protocol::{
     Category, Decision, Disposition, Event, FeedbackItem, ItemStatus, JournalRecord, SessionInputs,
     Stage, TaskKind, Usage, task_id,
@@ -13,6 +12,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
+use workflow::state::SessionState;
 
 const PLAN: [Stage; 6] = [
     Stage::Intake,

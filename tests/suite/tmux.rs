@@ -10,7 +10,7 @@ use tmux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
 /// A private tmux server (`tmux -L agentmux-test-<pid>-<n>`), killed on drop even when the test
 /// fails. It is started with a clean environment (so panes see only what a test passes them) and
 /// a config file of the test's choosing; a `keepalive` session keeps it up between sessions.
-pub struct TmuxServer {
+pub(crate) struct TmuxServer {
     pub socket: String,
     pub config: PathBuf,
     /// The socket file, removed on drop (tmux 3.3 leaves it behind after `kill-server`).
@@ -22,11 +22,11 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl TmuxServer {
     /// A server whose config sets `base-index 1` and `pane-base-index 1`, as many users do.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_config("set -g base-index 1\nset -g pane-base-index 1\n")
     }
 
-    pub fn with_config(config: &str) -> Self {
+    pub(crate) fn with_config(config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("tmux.conf");
         std::fs::write(&conf, config).unwrap();
@@ -58,12 +58,12 @@ impl TmuxServer {
     }
 
     /// The `Multiplexer` for this server.
-    pub fn mux(&self) -> Tmux {
+    pub(crate) fn mux(&self) -> Tmux {
         Tmux::new(Some(self.socket.clone())).with_config_file(&self.config)
     }
 
     /// Runs a raw tmux command on this server; returns stdout (panics on failure).
-    pub fn tmux(&self, args: &[&str]) -> String {
+    pub(crate) fn tmux(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("tmux")
             .args(["-L", &self.socket])
             .args(args)
@@ -91,7 +91,7 @@ impl Drop for TmuxServer {
 }
 
 /// Polls `f` until it returns Some, for up to `secs` seconds.
-pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = f() {
@@ -105,7 +105,7 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
     }
 }
 
-pub fn spec(title: &str, argv: &[&str], cwd: &Path) -> PaneSpec {
+pub(crate) fn spec(title: &str, argv: &[&str], cwd: &Path) -> PaneSpec {
     PaneSpec {
         title: title.into(),
         argv: argv.iter().map(|s| s.to_string()).collect(),

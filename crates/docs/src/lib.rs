@@ -8,9 +8,8 @@
 //! rendered markdown. With a grammar-constrained endpoint even a tiny local model then produces
 //! complete documents, and diagrams are built from nodes and edges so they always parse.
 
-pub mod ledger;
 pub mod markdown;
-pub mod normalize;
+pub(crate) mod normalize;
 pub mod outputs;
 pub mod render;
 pub mod schema;

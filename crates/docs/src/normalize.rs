@@ -12,7 +12,7 @@ use super::schema::option_letter;
 use super::templates::mermaid_id;
 
 /// Fixes what models commonly get slightly wrong, without inventing content.
-pub fn normalize(kind: DocKind, doc: &Value) -> Value {
+pub(crate) fn normalize(kind: DocKind, doc: &Value) -> Value {
     let mut doc = doc.clone();
     match kind {
         DocKind::Options => {
@@ -183,7 +183,7 @@ fn recommended_letter(s: &str, names: &[String]) -> Option<String> {
 
 /// Makes a diagram self-consistent: direction LR or TD, unique node ids, every edge endpoint a
 /// node (an endpoint naming a node's label is mapped to that node; an unknown one becomes a node).
-pub fn normalize_diagram(d: &mut Value) {
+pub(crate) fn normalize_diagram(d: &mut Value) {
     let Some(obj) = d.as_object_mut() else {
         return;
     };

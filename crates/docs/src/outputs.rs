@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use protocol::{Category, Decision, Disposition, FeedbackItem, Stage};
+use protocol::{Category, Decision};
 
 /// One review item as the reviewer wrote it (no id yet: the supervisor assigns `PE-r1-3`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -20,21 +20,7 @@ pub struct ReviewItemOut {
     pub suggestion: String,
 }
 
-impl ReviewItemOut {
-    /// The journal's item, with its stable id.
-    pub fn into_item(self, id: String, author: &str, stage: Stage, round: u32) -> FeedbackItem {
-        FeedbackItem {
-            id,
-            author: author.to_string(),
-            stage,
-            round,
-            category: self.category,
-            section: self.section,
-            comment: self.comment,
-            suggestion: Some(self.suggestion).filter(|s| !s.trim().is_empty()),
-        }
-    }
-}
+impl ReviewItemOut {}
 
 /// A Review task's output.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -51,17 +37,7 @@ pub struct DispositionOut {
     pub change: Option<String>,
 }
 
-impl DispositionOut {
-    pub fn into_disposition(self, round: u32) -> Disposition {
-        Disposition {
-            item_id: self.item_id,
-            decision: self.decision,
-            rationale: self.rationale,
-            change: self.change,
-            round,
-        }
-    }
-}
+impl DispositionOut {}
 
 /// The revision entry an integration adds to the document's history.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -101,37 +77,8 @@ pub struct ReReviewOutput {
     pub new_items: Vec<ReviewItemOut>,
 }
 
-/// The JSON value in a model's text: the whole text, else the first fenced ```json block, else
-/// the outermost `{...}` (or `[...]`) span that parses.
-pub fn extract_json(text: &str) -> Option<Value> {
-    let t = text.trim().trim_start_matches('\u{feff}');
-    if let Ok(v) = serde_json::from_str(t) {
-        return Some(v);
-    }
-    let mut rest = t;
-    while let Some(i) = rest.find("```") {
-        let after = &rest[i + 3..];
-        let body_start = after.find('\n').map(|n| n + 1).unwrap_or(after.len());
-        let body = &after[body_start..];
-        let Some(end) = body.find("```") else { break };
-        if let Ok(v) = serde_json::from_str(body[..end].trim()) {
-            return Some(v);
-        }
-        rest = &body[end + 3..];
-    }
-    for (open, close) in [('{', '}'), ('[', ']')] {
-        if let (Some(a), Some(b)) = (t.find(open), t.rfind(close))
-            && a < b
-            && let Ok(v) = serde_json::from_str(&t[a..=b])
-        {
-            return Some(v);
-        }
-    }
-    None
-}
-
 /// Normalises a category the way reviewers actually write it.
-pub fn parse_category(s: &str) -> Option<Category> {
+pub(crate) fn parse_category(s: &str) -> Option<Category> {
     if let Some(c) = Category::parse(s) {
         return Some(c);
     }
@@ -573,12 +520,6 @@ pub fn manifest_from_output(v: &Value) -> Result<Value, Vec<String>> {
     Ok(Value::Object(out))
 }
 
-/// Matches an id the model wrote (`pe-r1-2`, ` PE-R1-2 `) to a known id.
-pub fn canonical_id(raw: &str, known: &[String]) -> Option<String> {
-    let r = raw.trim();
-    known.iter().find(|k| k.eq_ignore_ascii_case(r)).cloned()
-}
-
 /// Merges the sections an integration changed into the document: each top-level key present in
 /// `changed` replaces the old one. Non-object inputs leave the document unchanged.
 pub fn apply_revision(document: &Value, changed: &Value) -> Value {
@@ -636,19 +577,6 @@ mod tests {
     }
 
     #[test]
-    fn review_item_becomes_a_feedback_item() {
-        let it = ReviewItemOut {
-            category: Category::Important,
-            section: "S".into(),
-            comment: "c".into(),
-            suggestion: " ".into(),
-        };
-        let f = it.into_item("PE-r1-1".into(), "principal-engineer", Stage::Options, 1);
-        assert_eq!(f.suggestion, None);
-        assert_eq!(f.id, "PE-r1-1");
-    }
-
-    #[test]
     fn integration_normalises_decisions_and_requires_reasons_for_rejections() {
         let v = json!({
             "dispositions": [
@@ -689,20 +617,6 @@ mod tests {
             parse_rereview(&json!({})).unwrap(),
             ReReviewOutput::default()
         );
-    }
-
-    #[test]
-    fn json_is_found_inside_prose_and_fences() {
-        assert_eq!(extract_json("{\"a\":1}"), Some(json!({"a": 1})));
-        assert_eq!(
-            extract_json("Here you go:\n```json\n{\"a\": 2}\n```\nthanks"),
-            Some(json!({"a": 2}))
-        );
-        assert_eq!(
-            extract_json("Sure! {\"a\": [1, 2]} hope it helps"),
-            Some(json!({"a": [1, 2]}))
-        );
-        assert_eq!(extract_json("no json here"), None);
     }
 
     #[test]
@@ -807,13 +721,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_revisions_merge() {
-        let known = vec!["PE-r1-2".to_string()];
-        assert_eq!(
-            canonical_id(" pe-R1-2 ", &known).as_deref(),
-            Some("PE-r1-2")
-        );
-        assert_eq!(canonical_id("PE-r9-9", &known), None);
+    fn revisions_merge() {
         let doc = json!({"a": 1, "b": 2});
         assert_eq!(
             apply_revision(&doc, &json!({"b": 3, "c": null})),
@@ -867,8 +775,7 @@ mod fuzz {
         }
 
         #[test]
-        fn json_extraction_never_panics(s in "\\PC{0,200}") {
-            let _ = extract_json(&s);
+        fn category_parsing_never_panics(s in "\\PC{0,200}") {
             let _ = parse_category(&s);
         }
 

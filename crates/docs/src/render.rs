@@ -19,7 +19,7 @@ use super::templates::Templates;
 use protocol::{FeedbackItem, RevisionEntry};
 
 /// The names of the four phases of a design doc's "Phased Design & Test Gates" (seed 004).
-pub const PHASE_NAMES: [&str; 4] = [
+pub(crate) const PHASE_NAMES: [&str; 4] = [
     "Phase 0 – Spike/Prototype",
     "Phase 1 – MVP",
     "Phase 2 – Scale-Up",

@@ -17,7 +17,7 @@ use super::sections::{Section, sections};
 use protocol::config::Config;
 
 /// The text of `specs-templates/manifest.schema.json`.
-pub const MANIFEST_SCHEMA_JSON: &str =
+pub(crate) const MANIFEST_SCHEMA_JSON: &str =
     include_str!("../../../specs-templates/manifest.schema.json");
 
 /// Size limits applied to generated schemas.
@@ -49,7 +49,7 @@ pub struct SchemaLimits {
 
 impl SchemaLimits {
     /// For a capable remote model: the seed counts, no length caps.
-    pub fn remote() -> Self {
+    pub(crate) fn remote() -> Self {
         Self {
             text_max: None,
             short_max: None,
@@ -67,7 +67,7 @@ impl SchemaLimits {
 
     /// For the bundled local model (8k context): the minimum counts and short fields, so the
     /// largest document (the proposal) stays under about 3,500 tokens.
-    pub fn local() -> Self {
+    pub(crate) fn local() -> Self {
         Self {
             text_max: Some(320),
             short_max: Some(160),
@@ -85,7 +85,7 @@ impl SchemaLimits {
 
     /// What a rendered document must satisfy: the seed counts, no length caps, extra fields
     /// tolerated. Used by [`super::render::render`].
-    pub fn relaxed() -> Self {
+    pub(crate) fn relaxed() -> Self {
         Self {
             text_max: None,
             short_max: None,
@@ -130,7 +130,7 @@ pub fn document_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
 
 /// Like [`document_schema`] but no section is required: what an integration returns under
 /// `document` (only the sections it changed; see `outputs::apply_revision`).
-pub fn document_patch_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
+pub(crate) fn document_patch_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
     let mut schema = document_schema(kind, lim);
     if let Some(o) = schema.as_object_mut() {
         o.remove("required");
@@ -315,7 +315,7 @@ fn option_schema(lim: &SchemaLimits) -> Value {
 }
 
 /// The comparison dimensions of the options table: JSON key and column heading.
-pub const RATING_DIMENSIONS: [(&str, &str); 6] = [
+pub(crate) const RATING_DIMENSIONS: [(&str, &str); 6] = [
     ("requirements_fit", "Meets FR/NFR"),
     ("time", "Time"),
     ("risk", "Risk"),
@@ -349,7 +349,7 @@ fn risk_schema(likelihood: bool, lim: &SchemaLimits) -> Value {
 }
 
 /// A flowchart as nodes and edges; the template turns it into mermaid that always parses.
-pub fn diagram_schema(lim: &SchemaLimits) -> Value {
+pub(crate) fn diagram_schema(lim: &SchemaLimits) -> Value {
     let node = object(
         vec![
             ("id".into(), string(1, lim.label_max.map(|m| m.min(32)))),
@@ -382,7 +382,7 @@ pub fn diagram_schema(lim: &SchemaLimits) -> Value {
 }
 
 /// The category values of a feedback item.
-pub const CATEGORIES: [&str; 4] = ["critical", "important", "nice-to-have", "question"];
+pub(crate) const CATEGORIES: [&str; 4] = ["critical", "important", "nice-to-have", "question"];
 
 /// One feedback item. With a document kind, `section` must be one of its section titles or
 /// `General`; without one (the final review across several documents) it is free text such as
@@ -548,7 +548,7 @@ pub fn rereview_schema(kind: Option<DocKind>, item_ids: &[String], lim: &SchemaL
 
 /// The manifest schema with the document count limits applied to `selected_docs`,
 /// `design_areas` and `rationale`.
-pub fn manifest_schema(min: u32, max: u32) -> Value {
+pub(crate) fn manifest_schema(min: u32, max: u32) -> Value {
     let mut schema: Value = match serde_json::from_str(MANIFEST_SCHEMA_JSON) {
         Ok(v) => v,
         // Compiled in and parsed by a unit test: a build defect, not input.
@@ -577,7 +577,7 @@ pub fn manifest_schema(min: u32, max: u32) -> Value {
 }
 
 /// The file-name pattern of a design doc, from `manifest.schema.json`.
-pub fn design_file_pattern() -> String {
+pub(crate) fn design_file_pattern() -> String {
     manifest_schema(0, 0)["properties"]["selected_docs"]["items"]["pattern"]
         .as_str()
         .unwrap_or("^[a-z][a-z0-9_]*_design\\.md$")

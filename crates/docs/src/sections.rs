@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::DocKind;
 
 /// The text of `specs-templates/sections.yaml`.
-pub const SECTIONS_YAML: &str = include_str!("../../../specs-templates/sections.yaml");
+pub(crate) const SECTIONS_YAML: &str = include_str!("../../../specs-templates/sections.yaml");
 
 /// One section (or one labelled part of an option or a step).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub fn sections() -> &'static Sections {
 }
 
 /// Parses a sections file (used for the built-in one and by tests).
-pub fn parse(text: &str) -> Result<Sections, String> {
+pub(crate) fn parse(text: &str) -> Result<Sections, String> {
     let s: Sections = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
     for (name, list) in s.lists() {
         if list.is_empty() {

@@ -16,7 +16,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use protocol::error::{Error, Result};
 
 /// The built-in templates, by name.
-pub const BUILTIN: [(&str, &str); 7] = [
+pub(crate) const BUILTIN: [(&str, &str); 6] = [
     (
         "macros.md.j2",
         include_str!("../../../specs-templates/macros.md.j2"),
@@ -40,10 +40,6 @@ pub const BUILTIN: [(&str, &str); 7] = [
     (
         "implementation_plan.md.j2",
         include_str!("../../../specs-templates/implementation_plan.md.j2"),
-    ),
-    (
-        "feedback.md.j2",
-        include_str!("../../../specs-templates/feedback.md.j2"),
     ),
 ];
 
@@ -69,7 +65,7 @@ impl Templates {
 
     /// The built-in templates, replaced or extended by every `*.j2` file in `override_dir`
     /// (a missing directory means no overrides).
-    pub fn load(override_dir: Option<&Path>) -> Result<Self> {
+    pub(crate) fn load(override_dir: Option<&Path>) -> Result<Self> {
         let mut env = new_env();
         for (name, source) in BUILTIN {
             env.add_template_owned(name.to_string(), source.to_string())
@@ -99,13 +95,8 @@ impl Templates {
         Ok(Self { env, overrides })
     }
 
-    /// The project files that replaced or added templates.
-    pub fn overrides(&self) -> &[PathBuf] {
-        &self.overrides
-    }
-
     /// Renders template `name` with `ctx`; the error names the template and line.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         name: &str,
         ctx: &serde_json::Value,
@@ -247,7 +238,7 @@ const MERMAID_RESERVED_PREFIXES: [&str; 14] = [
 /// characters become `_` (separators) or `_u<hex>` (anything else, so distinct names stay
 /// distinct); ids that are empty, start with a digit, `o` or `x` (edge heads) or a keyword get
 /// an `n_` prefix. Deterministic, so edges and nodes agree.
-pub fn mermaid_id(s: &str) -> String {
+pub(crate) fn mermaid_id(s: &str) -> String {
     let mut out = String::new();
     for c in s.trim().chars() {
         if c.is_ascii_alphanumeric() || c == '_' {
@@ -274,7 +265,7 @@ pub fn mermaid_id(s: &str) -> String {
 
 /// Makes any string safe inside a double-quoted mermaid label (`A["..."]`, `-->|"..."|`):
 /// one line, and the characters that end or reinterpret a label written as entity codes.
-pub fn mermaid_label(s: &str) -> String {
+pub(crate) fn mermaid_label(s: &str) -> String {
     let one_line = inline(s);
     let mut out = String::with_capacity(one_line.len());
     for c in one_line.chars() {
@@ -299,12 +290,12 @@ pub fn mermaid_label(s: &str) -> String {
 }
 
 /// One line: whitespace runs (newlines included) collapsed to single spaces.
-pub fn inline(s: &str) -> String {
+pub(crate) fn inline(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A markdown table cell: one line, `|` escaped.
-pub fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     let lines: Vec<String> = s
         .lines()
         .map(|l| l.trim().replace('|', "\\|"))
@@ -320,7 +311,7 @@ pub fn cell(s: &str) -> String {
 
 /// A list entry: one line, without an enumerator the model may have added (`1.`, `- `,
 /// `O2:`, `FR-3 -`, `Step 4:`), since the template numbers entries itself.
-pub fn item(s: &str) -> String {
+pub(crate) fn item(s: &str) -> String {
     let mut t = inline(s);
     loop {
         let trimmed = strip_enumerator(&t);
@@ -374,7 +365,7 @@ fn strip_enumerator(s: &str) -> &str {
 /// Whether text must be rendered as a block rather than after a label on the same line: it has
 /// several lines, or starts with something that only means its markup at the start of a line
 /// (a fence, a heading, a list, a quote, a table).
-pub fn is_block(s: &str) -> bool {
+pub(crate) fn is_block(s: &str) -> bool {
     let t = s.trim();
     t.contains('\n')
         || ["```", "~~~", "#", "- ", "* ", "+ ", "> ", "|", "1. "]
@@ -383,7 +374,7 @@ pub fn is_block(s: &str) -> bool {
 }
 
 /// Text for inside a fenced code block: no line can close the fence.
-pub fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     s.lines()
         .map(|l| {
             let t = l.trim_start();
@@ -402,7 +393,7 @@ pub fn code(s: &str) -> String {
 /// A section body: markdown the model wrote, made unable to break the document's structure.
 /// Level 1 and 2 headings become level 3, an underline that would make a setext heading gets a
 /// blank line before it, and an unclosed code fence is closed.
-pub fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut fence: Option<&str> = None;
     for line in s.trim().lines() {
@@ -517,8 +508,7 @@ mod tests {
 
     #[test]
     fn builtin_templates_compile() {
-        let t = Templates::builtin().unwrap();
-        assert!(t.overrides().is_empty());
+        Templates::builtin().unwrap();
     }
 
     #[test]
@@ -526,7 +516,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("prd.md.j2"), "# {{ doc.title }}\n").unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        assert_eq!(t.overrides().len(), 1);
         let out = t
             .render("prd.md.j2", &serde_json::json!({"doc": {"title": "X"}}))
             .unwrap();

@@ -10,10 +10,10 @@ use reqwest::header::HeaderMap;
 use protocol::config::RetriesConfig;
 
 /// Longest `Retry-After` honoured; a server asking for more is waited on for this long.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// The delay before retry number `retry` (1 for the first retry).
-pub fn delay(cfg: &RetriesConfig, retry: u32, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn delay(cfg: &RetriesConfig, retry: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(ra) = retry_after {
         return ra.min(MAX_RETRY_AFTER);
     }
@@ -37,7 +37,7 @@ fn random_unit() -> f64 {
 }
 
 /// `retry-after-ms` (OpenAI), else `Retry-After` in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) =
         header_str(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
         && ms.is_finite()
@@ -53,7 +53,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Parses a `Retry-After` value: seconds (fractions accepted) or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));

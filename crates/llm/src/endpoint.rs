@@ -10,11 +10,11 @@ use protocol::config::Config;
 use protocol::error::Error;
 
 /// The default remote endpoint when only an API key is set.
-pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub(crate) const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// The default remote model.
-pub const DEFAULT_REMOTE_MODEL: &str = "gpt-4o-mini";
+pub(crate) const DEFAULT_REMOTE_MODEL: &str = "gpt-4o-mini";
 /// The model name used for the local default (llama-server serves whatever model it loaded).
-pub const DEFAULT_LOCAL_MODEL: &str = "smollm2-135m";
+pub(crate) const DEFAULT_LOCAL_MODEL: &str = "smollm2-135m";
 
 /// An API key. `Debug` and `Display` print `***`; there is no `Serialize`.
 #[derive(Clone, PartialEq, Eq)]

@@ -12,14 +12,14 @@
 //! - [`structured`]: JSON output, by `response_format` json_schema or by prompt and extraction.
 //! - [`local`]: the managed `llama-server` + SmolLM2 used when nothing is configured.
 
-pub mod backoff;
+pub(crate) mod backoff;
 mod byot_guard;
-pub mod client;
-pub mod endpoint;
-pub mod error;
+pub(crate) mod client;
+pub(crate) mod endpoint;
+pub(crate) mod error;
 pub mod local;
-pub mod request;
-pub mod sse;
+pub(crate) mod request;
+pub(crate) mod sse;
 pub mod structured;
 pub mod wire;
 

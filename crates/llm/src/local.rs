@@ -18,7 +18,7 @@ use protocol::config::LocalLlmConfig;
 use protocol::error::Error;
 
 /// The model file the install script puts under `$AGENTMUX_HOME/models/`.
-pub const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+pub(crate) const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 /// The fix printed whenever the runtime is missing.
 pub const INSTALL_HINT: &str = "run `scripts/install-local-llm.sh` (installs llama-server and SmolLM2 into $AGENTMUX_HOME, default ~/.local/share/agentmux), or set llm.base_url to use another server";
 
@@ -147,7 +147,7 @@ impl LocalServer {
 }
 
 /// `http://127.0.0.1:PORT/v1` for a port.
-pub fn base_url_for(port: u16) -> String {
+pub(crate) fn base_url_for(port: u16) -> String {
     format!("http://127.0.0.1:{port}/v1")
 }
 
@@ -200,7 +200,6 @@ pub async fn wait_healthy(base_url: &str, timeout: Duration) -> Result<(), Error
 #[derive(Debug)]
 pub struct ChildServer {
     child: Child,
-    port: u16,
     base_url: String,
     record: PathBuf,
 }
@@ -240,7 +239,6 @@ impl ChildServer {
             })?;
         let mut server = Self {
             child,
-            port,
             base_url: base_url_for(port),
             record: record_path(&rt.run_dir),
         };
@@ -290,10 +288,6 @@ impl ChildServer {
         self.child.id()
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -320,13 +314,13 @@ pub struct ServerRecord {
 }
 
 /// `<run_dir>/llama-server.json` (`run_dir` is [`LocalRuntime::run_dir`]).
-pub fn record_path(run_dir: &Path) -> PathBuf {
+pub(crate) fn record_path(run_dir: &Path) -> PathBuf {
     run_dir.join("llama-server.json")
 }
 
 /// Records a running server so other agentmux processes reuse it (best effort: reuse is an
 /// optimisation). The tmux layer calls this after starting the server in a pane.
-pub fn write_record(run_dir: &Path, rec: &ServerRecord) {
+pub(crate) fn write_record(run_dir: &Path, rec: &ServerRecord) {
     let path = record_path(run_dir);
     if let Err(e) = fsutil::write_json_atomic(&path, rec) {
         tracing::warn!(error = %e, "cannot record the local model server");
@@ -344,7 +338,7 @@ fn read_record_at(path: &Path) -> Option<ServerRecord> {
 }
 
 /// The base URL of a recorded server serving the same model whose process is alive and healthy.
-pub async fn find_running(rt: &LocalRuntime) -> Option<String> {
+pub(crate) async fn find_running(rt: &LocalRuntime) -> Option<String> {
     let rec = read_record(&rt.run_dir)?;
     if rec.model != rt.model_path.display().to_string() || !pid_alive(rec.pid) {
         return None;
@@ -373,7 +367,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// `$AGENTMUX_HOME`, else `~/.local/share/agentmux`: the local model runtime lives here.
-pub fn agentmux_home() -> PathBuf {
+pub(crate) fn agentmux_home() -> PathBuf {
     if let Some(h) = std::env::var_os("AGENTMUX_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(h);
     }

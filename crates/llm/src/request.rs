@@ -16,7 +16,7 @@ use protocol::{ChatMessage, MessageRole};
 
 /// What goes into one request body.
 #[derive(Clone, Debug)]
-pub struct BodyParams<'a> {
+pub(crate) struct BodyParams<'a> {
     pub model: &'a str,
     pub messages: &'a [ChatMessage],
     pub temperature: f64,
@@ -31,7 +31,7 @@ pub struct BodyParams<'a> {
 /// `max_completion_tokens`, which older compatible servers do not know) and any non-default
 /// `temperature`; the client learns this from the 400 answer and re-sends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Quirks {
+pub(crate) struct Quirks {
     pub max_completion_tokens: bool,
     pub no_temperature: bool,
 }
@@ -39,7 +39,7 @@ pub struct Quirks {
 impl Quirks {
     /// The quirks after a 400 answer with `message`; None when the message is about something
     /// else or teaches nothing new (so the loop cannot repeat).
-    pub fn learn(self, message: &str) -> Option<Quirks> {
+    pub(crate) fn learn(self, message: &str) -> Option<Quirks> {
         let m = message.to_ascii_lowercase();
         let mut next = self;
         if m.contains("max_tokens") && m.contains("max_completion_tokens") {
@@ -61,7 +61,7 @@ impl Quirks {
     }
 
     /// What is known for an endpoint and model.
-    pub fn known(base_url: &str, model: &str) -> Quirks {
+    pub(crate) fn known(base_url: &str, model: &str) -> Quirks {
         let map = Self::cache().lock().unwrap_or_else(|p| p.into_inner());
         map.get(&format!("{base_url} {model}"))
             .copied()
@@ -69,7 +69,7 @@ impl Quirks {
     }
 
     /// Remembers the quirks of an endpoint and model for this process.
-    pub fn remember(self, base_url: &str, model: &str) {
+    pub(crate) fn remember(self, base_url: &str, model: &str) {
         let mut map = Self::cache().lock().unwrap_or_else(|p| p.into_inner());
         map.insert(format!("{base_url} {model}"), self);
     }
@@ -77,7 +77,7 @@ impl Quirks {
 
 /// Builds the typed request.
 #[allow(deprecated)] // `max_tokens`: every compatible server knows it; `max_completion_tokens` is newer.
-pub fn build(p: &BodyParams<'_>) -> CreateChatCompletionRequest {
+pub(crate) fn build(p: &BodyParams<'_>) -> CreateChatCompletionRequest {
     let messages = p.messages.iter().map(message).collect();
     CreateChatCompletionRequest {
         messages,

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 
 /// Buffers bytes and yields complete events.
 #[derive(Debug, Default)]
-pub struct SseParser {
+pub(crate) struct SseParser {
     /// The start of a line whose end has not arrived yet.
     buf: Vec<u8>,
     /// The data lines of the event being read, joined with `\n`; reused from event to event.
@@ -18,7 +18,7 @@ pub struct SseParser {
 }
 
 impl SseParser {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -27,7 +27,7 @@ impl SseParser {
     /// reading a burst of them is on the session's critical path, so nothing is allocated per
     /// event: lines are read in place (copied only when one is split between two pieces or is not
     /// UTF-8) and the event's text lives in a buffer that is reused.
-    pub fn feed<B>(
+    pub(crate) fn feed<B>(
         &mut self,
         bytes: &[u8],
         mut on_event: impl FnMut(&str) -> ControlFlow<B>,
@@ -46,7 +46,7 @@ impl SseParser {
     }
 
     /// [`SseParser::feed`], collecting the events completed by `bytes`.
-    pub fn events(&mut self, bytes: &[u8]) -> Vec<String> {
+    pub(crate) fn events(&mut self, bytes: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
         let _ = self.feed(bytes, |d| {
             out.push(d.to_string());
@@ -56,7 +56,7 @@ impl SseParser {
     }
 
     /// Ends the stream: an event not terminated by a blank line is still delivered.
-    pub fn finish(&mut self) -> Option<String> {
+    pub(crate) fn finish(&mut self) -> Option<String> {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             let line = String::from_utf8_lossy(&rest);
@@ -140,7 +140,7 @@ fn on_line<B>(
 }
 
 /// Every event of `bytes` followed by the end of the stream.
-pub fn parse_all(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn parse_all(bytes: &[u8]) -> Vec<String> {
     let mut parser = SseParser::new();
     let mut events = parser.events(bytes);
     events.extend(parser.finish());

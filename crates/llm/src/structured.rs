@@ -38,7 +38,7 @@ pub fn support(base_url: &str) -> Support {
 }
 
 /// Remembers whether an endpoint supports `response_format` json_schema.
-pub fn remember(base_url: &str, supported: bool) {
+pub(crate) fn remember(base_url: &str, supported: bool) {
     let mut map = cache().lock().unwrap_or_else(|p| p.into_inner());
     map.insert(base_url.to_string(), supported);
 }
@@ -46,7 +46,7 @@ pub fn remember(base_url: &str, supported: bool) {
 /// True when an HTTP error answering a request with `response_format` means "not supported"
 /// rather than a transient failure. See [`is_schema_error`] for the case that must not be
 /// remembered.
-pub fn is_rejection(status: u16, message: &str) -> bool {
+pub(crate) fn is_rejection(status: u16, message: &str) -> bool {
     match status {
         400 | 422 => {
             let m = message.to_ascii_lowercase();
@@ -65,12 +65,12 @@ pub fn is_rejection(status: u16, message: &str) -> bool {
 
 /// True when the server supports `response_format` but refused this particular schema (OpenAI:
 /// "Invalid schema for response_format ..."): fall back for this request, remember nothing.
-pub fn is_schema_error(message: &str) -> bool {
+pub(crate) fn is_schema_error(message: &str) -> bool {
     message.to_ascii_lowercase().contains("invalid schema")
 }
 
 /// The messages for prompt mode: the caller's messages plus a system instruction with the schema.
-pub fn prompt_mode_messages(
+pub(crate) fn prompt_mode_messages(
     messages: &[ChatMessage],
     name: &str,
     schema: &Value,
@@ -87,7 +87,7 @@ pub fn prompt_mode_messages(
 
 /// Finds and parses the JSON in a model's text: the whole text, else a ```json fence, else the
 /// first balanced `{...}` (or `[...]`) that parses.
-pub fn extract_json(text: &str) -> Option<Value> {
+pub(crate) fn extract_json(text: &str) -> Option<Value> {
     let trimmed = text.trim();
     if let Ok(v) = serde_json::from_str::<Value>(trimmed)
         && (v.is_object() || v.is_array())

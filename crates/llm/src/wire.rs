@@ -15,7 +15,7 @@ use serde_json::Value;
 /// Strings borrow from the event's text unless they hold escapes: a streamed completion is
 /// thousands of these, one per token.
 #[derive(Deserialize, Debug, Default)]
-pub struct WireChunk<'a> {
+pub(crate) struct WireChunk<'a> {
     #[serde(default, borrow)]
     pub model: Option<WireStr<'a>>,
     #[serde(default, borrow)]
@@ -28,7 +28,7 @@ pub struct WireChunk<'a> {
 }
 
 #[derive(Deserialize, Debug, Default)]
-pub struct WireChoice<'a> {
+pub(crate) struct WireChoice<'a> {
     #[serde(default, borrow)]
     pub delta: Option<WireMessage<'a>>,
     #[serde(default, borrow)]
@@ -41,7 +41,7 @@ pub struct WireChoice<'a> {
 }
 
 #[derive(Deserialize, Debug, Default)]
-pub struct WireMessage<'a> {
+pub(crate) struct WireMessage<'a> {
     #[serde(default, borrow)]
     pub content: Option<WireStr<'a>>,
 }
@@ -50,7 +50,7 @@ pub struct WireMessage<'a> {
 /// `Cow` field only when it is not inside an `Option`, hence the wrapper.)
 #[derive(Deserialize, Debug)]
 #[serde(transparent)]
-pub struct WireStr<'a>(#[serde(borrow)] pub Cow<'a, str>);
+pub(crate) struct WireStr<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
 impl std::ops::Deref for WireStr<'_> {
     type Target = str;
@@ -60,7 +60,7 @@ impl std::ops::Deref for WireStr<'_> {
 }
 
 #[derive(Deserialize, Debug, Default, Clone, Copy)]
-pub struct WireUsage {
+pub(crate) struct WireUsage {
     #[serde(default)]
     pub prompt_tokens: Option<u64>,
     #[serde(default)]
@@ -69,7 +69,7 @@ pub struct WireUsage {
 
 impl WireChunk<'_> {
     /// The text this chunk adds (first choice).
-    pub fn text(&self) -> Option<&str> {
+    pub(crate) fn text(&self) -> Option<&str> {
         let c = self.choices.first()?;
         c.delta
             .as_ref()
@@ -79,18 +79,18 @@ impl WireChunk<'_> {
     }
 
     /// The finish reason of the first choice, as sent.
-    pub fn finish_reason(&self) -> Option<&str> {
+    pub(crate) fn finish_reason(&self) -> Option<&str> {
         self.choices.first()?.finish_reason.as_deref()
     }
 
     /// The server's error message when the chunk is an error object.
-    pub fn error_message(&self) -> Option<String> {
+    pub(crate) fn error_message(&self) -> Option<String> {
         self.error.as_ref().map(error_value_message)
     }
 }
 
 /// The human message of an error value: `{"message": ...}` (plus type/code), or the string itself.
-pub fn error_value_message(v: &Value) -> String {
+pub(crate) fn error_value_message(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Object(o) => {
@@ -114,7 +114,7 @@ pub fn error_value_message(v: &Value) -> String {
 
 /// The message of an HTTP error body: OpenAI's `{"error": {"message"}}`, a plain `{"message"}`,
 /// `{"detail"}` (FastAPI servers such as vLLM), or the text itself, shortened.
-pub fn http_error_message(body: &str) -> String {
+pub(crate) fn http_error_message(body: &str) -> String {
     if let Ok(v) = serde_json::from_str::<Value>(body) {
         if let Some(e) = v.get("error") {
             return error_value_message(e);

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 pub mod exit {
     pub const SUCCESS: u8 = 0;
     pub const SESSION_FAILED: u8 = 1;
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     pub const PAUSED: u8 = 3;
-    pub const TIMED_OUT: u8 = 4;
+    pub(crate) const TIMED_OUT: u8 = 4;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +44,6 @@ pub enum Error {
     /// Bad command-line usage not caught by clap.
     #[error("{0}")]
     Usage(String),
-
-    /// A command whose implementation has not landed yet.
-    #[error("`agentmux {0}` is not available in this build yet")]
-    NotYetAvailable(&'static str),
 
     /// An input file (PRD, role, template) that cannot be used.
     #[error("{path}: {message}")]
@@ -106,7 +102,6 @@ impl Error {
             | Error::ConfigUnknownKey { .. }
             | Error::ConfigValue { .. }
             | Error::Usage(_)
-            | Error::NotYetAvailable(_)
             | Error::Input { .. }
             | Error::NoSession(_)
             | Error::Locked(_)

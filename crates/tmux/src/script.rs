@@ -11,7 +11,7 @@ use tmux_interface::TmuxCommand;
 
 /// Quotes one argument for tmux's command parser: a double-quoted string in which `\`, `"` and
 /// `$` are escaped and control characters become escapes, so nothing is expanded or split.
-pub fn quote(arg: &str) -> String {
+pub(crate) fn quote(arg: &str) -> String {
     let mut out = String::with_capacity(arg.len() + 2);
     out.push('"');
     for c in arg.chars() {
@@ -33,19 +33,19 @@ pub fn quote(arg: &str) -> String {
 }
 
 /// One script line: the command's words, each quoted.
-pub fn line(cmd: &TmuxCommand<'_>) -> String {
+pub(crate) fn line(cmd: &TmuxCommand<'_>) -> String {
     let words: Vec<String> = cmd.to_vec().iter().map(|w| quote(w)).collect();
     words.join(" ")
 }
 
 /// Escapes `#` for arguments tmux expands as a format (`-c start-directory`, messages).
-pub fn no_format(s: &str) -> String {
+pub(crate) fn no_format(s: &str) -> String {
     s.replace('#', "##")
 }
 
 /// Makes free text safe as one argv argument of a tmux command line: tmux treats an argument that
 /// ends in `;` as a command separator, and control characters would garble the status line.
-pub fn argv_text(s: &str) -> Cow<'_, str> {
+pub(crate) fn argv_text(s: &str) -> Cow<'_, str> {
     if !s.ends_with(';') && !s.chars().any(char::is_control) {
         return Cow::Borrowed(s);
     }

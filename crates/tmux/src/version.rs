@@ -10,7 +10,7 @@ use protocol::error::{Error, Result};
 pub const MIN_VERSION: (u32, u32) = (3, 2);
 
 /// How to install tmux, shown when it is missing or too old.
-pub const INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt install tmux` (Debian/Ubuntu), \
+pub(crate) const INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt install tmux` (Debian/Ubuntu), \
 `sudo dnf install tmux` (Fedora), `brew install tmux` (macOS); or run headless with `agentmux run`";
 
 /// Parses the output of `tmux -V`: `tmux 3.3a`, `tmux 3.2-rc2`, `tmux next-3.4`.

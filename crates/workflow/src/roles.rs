@@ -16,7 +16,7 @@ use protocol::config::Config;
 use protocol::error::{Error, Result};
 
 /// The built-in role files: (file name, text).
-pub const BUILTIN: [(&str, &str); 5] = [
+pub(crate) const BUILTIN: [(&str, &str); 5] = [
     ("architect.md", include_str!("../../../agents/architect.md")),
     (
         "principal-engineer.md",
@@ -109,7 +109,7 @@ impl Roles {
 
     /// Whether the role takes part: `roles.<name>.enabled`, else on for authors and reviewers
     /// and off for helpers.
-    pub fn is_enabled(&self, name: &str) -> bool {
+    pub(crate) fn is_enabled(&self, name: &str) -> bool {
         let Some(role) = self.get(name) else {
             return false;
         };
@@ -136,14 +136,6 @@ impl Roles {
 
     pub fn enabled_helpers(&self) -> Vec<&RoleDef> {
         self.enabled(RoleKind::Helper)
-    }
-
-    /// Every enabled role (one pane each).
-    pub fn enabled_all(&self) -> Vec<&RoleDef> {
-        self.roles
-            .iter()
-            .filter(|r| self.is_enabled(&r.name))
-            .collect()
     }
 
     /// The effective model: `roles.<name>.model`, else the role file's, else none (the `llm` default).
@@ -223,7 +215,7 @@ pub fn assemble(
 }
 
 /// Parses one role file. `path` is used in error messages; `source` is recorded in the role.
-pub fn parse_role(text: &str, path: &Path, source: &str) -> Result<RoleDef> {
+pub(crate) fn parse_role(text: &str, path: &Path, source: &str) -> Result<RoleDef> {
     let input = |line: usize, message: String| Error::Input {
         path: path.to_owned(),
         message: format!("line {line}: {message}"),

@@ -36,7 +36,7 @@ pub struct TaskRecord {
 
 impl TaskRecord {
     /// The logical step this task belongs to (repairs belong to the step they repair).
-    pub fn step(&self) -> StepKey {
+    pub(crate) fn step(&self) -> StepKey {
         StepKey::new(self.stage, &self.kind, self.round, &self.role)
     }
 }

@@ -3,19 +3,19 @@
 use std::path::{Path, PathBuf};
 
 /// A temporary project directory, deleted on drop.
-pub struct Project {
+pub(crate) struct Project {
     pub dir: tempfile::TempDir,
 }
 
 impl Project {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
     /// A project in `dir` that is left in place (benchmarks: the caller removes `dir` once it
     /// has measured everything).
-    pub fn kept_in(dir: &Path) -> Self {
+    pub(crate) fn kept_in(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).expect("mkdir");
         Self {
             dir: tempfile::Builder::new()
@@ -25,18 +25,18 @@ impl Project {
                 .expect("tempdir"),
         }
     }
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
     /// Writes a file relative to the project.
-    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, text: &str) -> PathBuf {
         let p = self.dir.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, text).expect("write");
         p
     }
     /// An `agentmux` command run in this project, isolated from the user's config and keys.
-    pub fn cmd(&self) -> assert_cmd::Command {
+    pub(crate) fn cmd(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::new(agentmux_bin());
         c.current_dir(self.path());
         isolate(&mut c, self.path());
@@ -46,14 +46,14 @@ impl Project {
 
 /// The `agentmux` binary under test: this profile's build, or `BENCH_AGENTMUX_BIN` (benchmarks
 /// drive the release binary from the quicker debug harness; cargo sets `CARGO_BIN_EXE_*` itself).
-pub fn agentmux_bin() -> PathBuf {
+pub(crate) fn agentmux_bin() -> PathBuf {
     std::env::var_os("BENCH_AGENTMUX_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("agentmux"))
 }
 
 /// Removes the caller's agentmux/OpenAI environment and points XDG at an empty directory.
-pub fn isolate(c: &mut assert_cmd::Command, root: &Path) {
+pub(crate) fn isolate(c: &mut assert_cmd::Command, root: &Path) {
     for (k, _) in std::env::vars() {
         if k.starts_with("AGENTMUX_") || k.starts_with("OPENAI_") || k == "TMUX" {
             c.env_remove(&k);
@@ -62,22 +62,22 @@ pub fn isolate(c: &mut assert_cmd::Command, root: &Path) {
     c.env("XDG_CONFIG_HOME", root.join(".xdg-config-empty"));
 }
 
-pub use test_support::{design_team, fake_openai};
+pub(crate) use test_support::{design_team, fake_openai};
 
 /// A private tmux server for one test (`tmux -L agentmux-test-<unique>`), killed on drop even
 /// when the test fails. Never the user's default server.
-pub struct TmuxServer {
+pub(crate) struct TmuxServer {
     pub socket: String,
 }
 
 impl TmuxServer {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let socket = format!("agentmux-test-{}", uuid::Uuid::new_v4().simple());
         Self { socket }
     }
 
     /// Runs a tmux command on this server and returns its stdout.
-    pub fn tmux(&self, args: &[&str]) -> String {
+    pub(crate) fn tmux(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
@@ -88,7 +88,7 @@ impl TmuxServer {
     }
 
     /// Session names on this server.
-    pub fn sessions(&self) -> Vec<String> {
+    pub(crate) fn sessions(&self) -> Vec<String> {
         self.tmux(&["list-sessions", "-F", "#{session_name}"])
             .lines()
             .map(str::to_string)
@@ -117,14 +117,14 @@ impl Drop for TmuxServer {
 }
 
 /// A project wired to a fake OpenAI server and a private tmux server.
-pub struct Rig {
+pub(crate) struct Rig {
     pub project: Project,
     pub tmux: TmuxServer,
     pub server: fake_openai::FakeOpenAi,
 }
 
 impl Rig {
-    pub fn new(script: design_team::Script, extra_config: &str) -> Self {
+    pub(crate) fn new(script: design_team::Script, extra_config: &str) -> Self {
         let server = fake_openai::FakeOpenAi::start(design_team::responder(script));
         let project = Project::new();
         project.write(
@@ -142,14 +142,14 @@ impl Rig {
     }
 
     /// An `agentmux` command in the project, on the private tmux server.
-    pub fn cmd(&self) -> assert_cmd::Command {
+    pub(crate) fn cmd(&self) -> assert_cmd::Command {
         let mut c = self.project.cmd();
         c.env("AGENTMUX_TMUX_SOCKET", &self.tmux.socket);
         c
     }
 
     /// The only session id of the project.
-    pub fn session_id(&self) -> String {
+    pub(crate) fn session_id(&self) -> String {
         let dir = self.project.path().join(".agentmux/sessions");
         let mut ids: Vec<String> = std::fs::read_dir(&dir)
             .expect("sessions dir")
@@ -159,7 +159,7 @@ impl Rig {
         ids.pop().expect("a session")
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.project.path().join(rel))
             .unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
@@ -167,7 +167,7 @@ impl Rig {
 
 impl Rig {
     /// The session's directory.
-    pub fn session_dir(&self) -> PathBuf {
+    pub(crate) fn session_dir(&self) -> PathBuf {
         self.project
             .path()
             .join(".agentmux/sessions")
@@ -175,7 +175,7 @@ impl Rig {
     }
 
     /// The journal's events (type and the whole record), skipping unreadable lines.
-    pub fn journal(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn journal(&self) -> Vec<serde_json::Value> {
         let text =
             std::fs::read_to_string(self.session_dir().join("journal.jsonl")).unwrap_or_default();
         text.lines()
@@ -184,7 +184,12 @@ impl Rig {
     }
 
     /// Waits until `cond` holds for the journal (panics after `secs`).
-    pub fn wait_journal(&self, secs: u64, what: &str, cond: impl Fn(&[serde_json::Value]) -> bool) {
+    pub(crate) fn wait_journal(
+        &self,
+        secs: u64,
+        what: &str,
+        cond: impl Fn(&[serde_json::Value]) -> bool,
+    ) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         while std::time::Instant::now() < deadline {
             if cond(&self.journal()) {
@@ -202,14 +207,14 @@ impl Rig {
     }
 
     /// The pid of the process holding the session lock (`supervisor (pid N)`).
-    pub fn lock_holder_pid(&self) -> Option<i32> {
+    pub(crate) fn lock_holder_pid(&self) -> Option<i32> {
         let text = std::fs::read_to_string(self.session_dir().join("session.lock")).ok()?;
         let start = text.find("pid ")? + 4;
         text[start..].trim_end_matches(')').trim().parse().ok()
     }
 
     /// `wait` with a timeout; returns (exit code, stdout + stderr, supervisor log).
-    pub fn wait(&self, secs: u64) -> (i32, String) {
+    pub(crate) fn wait(&self, secs: u64) -> (i32, String) {
         let out = self
             .cmd()
             .args(["wait", "--timeout", &secs.to_string()])
@@ -228,7 +233,7 @@ impl Rig {
     }
 
     /// The deliverables, with the project path replaced, for comparing two runs.
-    pub fn deliverables(&self) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn deliverables(&self) -> std::collections::BTreeMap<String, String> {
         let root = self.project.path().join(".agentmux");
         let mut out = std::collections::BTreeMap::new();
         let mut files = vec![
@@ -253,7 +258,7 @@ impl Rig {
 }
 
 /// Requests whose whole message list was sent more than once.
-pub fn repeated_requests(server: &fake_openai::FakeOpenAi) -> usize {
+pub(crate) fn repeated_requests(server: &fake_openai::FakeOpenAi) -> usize {
     let mut seen = std::collections::HashMap::new();
     for r in server.requests() {
         *seen.entry(r.body["messages"].to_string()).or_insert(0usize) += 1;
@@ -264,7 +269,7 @@ pub fn repeated_requests(server: &fake_openai::FakeOpenAi) -> usize {
 /// Waits until process `pid` has exited (gone, or a zombie its parent has not reaped yet: its
 /// files and locks are released either way). A process killed in the middle of an fsync exits
 /// only when the disk answers, which on a busy machine can take longer than any fixed sleep.
-pub fn wait_until_exited(pid: i32, secs: u64) {
+pub(crate) fn wait_until_exited(pid: i32, secs: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -12,7 +12,7 @@ pub fn validate_design_doc(md: &str) -> Vec<Finding> {
 }
 
 /// Checks a design document against `structure`.
-pub fn check_design_doc(structure: &Structure, md: &str) -> Vec<Finding> {
+pub(super) fn check_design_doc(structure: &Structure, md: &str) -> Vec<Finding> {
     let doc = Doc::parse(md);
     let outline = Outline::locate(&doc, &structure.design_doc);
     let mut out = outline.findings(&doc);

@@ -17,7 +17,7 @@ const MAX_LABEL_WORDS: usize = 6;
 
 /// A label line found in a block.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LabelHit {
+pub(super) struct LabelHit {
     /// Index of the part in the parts list.
     pub part: usize,
     /// Byte offset of the line.
@@ -92,7 +92,7 @@ fn split_label(line: &str) -> Option<(String, usize)> {
 }
 
 /// True if `label` names `part`.
-pub fn label_matches(label: &str, part: &Section) -> bool {
+pub(super) fn label_matches(label: &str, part: &Section) -> bool {
     let label_words: Vec<String> = super::sections::words(label)
         .into_iter()
         .filter(|w| !matches!(w.as_str(), "and" | "or" | "the" | "a" | "an"))
@@ -114,7 +114,7 @@ pub fn label_matches(label: &str, part: &Section) -> bool {
 }
 
 /// Every label line for any of `parts` in `range` (outside code blocks), in order.
-pub fn find_labels(doc: &Doc<'_>, range: Range<usize>, parts: &[Section]) -> Vec<LabelHit> {
+pub(super) fn find_labels(doc: &Doc<'_>, range: Range<usize>, parts: &[Section]) -> Vec<LabelHit> {
     let mut hits = Vec::new();
     for (offset, line) in doc.prose_lines(range) {
         let Some((label, content)) = split_label(line) else {
@@ -133,7 +133,11 @@ pub fn find_labels(doc: &Doc<'_>, range: Range<usize>, parts: &[Section]) -> Vec
 
 /// For each part, whether it has a label in the block and whether that label has content (text
 /// after the colon or on the following lines, up to the next label or the end of the block).
-pub fn part_status(doc: &Doc<'_>, range: Range<usize>, parts: &[Section]) -> Vec<PartStatus> {
+pub(super) fn part_status(
+    doc: &Doc<'_>,
+    range: Range<usize>,
+    parts: &[Section],
+) -> Vec<PartStatus> {
     let hits = find_labels(doc, range.clone(), parts);
     parts
         .iter()
@@ -156,7 +160,7 @@ pub fn part_status(doc: &Doc<'_>, range: Range<usize>, parts: &[Section]) -> Vec
 
 /// Whether a labelled part is there.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PartStatus {
+pub(super) enum PartStatus {
     Missing,
     Empty,
     /// The byte range of its content.

@@ -11,7 +11,7 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 /// A heading and where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Heading {
+pub(crate) struct Heading {
     /// 1 for `#`, 6 for `######` (setext headings are 1 and 2).
     pub level: u8,
     /// The heading's text without markup.
@@ -24,7 +24,7 @@ pub struct Heading {
 
 /// A code block (fenced or indented).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CodeBlock {
+pub(crate) struct CodeBlock {
     /// First word of the info string, lowercase, without `{`, `}` or a leading `.`; empty for
     /// indented blocks and bare fences.
     pub lang: String,
@@ -40,7 +40,7 @@ pub struct CodeBlock {
 
 /// A table: the header cells and the body rows, as plain text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Table {
+pub(crate) struct Table {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
     pub range: Range<usize>,
@@ -48,7 +48,7 @@ pub struct Table {
 
 /// A list item at any depth.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListItem {
+pub(crate) struct ListItem {
     /// 1 for a top-level list, 2 for a list inside an item, ...
     pub depth: usize,
     pub ordered: bool,
@@ -58,7 +58,7 @@ pub struct ListItem {
 
 /// A parsed document.
 #[derive(Clone, Debug)]
-pub struct Doc<'a> {
+pub(crate) struct Doc<'a> {
     pub src: &'a str,
     line_starts: Vec<usize>,
     /// For heading `i`: where the next heading of the same or a higher rank starts.
@@ -88,7 +88,7 @@ enum Capture {
 
 impl<'a> Doc<'a> {
     /// Parses `src`. Never fails: any text is some markdown.
-    pub fn parse(src: &'a str) -> Self {
+    pub(crate) fn parse(src: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
         let mut doc = Doc {
@@ -235,7 +235,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The 1-based line of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         match self.line_starts.binary_search(&offset) {
             Ok(i) => i + 1,
             Err(i) => i,
@@ -243,12 +243,12 @@ impl<'a> Doc<'a> {
     }
 
     /// The text of a byte range (empty if the range is not valid).
-    pub fn slice(&self, range: Range<usize>) -> &'a str {
+    pub(crate) fn slice(&self, range: Range<usize>) -> &'a str {
         self.src.get(range).unwrap_or("")
     }
 
     /// True if the offset lies inside a code block.
-    pub fn in_code(&self, offset: usize) -> bool {
+    pub(crate) fn in_code(&self, offset: usize) -> bool {
         // Blocks are in document order and do not overlap: look at the last one starting at or
         // before the offset.
         let i = self
@@ -258,7 +258,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The lines in `range` that are not inside a code block, with their start offsets.
-    pub fn prose_lines(&self, range: Range<usize>) -> Vec<(usize, &'a str)> {
+    pub(crate) fn prose_lines(&self, range: Range<usize>) -> Vec<(usize, &'a str)> {
         let mut out = Vec::new();
         let text = self.slice(range.clone());
         let mut offset = range.start;
@@ -272,7 +272,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The end of the section a heading opens: the next heading of the same or a higher rank.
-    pub fn heading_end(&self, index: usize) -> usize {
+    pub(crate) fn heading_end(&self, index: usize) -> usize {
         self.next_same_or_higher
             .get(index)
             .copied()
@@ -280,7 +280,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Where the next heading of a strictly higher rank than heading `index` starts (or the end).
-    pub fn higher_heading_start(&self, index: usize) -> usize {
+    pub(crate) fn higher_heading_start(&self, index: usize) -> usize {
         self.next_higher
             .get(index)
             .copied()
@@ -288,12 +288,12 @@ impl<'a> Doc<'a> {
     }
 
     /// Mermaid blocks, in document order.
-    pub fn mermaid_blocks(&self) -> impl Iterator<Item = &CodeBlock> {
+    pub(crate) fn mermaid_blocks(&self) -> impl Iterator<Item = &CodeBlock> {
         self.code_blocks.iter().filter(|c| c.lang == "mermaid")
     }
 
     /// Number of mermaid blocks starting inside `range`.
-    pub fn mermaid_in(&self, range: &Range<usize>) -> usize {
+    pub(crate) fn mermaid_in(&self, range: &Range<usize>) -> usize {
         let from = self
             .code_blocks
             .partition_point(|c| c.range.start < range.start);
@@ -353,7 +353,7 @@ fn fence_closed(block: &str) -> bool {
 }
 
 /// True if markdown text has no content once markup characters are removed.
-pub fn is_blank(text: &str) -> bool {
+pub(crate) fn is_blank(text: &str) -> bool {
     !text.chars().any(|c| {
         !c.is_whitespace()
             && !matches!(c, '*' | '_' | '-' | '#' | '>' | '|' | '`' | ':' | '~' | '=')

@@ -18,15 +18,15 @@ mod dir;
 mod labels;
 mod limits;
 mod manifest;
-pub mod markdown;
+pub(crate) mod markdown;
 pub mod mermaid;
 pub mod names;
 mod options;
 mod plan;
 mod prd;
 mod proposal;
-pub mod sections;
-pub mod structure;
+pub(crate) mod sections;
+pub(crate) mod structure;
 pub mod traceability;
 
 use std::fmt;
@@ -82,20 +82,6 @@ impl fmt::Display for Finding {
         }
         write!(f, "{}: {}", self.location, self.message)
     }
-}
-
-/// Attributes every finding to `file` (for callers that validate text before writing it).
-pub fn in_file(findings: Vec<Finding>, file: &str) -> Vec<Finding> {
-    findings.into_iter().map(|f| f.in_file(file)).collect()
-}
-
-/// Renders findings as a numbered list, one per line, for a repair prompt.
-pub fn findings_as_list(findings: &[Finding]) -> String {
-    let mut out = String::new();
-    for (i, f) in findings.iter().enumerate() {
-        out.push_str(&format!("{}. {f}\n", i + 1));
-    }
-    out
 }
 
 /// Runs `check` with the built-in structure.

@@ -5,10 +5,10 @@
 //! `..`, not absolute, flat in `specs/`.
 
 /// The suffix every design document has.
-pub const DESIGN_SUFFIX: &str = "_design.md";
+pub(crate) const DESIGN_SUFFIX: &str = "_design.md";
 
 /// The longest accepted name, in bytes.
-pub const MAX_NAME_LEN: usize = 100;
+pub(crate) const MAX_NAME_LEN: usize = 100;
 
 /// `Ok` if `name` is a safe design-document name; `Err` says what is wrong and how to fix it.
 pub fn check_doc_name(name: &str) -> Result<(), String> {
@@ -78,7 +78,7 @@ fn shown(name: &str) -> String {
 }
 
 /// A safe name derived from a bad one.
-pub fn suggest(name: &str) -> String {
+pub(crate) fn suggest(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let base = base.strip_suffix(".md").unwrap_or(base);
     let mut out = String::new();

@@ -10,7 +10,7 @@ use super::structure::{Section, Structure};
 use super::{Finding, mermaid, with_builtin};
 
 /// The fewest options a design may weigh.
-pub const MIN_OPTIONS: usize = 3;
+pub(super) const MIN_OPTIONS: usize = 3;
 
 /// Words that show a decision is being stated.
 const DECISION_WORDS: &[&str] = &[
@@ -42,7 +42,7 @@ struct Opt {
 }
 
 /// Checks an options document against `structure`.
-pub fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
+pub(super) fn check_options(structure: &Structure, md: &str) -> Vec<Finding> {
     let doc = Doc::parse(md);
     let outline = Outline::locate(&doc, &structure.options);
     let mut out = outline.findings(&doc);

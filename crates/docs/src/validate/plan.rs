@@ -11,7 +11,7 @@ pub fn validate_plan(md: &str) -> Vec<Finding> {
 }
 
 /// Checks an implementation plan against `structure`.
-pub fn check_plan(structure: &Structure, md: &str) -> Vec<Finding> {
+pub(super) fn check_plan(structure: &Structure, md: &str) -> Vec<Finding> {
     let doc = Doc::parse(md);
     let outline = Outline::locate(&doc, &structure.implementation_plan);
     let mut out = outline.findings(&doc);

@@ -14,7 +14,7 @@ use super::structure::Structure;
 use super::{Finding, mermaid, with_builtin};
 
 /// The fewest and the most implementation steps.
-pub const STEPS: std::ops::RangeInclusive<usize> = 8..=20;
+pub(super) const STEPS: std::ops::RangeInclusive<usize> = 8..=20;
 
 /// Checks a design proposal with the built-in structure.
 pub fn validate_proposal(md: &str) -> Vec<Finding> {
@@ -27,7 +27,7 @@ struct Step {
 }
 
 /// Checks a design proposal against `structure`.
-pub fn check_proposal(structure: &Structure, md: &str) -> Vec<Finding> {
+pub(super) fn check_proposal(structure: &Structure, md: &str) -> Vec<Finding> {
     let doc = Doc::parse(md);
     let outline = Outline::locate(&doc, &structure.proposal);
     let mut out = outline.findings(&doc);

@@ -20,11 +20,11 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Headings of levels 1 to this can be top sections.
-pub const MAX_SECTION_LEVEL: u8 = 3;
+pub(crate) const MAX_SECTION_LEVEL: u8 = 3;
 
 /// Normalised words: lowercase, `&` read as "and", hyphens and apostrophes joined
 /// (`trade-offs` -> `tradeoff`), other punctuation splits, a plural `s` dropped.
-pub fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let flush = |cur: &mut String, out: &mut Vec<String>| {
@@ -59,12 +59,12 @@ fn stem(word: &str) -> String {
 }
 
 /// The comparison key of a title: its words run together.
-pub fn key(text: &str) -> String {
+pub(crate) fn key(text: &str) -> String {
     words(text).concat()
 }
 
 /// The meaningful words of a text.
-pub fn content_words(text: &str) -> BTreeSet<String> {
+pub(crate) fn content_words(text: &str) -> BTreeSet<String> {
     words(text)
         .into_iter()
         .filter(|w| !STOPWORDS.contains(&w.as_str()))
@@ -72,7 +72,7 @@ pub fn content_words(text: &str) -> BTreeSet<String> {
 }
 
 /// A heading's text without leading numbering (`3.`, `3.1`, `3)`, `III.`, `Section 3:`).
-pub fn strip_numbering(text: &str) -> &str {
+pub(crate) fn strip_numbering(text: &str) -> &str {
     let mut t = text.trim();
     if let Some(rest) = strip_prefix_ci(t, "section ") {
         t = rest.trim_start();
@@ -113,31 +113,13 @@ fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &text[prefix.len()..])
 }
 
-/// True if the heading text names the section exactly (after normalisation).
-pub fn matches_exact(heading: &str, section: &Section) -> bool {
-    let k = key(strip_numbering(heading));
-    !k.is_empty() && (k == key(&section.title) || section.aliases.iter().any(|a| key(a) == k))
-}
-
-/// True if the heading's words are a subset or a superset of the title's (or an alias's).
-pub fn matches_loose(heading: &str, section: &Section) -> bool {
-    let h = content_words(strip_numbering(heading));
-    if h.is_empty() {
-        return false;
-    }
-    std::iter::once(&section.title)
-        .chain(&section.aliases)
-        .map(|t| content_words(t))
-        .any(|t| !t.is_empty() && (h.is_subset(&t) || t.is_subset(&h)))
-}
-
 /// `Option A`, `Option 2:` ... : the id of an option heading, if it is one.
-pub fn option_id(heading: &str) -> Option<String> {
+pub(crate) fn option_id(heading: &str) -> Option<String> {
     numbered_id(heading, "option", true)
 }
 
 /// `Step 3`, `Step 3:` ... : the number of a step heading, if it is one.
-pub fn step_number(heading: &str) -> Option<String> {
+pub(crate) fn step_number(heading: &str) -> Option<String> {
     numbered_id(heading, "step", false)
 }
 
@@ -158,7 +140,7 @@ fn numbered_id(heading: &str, word: &str, letters: bool) -> Option<String> {
 
 /// Where each required section is: for section `i`, the index of its heading in `doc.headings`.
 #[derive(Clone, Debug)]
-pub struct Outline<'s> {
+pub(crate) struct Outline<'s> {
     pub sections: &'s [Section],
     pub found: Vec<Option<usize>>,
     /// Sections whose exact title appears more than once at the same level.
@@ -167,7 +149,7 @@ pub struct Outline<'s> {
 
 impl<'s> Outline<'s> {
     /// Aligns the required sections with the document's headings.
-    pub fn locate(doc: &Doc<'_>, sections: &'s [Section]) -> Self {
+    pub(crate) fn locate(doc: &Doc<'_>, sections: &'s [Section]) -> Self {
         // Normalise every candidate heading once: (index, key, words, is an option or a step).
         let candidates: Vec<(usize, String, BTreeSet<String>, bool)> = doc
             .headings
@@ -244,13 +226,13 @@ impl<'s> Outline<'s> {
     }
 
     /// The section with `key`: its index in the structure.
-    pub fn index_of(&self, key: &str) -> Option<usize> {
+    pub(crate) fn index_of(&self, key: &str) -> Option<usize> {
         self.sections.iter().position(|s| s.key == key)
     }
 
     /// The byte range of section `i`'s body: from after its heading to the next required
     /// section's heading or the next heading of a higher rank, whichever comes first.
-    pub fn body(&self, doc: &Doc<'_>, i: usize) -> Option<Range<usize>> {
+    pub(crate) fn body(&self, doc: &Doc<'_>, i: usize) -> Option<Range<usize>> {
         let h = self.found.get(i).copied().flatten()?;
         let heading = doc.headings.get(h)?;
         let next_section = self
@@ -267,14 +249,14 @@ impl<'s> Outline<'s> {
     }
 
     /// A finding's location for section `i`.
-    pub fn location(&self, i: usize) -> String {
+    pub(crate) fn location(&self, i: usize) -> String {
         self.sections
             .get(i)
             .map_or_else(|| "document".into(), |s| format!("section \"{}\"", s.title))
     }
 
     /// Missing, out-of-order, repeated and empty sections.
-    pub fn findings(&self, doc: &Doc<'_>) -> Vec<Finding> {
+    pub(crate) fn findings(&self, doc: &Doc<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         if doc.headings.is_empty() {
             let list: Vec<String> = self
@@ -351,7 +333,7 @@ impl<'s> Outline<'s> {
 }
 
 /// ": <hint>" when the section has a hint, so a finding says what belongs there.
-pub fn hint_suffix(sec: &Section) -> String {
+pub(crate) fn hint_suffix(sec: &Section) -> String {
     if sec.hint.trim().is_empty() {
         String::new()
     } else {
@@ -409,52 +391,6 @@ mod tests {
             hint: String::new(),
             aliases: Vec::new(),
         }
-    }
-
-    #[test]
-    fn normalisation_ignores_numbering_case_ampersand_and_punctuation() {
-        let s = sec("Option Comparison and Decision");
-        for h in [
-            "3. Option Comparison and Decision",
-            "3 Option comparison & decision",
-            "Option Comparison and Decision:",
-            "3) OPTION COMPARISON AND DECISION",
-            "Section 3: Option Comparison and Decision",
-            "III. Option Comparison & Decision",
-        ] {
-            assert!(matches_exact(h, &s), "{h}");
-        }
-        assert!(matches_exact("Trade offs", &sec("Trade-offs")));
-        assert!(matches_exact(
-            "2.1 Risks, Trade-offs & Decisions",
-            &sec("Risks, Trade-offs & Decisions")
-        ));
-        assert!(matches_exact(
-            "Assumptions - TBD",
-            &sec("Assumptions (TBD)")
-        ));
-        assert!(!matches_exact("Option Comparison", &s));
-        assert_eq!(
-            strip_numbering("10. API / Contract Changes"),
-            "API / Contract Changes"
-        );
-        assert_eq!(strip_numbering("Intro"), "Intro");
-        assert_eq!(strip_numbering("I/O design"), "I/O design");
-    }
-
-    #[test]
-    fn loose_matching_is_subset_or_superset_of_words() {
-        assert!(matches_loose("Risks", &sec("Risks and Mitigations")));
-        assert!(matches_loose(
-            "Functional Requirements",
-            &sec("Requirements")
-        ));
-        assert!(matches_loose("Summary", &sec("Title and Summary")));
-        assert!(!matches_loose(
-            "Non-Functional Requirements",
-            &sec("Functional Requirements")
-        ));
-        assert!(!matches_loose("Glossary", &sec("Open Questions")));
     }
 
     #[test]

@@ -6,14 +6,14 @@
 
 use std::path::Path;
 
-pub use crate::sections::{SECTIONS_YAML as BUILTIN_SECTIONS_YAML, Section};
+pub(crate) use crate::sections::Section;
 
 /// The ordered sections of every document type (the one parser of `sections.yaml`).
 pub type Structure = crate::sections::Sections;
 
 impl Structure {
     /// Parses a `sections.yaml`. The error names the problem (for an override file).
-    pub fn from_yaml(text: &str) -> Result<Self, String> {
+    pub(crate) fn from_yaml(text: &str) -> Result<Self, String> {
         crate::sections::parse(text)
     }
 
@@ -23,7 +23,7 @@ impl Structure {
     }
 
     /// The project's override in `templates_dir/sections.yaml` when it exists, else the built-in.
-    pub fn load(templates_dir: Option<&Path>) -> Result<Structure, String> {
+    pub(crate) fn load(templates_dir: Option<&Path>) -> Result<Structure, String> {
         if let Some(dir) = templates_dir {
             let path = dir.join("sections.yaml");
             if path.is_file() {
@@ -41,7 +41,7 @@ impl Structure {
     }
 
     /// The section with `key` in `sections`, if any.
-    pub fn find_in<'a>(sections: &'a [Section], key: &str) -> Option<&'a Section> {
+    pub(crate) fn find_in<'a>(sections: &'a [Section], key: &str) -> Option<&'a Section> {
         sections.iter().find(|s| s.key == key)
     }
 }
@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn override_file_wins_and_a_broken_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let mut text = BUILTIN_SECTIONS_YAML.to_string();
+        let mut text = crate::sections::SECTIONS_YAML.to_string();
         text = text.replace("\"Open Questions\"", "\"Questions Still Open\"");
         std::fs::write(dir.path().join("sections.yaml"), &text).unwrap();
         let s = Structure::load(Some(dir.path())).unwrap();

@@ -111,7 +111,7 @@ pub fn traceability(prd_md: &str, journey: Option<&str>, manifest: &Value) -> Ve
 }
 
 /// [`traceability`] with an explicit structure.
-pub fn check_traceability(
+pub(crate) fn check_traceability(
     structure: &Structure,
     prd_md: &str,
     journey: Option<&str>,

@@ -16,18 +16,18 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::roles::{RoleDef, RoleKind};
+use crate::roles::RoleDef;
 use docs::DocKind;
 use docs::markdown::section_text;
 use docs::schema::{
     SchemaLimits, document_schema, integration_schema, manifest_draft_schema, rereview_schema,
     review_schema,
 };
+pub(crate) use parts::fit;
 use parts::{
     UserPrompt, bullets, capitalise, chosen_option, decision_word, document_for_integration,
     one_line, pick_sections, section_list,
 };
-pub use parts::{fence, fields_guide, fit};
 use protocol::config::Config;
 use protocol::estimate_tokens;
 use protocol::{ChatMessage, Disposition, FeedbackItem, OutputSpec};
@@ -655,22 +655,6 @@ fn snake(name: &str) -> String {
         "project".into()
     } else {
         out
-    }
-}
-
-/// Whether the role is expected to run this task (authors write, reviewers review, helpers
-/// contribute). The supervisor may use it to catch a misrouted task.
-pub fn suits(role: &RoleDef, task: &PromptTask) -> bool {
-    match task {
-        PromptTask::Review { .. } | PromptTask::ReReview { .. } => role.kind == RoleKind::Reviewer,
-        PromptTask::Contribute => role.kind == RoleKind::Helper,
-        PromptTask::Summarize { .. }
-        | PromptTask::Draft { .. }
-        | PromptTask::Manifest { .. }
-        | PromptTask::DesignDoc { .. }
-        | PromptTask::Integrate { .. }
-        | PromptTask::Repair { .. }
-        | PromptTask::RepairManifest { .. } => role.kind == RoleKind::Author,
     }
 }
 

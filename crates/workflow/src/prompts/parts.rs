@@ -94,7 +94,7 @@ const DIAGRAM_FIELDS: &str =
     "{direction: LR|TD, nodes [{id, label}], edges [{from, to, label}]} (edges use node ids)";
 
 /// "- key: hint" for every field of a document, with the parts of options and steps.
-pub fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> String {
+pub(crate) fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> String {
     let s = sections();
     let mut out = String::new();
     let title_hint = match kind {
@@ -279,14 +279,14 @@ pub(super) fn document_for_integration(
 }
 
 /// `text` in a code fence longer than any backtick run inside it.
-pub fn fence(text: &str, lang: &str) -> String {
+pub(crate) fn fence(text: &str, lang: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat(longest.max(2) + 1);
     format!("{ticks}{lang}\n{text}\n{ticks}")
 }
 
 /// `text` cut to about `tokens`, at a line break when possible, with a visible marker.
-pub fn fit(text: &str, tokens: u32) -> String {
+pub(crate) fn fit(text: &str, tokens: u32) -> String {
     let text = text.trim();
     let have = estimate_tokens(text);
     if have <= tokens {
