@@ -143,14 +143,6 @@ fn create_session(
     Ok(id)
 }
 
-/// True when agents use the local default model.
-pub(crate) fn uses_local_model(cfg: &Config) -> bool {
-    cfg.llm.base_url.is_none()
-        && std::env::var(&cfg.llm.api_key_env)
-            .map(|k| k.is_empty())
-            .unwrap_or(true)
-}
-
 /// The roles that get an agent (authors, reviewers, enabled helpers).
 fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
     Ok(role_names(&crate::roles::load_roles(&project.agents, cfg)?))
@@ -208,7 +200,7 @@ impl TmuxPlan {
             vec![("supervisor".into(), base.supervisor(ctx, id))];
         let roles = crate::roles::load_roles(&project.agents, cfg)?;
         let authors = roles.enabled_authors().len();
-        let local = uses_local_model(cfg);
+        let local = llm::uses_local_model(cfg);
         for (i, role) in role_names(&roles).into_iter().enumerate() {
             let mut spec = crate::supervisor::host::agent_pane_spec(
                 exe,
@@ -395,7 +387,7 @@ pub(crate) fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let cfg = loaded.config;
     let project = ProjectPaths::new(&ctx.project_dir, &cfg);
-    if uses_local_model(&cfg) {
+    if llm::uses_local_model(&cfg) {
         // Fail early on a broken runtime rather than in the panes.
         llm::local::LocalRuntime::locate(&cfg.llm.local)?;
     }
@@ -591,7 +583,7 @@ fn build_supervisor(
             message: "the journal has no session start; the session cannot be resumed".into(),
         });
     }
-    let local_model = uses_local_model(&cfg);
+    let local_model = llm::uses_local_model(&cfg);
     let sctx = SessionContext::load(&ctx.project_dir, cfg, &state)?;
     tracing::debug!("session context loaded");
     let watcher = crate::transport::DirWatcher::new(&[paths.results(), paths.control()])?;
@@ -708,7 +700,7 @@ pub(crate) fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
     let status = rt.block_on(async {
         let mut _server = None;
         let mut local_llm_url = None;
-        if uses_local_model(&cfg) {
+        if llm::uses_local_model(&cfg) {
             let rt = llm::local::LocalRuntime::locate(&cfg.llm.local)?;
             let server = rt
                 .ensure_running(Some(&paths.logs().join("llama-server.log")))

@@ -69,6 +69,7 @@ pub(crate) fn build_task(
         contributions: &contributions,
         manifest: manifest.as_ref(),
         design_docs: &design_docs,
+        local_model: local,
     };
     let kind = doc_kind(st.stage).unwrap_or(DocKind::Proposal);
     let raw_prd = store.read_input(INPUT_PRD).unwrap_or_default();

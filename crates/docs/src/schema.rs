@@ -14,7 +14,6 @@ use serde_json::{Map, Value, json};
 
 use super::DocKind;
 use super::sections::{Section, sections};
-use protocol::config::Config;
 
 /// The text of `specs-templates/manifest.schema.json`.
 pub(crate) const MANIFEST_SCHEMA_JSON: &str =
@@ -101,9 +100,10 @@ impl SchemaLimits {
         }
     }
 
-    /// Local limits when the session uses the bundled local model, remote limits otherwise.
-    pub fn for_config(cfg: &Config) -> Self {
-        if cfg.llm.uses_local_default() {
+    /// Local limits when the session uses the bundled local model (`llm::uses_local_model`
+    /// decides, once per session), remote limits otherwise.
+    pub fn for_model(local_model: bool) -> Self {
+        if local_model {
             Self::local()
         } else {
             Self::remote()

@@ -64,6 +64,26 @@ impl Endpoint {
     }
 }
 
+/// The API key from the variable named by `llm.api_key_env`, when that is set and not blank.
+fn api_key(config: &Config) -> Option<ApiKey> {
+    let key_var = config.llm.api_key_env.as_str();
+    if key_var.is_empty() {
+        return None;
+    }
+    std::env::var(key_var)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| ApiKey::new(k.trim()))
+}
+
+/// The one rule for which model a session uses: the bundled local model when no endpoint is
+/// configured (`llm.base_url` unset) and no API key is set; otherwise the configured endpoint, or
+/// OpenAI when only the key is set. Budgets, schema limits and prompts follow this answer, and
+/// [`resolve_endpoint`] routes requests by it.
+pub fn uses_local_model(config: &Config) -> bool {
+    config.llm.base_url.is_none() && api_key(config).is_none()
+}
+
 /// Resolves the endpoint for `role`.
 ///
 /// - base URL: `llm.base_url`; else, when the variable named by `llm.api_key_env` is set, OpenAI;
@@ -76,14 +96,7 @@ pub fn resolve_endpoint(
     local_url: Option<&str>,
 ) -> Result<Endpoint, Error> {
     let key_var = config.llm.api_key_env.as_str();
-    let api_key = if key_var.is_empty() {
-        None
-    } else {
-        std::env::var(key_var)
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .map(|k| ApiKey::new(k.trim()))
-    };
+    let api_key = api_key(config);
     let (base_url, is_local) = match (&config.llm.base_url, &api_key) {
         (Some(url), _) => (url.clone(), false),
         (None, Some(_)) => (OPENAI_BASE_URL.to_string(), false),
@@ -174,6 +187,23 @@ mod tests {
         assert_eq!(e.model, "qwen");
         assert!(!e.is_local);
         assert!(e.api_key.is_none());
+    }
+
+    #[test]
+    fn only_an_api_key_means_the_remote_model() {
+        // PATH is set in every environment: here it stands for a key in the environment.
+        let c = config_with_key_env("PATH");
+        assert!(!uses_local_model(&c));
+        let e = resolve_endpoint(&c, "architect", Some("http://127.0.0.1:8080/v1")).unwrap();
+        assert!(!e.is_local);
+        assert_eq!(e.base_url, OPENAI_BASE_URL);
+        assert_eq!(e.model, DEFAULT_REMOTE_MODEL);
+        assert!(uses_local_model(&config_with_key_env(
+            "AGENTMUX_TEST_UNSET_KEY_4"
+        )));
+        let mut url = config_with_key_env("AGENTMUX_TEST_UNSET_KEY_5");
+        url.llm.base_url = Some("http://127.0.0.1:9/v1".into());
+        assert!(!uses_local_model(&url));
     }
 
     #[test]

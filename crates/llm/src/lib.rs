@@ -26,7 +26,7 @@ pub mod wire;
 use std::collections::BTreeMap;
 
 pub use client::LlmClient;
-pub use endpoint::{ApiKey, Endpoint, resolve_endpoint};
+pub use endpoint::{ApiKey, Endpoint, resolve_endpoint, uses_local_model};
 pub use error::LlmError;
 
 use protocol::config::Price;

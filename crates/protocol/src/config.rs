@@ -376,10 +376,3 @@ impl Default for NotifyConfig {
         }
     }
 }
-
-impl LlmConfig {
-    /// True when no endpoint is configured, so the local default model is used.
-    pub fn uses_local_default(&self) -> bool {
-        self.base_url.is_none()
-    }
-}

@@ -57,6 +57,9 @@ pub struct PromptInputs<'a> {
     pub manifest: Option<&'a Value>,
     /// Design documents written so far: (file name, markdown).
     pub design_docs: &'a [(String, String)],
+    /// The session runs on the bundled local model (`llm::uses_local_model`): its small window
+    /// bounds the schemas and the inputs.
+    pub local_model: bool,
 }
 
 /// What the agent is asked to do.
@@ -121,7 +124,7 @@ pub fn build(
     cfg: &Config,
 ) -> (Vec<ChatMessage>, OutputSpec, String) {
     let budget = cfg.workflow.context_tokens.max(200);
-    let lim = SchemaLimits::for_config(cfg);
+    let lim = SchemaLimits::for_model(inputs.local_model);
     let mut p = UserPrompt::default();
     let project = inputs.project_name;
     let (output, title) = match *task {
@@ -131,7 +134,7 @@ pub fn build(
         } => {
             // The text must fit the local window with the role prompt, the instructions and the
             // summary itself; a remote model gets a generous cap.
-            let max_input = if cfg.llm.uses_local_default() {
+            let max_input = if inputs.local_model {
                 cfg.llm
                     .local
                     .ctx_size

@@ -80,6 +80,7 @@ fn inputs<'a>(w: &'a World, prd: Option<&'a str>) -> PromptInputs<'a> {
         contributions: &w.contributions,
         manifest: Some(&w.manifest),
         design_docs: &w.design_docs,
+        local_model: true,
     }
 }
 
@@ -361,11 +362,8 @@ fn every_prompt_stays_well_under_the_local_window() {
     // A PRD far over the budget (as if it had not been summarised) must still be bounded.
     let huge_prd = LICE.repeat(8);
     let mut report = Vec::new();
-    for cfg in [Config::default(), {
-        let mut c = Config::default();
-        c.llm.base_url = Some("https://api.example.com/v1".into());
-        c
-    }] {
+    let cfg = Config::default();
+    for local_model in [true, false] {
         for (prd_name, prd) in [
             ("readtime", READTIME),
             ("lice", LICE),
@@ -384,7 +382,10 @@ fn every_prompt_stays_well_under_the_local_window() {
                 let (messages, output, _) = build(
                     roles.get(role).unwrap(),
                     &task,
-                    &inputs(&w, Some(prd)),
+                    &PromptInputs {
+                        local_model,
+                        ..inputs(&w, Some(prd))
+                    },
                     &cfg,
                 );
                 let tokens: u32 = messages.iter().map(|m| estimate_tokens(&m.content)).sum();
@@ -393,8 +394,7 @@ fn every_prompt_stays_well_under_the_local_window() {
                     // Summarising reads the whole long text: locally it must fit the window
                     // with its output; a remote model gets the whole text.
                     assert!(
-                        !cfg.llm.uses_local_default()
-                            || tokens + budget_tokens <= cfg.llm.local.ctx_size,
+                        !local_model || tokens + budget_tokens <= cfg.llm.local.ctx_size,
                         "{prd_name} {name}: {tokens} tokens"
                     );
                 } else {
