@@ -1,6 +1,6 @@
 //! agentmux, the binary: the CLI and everything with effects. The pure parts live in the
 //! workspace's crates (`protocol`, `docs`, `workflow`) and the effects this crate does not own
-//! directly behind theirs (`llm`, `tmux`, `fsutil`). Module map:
+//! directly behind theirs (`llm`, `tmux`, `osutil`). Module map:
 //! - [`cli`]: clap definitions; [`commands`]: one function per command.
 //! - [`config`]: the layered YAML loader; [`paths`]: the on-disk layout.
 //! - [`journal`]: the append-only session journal (its state fold is `workflow::state`).

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::paths::SessionPaths;
-use fsutil::{json_bytes, read_json, write_atomic_unsynced, write_json_atomic};
+use osutil::{json_bytes, read_json, write_atomic_unsynced, write_json_atomic};
 use protocol::error::{Error, Result};
 use tmux::Tmux;
 

@@ -20,7 +20,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::paths::SessionPaths;
-use fsutil::{Deferred, json_bytes, read_json, write_json_atomic, write_staged_unsynced};
+use osutil::{Deferred, json_bytes, read_json, write_json_atomic, write_staged_unsynced};
 use protocol::error::{Error, Result};
 use protocol::{Task, TaskResult};
 

@@ -16,7 +16,7 @@ pub(super) fn run(ctx: &Ctx) -> Result<u8> {
     if config.exists() {
         println!("kept     {} (already exists)", config.display());
     } else {
-        fsutil::write_atomic(&config, EXAMPLE_CONFIG.as_bytes())?;
+        osutil::write_atomic(&config, EXAMPLE_CONFIG.as_bytes())?;
         println!("created  {}", config.display());
     }
     println!("ready    {}", specs.display());

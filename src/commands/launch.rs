@@ -17,7 +17,7 @@ use crate::runtime::SessionRuntime;
 use crate::supervisor::host::{AgentHost, ChildAgents};
 use crate::supervisor::run::Supervisor;
 use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext};
-use fsutil::write_atomic;
+use osutil::write_atomic;
 use protocol::error::{Error, Result, exit};
 use protocol::{Event, SessionInputs, SessionStatus};
 use tmux::{Multiplexer, PaneSpec, Tmux};
@@ -568,7 +568,7 @@ fn build_supervisor(
     // A supervisor killed while writing leaves a temp file beside the deliverable it was
     // replacing; it would show in specs/ (and fail `agentmux validate`) until someone removed it.
     for dir in [&project.specs, &project.root] {
-        let n = fsutil::remove_stale_temps(dir);
+        let n = osutil::remove_stale_temps(dir);
         if n > 0 {
             tracing::info!(
                 "removed {n} temp file(s) left by an interrupted write in {}",

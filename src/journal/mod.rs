@@ -137,7 +137,7 @@ impl Journal {
             return Ok(());
         }
         match &self.sink {
-            Sink::Direct(_) => fsutil::sync_paths(&paths),
+            Sink::Direct(_) => osutil::sync_paths(&paths),
             Sink::Background(w) => w.sync_files(paths),
         }
     }
@@ -147,7 +147,7 @@ impl Journal {
     /// caller (replacing a file can wait for the disk on ext4).
     pub(crate) fn write_file(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
         match &self.sink {
-            Sink::Direct(_) => fsutil::write_atomic(&path, &bytes),
+            Sink::Direct(_) => osutil::write_atomic(&path, &bytes),
             Sink::Background(w) => w.write_file(path, bytes),
         }
     }
@@ -271,7 +271,7 @@ mod tests {
         j.append(Event::Resumed).unwrap();
         j.write_in_background().unwrap();
         let artifact = dir.path().join("a.md");
-        fsutil::write_atomic_unsynced(&artifact, b"doc").unwrap();
+        osutil::write_atomic_unsynced(&artifact, b"doc").unwrap();
         j.sync_files_first(vec![artifact, dir.path().join("gone.md")])
             .unwrap();
         let deliverable = dir.path().join("specs/options.md");

@@ -24,7 +24,7 @@ enum Op {
     Append(Vec<u8>),
     /// fdatasync the journal.
     Sync,
-    /// Write a file atomically (see [`fsutil::write_atomic`]).
+    /// Write a file atomically (see [`osutil::write_atomic`]).
     WriteFile(PathBuf, Vec<u8>),
     /// Acknowledge once everything before it is done.
     Barrier(Sender<()>),
@@ -122,10 +122,10 @@ fn run(path: &Path, mut file: File, rx: Receiver<Op>, failed: &Mutex<Option<Stri
                 continue;
             }
             _ if !ok => continue,
-            Op::SyncFiles(paths) => fsutil::sync_paths(&paths),
+            Op::SyncFiles(paths) => osutil::sync_paths(&paths),
             Op::Append(line) => file.write_all(&line).map_err(|e| Error::io(path, e)),
             Op::Sync => file.sync_data().map_err(|e| Error::io(path, e)),
-            Op::WriteFile(to, bytes) => fsutil::write_atomic(&to, &bytes),
+            Op::WriteFile(to, bytes) => osutil::write_atomic(&to, &bytes),
         };
         if let Err(e) = result {
             tracing::error!("journal writer: {e}");

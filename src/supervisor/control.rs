@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::paths::SessionPaths;
-use fsutil::{read_json, write_json_atomic};
+use osutil::{read_json, write_json_atomic};
 use protocol::error::{Error, Result};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::journal::SessionState;
-use fsutil::Deferred;
+use osutil::Deferred;
 use protocol::Stage;
 use protocol::error::{Error, Result};
 
@@ -186,7 +186,7 @@ mod tests {
                 Some(&doc),
                 &mut |path, bytes| {
                     written.push(path.clone());
-                    fsutil::write_atomic(&path, &bytes)
+                    osutil::write_atomic(&path, &bytes)
                 },
             )
             .unwrap();

@@ -1,5 +1,5 @@
 //! The LLM layer: one client for every OpenAI-compatible endpoint, and the local default model.
-//! Depends on `protocol` (and `fsutil` for the local runtime's record).
+//! Depends on `protocol` (and `osutil` for the local runtime's record).
 //!
 //! Agents call [`LlmClient::chat`] with a [`ChatRequest`]; they get tokens live through a callback
 //! and a [`ChatResponse`] with the text, the parsed JSON (for [`OutputSpec::Json`]), the usage and

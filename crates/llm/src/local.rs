@@ -322,7 +322,7 @@ pub(crate) fn record_path(run_dir: &Path) -> PathBuf {
 /// optimisation). The tmux layer calls this after starting the server in a pane.
 pub(crate) fn write_record(run_dir: &Path, rec: &ServerRecord) {
     let path = record_path(run_dir);
-    if let Err(e) = fsutil::write_json_atomic(&path, rec) {
+    if let Err(e) = osutil::write_json_atomic(&path, rec) {
         tracing::warn!(error = %e, "cannot record the local model server");
     }
 }

@@ -1,5 +1,5 @@
-//! Durable file writes: atomic writes (temp file + rename) so no reader ever sees half a file, and
-//! JSON files. Depends only on `protocol` (for its error type).
+//! Operating-system helpers: durable file writes (temp file + rename, so no reader ever sees half a
+//! file) and JSON files. Depends only on `protocol` (for its error type).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
