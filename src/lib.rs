@@ -8,6 +8,9 @@
 //! - [`transport`]: task/result files; [`intake`]: the PRD and the codebase digest.
 //! - [`dashboard`]: the supervisor pane's live view.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 mod agent;
 pub mod cli;
 mod commands;

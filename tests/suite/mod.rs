@@ -16,3 +16,4 @@ pub(crate) mod support;
 pub(crate) mod tmux;
 mod validate;
 mod validate_props;
+mod workspace;

@@ -8,6 +8,9 @@
 //! rendered markdown. With a grammar-constrained endpoint even a tiny local model then produces
 //! complete documents, and diagrams are built from nodes and edges so they always parse.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 pub mod markdown;
 pub(crate) mod normalize;
 pub mod outputs;

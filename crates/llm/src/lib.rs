@@ -12,6 +12,9 @@
 //! - [`structured`]: JSON output, by `response_format` json_schema or by prompt and extraction.
 //! - [`local`]: the managed `llama-server` + SmolLM2 used when nothing is configured.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 pub(crate) mod backoff;
 mod byot_guard;
 pub(crate) mod client;

@@ -1,6 +1,9 @@
 //! Operating-system helpers: durable file writes (temp file + rename, so no reader ever sees half a
 //! file) and JSON files. Depends only on `protocol` (for its error type).
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

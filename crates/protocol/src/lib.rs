@@ -6,6 +6,9 @@
 //! `results/<id>.json`) and a journal [`Event`] (`journal.jsonl`). The error type lives here too
 //! so every crate reports failures in the same words and `main` maps them to one set of exit codes.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 pub mod config;
 pub mod error;
 

@@ -2,6 +2,8 @@
 //! multiplexer, the fake OpenAI-compatible server, a scripted design team for it, a private tmux
 //! server, and one `wait_for`.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
 // A helper that cannot do its job fails the test that called it, loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -9,6 +9,9 @@
 //! `pane-base-index` cannot break anything. Sessions are addressed by exact name (`=NAME`), so
 //! `agentmux-x` never matches a user's `agentmux-x-old`.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 pub mod layout;
 mod script;
 mod tmux;

@@ -2,6 +2,9 @@
 //! decides the next tasks ([`machine`]), the feedback ledger ([`ledger`]), the role definitions ([`roles`]) and every prompt
 //! ([`prompts`]). Depends on `protocol` and `docs`; reads no file, starts no process.
 
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
 pub mod ledger;
 pub mod machine;
 pub mod prompts;
