@@ -73,6 +73,10 @@ impl Templates {
         }
         let mut overrides = Vec::new();
         if let Some(dir) = override_dir.filter(|d| d.is_dir()) {
+            crate::validate::structure::refuse_override(dir).map_err(|message| Error::Input {
+                path: dir.join("sections.yaml"),
+                message,
+            })?;
             let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -509,6 +513,15 @@ mod tests {
     #[test]
     fn builtin_templates_compile() {
         Templates::builtin().unwrap();
+    }
+
+    #[test]
+    fn a_sections_override_among_the_templates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sections.yaml"), "prd: []\n").unwrap();
+        let err = Templates::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("sections.yaml"), "{err}");
+        assert!(err.contains("cannot be overridden"), "{err}");
     }
 
     #[test]

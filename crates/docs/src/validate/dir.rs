@@ -12,7 +12,7 @@ use super::names::DESIGN_SUFFIX;
 use super::options::check_options;
 use super::plan::check_plan;
 use super::proposal::check_proposal;
-use super::structure::Structure;
+use super::structure::{Structure, refuse_override};
 use super::traceability::check_traceability;
 use super::{Finding, check_text, validate_manifest, validate_prd};
 use protocol::config::Config;
@@ -41,16 +41,13 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let mut report = Report::default();
     let specs_rel = relative_to_root(&cfg.paths.specs, &cfg.paths.root);
     let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root);
-    let structure = match Structure::load(Some(&agentmux_dir.join(&templates_rel))) {
-        Ok(s) => s,
-        Err(e) => {
-            report.findings.push(
-                Finding::new("sections.yaml", e)
-                    .in_file(format!("{}/sections.yaml", slash(&templates_rel))),
-            );
-            Structure::builtin().clone()
-        }
-    };
+    let structure = Structure::builtin();
+    if let Err(e) = refuse_override(&agentmux_dir.join(&templates_rel)) {
+        report.findings.push(
+            Finding::new("sections.yaml", e)
+                .in_file(format!("{}/sections.yaml", slash(&templates_rel))),
+        );
+    }
 
     let top: [(&str, Check); 3] = [
         ("options.md", check_options),

@@ -1,8 +1,8 @@
 //! The structure every document must have, read from `specs-templates/sections.yaml`.
 //!
 //! That file is the one source of truth shared by the prompts, the JSON schemas, the templates and
-//! these validators. The built-in copy is compiled in; a project can override it with its own
-//! `sections.yaml` in its templates directory ([`Structure::load`]).
+//! these validators. It is compiled in and cannot be replaced by a project (see
+//! [`refuse_override`]): templates can be, sections cannot.
 
 use std::path::Path;
 
@@ -12,38 +12,31 @@ pub(crate) use crate::sections::Section;
 pub type Structure = crate::sections::Sections;
 
 impl Structure {
-    /// Parses a `sections.yaml`. The error names the problem (for an override file).
-    pub(crate) fn from_yaml(text: &str) -> Result<Self, String> {
-        crate::sections::parse(text)
-    }
-
     /// The built-in structure (compiled in; a unit test guarantees it parses).
     pub fn builtin() -> &'static Structure {
         crate::sections::sections()
-    }
-
-    /// The project's override in `templates_dir/sections.yaml` when it exists, else the built-in.
-    pub(crate) fn load(templates_dir: Option<&Path>) -> Result<Structure, String> {
-        if let Some(dir) = templates_dir {
-            let path = dir.join("sections.yaml");
-            if path.is_file() {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                return Structure::from_yaml(&text).map_err(|e| {
-                    format!(
-                        "{}: {e}; fix the file or delete it to use the built-in structure",
-                        path.display()
-                    )
-                });
-            }
-        }
-        Ok(Structure::builtin().clone())
     }
 
     /// The section with `key` in `sections`, if any.
     pub(crate) fn find_in<'a>(sections: &'a [Section], key: &str) -> Option<&'a Section> {
         sections.iter().find(|s| s.key == key)
     }
+}
+
+/// A project cannot replace `sections.yaml`: the prompts, the schemas, the templates and the
+/// validators all read the built-in one, so a copy in the templates directory would change what
+/// `validate` requires and not what a session writes. Its presence is an error naming the fix.
+pub(crate) fn refuse_override(templates_dir: &Path) -> Result<(), String> {
+    let path = templates_dir.join("sections.yaml");
+    if path.exists() {
+        return Err(
+            "sections.yaml cannot be overridden (the prompts, schemas, templates and \
+             validators all use the built-in sections); remove the file, and override the \
+             document templates (*.md.j2) instead"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -65,22 +58,12 @@ mod tests {
     }
 
     #[test]
-    fn override_file_wins_and_a_broken_one_is_named() {
+    fn an_override_is_refused_with_the_fix() {
         let dir = tempfile::tempdir().unwrap();
-        let mut text = crate::sections::SECTIONS_YAML.to_string();
-        text = text.replace("\"Open Questions\"", "\"Questions Still Open\"");
-        std::fs::write(dir.path().join("sections.yaml"), &text).unwrap();
-        let s = Structure::load(Some(dir.path())).unwrap();
-        assert_eq!(s.implementation_plan[9].title, "Questions Still Open");
-
-        std::fs::write(dir.path().join("sections.yaml"), "prd: [").unwrap();
-        let err = Structure::load(Some(dir.path())).unwrap_err();
-        assert!(err.contains("sections.yaml"), "{err}");
-
-        let empty = tempfile::tempdir().unwrap();
-        assert_eq!(
-            Structure::load(Some(empty.path())).unwrap(),
-            *Structure::builtin()
-        );
+        assert!(refuse_override(dir.path()).is_ok());
+        std::fs::write(dir.path().join("sections.yaml"), "prd: []").unwrap();
+        let err = refuse_override(dir.path()).unwrap_err();
+        assert!(err.contains("sections.yaml cannot be overridden"), "{err}");
+        assert!(err.contains("remove the file"), "{err}");
     }
 }
