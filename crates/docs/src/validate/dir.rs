@@ -59,7 +59,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         if path.exists()
             && let Some(text) = read(&path, name, &mut report)
         {
-            let f = check(&structure, &text);
+            let f = check(structure, &text);
             report.add(name, f);
         }
     }
@@ -118,7 +118,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     for name in &design_docs {
         let rel = format!("{specs_name}/{name}");
         if let Some(text) = read(&specs.join(name), &rel, &mut report) {
-            let f = check_design_doc(&structure, &text);
+            let f = check_design_doc(structure, &text);
             report.add(&rel, f);
         }
     }
@@ -134,7 +134,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
                     let f = validate_manifest(&json, Some(&design_docs), min, max);
                     report.add(&manifest_rel, f);
                     if let Some(prd) = &prd {
-                        let f = check_traceability(&structure, prd, None, &json)
+                        let f = check_traceability(structure, prd, None, &json)
                             .iter()
                             .map(|u| u.to_finding())
                             .collect();
