@@ -1,10 +1,10 @@
 //! Links the `agentmux` binary with packed relative relocations (`-z pack-relative-relocs`,
 //! DT_RELR) where the toolchain and C library support them.
 //!
-//! Why: the binary is position independent, and its ~57,000 relative relocations fill a 1.4 MB
-//! `.rela.dyn` that the dynamic loader reads whole at every start, so every agentmux process
-//! (supervisor and each agent) carried 1.4 MB more resident memory than it needs. Packed, the
-//! table is a few kilobytes. Nothing else changes: same code, same ASLR.
+//! Why: the binary is position independent, and its tens of thousands of relative relocations
+//! fill a `.rela.dyn` of over a megabyte that the dynamic loader reads whole at every start, so
+//! every agentmux process (supervisor and each agent) would carry it resident. Packed, the table
+//! is a few kilobytes. Nothing else changes: same code, same ASLR.
 //!
 //! The flag needs GNU ld 2.38+ (or lld) and glibc 2.36+ at run time, so it is used only when a
 //! probe program links with it (warnings fatal, so an older ld that would ignore it says no) and

@@ -2,8 +2,8 @@
 //!
 //! `jiff::Zoned::now()` takes the zone's name from the `/etc/localtime` symlink and looks that
 //! name up in the zoneinfo database, whose first use lists every directory under
-//! `/usr/share/zoneinfo` (about 60 of them, 1-2 ms) — in `start` before the panes open and in
-//! the supervisor before its first turn. The zone's rules are in `/etc/localtime` itself, so
+//! `/usr/share/zoneinfo` — in `start` before the panes open and in the supervisor before its
+//! first turn. The zone's rules are in `/etc/localtime` itself, so
 //! they are read from there; `TZ` and anything unusual are left to jiff.
 
 use std::path::Path;

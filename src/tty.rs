@@ -12,8 +12,8 @@ pub(crate) fn terminal_size() -> (u16, u16) {
 
 /// The size of the process's terminal, or None without one. Asks only when a standard stream is
 /// a terminal: without one, crossterm falls back to running `tput cols` and `tput lines`, two
-/// processes per call (they cost `start --detach` in a script ~5 ms, and a headless agent one
-/// pair per width check).
+/// processes per call (in `start --detach` from a script, and in a headless agent at every
+/// width check).
 pub(crate) fn tty_size() -> Option<(u16, u16)> {
     use std::io::IsTerminal;
     let any_tty = std::io::stdout().is_terminal()

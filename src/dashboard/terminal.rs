@@ -6,8 +6,8 @@
 //! on resize, which leaves torn copies of the frame in the pane's history when the window changes
 //! size. So: the screen is cleared once (the shell's previous output goes to tmux's history, where
 //! it belongs), then every redraw writes only the cells that changed, with absolute cursor moves;
-//! nothing scrolls, so a session of hours adds nothing to the scrollback and a 1 s tick costs a
-//! few bytes. After a resize the whole frame is repainted once, erasing row by row rather than
+//! nothing scrolls, so a session of hours adds nothing to the scrollback and a tick that changes
+//! one clock costs the bytes of that clock. After a resize the whole frame is repainted once, erasing row by row rather than
 //! clearing the screen, so tmux does not copy the old frame into the history (see `backend`).
 //! Supervisor messages appear in the frame's errors-and-messages section (the newest that fit)
 //! and go to the log.

@@ -162,8 +162,7 @@ impl Journal {
     /// Appends one event without waiting for the disk: readers of the file see it at once, a
     /// killed process loses nothing (the kernel holds it), and [`Journal::sync`] makes it
     /// survive a power loss too. The supervisor writes the events of one step this way and
-    /// syncs once before it waits: one flush per step instead of one per event (about 3 ms each
-    /// on an ext4 disk).
+    /// syncs once before it waits: one flush per step instead of one per event.
     pub(crate) fn append_unsynced(&mut self, event: Event) -> Result<JournalRecord> {
         let record = JournalRecord {
             seq: self.next_seq,

@@ -1,7 +1,7 @@
 //! The journal's background writer: the supervisor's disk work, off its event loop.
 //!
-//! fsync on this kind of disk usually takes 1-5 ms but sometimes 50-200 ms; done inline, a
-//! stall delays the handling of every result that arrives meanwhile. The supervisor therefore
+//! An fsync is usually quick but sometimes stalls for far longer; done inline, a stall delays
+//! the handling of every result that arrives meanwhile. The supervisor therefore
 //! hands its journal (and the syncs of the files the journal mentions) to this thread and goes
 //! on. Operations run strictly in order, and a record is written to the journal only after the
 //! files written before it are synced, so even after a power loss the journal never names a file

@@ -589,8 +589,8 @@ pub(crate) fn design_file_pattern() -> String {
 /// The schemas use only draft-4 keywords (`type`, `properties`, `required`, `items`, `enum`,
 /// `pattern`, length and count bounds, `additionalProperties`), so they are compiled as draft 4
 /// whatever `$schema` says: jsonschema checks every schema against its draft's meta-schema
-/// first and keeps that meta-schema's compiled validator for the life of the process, which is
-/// about 8 MB for draft 4 against about 50 MB for 2020-12 (debug build; measured with RssAnon).
+/// first and keeps that meta-schema's compiled validator for the life of the process, and draft
+/// 4's is several times smaller than 2020-12's (figures in BENCHMARKS.md).
 /// A unit test compiles every generated schema this way.
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::options()

@@ -115,9 +115,9 @@ impl Templates {
 }
 
 /// The templates of a session, compiled when first needed or, after
-/// [`TemplatesLoader::compile_in_background`], on a thread of their own. Compiling them takes
-/// about 2 ms, which a starting supervisor would otherwise spend between its start and its first
-/// request, on the same two cores as the agents starting beside it.
+/// [`TemplatesLoader::compile_in_background`], on a thread of their own, so a starting
+/// supervisor does not compile them between its start and its first request, while the agents
+/// starting beside it need the same cores.
 pub struct TemplatesLoader {
     override_dir: PathBuf,
     ready: OnceLock<std::result::Result<Templates, String>>,

@@ -40,9 +40,9 @@ const DRAW_EVERY: usize = 512;
 
 /// How long text waits to be drawn for more to arrive. hyper hands a body over one HTTP chunk
 /// per poll, so even a burst that is already in the socket reaches the reader one chunk at a
-/// time, each looking like the last; drawing then cost a draw per token (1,400 of them for a
-/// design document arriving at once), all between the reply and the next request. A model
-/// streaming tokens sends one every 10-50 ms, so each is still drawn on its own, this much later.
+/// time, each looking like the last; drawing on every chunk would draw once per token, all
+/// between the reply and the next request. A model that streams its tokens sends them further
+/// apart than this delay, so each is still drawn on its own, only this much later.
 const DRAW_DELAY: Duration = Duration::from_millis(4);
 
 /// A client for one endpoint. Cheap to clone; clones share the connection pool.
