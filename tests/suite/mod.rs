@@ -9,6 +9,7 @@ mod llm;
 mod local_model;
 mod local_session;
 mod logs;
+mod model_rule;
 mod recovery;
 mod reliability;
 mod session;
