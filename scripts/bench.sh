@@ -133,6 +133,8 @@ fi
 
 # Before the file is rewritten: writing BENCHMARKS.md would itself count as a local change.
 dirty=$(git diff --quiet || echo ' (with local changes)')
+# The build times are measured by scripts/bench-build.sh; they are kept as they are.
+build_block=$(sed -n '/<!-- build:begin/,/<!-- build:end -->/p' "$out" 2>/dev/null || true)
 {
   echo "# Benchmarks"
   echo
@@ -223,6 +225,10 @@ dirty=$(git diff --quiet || echo ' (with local changes)')
     echo "$local_line"
   else
     echo "Not run (pass \`--local\`; a full SmolLM2 session takes many minutes on 2 cores)."
+  fi
+  if [[ -n $build_block ]]; then
+    echo
+    echo "$build_block"
   fi
 } >"$out"
 echo "wrote $out" >&2
