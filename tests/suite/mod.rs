@@ -13,6 +13,6 @@ mod recovery;
 mod reliability;
 mod session;
 pub(crate) mod support;
-pub(crate) mod tmux;
+mod tmux;
 mod validate;
 mod validate_props;
