@@ -357,10 +357,12 @@ mod tests {
         assert_eq!(deferred.take(), [paths.task("s.t")]);
         assert_eq!(read_task(&paths, "s.t").unwrap(), Some(task("s.t")));
         assert_eq!(read_result(&paths, "s.t").unwrap(), Some(result("s.t")));
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while seen.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        // Time for both events to arrive, then for any stray one; what they name is checked below.
+        let _ = test_support::wait::try_wait_for(
+            Duration::from_secs(5),
+            test_support::wait::POLL,
+            || (seen.lock().unwrap().len() >= 2).then_some(()),
+        );
         std::thread::sleep(Duration::from_millis(100));
         let seen = seen.lock().unwrap().clone();
         assert!(!seen.is_empty());

@@ -163,15 +163,9 @@ mod tests {
             .unwrap();
         let root = child.id();
         let roots = BTreeSet::from([root]);
-        let mut kids = BTreeSet::new();
-        for _ in 0..100 {
-            kids = descendants(&roots);
-            if kids.len() == 2 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert_eq!(kids.len(), 2, "{kids:?}");
+        let kids = test_support::wait::wait_for(Duration::from_secs(2), "both sleeps", || {
+            Some(descendants(&roots)).filter(|kids| kids.len() == 2)
+        });
         let mut all = roots.clone();
         all.extend(&kids);
         assert_eq!(terminate(&all), Vec::<u32>::new());

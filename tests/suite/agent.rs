@@ -10,16 +10,18 @@ use std::time::Duration;
 
 use agentmux::SessionPaths;
 use agentmux::SessionRuntime;
-use agentmux::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
+use agentmux::{AgentPool, DownReason, pane_spec_for_agent};
 use agentmux::{read_result, write_result, write_task};
 use predicates::prelude::*;
 use protocol::{ChatMessage, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskResult, task_id};
 use tmux::layout::open_session;
 use tmux::{Multiplexer, PaneInfo, PaneSpec};
 
-use super::support::Project;
+use test_support::tmux_server::{TmuxServer, pane_spec};
+use test_support::wait::{has_exited, wait_for, wait_for_child, wait_for_exit};
+
 use super::support::fake_openai::{FakeOpenAi, FakeReply, Fault};
-use super::tmux::{TmuxServer, spec, wait_for};
+use super::support::{AgentmuxCmd as _, Project, agentmux};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 const KEY: &str = "sk-agent-test-key-7";
@@ -53,7 +55,7 @@ impl Fixture {
             tmux_session: format!("agentmux-test-{}-{n}", std::process::id()),
             session,
             project,
-            server: TmuxServer::new(),
+            server: TmuxServer::started(),
             fake,
             paths,
         }
@@ -88,7 +90,7 @@ impl Fixture {
     pub(super) fn open(&self, roles: &[&str]) -> BTreeMap<String, PaneInfo> {
         let mut panes = vec![(
             "supervisor".to_string(),
-            spec("supervisor", &["sleep", "600"], self.project.path()),
+            pane_spec("supervisor", &["sleep", "600"], self.project.path()),
         )];
         for r in roles {
             panes.push((r.to_string(), self.agent_spec(r)));
@@ -124,15 +126,19 @@ impl Fixture {
     }
 
     pub(super) fn wait_result(&self, id: &str, secs: u64) -> TaskResult {
-        wait_for(secs, &format!("the result of {id}"), || {
-            read_result(&self.paths, id).ok().flatten()
-        })
+        wait_for(
+            Duration::from_secs(secs),
+            &format!("the result of {id}"),
+            || read_result(&self.paths, id).ok().flatten(),
+        )
     }
 
     pub(super) fn wait_heartbeat(&self, role: &str) {
-        wait_for(30, &format!("the {role} agent's heartbeat"), || {
-            self.paths.heartbeat(role).is_file().then_some(())
-        });
+        wait_for(
+            Duration::from_secs(30),
+            &format!("the {role} agent's heartbeat"),
+            || self.paths.heartbeat(role).is_file().then_some(()),
+        );
     }
 }
 
@@ -194,10 +200,14 @@ fn task_files_reach_their_agents_and_the_results_come_back() {
     }
     // What the pane showed, and the same in the transcript without colour. The transcript is
     // written once a frame, so its last lines may follow the result file by a few milliseconds.
-    let transcript = wait_for(10, "both footers in the transcript", || {
-        let t = std::fs::read_to_string(f.paths.transcript("architect")).ok()?;
-        (t.matches("── done · ").count() >= 2).then_some(t)
-    });
+    let transcript = wait_for(
+        Duration::from_secs(10),
+        "both footers in the transcript",
+        || {
+            let t = std::fs::read_to_string(f.paths.transcript("architect")).ok()?;
+            (t.matches("── done · ").count() >= 2).then_some(t)
+        },
+    );
     assert!(
         transcript.contains("━━ architect · options · round 1 · attempt 1"),
         "{transcript}"
@@ -209,7 +219,7 @@ fn task_files_reach_their_agents_and_the_results_come_back() {
     assert_eq!(transcript.matches("── done · ").count(), 2, "{transcript}");
     assert!(!transcript.contains('\x1b'));
     assert!(!transcript.contains(KEY));
-    let shown = wait_for(10, "the footer in the pane", || {
+    let shown = wait_for(Duration::from_secs(10), "the footer in the pane", || {
         let c = f.server.mux().capture(&panes["code-reviewer"].id).ok()?;
         c.contains("── done").then_some(c)
     });
@@ -234,7 +244,7 @@ fn a_killed_agent_is_respawned_by_the_pool_and_completes_its_task() {
 
     let task = f.task("architect", TaskKind::Draft, "a long answer please");
     write_task(&f.paths, &task).unwrap();
-    wait_for(30, "the first request", || {
+    wait_for(Duration::from_secs(30), "the first request", || {
         (f.fake.request_count() >= 1).then_some(())
     });
     let pid = panes["architect"].pid.unwrap();
@@ -243,7 +253,7 @@ fn a_killed_agent_is_respawned_by_the_pool_and_completes_its_task() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let down = wait_for(10, "the pool to notice", || {
+    let down = wait_for(Duration::from_secs(10), "the pool to notice", || {
         let d = pool.check();
         (!d.is_empty()).then_some(d)
     });
@@ -316,9 +326,7 @@ fn stop_leaves_no_tmux_session_and_no_agentmux_process_but_keeps_the_state() {
     let mux = f.server.mux();
     assert!(!mux.has_session(&f.tmux_session).unwrap());
     for pid in pids {
-        wait_for(10, &format!("process {pid} to be gone"), || {
-            (!pid_alive(pid) || is_zombie(pid)).then_some(())
-        });
+        wait_for_exit(pid, Duration::from_secs(10));
     }
     assert_eq!(session_processes(&f.session), Vec::<u32>::new());
     assert!(f.paths.tasks().is_dir() && f.paths.transcript("architect").is_file());
@@ -331,16 +339,6 @@ fn stop_leaves_no_tmux_session_and_no_agentmux_process_but_keeps_the_state() {
         .stdout(predicate::str::contains("already gone"));
 }
 
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
 /// Live processes whose command line names the session.
 fn session_processes(session: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -350,7 +348,7 @@ fn session_processes(session: &str) -> Vec<u32> {
         };
         let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("agentmux") && cmd.contains(session) && !is_zombie(pid) {
+        if cmd.contains("agentmux") && cmd.contains(session) && !has_exited(pid) {
             out.push(pid);
         }
     }
@@ -362,10 +360,6 @@ fn spawn_agent(f: &Fixture, role: &str) -> Child {
     spawn_agent_env(f, role, &[("OPENAI_API_KEY", KEY)])
 }
 
-fn wait_exit(child: &mut Child, secs: u64) -> std::process::ExitStatus {
-    wait_for(secs, "the agent to exit", || child.try_wait().unwrap())
-}
-
 #[test]
 fn sigterm_cancels_the_request_in_flight_and_exits_cleanly_without_a_result() {
     let fake = FakeOpenAi::fixed("one two three four five six");
@@ -374,16 +368,20 @@ fn sigterm_cancels_the_request_in_flight_and_exits_cleanly_without_a_result() {
     let mut agent = spawn_agent(&f, "architect");
     let task = f.task("architect", TaskKind::Draft, "hang please");
     write_task(&f.paths, &task).unwrap();
-    wait_for(30, "the streamed start in the transcript", || {
-        let t = std::fs::read_to_string(f.paths.transcript("architect")).ok()?;
-        t.contains("one two").then_some(())
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "the streamed start in the transcript",
+        || {
+            let t = std::fs::read_to_string(f.paths.transcript("architect")).ok()?;
+            t.contains("one two").then_some(())
+        },
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(agent.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let status = wait_exit(&mut agent, 15);
+    let status = wait_for_child(&mut agent, Duration::from_secs(15));
     assert_eq!(status.code(), Some(0));
     assert!(read_result(&f.paths, &task.id).unwrap().is_none());
     let t = std::fs::read_to_string(f.paths.transcript("architect")).unwrap();
@@ -414,26 +412,19 @@ fn a_task_without_a_usable_endpoint_gets_a_failed_result_naming_the_cause() {
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
-    assert_eq!(wait_exit(&mut c, 15).code(), Some(0));
+    assert_eq!(
+        wait_for_child(&mut c, Duration::from_secs(15)).code(),
+        Some(0)
+    );
 }
 
 /// Starts `agentmux agent` as a plain child process with only `env` from the LLM side.
 fn spawn_agent_env(f: &Fixture, role: &str, env: &[(&str, &str)]) -> Child {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_agentmux"));
-    c.current_dir(f.project.path())
-        .args(["agent", "--session", &f.session, "--role", role])
+    let mut c = agentmux(f.project.path());
+    c.args(["agent", "--session", &f.session, "--role", role])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AGENTMUX_") || k.starts_with("OPENAI_") || k == "TMUX" {
-            c.env_remove(&k);
-        }
-    }
-    c.env(
-        "XDG_CONFIG_HOME",
-        f.project.path().join(".xdg-config-empty"),
-    );
     c.envs(env.iter().copied());
     c.spawn().unwrap()
 }

@@ -9,9 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use test_support::wait::{try_wait_for, wait_for};
+
 use super::support::design_team::{Script, responder};
 use super::support::fake_openai::{FakeOpenAi, Span};
-use super::support::{Project, TmuxServer};
+use super::support::{AgentmuxCmd as _, Project, TmuxServer};
 
 const GOAL: &str = "A team link shortener with click statistics";
 const JOURNEY: &str = "Alice shortens a URL, shares it, and reads the clicks on Friday";
@@ -104,8 +106,7 @@ impl Bench {
     }
 
     fn cmd(&self, tmux: &TmuxServer) -> assert_cmd::Command {
-        let mut c = self.project.cmd();
-        c.env("AGENTMUX_TMUX_SOCKET", &tmux.socket);
+        let mut c = self.project.cmd_on(tmux);
         // BENCH_LOG=debug: the session logs every supervisor turn (kept with BENCH_GAPS).
         if let Ok(filter) = std::env::var("BENCH_LOG") {
             c.env("AGENTMUX_LOG", filter);
@@ -435,11 +436,9 @@ fn bench_session_overhead_parallelism_memory() {
         let start_cmd = since(t0, SystemTime::now());
         let dir = b.session_dir().expect("a session");
         let mut w = Watch::new(t0);
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while !w.poll(&dir) {
-            assert!(Instant::now() < deadline, "the session did not end");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(Duration::from_secs(300), "the session to end", || {
+            w.poll(&dir).then_some(())
+        });
         w.s.start_cmd = start_cmd;
         assert_eq!(w.s.outcome, "completed");
         let spans = server.spans();
@@ -578,15 +577,16 @@ fn bench_concurrent_sessions() {
         watches.push((Watch::new(t), b.session_dir().expect("a session"), false));
     }
     let started_all = since(t0, SystemTime::now());
-    let deadline = Instant::now() + Duration::from_secs(env_u64("BENCH_SCALE_TIMEOUT_SECS", 900));
+    let timeout = Duration::from_secs(env_u64("BENCH_SCALE_TIMEOUT_SECS", 900));
     let mut max_load = String::new();
-    while watches.iter().any(|(_, _, done)| !*done) && Instant::now() < deadline {
+    // Sessions still running at the timeout are reported as such.
+    let _ = try_wait_for(timeout, Duration::from_millis(200), || {
         for (w, dir, done) in watches.iter_mut().filter(|(_, _, d)| !*d) {
             *done = w.poll(dir);
         }
         max_load = load(());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        watches.iter().all(|(_, _, done)| *done).then_some(())
+    });
     let total = since(t0, SystemTime::now());
     let completed = watches
         .iter()

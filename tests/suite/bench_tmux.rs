@@ -14,11 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use agentmux::{DirWatcher, file_id, write_task};
 use protocol::TaskKind;
+use test_support::wait::wait_for;
 use tmux::Multiplexer;
 
 use super::agent::Fixture;
 use super::support::fake_openai::{FakeOpenAi, FakeReply};
-use super::tmux::wait_for;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -121,7 +121,7 @@ fn bench_tmux_start_and_transport_latency() {
         let delivered = SystemTime::now();
         let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
         delivery.push(delivered.duration_since(mtime).unwrap_or_default());
-        let arrived = wait_for(5, "the request time", || {
+        let arrived = wait_for(Duration::from_secs(5), "the request time", || {
             arrivals.lock().unwrap().get(&format!("seq-{i}")).copied()
         });
         dispatch.push(arrived.duration_since(written));

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use super::support::Project;
+use super::support::{AgentmuxCmd as _, Project};
 
 #[test]
 fn help_lists_every_command() {

@@ -489,8 +489,8 @@ fn fake_server_works_from_a_plain_test() {
 }
 
 mod doctor {
-    use super::super::support::Project;
     use super::super::support::fake_openai::{FakeOpenAi, FakeReply};
+    use super::super::support::{AgentmuxCmd as _, Project};
     use predicates::prelude::*;
 
     fn fake() -> FakeOpenAi {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::support::{Project, TmuxServer};
+use super::support::{AgentmuxCmd as _, Project, TmuxServer};
 
 fn runtime_installed() -> bool {
     match llm::local::LocalRuntime::locate(&Default::default()) {
@@ -125,11 +125,7 @@ fn run_session(project: &Project, start_args: &[&str]) -> u64 {
         ".agentmux/config.yaml",
         "workflow:\n  review_rounds: 1\n  repair_attempts: 3\n  design_docs: { min: 2, max: 2 }\n",
     );
-    let cmd = || {
-        let mut c = project.cmd();
-        c.env("AGENTMUX_TMUX_SOCKET", &tmux.socket);
-        c
-    };
+    let cmd = || project.cmd_on(&tmux);
     cmd()
         .arg("start")
         .arg("--detach")

@@ -1,13 +1,13 @@
 //! `agentmux logs`: transcripts read back from a session directory the test creates.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use predicates::prelude::*;
 
-use super::support::Project;
+use super::support::{AgentmuxCmd as _, Project, agentmux};
 
 /// Writes a session directory with a journal whose first record starts it at `at`.
 fn session(p: &Project, id: &str, at: &str) {
@@ -160,19 +160,11 @@ impl Drop for Killed {
 }
 
 fn spawn_logs(p: &Project, args: &[&str]) -> (Killed, mpsc::Receiver<String>) {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("agentmux"));
-    c.current_dir(p.path())
-        .arg("logs")
+    let mut c = agentmux(p.path());
+    c.arg("logs")
         .args(args)
-        .env("XDG_CONFIG_HOME", p.path().join(".xdg-config-empty"))
-        .env_remove("TMUX")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AGENTMUX_") || k.starts_with("OPENAI_") {
-            c.env_remove(k);
-        }
-    }
     let mut child = c.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();

@@ -14,7 +14,7 @@ mod recovery;
 mod reliability;
 mod session;
 pub(crate) mod support;
-pub(crate) mod tmux;
+mod tmux;
 mod validate;
 mod validate_props;
 mod workspace;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use test_support::wait::wait_for_exit;
+
 use super::support::design_team::Script;
 use super::support::{Rig, repeated_requests};
 
@@ -72,7 +74,7 @@ fn kill_9_of_the_supervisor_at_several_points_then_resume_completes_identically(
             nix::sys::signal::Signal::SIGKILL,
         )
         .unwrap();
-        super::support::wait_until_exited(pid, 30);
+        wait_for_exit(pid as u32, Duration::from_secs(30));
         let resumed = count(&rig.journal(), "resumed");
         rig.cmd().args(["resume", "--detach"]).assert().success();
         // The next kill is for the new supervisor once it runs: `resume` returns as soon as it
@@ -138,14 +140,7 @@ fn pause_stops_every_request_and_resume_finishes() {
         has(j, "feedback_recorded") || count(j, "task_completed") >= 2
     });
     rig.cmd().arg("pause").assert().success();
-    let status: serde_json::Value = serde_json::from_slice(
-        &rig.cmd()
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let status = rig.status();
     assert_eq!(status["state"], "paused", "{status}");
     assert!(
         rig.tmux.sessions().is_empty(),
@@ -185,14 +180,7 @@ fn a_second_supervisor_is_refused_and_start_points_to_resume() {
         .stderr(predicates::str::contains("agentmux resume"))
         .stderr(predicates::str::contains("--new"));
     rig.cmd().arg("stop").assert().success();
-    let status: serde_json::Value = serde_json::from_slice(
-        &rig.cmd()
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let status = rig.status();
     assert_eq!(status["state"], "stopped", "{status}");
     assert!(rig.tmux.sessions().is_empty());
 }

@@ -1,6 +1,9 @@
 //! End to end: a whole design session in tmux (private server) against the fake model server.
 
+use std::time::Duration;
+
 use serde_json::Value;
+use test_support::wait::try_wait_for;
 
 use super::support::Rig;
 use super::support::design_team::Script;
@@ -105,12 +108,11 @@ fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
     // The validators accept what the session wrote.
     rig.cmd().arg("validate").assert().success();
     // The session's tmux session is gone once it completed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while !rig.tmux.sessions().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let closed = try_wait_for(Duration::from_secs(15), Duration::from_millis(200), || {
+        rig.tmux.sessions().is_empty().then_some(())
+    });
     assert!(
-        rig.tmux.sessions().is_empty(),
+        closed.is_some(),
         "tmux sessions left: {:?}",
         rig.tmux.sessions()
     );
@@ -120,7 +122,7 @@ fn a_detached_session_produces_every_deliverable_on_the_fake_server() {
 fn the_supervisor_pane_shows_the_stage_and_the_agents() {
     let rig = Rig::new(Script::default(), "");
     rig.server
-        .configure(|s| s.latency = std::time::Duration::from_millis(400));
+        .configure(|s| s.latency = Duration::from_millis(400));
     rig.cmd()
         .args(["start", "--detach", "--goal", "A team link shortener"])
         .assert()
@@ -130,18 +132,17 @@ fn the_supervisor_pane_shows_the_stage_and_the_agents() {
     )
     .unwrap();
     let pane = runtime["panes"]["supervisor"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut screen = String::new();
-    while std::time::Instant::now() < deadline {
-        screen = rig.tmux.tmux(&["capture-pane", "-p", "-t", &pane]);
-        if screen.contains("architect")
-            && screen.contains("principal-engineer")
-            && screen.contains("options")
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let capture = || {
+        rig.tmux
+            .try_tmux(&["capture-pane", "-p", "-t", &pane])
+            .unwrap_or_default()
+    };
+    let screen = try_wait_for(Duration::from_secs(60), Duration::from_millis(200), || {
+        let s = capture();
+        (s.contains("architect") && s.contains("principal-engineer") && s.contains("options"))
+            .then_some(s)
+    })
+    .unwrap_or_else(capture);
     for needle in [
         "architect",
         "principal-engineer",
@@ -170,14 +171,7 @@ fn a_human_gate_waits_for_feedback_and_approval_with_helper_roles_on() {
     rig.wait_journal(60, "the options gate", |j| {
         j.iter().any(|e| e["type"] == "gate_waiting")
     });
-    let status: Value = serde_json::from_slice(
-        &rig.cmd()
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let status = rig.status();
     assert_eq!(status["waiting_for_approval"], "options", "{status}");
     // Human feedback at the gate becomes an item of the options review and gets a disposition.
     rig.cmd()
@@ -305,14 +299,7 @@ fn the_token_budget_pauses_the_session_and_says_which_limit() {
         "paused: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let status: Value = serde_json::from_slice(
-        &rig.cmd()
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let status = rig.status();
     assert_eq!(status["state"], "paused");
     let reason = status["pause_reason"].as_str().unwrap();
     assert!(reason.contains("llm.max_total_tokens"), "{reason}");

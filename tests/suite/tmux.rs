@@ -1,122 +1,15 @@
 //! The tmux implementation of `Multiplexer` against a real tmux, one private server per test.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use test_support::tmux_server::{TmuxServer, pane_spec};
+use test_support::wait::wait_for;
 use tmux::layout::open_session;
 use tmux::{Multiplexer, PaneInfo, PaneSpec, Tmux};
 
-/// A private tmux server (`tmux -L agentmux-test-<pid>-<n>`), killed on drop even when the test
-/// fails. It is started with a clean environment (so panes see only what a test passes them) and
-/// a config file of the test's choosing; a `keepalive` session keeps it up between sessions.
-pub(crate) struct TmuxServer {
-    pub socket: String,
-    pub config: PathBuf,
-    /// The socket file, removed on drop (tmux 3.3 leaves it behind after `kill-server`).
-    socket_path: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-impl TmuxServer {
-    /// A server whose config sets `base-index 1` and `pane-base-index 1`, as many users do.
-    pub(crate) fn new() -> Self {
-        Self::with_config("set -g base-index 1\nset -g pane-base-index 1\n")
-    }
-
-    pub(crate) fn with_config(config: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("tmux.conf");
-        std::fs::write(&conf, config).unwrap();
-        let socket = format!(
-            "agentmux-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut server = Self {
-            socket,
-            config: conf,
-            socket_path: PathBuf::new(),
-            _dir: dir,
-        };
-        let status = std::process::Command::new("tmux")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
-            .env("TERM", "xterm-256color")
-            .args(["-L", &server.socket, "-f"])
-            .arg(&server.config)
-            .args(["new-session", "-d", "-s", "keepalive", "sleep", "86400"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot start a private tmux server");
-        let path = server.tmux(&["display", "-p", "-t", "=keepalive:", "#{socket_path}"]);
-        server.socket_path = PathBuf::from(path.trim());
-        server
-    }
-
-    /// The `Multiplexer` for this server.
-    pub(crate) fn mux(&self) -> Tmux {
-        Tmux::new(Some(self.socket.clone())).with_config_file(&self.config)
-    }
-
-    /// Runs a raw tmux command on this server; returns stdout (panics on failure).
-    pub(crate) fn tmux(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for TmuxServer {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .stderr(std::process::Stdio::null())
-            .status();
-        if self.socket_path.is_absolute() {
-            let _ = std::fs::remove_file(&self.socket_path);
-        }
-    }
-}
-
-/// Polls `f` until it returns Some, for up to `secs` seconds.
-pub(crate) fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-pub(crate) fn spec(title: &str, argv: &[&str], cwd: &Path) -> PaneSpec {
-    PaneSpec {
-        title: title.into(),
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        env: vec![],
-        cwd: cwd.to_path_buf(),
-        start_delay: None,
-    }
-}
-
 fn sleeper(title: &str) -> PaneSpec {
-    spec(title, &["sleep", "600"], Path::new("/"))
+    pane_spec(title, &["sleep", "600"], Path::new("/"))
 }
 
 /// The panes of a session, in the order they are opened and must stay.
@@ -133,7 +26,7 @@ fn four_panes() -> Vec<(String, PaneSpec)> {
 
 #[test]
 fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     let name = "agentmux-demo-1500ab12";
     let panes = open_session(
@@ -183,7 +76,7 @@ fn a_detached_session_has_the_expected_panes_and_titles_with_base_index_1() {
 
 #[test]
 fn panes_stay_readable_at_80x24_and_200x50() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     for (i, size) in [(80u16, 24u16), (200, 50)].into_iter().enumerate() {
         let name = format!("agentmux-size-{i}");
@@ -220,13 +113,13 @@ fn panes_stay_readable_at_80x24_and_200x50() {
 
 #[test]
 fn a_pane_with_a_start_delay_opens_that_much_later_in_the_same_call() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     let dir = tempfile::tempdir().unwrap();
     let mut specs: Vec<PaneSpec> = four_panes().into_iter().map(|(_, s)| s).collect();
     // The panes after the second wait; each records when its process started.
     let started = |title: &str| {
-        spec(
+        pane_spec(
             title,
             &["sh", "-c", "date +%s%N > started-$0; exec sleep 600", title],
             dir.path(),
@@ -249,10 +142,14 @@ fn a_pane_with_a_start_delay_opens_that_much_later_in_the_same_call() {
     assert_eq!(titles, FOUR);
     let read = |title: &str| -> u128 {
         let path = dir.path().join(format!("started-{title}"));
-        wait_for(10, &format!("{title} to start"), || {
-            let text = std::fs::read_to_string(&path).ok()?;
-            text.trim().parse::<u128>().ok()
-        })
+        wait_for(
+            Duration::from_secs(10),
+            &format!("{title} to start"),
+            || {
+                let text = std::fs::read_to_string(&path).ok()?;
+                text.trim().parse::<u128>().ok()
+            },
+        )
     };
     // The delayed pane's process cannot start before the wait is over; the one before it did
     // not wait. (How long after it the delayed one started is not a bound: the earlier process
@@ -265,11 +162,11 @@ fn a_pane_with_a_start_delay_opens_that_much_later_in_the_same_call() {
 
 #[test]
 fn the_environment_reaches_the_pane_but_no_argv() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     let dir = tempfile::tempdir().unwrap();
     let secret = format!("sk-test-{}-never-in-argv", std::process::id());
-    let mut s = spec(
+    let mut s = pane_spec(
         "env",
         &[
             "sh",
@@ -283,11 +180,15 @@ fn the_environment_reaches_the_pane_but_no_argv() {
         ("TRICKY".into(), "a \"quoted\" $HOME; #{x}\\".into()),
     ];
     mux.new_session("agentmux-env-1", &s, (80, 24)).unwrap();
-    let seen = wait_for(10, "the pane to write seen.txt", || {
-        std::fs::read_to_string(dir.path().join("seen.txt"))
-            .ok()
-            .filter(|t| t.contains('|'))
-    });
+    let seen = wait_for(
+        Duration::from_secs(10),
+        "the pane to write seen.txt",
+        || {
+            std::fs::read_to_string(dir.path().join("seen.txt"))
+                .ok()
+                .filter(|t| t.contains('|'))
+        },
+    );
     let cwd = std::fs::canonicalize(dir.path()).unwrap();
     assert_eq!(seen, format!("{secret}|{}", cwd.display()));
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -303,13 +204,13 @@ fn the_environment_reaches_the_pane_but_no_argv() {
 
 #[test]
 fn a_dead_pane_stays_visible_and_is_respawned_in_place() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     let panes = vec![
         ("supervisor".to_string(), sleeper("supervisor")),
         (
             "architect".to_string(),
-            spec("architect", &["sh", "-c", "exit 3"], Path::new("/")),
+            pane_spec("architect", &["sh", "-c", "exit 3"], Path::new("/")),
         ),
     ];
     let opened = open_session(
@@ -321,7 +222,7 @@ fn a_dead_pane_stays_visible_and_is_respawned_in_place() {
     )
     .unwrap();
     let id = opened["architect"].id.clone();
-    let dead: PaneInfo = wait_for(10, "the pane to die", || {
+    let dead: PaneInfo = wait_for(Duration::from_secs(10), "the pane to die", || {
         mux.list_panes("agentmux-dead-1")
             .unwrap()
             .into_iter()
@@ -338,7 +239,7 @@ fn a_dead_pane_stays_visible_and_is_respawned_in_place() {
 
 #[test]
 fn sessions_are_matched_by_exact_name_and_killed() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     mux.new_session("agentmux-x-abc", &sleeper("s"), (80, 24))
         .unwrap();
@@ -357,23 +258,23 @@ fn sessions_are_matched_by_exact_name_and_killed() {
     mux.kill_session("agentmux-x-abc").unwrap();
     assert!(!mux.has_session("agentmux-x-abc").unwrap());
     // No server at all is simply "no session".
-    let none = Tmux::new(Some(format!("agentmux-test-none-{}", std::process::id())));
-    assert!(!none.has_session("anything").unwrap());
+    let none = TmuxServer::new();
+    assert!(!none.mux().has_session("anything").unwrap());
 }
 
 #[test]
 fn capture_display_message_version_and_bad_layouts() {
-    let server = TmuxServer::new();
+    let server = TmuxServer::started();
     let mux = server.mux();
     let (major, minor) = mux.check_version().unwrap();
     assert!((major, minor) >= (3, 2));
-    let s = spec(
+    let s = pane_spec(
         "talker",
         &["sh", "-c", "echo hello-from-the-pane; exec sleep 600"],
         Path::new("/"),
     );
     let pane = mux.new_session("agentmux-cap-1", &s, (80, 24)).unwrap();
-    let text = wait_for(10, "the pane's output", || {
+    let text = wait_for(Duration::from_secs(10), "the pane's output", || {
         mux.capture(&pane.id)
             .ok()
             .filter(|t| t.contains("hello-from-the-pane"))
@@ -415,8 +316,8 @@ fn capture_display_message_version_and_bad_layouts() {
 #[test]
 fn attach_from_inside_another_tmux_server_opens_a_window_there() {
     // The user's tmux (outer) and agentmux's private server (inner).
-    let outer = TmuxServer::new();
-    let inner = TmuxServer::new();
+    let outer = TmuxServer::started();
+    let inner = TmuxServer::started();
     let mux = inner.mux();
     mux.new_session("agentmux-att-1", &sleeper("supervisor"), (80, 24))
         .unwrap();
@@ -427,17 +328,21 @@ fn attach_from_inside_another_tmux_server_opens_a_window_there() {
     mux.attach_from("agentmux-att-1", Some(&tmux_var)).unwrap();
     let windows = outer.tmux(&["list-windows", "-t", "=keepalive", "-F", "#{window_name}"]);
     assert!(windows.contains("agentmux:agentmux-att-1"), "{windows}");
-    let clients = wait_for(10, "a client of the inner session", || {
-        let c = inner.tmux(&["list-clients", "-F", "#{client_session}"]);
-        c.contains("agentmux-att-1").then_some(c)
-    });
+    let clients = wait_for(
+        Duration::from_secs(10),
+        "a client of the inner session",
+        || {
+            let c = inner.tmux(&["list-clients", "-F", "#{client_session}"]);
+            c.contains("agentmux-att-1").then_some(c)
+        },
+    );
     assert!(clients.contains("agentmux-att-1"));
 }
 
 #[test]
 fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
-    let outer = TmuxServer::new();
-    let inner = TmuxServer::new();
+    let outer = TmuxServer::started();
+    let inner = TmuxServer::started();
     let mux = inner.mux();
     mux.new_session("user-work", &sleeper("shell"), (80, 24))
         .unwrap();
@@ -461,7 +366,7 @@ fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
         "=user-work",
     ]);
     let client_session = || inner.tmux(&["list-clients", "-F", "#{client_session}"]);
-    wait_for(10, "the user's client", || {
+    wait_for(Duration::from_secs(10), "the user's client", || {
         (client_session().trim() == "user-work").then_some(())
     });
     let fields = inner.tmux(&[
@@ -474,7 +379,7 @@ fn attach_from_inside_the_same_server_switches_the_client_or_opens_a_window() {
     let tmux_var = fields.trim().replace(",$", ",");
 
     mux.attach_from("agentmux-sw-1", Some(&tmux_var)).unwrap();
-    wait_for(10, "the client to switch", || {
+    wait_for(Duration::from_secs(10), "the client to switch", || {
         (client_session().trim() == "agentmux-sw-1").then_some(())
     });
 

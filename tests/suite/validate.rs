@@ -12,7 +12,7 @@ use predicates::prelude::*;
 use protocol::config::Config;
 use serde_json::{Value, json};
 
-use super::support::Project;
+use super::support::{AgentmuxCmd as _, Project};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs")

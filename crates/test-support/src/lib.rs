@@ -1,6 +1,6 @@
 //! Test helpers shared by agentmux's crates (a dev-dependency only): the recording fake
 //! multiplexer, the fake OpenAI-compatible server, a scripted design team for it, a private tmux
-//! server, and one `wait_for`.
+//! server, a temporary project, and the one family of `wait_for` helpers.
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
@@ -10,3 +10,6 @@
 pub mod design_team;
 pub mod fake_mux;
 pub mod fake_openai;
+pub mod project;
+pub mod tmux_server;
+pub mod wait;

@@ -1,19 +1,14 @@
 //! Session names, layouts and opening a session, against the recording fake.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use test_support::fake_mux::{FakeMux, MuxCall};
+use test_support::tmux_server::pane_spec;
 use tmux::layout::*;
 use tmux::{Multiplexer, PaneSpec};
 
 fn spec(title: &str) -> PaneSpec {
-    PaneSpec {
-        title: title.into(),
-        argv: vec!["agentmux".into(), title.into()],
-        env: vec![],
-        cwd: PathBuf::from("/p"),
-        start_delay: None,
-    }
+    pane_spec(title, &["agentmux", title], Path::new("/p"))
 }
 
 #[test]

@@ -1,46 +1,28 @@
-//! Test helpers shared by the suites.
+//! Helpers of the suites that drive the `agentmux` binary. The generic ones (the project, the
+//! private tmux server, the fake model server, `wait_for`) are in the `test-support` crate.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// A temporary project directory, deleted on drop.
-pub(crate) struct Project {
-    pub dir: tempfile::TempDir,
+pub(crate) use test_support::project::Project;
+pub(crate) use test_support::tmux_server::TmuxServer;
+use test_support::wait::{POLL, try_wait_for};
+pub(crate) use test_support::{design_team, fake_openai};
+
+/// `agentmux` commands in a project.
+pub(crate) trait AgentmuxCmd {
+    /// An `agentmux` command run in the project, isolated from the user's config and keys.
+    fn cmd(&self) -> assert_cmd::Command;
+    /// The same on a private tmux server.
+    fn cmd_on(&self, tmux: &TmuxServer) -> assert_cmd::Command;
 }
 
-impl Project {
-    pub(crate) fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
+impl AgentmuxCmd for Project {
+    fn cmd(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(agentmux(self.path()))
     }
-    /// A project in `dir` that is left in place (benchmarks: the caller removes `dir` once it
-    /// has measured everything).
-    pub(crate) fn kept_in(dir: &Path) -> Self {
-        std::fs::create_dir_all(dir).expect("mkdir");
-        Self {
-            dir: tempfile::Builder::new()
-                .prefix("project-")
-                .disable_cleanup(true)
-                .tempdir_in(dir)
-                .expect("tempdir"),
-        }
-    }
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    /// Writes a file relative to the project.
-    pub(crate) fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-    /// An `agentmux` command run in this project, isolated from the user's config and keys.
-    pub(crate) fn cmd(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::new(agentmux_bin());
-        c.current_dir(self.path());
-        isolate(&mut c, self.path());
-        c
+    fn cmd_on(&self, tmux: &TmuxServer) -> assert_cmd::Command {
+        agentmux_on(self.path(), tmux)
     }
 }
 
@@ -52,68 +34,25 @@ pub(crate) fn agentmux_bin() -> PathBuf {
         .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("agentmux"))
 }
 
-/// Removes the caller's agentmux/OpenAI environment and points XDG at an empty directory.
-pub(crate) fn isolate(c: &mut assert_cmd::Command, root: &Path) {
+/// An `agentmux` command run in `dir`, without the caller's agentmux/OpenAI environment or
+/// tmux, and with XDG pointing at an empty directory.
+pub(crate) fn agentmux(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(agentmux_bin());
+    c.current_dir(dir);
     for (k, _) in std::env::vars() {
         if k.starts_with("AGENTMUX_") || k.starts_with("OPENAI_") || k == "TMUX" {
             c.env_remove(&k);
         }
     }
-    c.env("XDG_CONFIG_HOME", root.join(".xdg-config-empty"));
+    c.env("XDG_CONFIG_HOME", dir.join(".xdg-config-empty"));
+    c
 }
 
-pub(crate) use test_support::{design_team, fake_openai};
-
-/// A private tmux server for one test (`tmux -L agentmux-test-<unique>`), killed on drop even
-/// when the test fails. Never the user's default server.
-pub(crate) struct TmuxServer {
-    pub socket: String,
-}
-
-impl TmuxServer {
-    pub(crate) fn new() -> Self {
-        let socket = format!("agentmux-test-{}", uuid::Uuid::new_v4().simple());
-        Self { socket }
-    }
-
-    /// Runs a tmux command on this server and returns its stdout.
-    pub(crate) fn tmux(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Session names on this server.
-    pub(crate) fn sessions(&self) -> Vec<String> {
-        self.tmux(&["list-sessions", "-F", "#{session_name}"])
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for TmuxServer {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-        // tmux leaves its socket file behind when the server is killed.
-        use std::os::unix::fs::MetadataExt as _;
-        let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
-            return;
-        };
-        let dir = std::env::var_os("TMUX_TMPDIR").unwrap_or_else(|| "/tmp".into());
-        let socket = PathBuf::from(dir)
-            .join(format!("tmux-{uid}"))
-            .join(&self.socket);
-        let _ = std::fs::remove_file(socket);
-    }
+/// [`agentmux`] on the private tmux server `tmux`.
+pub(crate) fn agentmux_on(dir: &Path, tmux: &TmuxServer) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::from_std(agentmux(dir));
+    c.env("AGENTMUX_TMUX_SOCKET", &tmux.socket);
+    c
 }
 
 /// A project wired to a fake OpenAI server and a private tmux server.
@@ -143,9 +82,7 @@ impl Rig {
 
     /// An `agentmux` command in the project, on the private tmux server.
     pub(crate) fn cmd(&self) -> assert_cmd::Command {
-        let mut c = self.project.cmd();
-        c.env("AGENTMUX_TMUX_SOCKET", &self.tmux.socket);
-        c
+        self.project.cmd_on(&self.tmux)
     }
 
     /// The only session id of the project.
@@ -183,27 +120,24 @@ impl Rig {
             .collect()
     }
 
-    /// Waits until `cond` holds for the journal (panics after `secs`).
+    /// Waits until `cond` holds for the journal (panics after `secs`, listing its events).
+    #[track_caller]
     pub(crate) fn wait_journal(
         &self,
         secs: u64,
         what: &str,
         cond: impl Fn(&[serde_json::Value]) -> bool,
     ) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while std::time::Instant::now() < deadline {
-            if cond(&self.journal()) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        let journal = || cond(&self.journal()).then_some(());
+        if try_wait_for(Duration::from_secs(secs), POLL, journal).is_none() {
+            panic!(
+                "timed out waiting for {what}; journal: {:#?}",
+                self.journal()
+                    .iter()
+                    .map(|e| e["type"].clone())
+                    .collect::<Vec<_>>()
+            );
         }
-        panic!(
-            "timed out waiting for {what}; journal: {:#?}",
-            self.journal()
-                .iter()
-                .map(|e| e["type"].clone())
-                .collect::<Vec<_>>()
-        );
     }
 
     /// The pid of the process holding the session lock (`supervisor (pid N)`).
@@ -230,6 +164,16 @@ impl Rig {
                 String::from_utf8_lossy(&out.stderr)
             ),
         )
+    }
+
+    /// `status --json`.
+    pub(crate) fn status(&self) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .args(["status", "--json"])
+            .output()
+            .expect("status");
+        serde_json::from_slice(&out.stdout).expect("status --json")
     }
 
     /// The deliverables, with the project path replaced, for comparing two runs.
@@ -264,28 +208,4 @@ pub(crate) fn repeated_requests(server: &fake_openai::FakeOpenAi) -> usize {
         *seen.entry(r.body["messages"].to_string()).or_insert(0usize) += 1;
     }
     seen.values().filter(|n| **n > 1).count()
-}
-
-/// Waits until process `pid` has exited (gone, or a zombie its parent has not reaped yet: its
-/// files and locks are released either way). A process killed in the middle of an fsync exits
-/// only when the disk answers, which on a busy machine can take longer than any fixed sleep.
-pub(crate) fn wait_until_exited(pid: i32, secs: u64) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().chars().next())
-            })
-            .flatten();
-        if matches!(state, None | Some('Z') | Some('X')) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "process {pid} still runs {secs} s after it was killed (state {state:?})"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
 }

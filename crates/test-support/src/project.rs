@@ -1,0 +1,47 @@
+//! A temporary project directory for a test, with its files written by the test.
+
+use std::path::{Path, PathBuf};
+
+/// A temporary project directory, deleted on drop.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// A project in `dir` that is left in place (benchmarks: the caller removes `dir` once it
+    /// has measured everything).
+    pub fn kept_in(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("project-")
+                .disable_cleanup(true)
+                .tempdir_in(dir)
+                .expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file relative to the project (its directories too); the file's path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
