@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::support::Project;
+use super::support::{AgentmuxCmd, Project};
 
 /// Every `maxLength` in a JSON schema.
 fn max_lengths(schema: &Value, out: &mut Vec<u64>) {
