@@ -19,9 +19,9 @@ use crate::supervisor::deliverables;
 use crate::supervisor::host::{AgentHost, HostProblem};
 use crate::supervisor::notify::{self, Occasion};
 use crate::supervisor::results::{Verdict, process};
-use crate::supervisor::session::{SessionContext, stage_code};
+use crate::supervisor::session::SessionContext;
 use protocol::error::Result;
-use protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, TaskOutcome};
+use protocol::{Event, SessionStatus, Stage, TaskOutcome};
 use workflow::machine::{Next, StepTask, next};
 use workflow::state::{StepKey, TaskState};
 
@@ -568,7 +568,7 @@ impl Supervisor {
     /// Applies pending control requests; returns a final status when the session must end.
     fn apply_control(&mut self) -> Result<Option<SessionStatus>> {
         for (path, req) in control::pending(&self.ctx.paths) {
-            let outcome = apply_request(&self.ctx, &mut self.state, &mut self.journal, &req)?;
+            let outcome = control::apply(&self.ctx.plan, &mut self.state, &mut self.journal, &req)?;
             control::done(&path);
             match req {
                 ControlRequest::Pause { reason } => {
@@ -590,106 +590,6 @@ impl Supervisor {
             }
         }
         Ok(None)
-    }
-}
-
-/// Applies one control request to a journal (by the supervisor, or by a command holding the
-/// lock when no supervisor runs). Returns a message for the user.
-pub(crate) fn apply_request(
-    ctx: &SessionContext,
-    state: &mut SessionState,
-    journal: &mut Journal,
-    req: &ControlRequest,
-) -> Result<Option<String>> {
-    let mut record = |state: &mut SessionState, e: Event| -> Result<()> {
-        let rec = journal.append(e)?;
-        state.apply(&rec);
-        Ok(())
-    };
-    match req {
-        ControlRequest::Pause { reason } => {
-            if state.status() == SessionStatus::Running {
-                record(
-                    state,
-                    Event::Paused {
-                        reason: reason.clone(),
-                    },
-                )?;
-            }
-            Ok(None)
-        }
-        ControlRequest::Stop => {
-            if state.status().is_unfinished() {
-                record(state, Event::Stopped)?;
-            }
-            Ok(None)
-        }
-        ControlRequest::Approve { option } => {
-            let Some(stage) = state.gate_waiting else {
-                return Ok(Some(
-                    "no gate is waiting for approval; nothing to approve".into(),
-                ));
-            };
-            if stage == Stage::Options
-                && let Some(o) = option
-            {
-                record(
-                    state,
-                    Event::OptionSelected {
-                        option: o.clone(),
-                        by: "human".into(),
-                    },
-                )?;
-            }
-            record(
-                state,
-                Event::GateApproved {
-                    stage,
-                    option: option.clone(),
-                },
-            )?;
-            Ok(Some(format!("approved the {stage}")))
-        }
-        ControlRequest::Feedback {
-            request_id,
-            text,
-            category,
-            section,
-        } => {
-            if state
-                .items
-                .iter()
-                .any(|i| i.item.id.ends_with(&format!("-HU-{request_id}")))
-            {
-                return Ok(None);
-            }
-            let Some(stage) = ctx.plan.human_feedback_stage(state) else {
-                return Ok(Some(
-                    "no review stage is left in this session; the feedback was not recorded".into(),
-                ));
-            };
-            let round = state
-                .stage_items(stage)
-                .map(|i| i.item.round)
-                .max()
-                .unwrap_or(1);
-            let item = FeedbackItem {
-                id: format!("{}-HU-{request_id}", stage_code(stage)),
-                author: "human".into(),
-                stage,
-                round,
-                category: *category,
-                section: section.clone(),
-                comment: text.clone(),
-                suggestion: None,
-            };
-            let id = item.id.clone();
-            record(state, Event::FeedbackRecorded { item })?;
-            Ok(Some(format!(
-                "recorded {id} ({category}) for the {stage} review",
-                category = Category::as_str(*category)
-            )))
-        }
     }
 }
 
