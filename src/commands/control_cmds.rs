@@ -13,7 +13,6 @@ use crate::journal::lock::SessionLock;
 use crate::journal::{self, Journal};
 use crate::paths::ProjectPaths;
 use crate::supervisor::control::{self, ControlRequest};
-use crate::supervisor::run::apply_request;
 use crate::supervisor::session::SessionContext;
 use protocol::error::{Error, Result, exit};
 use protocol::{Category, SessionStatus};
@@ -35,7 +34,7 @@ fn deliver(
             let (mut journal, records, _) = Journal::open(&paths.journal())?;
             let mut state = crate::journal::SessionState::fold(&records);
             let sctx = SessionContext::load(&ctx.project_dir, loaded.config.clone(), &state)?;
-            let msg = apply_request(&sctx, &mut state, &mut journal, &req)?;
+            let msg = control::apply(&sctx.plan, &mut state, &mut journal, &req)?;
             Ok(msg.unwrap_or_else(|| format!("session {}: {}", s.id, state.status().as_str())))
         }
         Err(Error::Locked(_)) => {

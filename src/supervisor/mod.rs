@@ -1,13 +1,16 @@
 //! The supervisor: the one stateful process of a session (see `run`).
 
 pub(crate) mod agents;
+mod collect;
 pub(crate) mod control;
 pub(crate) mod deliverables;
 pub(crate) mod dispatch;
 pub(crate) mod host;
+mod limits;
 pub(crate) mod notify;
 pub(crate) mod results;
 pub(crate) mod run;
 pub(crate) mod session;
 pub(crate) mod store;
 pub(crate) mod view;
+mod wait;

@@ -13,7 +13,8 @@ use crate::supervisor::session::{
     SessionContext, design_doc_name, doc_kind, doc_name, role_code, stage_code,
 };
 use docs::outputs::{
-    VerdictStatus, apply_revision, parse_integration, parse_rereview, parse_review,
+    IntegrationOutput, VerdictStatus, apply_revision, parse_integration, parse_rereview,
+    parse_review,
 };
 use docs::render::{RenderMeta, render};
 use docs::{DocKind, validate};
@@ -61,118 +62,151 @@ pub(crate) fn process(
     force: bool,
 ) -> Verdict {
     let base = match &rec.kind {
-        TaskKind::Repair { of } => (**of).clone(),
-        k => k.clone(),
+        TaskKind::Repair { of } => of.as_ref(),
+        k => k,
     };
-    let result = match &base {
+    match output(ctx, state, rec, base, item_ids, text, json) {
+        Ok(p) => Verdict::Accepted(p),
+        Err(findings) if force => Verdict::Accepted(accepted_although_invalid(
+            state, rec, base, text, json, &findings,
+        )),
+        Err(findings) => Verdict::Invalid(findings),
+    }
+}
+
+/// What a valid reply to a task of kind `base` produces, or the findings that make it invalid.
+fn output(
+    ctx: &SessionContext,
+    state: &SessionState,
+    rec: &TaskRecord,
+    base: &TaskKind,
+    item_ids: &[String],
+    text: &str,
+    json: Option<&Value>,
+) -> Result<Processed, Vec<String>> {
+    match base {
         TaskKind::Summarize => text_artifact(Stage::Intake, "prd_summary", text),
         TaskKind::Contribute => {
             text_artifact(Stage::Helpers, &format!("contribution-{}", rec.role), text)
         }
-        TaskKind::Draft => match doc_kind(rec.stage) {
-            Some(kind) => draft(ctx, state, rec.stage, doc_name(rec.stage), kind, json, None),
-            None => Err(vec![format!(
-                "stage {} has no document to draft",
-                rec.stage
-            )]),
-        },
-        TaskKind::DesignDoc { file } => {
-            let abs = ctx.project.specs.join(file);
-            draft(
-                ctx,
-                state,
-                Stage::DesignDocs,
-                &design_doc_name(file),
-                DocKind::DesignDoc,
-                json,
-                Some(abs),
-            )
-        }
+        TaskKind::Draft => draft(ctx, state, &Document::of_stage(rec.stage, "draft")?, json),
+        TaskKind::DesignDoc { file } => draft(ctx, state, &Document::design_doc(file), json),
         TaskKind::Manifest => manifest(ctx, state, json),
         TaskKind::Review => review(state, rec, json),
         TaskKind::ReReview => rereview(state, rec, item_ids, json),
-        TaskKind::Integrate => match doc_kind(rec.stage) {
-            Some(kind) => integrate(
-                ctx,
-                state,
-                rec,
-                item_ids,
-                rec.stage,
-                doc_name(rec.stage),
-                kind,
-                json,
-                None,
-            ),
-            None => Err(vec![format!(
-                "stage {} has no document to integrate",
-                rec.stage
-            )]),
-        },
-        TaskKind::IntegrateDoc { file } => integrate(
-            ctx,
-            state,
-            rec,
-            item_ids,
-            Stage::DesignDocs,
-            &design_doc_name(file),
-            DocKind::DesignDoc,
-            json,
-            Some(file),
-        ),
-        TaskKind::Repair { .. } => Err(vec!["a repair of a repair is not a task".into()]),
-    };
-    match result {
-        Ok(p) => Verdict::Accepted(p),
-        Err(findings) if force => {
-            let mut p = Processed::default();
-            // Keep the raw output so nothing is lost; the ledger records the problems.
-            let name = match &base {
-                TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } => {
-                    design_doc_name(file)
-                }
-                _ => doc_name(rec.stage).to_string(),
-            };
-            let home = if rec.stage == Stage::FinalReview {
-                Stage::DesignDocs
-            } else {
-                rec.stage
-            };
-            let revision = state.artifact_revision(home, &name).unwrap_or(0) + 1;
-            p.files.push(ArtifactFile {
-                stage: home,
-                name: name.clone(),
-                revision,
-                md: text.to_string(),
-                json: json.cloned(),
-            });
-            p.events.push(Event::ArtifactAccepted {
-                stage: home,
-                name: name.clone(),
-                revision,
-            });
-            let n = state
-                .items
-                .iter()
-                .filter(|i| i.item.author == "validator")
-                .count()
-                + 1;
-            p.events.push(Event::FeedbackRecorded {
-                item: FeedbackItem {
-                    id: format!("{}-VA-{n}", stage_code(rec.stage)),
-                    author: "validator".into(),
-                    stage: rec.stage,
-                    round: rec.round,
-                    category: Category::Critical,
-                    section: name,
-                    comment: format!("accepted although invalid: {}", findings.join("; ")),
-                    suggestion: Some(
-                        "fix the document by hand, then run `agentmux validate`".into(),
-                    ),
-                },
-            });
-            Verdict::Accepted(p)
+        TaskKind::Integrate => {
+            let doc = Document::of_stage(rec.stage, "integrate")?;
+            integrate(ctx, state, rec, item_ids, &doc, json)
         }
-        Err(findings) => Verdict::Invalid(findings),
+        TaskKind::IntegrateDoc { file } => {
+            integrate(ctx, state, rec, item_ids, &Document::design_doc(file), json)
+        }
+        TaskKind::Repair { .. } => Err(vec!["a repair of a repair is not a task".into()]),
+    }
+}
+
+/// An invalid reply accepted as it is: the raw output is kept so nothing is lost, and a critical
+/// item by the `validator` records the problems so the ledger lists them.
+fn accepted_although_invalid(
+    state: &SessionState,
+    rec: &TaskRecord,
+    base: &TaskKind,
+    text: &str,
+    json: Option<&Value>,
+    findings: &[String],
+) -> Processed {
+    let name = match base {
+        TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } => design_doc_name(file),
+        TaskKind::Summarize
+        | TaskKind::Contribute
+        | TaskKind::Draft
+        | TaskKind::Manifest
+        | TaskKind::Review
+        | TaskKind::ReReview
+        | TaskKind::Integrate
+        | TaskKind::Repair { .. } => doc_name(rec.stage).to_string(),
+    };
+    let home = if rec.stage == Stage::FinalReview {
+        Stage::DesignDocs
+    } else {
+        rec.stage
+    };
+    let revision = state.artifact_revision(home, &name).unwrap_or(0) + 1;
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage: home,
+        name: name.clone(),
+        revision,
+        md: text.to_string(),
+        json: json.cloned(),
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage: home,
+        name: name.clone(),
+        revision,
+    });
+    p.events.push(invalid_item(state, rec, name, findings));
+    p
+}
+
+/// The critical item by the `validator` that lists what is wrong with artifact `name`.
+fn invalid_item(
+    state: &SessionState,
+    rec: &TaskRecord,
+    name: String,
+    findings: &[String],
+) -> Event {
+    let n = state
+        .items
+        .iter()
+        .filter(|i| i.item.author == "validator")
+        .count()
+        + 1;
+    Event::FeedbackRecorded {
+        item: FeedbackItem {
+            id: format!("{}-VA-{n}", stage_code(rec.stage)),
+            author: "validator".into(),
+            stage: rec.stage,
+            round: rec.round,
+            category: Category::Critical,
+            section: name,
+            comment: format!("accepted although invalid: {}", findings.join("; ")),
+            suggestion: Some("fix the document by hand, then run `agentmux validate`".into()),
+        },
+    }
+}
+
+/// The structured document a draft or an integration produces.
+struct Document<'a> {
+    /// The stage whose artifacts hold it.
+    home: Stage,
+    name: String,
+    kind: DocKind,
+    /// The design document's file in `specs/` (`api_design.md`), for a design document.
+    file: Option<&'a str>,
+}
+
+impl<'a> Document<'a> {
+    /// The main document of `stage`; `task` ("draft", "integrate") names what had none to do.
+    fn of_stage(stage: Stage, task: &str) -> Result<Self, Vec<String>> {
+        match doc_kind(stage) {
+            Some(kind) => Ok(Document {
+                home: stage,
+                name: doc_name(stage).into(),
+                kind,
+                file: None,
+            }),
+            None => Err(vec![format!("stage {stage} has no document to {task}")]),
+        }
+    }
+
+    fn design_doc(file: &'a str) -> Self {
+        Document {
+            home: Stage::DesignDocs,
+            name: design_doc_name(file),
+            kind: DocKind::DesignDoc,
+            file: Some(file),
+        }
     }
 }
 
@@ -215,16 +249,14 @@ fn need_json(json: Option<&Value>) -> Result<&Value, Vec<String>> {
 fn render_checked(
     ctx: &SessionContext,
     state: &SessionState,
-    home: Stage,
-    kind: DocKind,
+    target: &Document<'_>,
     doc: &Value,
     extra_revision: Option<&RevisionEntry>,
-    abs_path: Option<std::path::PathBuf>,
 ) -> Result<String, Vec<String>> {
     let mut history: Vec<RevisionEntry> = state
         .revisions
         .iter()
-        .filter(|(s, _)| *s == home)
+        .filter(|(s, _)| *s == target.home)
         .map(|(_, e)| e.clone())
         .collect();
     if let Some(e) = extra_revision {
@@ -237,14 +269,16 @@ fn render_checked(
         author: ctx.plan.author.clone(),
         reviewers: ctx.plan.reviewers.clone(),
         revisions: history,
-        spec_path: abs_path.map(|p| p.display().to_string()),
+        spec_path: target
+            .file
+            .map(|f| ctx.project.specs.join(f).display().to_string()),
         open_items: Vec::new(),
     };
     // The supervisor checks the templates before it accepts any result, and fails the session
     // when they cannot be used; this error is for callers that did not.
     let templates = ctx.templates.get().map_err(|e| vec![e.to_string()])?;
-    let md = render(kind, doc, &meta, templates)?;
-    let findings: Vec<String> = validate_markdown(kind, &md)
+    let md = render(target.kind, doc, &meta, templates)?;
+    let findings: Vec<String> = validate_markdown(target.kind, &md)
         .into_iter()
         .map(|f| f.to_string())
         .collect();
@@ -256,9 +290,8 @@ fn render_checked(
 }
 
 /// Builds what checking a document needs the first time (each kind's compiled JSON schema, the
-/// manifest schema, the mermaid parser), so the first accepted document does not wait for it:
-/// about 10 ms in a release build. The supervisor runs this on a thread at start, while the first
-/// request is out.
+/// manifest schema, the mermaid parser), so the first accepted document does not wait for it.
+/// The supervisor runs this on a thread at its first wait, while the first requests are out.
 pub(crate) fn warm_up() {
     const SAMPLE: &str = "# Warm-up\n\n```mermaid\nflowchart LR\n  a --> b\n```\n";
     for kind in DocKind::ALL {
@@ -282,14 +315,12 @@ pub(crate) fn validate_markdown(kind: DocKind, md: &str) -> Vec<validate::Findin
 fn draft(
     ctx: &SessionContext,
     state: &SessionState,
-    stage: Stage,
-    name: &str,
-    kind: DocKind,
+    target: &Document<'_>,
     json: Option<&Value>,
-    abs_path: Option<std::path::PathBuf>,
 ) -> Result<Processed, Vec<String>> {
     let doc = need_json(json)?;
-    let md = render_checked(ctx, state, stage, kind, doc, None, abs_path)?;
+    let md = render_checked(ctx, state, target, doc, None)?;
+    let (stage, name) = (target.home, target.name.as_str());
     let revision = state.artifact_revision(stage, name).unwrap_or(0) + 1;
     let mut p = Processed::default();
     p.files.push(ArtifactFile {
@@ -638,21 +669,65 @@ fn rereview(
     Ok(p)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Merges an integration into `target`: a disposition for every item, the revised document
+/// and its revision-log entry, and for a final-review integration of a design document the
+/// traceability items it now covers.
 fn integrate(
     ctx: &SessionContext,
     state: &SessionState,
     rec: &TaskRecord,
     item_ids: &[String],
-    home: Stage,
-    name: &str,
-    kind: DocKind,
+    target: &Document<'_>,
     json: Option<&Value>,
-    // The design document integrated, for a final-review integration.
-    file: Option<&str>,
 ) -> Result<Processed, Vec<String>> {
-    let abs_path = file.map(|f| ctx.project.specs.join(f));
     let out = parse_integration(need_json(json)?)?;
+    let dispositions = dispositions(rec, item_ids, &out)?;
+    let entry = revision_entry(state, item_ids, &out, &dispositions);
+    let (home, name) = (target.home, target.name.as_str());
+    // The integration returns only the sections it changed; merge them into the current document.
+    let current = ctx
+        .store
+        .latest_json(state, home, name)
+        .unwrap_or(Value::Object(Default::default()));
+    let revised = apply_revision(&current, &out.document);
+    let md = render_checked(ctx, state, target, &revised, Some(&entry))?;
+    let revision = state.artifact_revision(home, name).unwrap_or(0) + 1;
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage: home,
+        name: name.into(),
+        revision,
+        md,
+        json: Some(revised),
+    });
+    if let Some(file) = target.file
+        && let Some(m) = trace_to(ctx, state, &dispositions, file)
+    {
+        let revision = state
+            .artifact_revision(Stage::DesignDocs, "manifest")
+            .unwrap_or(0)
+            + 1;
+        push_manifest(&mut p, m, revision);
+    }
+    for d in dispositions {
+        p.events.push(Event::DispositionRecorded { disposition: d });
+    }
+    p.events.push(Event::ArtifactAccepted {
+        stage: home,
+        name: name.into(),
+        revision,
+    });
+    p.events.push(Event::RevisionLogged { stage: home, entry });
+    Ok(p)
+}
+
+/// The disposition of each item the integration was given, or findings when one is missing or
+/// rejects an item without saying why.
+fn dispositions(
+    rec: &TaskRecord,
+    item_ids: &[String],
+    out: &IntegrationOutput,
+) -> Result<Vec<Disposition>, Vec<String>> {
     let mut findings = Vec::new();
     let mut dispositions = Vec::new();
     for id in item_ids {
@@ -685,15 +760,27 @@ fn integrate(
             }
         }
     }
-    if !findings.is_empty() {
-        return Err(findings);
+    if findings.is_empty() {
+        Ok(dispositions)
+    } else {
+        Err(findings)
     }
+}
+
+/// The revision-log entry of an integration: who gave the feedback, and the changes it lists
+/// (or, when it lists none, one line per accepted item).
+fn revision_entry(
+    state: &SessionState,
+    item_ids: &[String],
+    out: &IntegrationOutput,
+    dispositions: &[Disposition],
+) -> RevisionEntry {
     let from: BTreeSet<String> = item_ids
         .iter()
         .filter_map(|id| state.items.iter().find(|i| &i.item.id == id))
         .map(|i| i.item.author.clone())
         .collect();
-    let entry = RevisionEntry {
+    RevisionEntry {
         date: today(),
         feedback_from: from.into_iter().collect(),
         changes: if out.revision.changes.is_empty() {
@@ -712,42 +799,7 @@ fn integrate(
             out.revision.changes.clone()
         },
         rationale: out.revision.rationale.trim().to_string(),
-    };
-    // The integration returns only the sections it changed; merge them into the current document.
-    let current = ctx
-        .store
-        .latest_json(state, home, name)
-        .unwrap_or(Value::Object(Default::default()));
-    let revised = apply_revision(&current, &out.document);
-    let md = render_checked(ctx, state, home, kind, &revised, Some(&entry), abs_path)?;
-    let revision = state.artifact_revision(home, name).unwrap_or(0) + 1;
-    let mut p = Processed::default();
-    p.files.push(ArtifactFile {
-        stage: home,
-        name: name.into(),
-        revision,
-        md,
-        json: Some(revised),
-    });
-    if let Some(file) = file
-        && let Some(m) = trace_to(ctx, state, &dispositions, file)
-    {
-        let revision = state
-            .artifact_revision(Stage::DesignDocs, "manifest")
-            .unwrap_or(0)
-            + 1;
-        push_manifest(&mut p, m, revision);
     }
-    for d in dispositions {
-        p.events.push(Event::DispositionRecorded { disposition: d });
-    }
-    p.events.push(Event::ArtifactAccepted {
-        stage: home,
-        name: name.into(),
-        revision,
-    });
-    p.events.push(Event::RevisionLogged { stage: home, entry });
-    Ok(p)
 }
 
 /// Today's date, ISO.

@@ -5,25 +5,28 @@
 //! stage, dispatches tasks (task file first, then the journal), writes deliverables, pauses or
 //! finishes. Every state change is journaled before it is acted on, and results already on disk
 //! are reused, so a supervisor killed at any point resumes without repeating an answered call.
+//!
+//! This file holds the loop and the short steps; the longer ones have files of their own:
+//! collecting results (`collect`), waiting for results or a human (`wait`), the limits that
+//! pause a session (`limits`) and the control requests (`control`).
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow::{self, Break, Continue};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::OnInvalid;
 use crate::journal::lock::SessionLock;
 use crate::journal::{Journal, SessionState};
 use crate::supervisor::control::{self, ControlRequest};
 use crate::supervisor::deliverables;
-use crate::supervisor::host::{AgentHost, HostProblem};
+use crate::supervisor::host::AgentHost;
+use crate::supervisor::limits::over_budget;
 use crate::supervisor::notify::{self, Occasion};
-use crate::supervisor::results::{Verdict, process};
-use crate::supervisor::session::{SessionContext, stage_code};
+use crate::supervisor::session::SessionContext;
 use protocol::error::Result;
-use protocol::{Category, Event, FeedbackItem, SessionStatus, Stage, TaskOutcome};
+use protocol::{Event, SessionStatus, Stage};
 use workflow::machine::{Next, StepTask, next};
-use workflow::state::{StepKey, TaskState};
 
 /// How the supervisor presents progress.
 pub(crate) trait View: Send {
@@ -39,17 +42,16 @@ pub(crate) struct Live {
     pub started: Option<Instant>,
     pub errors: VecDeque<String>,
     pub waiting_for: Option<String>,
-    /// When the agents' health was last checked (at most once a second: in tmux a check runs
-    /// `tmux list-panes`, a few milliseconds that would otherwise delay a result arriving then).
+    /// When the agents' health was last checked: at most once a second, because in tmux a check
+    /// runs `tmux list-panes`, a subprocess that would otherwise delay a result arriving then.
     pub last_health_check: Option<Instant>,
+    /// When the dashboard was last drawn while the supervisor waited for results.
+    pub last_render: Option<Instant>,
     /// The document checkers' warm-up has been started (at the first wait).
     pub warmed_up: bool,
     /// The document templates compiled (or the session failed because they do not).
     pub templates_checked: bool,
 }
-
-/// How often the supervisor checks that its agents live (it also wakes at least this often).
-const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Shows a message inside the session's tmux session (display-message and bell).
 pub(crate) type TmuxNotify = Box<dyn Fn(&str) + Send>;
@@ -75,6 +77,237 @@ pub(crate) struct Supervisor {
 }
 
 impl Supervisor {
+    /// Runs the session until it completes, fails, pauses or is stopped.
+    pub(crate) async fn run(&mut self, cancel: CancellationToken) -> Result<SessionStatus> {
+        if let Break(status) = self.start()? {
+            return Ok(status);
+        }
+        loop {
+            if let Break(status) = self.turn(&cancel).await? {
+                return Ok(status);
+            }
+        }
+    }
+
+    /// Journals that an earlier run resumes and checks the templates a resumed session needs at
+    /// once. Breaks for a session that has already ended.
+    fn start(&mut self) -> Result<ControlFlow<SessionStatus>> {
+        self.live.started = Some(Instant::now());
+        match self.state.status() {
+            SessionStatus::Completed | SessionStatus::Failed => {
+                return Ok(Break(self.state.status()));
+            }
+            SessionStatus::Paused | SessionStatus::Stopped => self.record(Event::Resumed)?,
+            SessionStatus::Running => {
+                if self.journal_has_run_before() {
+                    self.record(Event::Resumed)?;
+                }
+            }
+        }
+        // A resumed session may accept a result at once: its templates must be usable first.
+        if self.journal_has_run_before() {
+            return self.check_templates();
+        }
+        Ok(Continue(()))
+    }
+
+    /// One turn of the loop: apply the control requests, collect the results, then take the
+    /// step the workflow machine decides. Breaks when the session ends.
+    async fn turn(&mut self, cancel: &CancellationToken) -> Result<ControlFlow<SessionStatus>> {
+        if cancel.is_cancelled() {
+            return self.stop().map(Break);
+        }
+        if let Break(status) = self.apply_control()? {
+            return Ok(Break(status));
+        }
+        // The templates compiled during the first wait: a broken override fails the session
+        // here, naming the file, before any document is rendered with them.
+        if self.live.warmed_up
+            && !self.live.templates_checked
+            && let Break(status) = self.check_templates()?
+        {
+            return Ok(Break(status));
+        }
+        let t = Instant::now();
+        self.collect_results()?;
+        let collected = t.elapsed();
+        if let Some(msg) = over_budget(&self.ctx.config.llm, &self.state.totals) {
+            return self.pause(msg).map(Break);
+        }
+        let decision = next(&self.ctx.plan, &self.state);
+        self.live.waiting_for = None;
+        let label = decision.label();
+        let t = Instant::now();
+        let flow = self.step(decision, cancel).await?;
+        if flow.is_continue() {
+            trace_turn(label, collected, t.elapsed());
+        }
+        Ok(flow)
+    }
+
+    /// Takes the step the workflow machine decided.
+    async fn step(
+        &mut self,
+        decision: Next,
+        cancel: &CancellationToken,
+    ) -> Result<ControlFlow<SessionStatus>> {
+        match decision {
+            Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
+            Next::Dispatch(tasks) => self.dispatch(&tasks)?,
+            Next::Wait => return self.await_results(cancel).await,
+            Next::AwaitGate(stage) => self.await_gate(stage, cancel).await?,
+            Next::CompleteStage(stage) => self.complete_stage(stage)?,
+            Next::Finish => return self.finish().map(Break),
+            Next::Pause(msg) => return self.pause(msg).map(Break),
+            Next::Fail(msg) => return self.fail(msg).map(Break),
+        }
+        Ok(Continue(()))
+    }
+
+    /// Dispatches `tasks`: each task file is written before the journal records the dispatch.
+    fn dispatch(&mut self, tasks: &[StepTask]) -> Result<()> {
+        for st in tasks {
+            let id = protocol::task_id(st.stage, &st.kind, st.round, &st.role, st.attempt);
+            // A task file left by a crash before it was journaled is reused as it is.
+            let left_by_crash = crate::transport::read_task(&self.ctx.paths, &id)
+                .ok()
+                .flatten()
+                .is_some();
+            if !left_by_crash {
+                self.write_task(st, &id)?;
+            }
+            self.record(Event::TaskDispatched {
+                task_id: id,
+                role: st.role.clone(),
+                stage: st.stage,
+                round: st.round,
+                attempt: st.attempt,
+                kind: st.kind.clone(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Builds task `id` and writes its file, to be synced before the journal that records it.
+    fn write_task(&mut self, st: &StepTask, id: &str) -> Result<()> {
+        let t = Instant::now();
+        let task =
+            crate::supervisor::dispatch::build_task(&self.ctx, &self.state, st, self.local_model)?;
+        let built = t.elapsed();
+        self.dispatched_items
+            .insert(id.to_string(), task.item_ids.clone());
+        crate::transport::write_task_deferred(&self.ctx.paths, &task, self.ctx.store.deferred())?;
+        // AGENTMUX_LOG=debug: building the prompt against writing the task file.
+        tracing::debug!(
+            task = %id,
+            build_us = built.as_micros() as u64,
+            write_us = (t.elapsed() - built).as_micros() as u64,
+            "task written"
+        );
+        Ok(())
+    }
+
+    /// Writes what a completed stage delivers, then journals the stage as completed.
+    fn complete_stage(&mut self, stage: Stage) -> Result<()> {
+        let journal = &mut self.journal;
+        let events =
+            deliverables::write_stage(&self.ctx, &self.state, stage, &mut |path, bytes| {
+                journal.write_file(path, bytes)
+            })?;
+        for e in events {
+            self.record(e)?;
+        }
+        self.record(Event::StageCompleted { stage })
+    }
+
+    fn finish(&mut self) -> Result<SessionStatus> {
+        self.record_durable(Event::Completed)?;
+        self.view.render(&self.state, &self.live);
+        self.host.shutdown();
+        let msg = format!(
+            "completed: {} design documents in {}",
+            self.state.design_docs.len(),
+            self.ctx.project.specs.display()
+        );
+        self.view.message(&msg);
+        self.notify(Occasion::Completed, &msg);
+        Ok(SessionStatus::Completed)
+    }
+
+    /// Applies pending control requests; breaks when one ends the session.
+    fn apply_control(&mut self) -> Result<ControlFlow<SessionStatus>> {
+        for (path, req) in control::pending(&self.ctx.paths) {
+            let outcome = control::apply(&self.ctx.plan, &mut self.state, &mut self.journal, &req)?;
+            control::done(&path);
+            match req {
+                ControlRequest::Pause { reason } => {
+                    self.host.shutdown();
+                    self.show_paused(&reason);
+                    return Ok(Break(SessionStatus::Paused));
+                }
+                ControlRequest::Stop => {
+                    self.host.shutdown();
+                    return Ok(Break(SessionStatus::Stopped));
+                }
+                ControlRequest::Feedback { .. } | ControlRequest::Approve { .. } => {
+                    if let Some(msg) = outcome {
+                        self.view.message(&msg);
+                    }
+                }
+            }
+        }
+        Ok(Continue(()))
+    }
+
+    /// Fails the session when the document templates cannot be compiled.
+    fn check_templates(&mut self) -> Result<ControlFlow<SessionStatus>> {
+        self.live.templates_checked = true;
+        match self.ctx.templates.get() {
+            Ok(_) => Ok(Continue(())),
+            Err(e) => self
+                .fail(format!("the document templates cannot be used: {e}"))
+                .map(Break),
+        }
+    }
+
+    /// Whether this journal shows an earlier supervisor run (it dispatched anything).
+    fn journal_has_run_before(&self) -> bool {
+        self.state.stage.is_some()
+    }
+
+    pub(super) fn pause(&mut self, reason: String) -> Result<SessionStatus> {
+        self.host.shutdown();
+        self.record_durable(Event::Paused {
+            reason: reason.clone(),
+        })?;
+        self.show_paused(&reason);
+        self.notify(Occasion::Paused, &reason);
+        Ok(SessionStatus::Paused)
+    }
+
+    fn show_paused(&mut self, reason: &str) {
+        self.view.render(&self.state, &self.live);
+        self.view
+            .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
+    }
+
+    fn stop(&mut self) -> Result<SessionStatus> {
+        self.host.shutdown();
+        self.record_durable(Event::Stopped)?;
+        Ok(SessionStatus::Stopped)
+    }
+
+    pub(super) fn fail(&mut self, reason: String) -> Result<SessionStatus> {
+        self.host.shutdown();
+        self.record_durable(Event::Failed {
+            reason: reason.clone(),
+        })?;
+        self.view.render(&self.state, &self.live);
+        self.view.message(&format!("failed: {reason}"));
+        self.notify(Occasion::Failed, &reason);
+        Ok(SessionStatus::Failed)
+    }
+
     /// Journals an event and folds it into the state. The files written so far (artifacts,
     /// deliverables, tasks, results read) are synced before the record is written.
     pub(crate) fn record(&mut self, event: Event) -> Result<()> {
@@ -96,13 +329,13 @@ impl Supervisor {
     /// then the journal that names them) on the journal's writer thread, and returns at once:
     /// called before the supervisor waits, so the disk work overlaps the requests just
     /// dispatched and a slow fsync never delays the next result.
-    fn flush(&mut self) -> Result<()> {
+    pub(super) fn flush(&mut self) -> Result<()> {
         self.journal
             .sync_files_first(self.ctx.store.deferred().take())?;
         self.journal.sync_soon()
     }
 
-    fn note_error(&mut self, msg: String) {
+    pub(super) fn note_error(&mut self, msg: String) {
         tracing::warn!("{msg}");
         self.view.message(&msg);
         self.live.errors.push_back(msg);
@@ -111,7 +344,7 @@ impl Supervisor {
         }
     }
 
-    fn notify(&self, occasion: Occasion, message: &str) {
+    pub(super) fn notify(&self, occasion: Occasion, message: &str) {
         let tmux = self.tmux_notify.as_deref().map(|f| f as &dyn Fn(&str));
         notify::send(
             &self.ctx.config.notify,
@@ -121,590 +354,17 @@ impl Supervisor {
             tmux,
         );
     }
-
-    /// Runs the session until it completes, fails, pauses or is stopped.
-    pub(crate) async fn run(&mut self, cancel: CancellationToken) -> Result<SessionStatus> {
-        self.live.started = Some(Instant::now());
-        match self.state.status() {
-            SessionStatus::Completed | SessionStatus::Failed => return Ok(self.state.status()),
-            SessionStatus::Paused | SessionStatus::Stopped => self.record(Event::Resumed)?,
-            SessionStatus::Running => {
-                if self.journal_has_run_before() {
-                    self.record(Event::Resumed)?;
-                }
-            }
-        }
-        // A resumed session may accept a result at once: its templates must be usable first.
-        if self.journal_has_run_before()
-            && let Some(status) = self.check_templates()?
-        {
-            return Ok(status);
-        }
-        let mut last_render = Instant::now() - Duration::from_secs(5);
-        loop {
-            if cancel.is_cancelled() {
-                return self.stop();
-            }
-            if let Some(status) = self.apply_control()? {
-                return Ok(status);
-            }
-            // The templates compiled during the first wait: a broken override fails the session
-            // here, naming the file, before any document is rendered with them.
-            if self.live.warmed_up
-                && !self.live.templates_checked
-                && let Some(status) = self.check_templates()?
-            {
-                return Ok(status);
-            }
-            let t = Instant::now();
-            self.collect_results()?;
-            let collected = t.elapsed();
-            if let Some(msg) = self.over_budget() {
-                return self.pause(msg);
-            }
-            let decision = next(&self.ctx.plan, &self.state);
-            self.live.waiting_for = None;
-            let label = decision.label();
-            let t = Instant::now();
-            match decision {
-                Next::EnterStage(stage) => self.record(Event::StageEntered { stage })?,
-                Next::Dispatch(tasks) => self.dispatch(&tasks)?,
-                Next::Wait => {
-                    // The first wait: the first requests are out, so the CPU is free to build
-                    // what checking documents needs (schemas, the mermaid parser; ~10 ms) before
-                    // the first document arrives. Earlier it would slow the start-up.
-                    if !self.live.warmed_up {
-                        self.live.warmed_up = true;
-                        let _ = std::thread::Builder::new()
-                            .name("warm-up".into())
-                            .spawn(crate::supervisor::results::warm_up);
-                        // Checked before the first result is handled (see the loop's top).
-                        self.ctx.templates.compile_in_background();
-                    }
-                    // The dashboard is drawn here, with the next requests already out, rather
-                    // than between a result and the tasks it unblocks.
-                    if last_render.elapsed() >= Duration::from_millis(500) {
-                        self.view.render(&self.state, &self.live);
-                        last_render = Instant::now();
-                    }
-                    if let Some(msg) = disk_full(&self.ctx.paths.dir) {
-                        return self.pause(msg);
-                    }
-                    if self
-                        .live
-                        .last_health_check
-                        .is_none_or(|t| t.elapsed() >= HEALTH_CHECK_EVERY)
-                    {
-                        self.live.last_health_check = Some(Instant::now());
-                        self.check_agents()?;
-                    }
-                    match self.state.status() {
-                        SessionStatus::Failed => {
-                            self.host.shutdown();
-                            return Ok(SessionStatus::Failed);
-                        }
-                        SessionStatus::Paused => return Ok(SessionStatus::Paused),
-                        _ => {}
-                    }
-                    self.flush()?;
-                    self.wait(&cancel).await;
-                }
-                Next::AwaitGate(stage) => {
-                    if self.state.gate_waiting != Some(stage) {
-                        self.record(Event::GateWaiting { stage })?;
-                        let msg = format!(
-                            "waiting for your approval of the {stage} (`agentmux approve{}` or `agentmux feedback \"...\"`)",
-                            if stage == Stage::Options {
-                                " [--option X]"
-                            } else {
-                                ""
-                            }
-                        );
-                        self.view.message(&msg);
-                        self.notify(Occasion::NeedsInput, &msg);
-                    }
-                    self.live.waiting_for = Some(format!("human approval of the {stage}"));
-                    self.view.render(&self.state, &self.live);
-                    self.flush()?;
-                    self.wait(&cancel).await;
-                }
-                Next::CompleteStage(stage) => {
-                    let journal = &mut self.journal;
-                    let events = deliverables::write_stage(
-                        &self.ctx,
-                        &self.state,
-                        stage,
-                        &mut |path, bytes| journal.write_file(path, bytes),
-                    )?;
-                    for e in events {
-                        self.record(e)?;
-                    }
-                    self.record(Event::StageCompleted { stage })?;
-                }
-                Next::Finish => {
-                    self.record_durable(Event::Completed)?;
-                    self.view.render(&self.state, &self.live);
-                    self.host.shutdown();
-                    let msg = format!(
-                        "completed: {} design documents in {}",
-                        self.state.design_docs.len(),
-                        self.ctx.project.specs.display()
-                    );
-                    self.view.message(&msg);
-                    self.notify(Occasion::Completed, &msg);
-                    return Ok(SessionStatus::Completed);
-                }
-                Next::Pause(msg) => return self.pause(msg),
-                Next::Fail(msg) => return self.fail(msg),
-            }
-            // AGENTMUX_LOG=debug: where a step's time goes (see BENCHMARKS.md, idle share).
-            if label != "wait" || !collected.is_zero() {
-                tracing::debug!(
-                    collect_us = collected.as_micros() as u64,
-                    step = label,
-                    step_us = t.elapsed().as_micros() as u64,
-                    "supervisor turn"
-                );
-            }
-        }
-    }
-
-    /// Fails the session when the document templates cannot be compiled.
-    fn check_templates(&mut self) -> Result<Option<SessionStatus>> {
-        self.live.templates_checked = true;
-        match self.ctx.templates.get() {
-            Ok(_) => Ok(None),
-            Err(e) => Ok(Some(
-                self.fail(format!("the document templates cannot be used: {e}"))?,
-            )),
-        }
-    }
-
-    /// Whether this journal shows an earlier supervisor run (it dispatched anything).
-    fn journal_has_run_before(&self) -> bool {
-        self.state.stage.is_some()
-    }
-
-    /// Sleeps until a result or control file appears, a second passes (health checks, the
-    /// dashboard clock) or the session is cancelled.
-    async fn wait(&mut self, cancel: &CancellationToken) {
-        match self.watcher.as_mut() {
-            Some(w) => {
-                tokio::select! {
-                    _ = w.recv() => {}
-                    _ = tokio::time::sleep(HEALTH_CHECK_EVERY) => {}
-                    _ = cancel.cancelled() => {}
-                }
-                // Drain what else arrived: one pass of the loop handles them all.
-                while w.try_recv().is_some() {}
-            }
-            None => {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    _ = cancel.cancelled() => {}
-                }
-            }
-        }
-    }
-
-    fn pause(&mut self, reason: String) -> Result<SessionStatus> {
-        self.host.shutdown();
-        self.record_durable(Event::Paused {
-            reason: reason.clone(),
-        })?;
-        self.view.render(&self.state, &self.live);
-        self.view
-            .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
-        self.notify(Occasion::Paused, &reason);
-        Ok(SessionStatus::Paused)
-    }
-
-    fn stop(&mut self) -> Result<SessionStatus> {
-        self.host.shutdown();
-        self.record_durable(Event::Stopped)?;
-        Ok(SessionStatus::Stopped)
-    }
-
-    fn fail(&mut self, reason: String) -> Result<SessionStatus> {
-        self.host.shutdown();
-        self.record_durable(Event::Failed {
-            reason: reason.clone(),
-        })?;
-        self.view.render(&self.state, &self.live);
-        self.view.message(&format!("failed: {reason}"));
-        self.notify(Occasion::Failed, &reason);
-        Ok(SessionStatus::Failed)
-    }
-
-    fn check_agents(&mut self) -> Result<()> {
-        match self.host.check() {
-            Ok(restarted) => {
-                for (role, n) in restarted {
-                    self.note_error(format!(
-                        "the {role} agent died; restarted it ({n} in a row)"
-                    ));
-                    self.record(Event::AgentRestarted {
-                        role,
-                        consecutive_crashes: n,
-                    })?;
-                }
-                Ok(())
-            }
-            Err(HostProblem::CrashedOut(msg)) => {
-                self.fail(msg)?;
-                Ok(())
-            }
-            Err(HostProblem::Gone(msg)) => {
-                self.pause(format!("the agents' tmux server is gone ({msg})"))?;
-                Ok(())
-            }
-        }
-    }
-
-    fn over_budget(&self) -> Option<String> {
-        let llm = &self.ctx.config.llm;
-        let t = &self.state.totals;
-        if let Some(b) = llm.budget_usd
-            && t.cost_usd >= b
-        {
-            return Some(format!(
-                "the cost budget is reached (${:.4} of llm.budget_usd ${b:.4}); raise it, e.g. \
-                 `agentmux resume --set llm.budget_usd={:.2}`",
-                t.cost_usd,
-                b * 2.0
-            ));
-        }
-        if let Some(m) = llm.max_total_tokens
-            && t.tokens() >= m
-        {
-            return Some(format!(
-                "the token budget is reached ({} of llm.max_total_tokens {m}); raise it, e.g. \
-                 `agentmux resume --set llm.max_total_tokens={}`",
-                t.tokens(),
-                m * 2
-            ));
-        }
-        None
-    }
-
-    fn dispatch(&mut self, tasks: &[StepTask]) -> Result<()> {
-        for st in tasks {
-            let id = protocol::task_id(st.stage, &st.kind, st.round, &st.role, st.attempt);
-            // A task file left by a crash before it was journaled is reused as it is.
-            if crate::transport::read_task(&self.ctx.paths, &id)
-                .ok()
-                .flatten()
-                .is_none()
-            {
-                let t = Instant::now();
-                let task = crate::supervisor::dispatch::build_task(
-                    &self.ctx,
-                    &self.state,
-                    st,
-                    self.local_model,
-                )?;
-                let built = t.elapsed();
-                self.dispatched_items
-                    .insert(id.clone(), task.item_ids.clone());
-                crate::transport::write_task_deferred(
-                    &self.ctx.paths,
-                    &task,
-                    self.ctx.store.deferred(),
-                )?;
-                // AGENTMUX_LOG=debug: building the prompt against writing the task file.
-                tracing::debug!(
-                    task = %id,
-                    build_us = built.as_micros() as u64,
-                    write_us = (t.elapsed() - built).as_micros() as u64,
-                    "task written"
-                );
-            }
-            self.record(Event::TaskDispatched {
-                task_id: id,
-                role: st.role.clone(),
-                stage: st.stage,
-                round: st.round,
-                attempt: st.attempt,
-                kind: st.kind.clone(),
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Processes every in-flight task whose result is on disk.
-    fn collect_results(&mut self) -> Result<()> {
-        let ids: Vec<String> = self
-            .state
-            .in_flight()
-            .iter()
-            .map(|t| t.id.clone())
-            .collect();
-        for id in ids {
-            let t0 = Instant::now();
-            let result = match crate::transport::read_result(&self.ctx.paths, &id) {
-                Ok(Some(r)) => r,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.note_error(format!("unreadable result for {id}: {e}"));
-                    continue;
-                }
-            };
-            let Some(rec) = self.state.tasks.get(&id).cloned() else {
-                continue;
-            };
-            // Agents write results unsynced: sync it before the journal records its outcome.
-            self.ctx.store.deferred().add(&self.ctx.paths.result(&id));
-            let elapsed_ms = (result.finished_at.as_millisecond()
-                - result.started_at.as_millisecond())
-            .max(0) as u64;
-            match result.outcome {
-                TaskOutcome::Failed { error, .. } => {
-                    self.note_error(format!("{id} failed: {error}"));
-                    self.record(Event::TaskFailed {
-                        task_id: id,
-                        role: rec.role.clone(),
-                        error,
-                    })?;
-                }
-                TaskOutcome::Completed {
-                    text,
-                    json,
-                    usage,
-                    model,
-                    ..
-                } => {
-                    let t_read = t0.elapsed();
-                    let item_ids = match self.dispatched_items.remove(&id) {
-                        Some(ids) => ids,
-                        None => match crate::transport::read_task(&self.ctx.paths, &id) {
-                            Ok(Some(t)) => t.item_ids,
-                            _ => {
-                                self.note_error(format!(
-                                    "the task file of {id} is missing; dispatching it again"
-                                ));
-                                self.record(Event::TaskFailed {
-                                    task_id: id,
-                                    role: rec.role.clone(),
-                                    error: "task file missing".into(),
-                                })?;
-                                continue;
-                            }
-                        },
-                    };
-                    let key = StepKey::new(rec.stage, &rec.kind, rec.round, &rec.role);
-                    let invalid_so_far = self
-                        .state
-                        .step_tasks(&key)
-                        .iter()
-                        .filter(|t| matches!(t.state, TaskState::Invalid { .. }))
-                        .count() as u32;
-                    let force = self.ctx.config.workflow.on_invalid == OnInvalid::Continue
-                        && invalid_so_far >= self.ctx.config.workflow.repair_attempts;
-                    let t_task = t0.elapsed();
-                    let verdict = process(
-                        &self.ctx,
-                        &self.state,
-                        &rec,
-                        &item_ids,
-                        &text,
-                        json.as_ref(),
-                        force,
-                    );
-                    let t_process = t0.elapsed();
-                    match verdict {
-                        Verdict::Invalid(findings) => {
-                            self.note_error(format!(
-                                "{id}: output invalid ({}); asking for a repair",
-                                findings.first().cloned().unwrap_or_default()
-                            ));
-                            self.record(Event::ValidationFailed {
-                                task_id: id,
-                                findings,
-                            })?;
-                        }
-                        Verdict::Accepted(p) => {
-                            // Kept in memory for the next prompt; written to disk by the
-                            // journal's writer thread before the records that name them.
-                            let journal = &mut self.journal;
-                            for f in &p.files {
-                                self.ctx.store.save(
-                                    f.stage,
-                                    &f.name,
-                                    f.revision,
-                                    &f.md,
-                                    f.json.as_ref(),
-                                    &mut |path, bytes| journal.write_file(path, bytes),
-                                )?;
-                            }
-                            for e in p.events {
-                                self.record(e)?;
-                            }
-                            let cost = llm::cost_usd(&self.ctx.config.llm.prices, &model, &usage);
-                            self.record(Event::TaskCompleted {
-                                task_id: id,
-                                role: rec.role.clone(),
-                                stage: rec.stage,
-                                usage,
-                                cost_usd: cost,
-                                elapsed_ms,
-                            })?;
-                            self.host.task_completed(&rec.role);
-                            // AGENTMUX_LOG=debug: where accepting a result spends its time.
-                            tracing::debug!(
-                                read_us = t_read.as_micros() as u64,
-                                items_us = (t_task - t_read).as_micros() as u64,
-                                process_us = (t_process - t_task).as_micros() as u64,
-                                store_us = (t0.elapsed() - t_process).as_micros() as u64,
-                                "result accepted"
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies pending control requests; returns a final status when the session must end.
-    fn apply_control(&mut self) -> Result<Option<SessionStatus>> {
-        for (path, req) in control::pending(&self.ctx.paths) {
-            let outcome = apply_request(&self.ctx, &mut self.state, &mut self.journal, &req)?;
-            control::done(&path);
-            match req {
-                ControlRequest::Pause { reason } => {
-                    self.host.shutdown();
-                    self.view.render(&self.state, &self.live);
-                    self.view
-                        .message(&format!("paused: {reason}. Resume with `agentmux resume`."));
-                    return Ok(Some(SessionStatus::Paused));
-                }
-                ControlRequest::Stop => {
-                    self.host.shutdown();
-                    return Ok(Some(SessionStatus::Stopped));
-                }
-                ControlRequest::Feedback { .. } | ControlRequest::Approve { .. } => {
-                    if let Some(msg) = outcome {
-                        self.view.message(&msg);
-                    }
-                }
-            }
-        }
-        Ok(None)
-    }
 }
 
-/// Applies one control request to a journal (by the supervisor, or by a command holding the
-/// lock when no supervisor runs). Returns a message for the user.
-pub(crate) fn apply_request(
-    ctx: &SessionContext,
-    state: &mut SessionState,
-    journal: &mut Journal,
-    req: &ControlRequest,
-) -> Result<Option<String>> {
-    let mut record = |state: &mut SessionState, e: Event| -> Result<()> {
-        let rec = journal.append(e)?;
-        state.apply(&rec);
-        Ok(())
-    };
-    match req {
-        ControlRequest::Pause { reason } => {
-            if state.status() == SessionStatus::Running {
-                record(
-                    state,
-                    Event::Paused {
-                        reason: reason.clone(),
-                    },
-                )?;
-            }
-            Ok(None)
-        }
-        ControlRequest::Stop => {
-            if state.status().is_unfinished() {
-                record(state, Event::Stopped)?;
-            }
-            Ok(None)
-        }
-        ControlRequest::Approve { option } => {
-            let Some(stage) = state.gate_waiting else {
-                return Ok(Some(
-                    "no gate is waiting for approval; nothing to approve".into(),
-                ));
-            };
-            if stage == Stage::Options
-                && let Some(o) = option
-            {
-                record(
-                    state,
-                    Event::OptionSelected {
-                        option: o.clone(),
-                        by: "human".into(),
-                    },
-                )?;
-            }
-            record(
-                state,
-                Event::GateApproved {
-                    stage,
-                    option: option.clone(),
-                },
-            )?;
-            Ok(Some(format!("approved the {stage}")))
-        }
-        ControlRequest::Feedback {
-            request_id,
-            text,
-            category,
-            section,
-        } => {
-            if state
-                .items
-                .iter()
-                .any(|i| i.item.id.ends_with(&format!("-HU-{request_id}")))
-            {
-                return Ok(None);
-            }
-            let Some(stage) = ctx.plan.human_feedback_stage(state) else {
-                return Ok(Some(
-                    "no review stage is left in this session; the feedback was not recorded".into(),
-                ));
-            };
-            let round = state
-                .stage_items(stage)
-                .map(|i| i.item.round)
-                .max()
-                .unwrap_or(1);
-            let item = FeedbackItem {
-                id: format!("{}-HU-{request_id}", stage_code(stage)),
-                author: "human".into(),
-                stage,
-                round,
-                category: *category,
-                section: section.clone(),
-                comment: text.clone(),
-                suggestion: None,
-            };
-            let id = item.id.clone();
-            record(state, Event::FeedbackRecorded { item })?;
-            Ok(Some(format!(
-                "recorded {id} ({category}) for the {stage} review",
-                category = Category::as_str(*category)
-            )))
-        }
+/// AGENTMUX_LOG=debug: where a turn's time goes (see BENCHMARKS.md, idle share). A wait that
+/// collected nothing is not logged: the loop passes through it every time it wakes.
+fn trace_turn(step: &str, collected: Duration, stepped: Duration) {
+    if step != "wait" || !collected.is_zero() {
+        tracing::debug!(
+            collect_us = collected.as_micros() as u64,
+            step,
+            step_us = stepped.as_micros() as u64,
+            "supervisor turn"
+        );
     }
-}
-
-/// Free bytes below which the session pauses: agents could no longer write heartbeats or results
-/// and would be restarted until the session fails with a misleading crash message.
-const MIN_FREE_BYTES: u64 = 256 * 1024;
-
-/// A pause reason when the file system holding `dir` is (nearly) full.
-fn disk_full(dir: &std::path::Path) -> Option<String> {
-    let st = nix::sys::statvfs::statvfs(dir).ok()?;
-    let free = st.blocks_available() as u64 * st.fragment_size() as u64;
-    (free < MIN_FREE_BYTES).then(|| {
-        format!(
-            "no space left on the device holding {} ({free} bytes free); free some space, then `agentmux resume`",
-            dir.display()
-        )
-    })
 }

@@ -4,8 +4,8 @@
 //!
 //! A revision's files never change once written, nor do the session's inputs, so the store keeps
 //! what it wrote or read in memory: building a prompt reads the PRD, the digest and the latest
-//! documents again for every task, and from disk that was hundreds of opens per session on the
-//! path between a result and the next request.
+//! documents again for every task, on the path between a result and the next request, and from
+//! memory those reads open no file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -63,7 +63,7 @@ impl View for LineView {
 pub(crate) type BuildView = Box<dyn FnOnce() -> Option<Box<dyn View>> + Send>;
 
 /// A view built when it is first used: the supervisor's first requests go out before the
-/// dashboard takes over the terminal (clearing and measuring it takes about a millisecond).
+/// dashboard takes over the terminal, so clearing and measuring the terminal does not delay them.
 pub(crate) struct LazyView {
     build: Option<BuildView>,
     view: Box<dyn View>,
