@@ -117,7 +117,10 @@ pub(crate) fn build_task(
         TaskKind::Draft => PromptTask::Draft { kind },
         TaskKind::Contribute => PromptTask::Contribute,
         TaskKind::Manifest => {
-            trace = crate::supervisor::results::trace_items(ctx, state);
+            trace = prd
+                .as_deref()
+                .map(|prd| workflow::trace::items(prd, state.inputs.journey.as_deref()))
+                .unwrap_or_default();
             PromptTask::Manifest {
                 min: ctx.config.workflow.design_docs.min,
                 max: ctx.config.workflow.design_docs.max,

@@ -117,14 +117,6 @@ fn items() -> Vec<FeedbackItem> {
     ]
 }
 
-/// The PRD items a manifest must trace, as the supervisor lists them (key, text).
-fn trace_items(prd: &str) -> Vec<(String, String)> {
-    docs::validate::traceability(prd, None, &serde_json::json!({}))
-        .into_iter()
-        .map(|u| (u.key(), u.text))
-        .collect()
-}
-
 /// Every task kind, in workflow order: (snapshot name, role, task).
 fn cases<'a>(
     w: &'a World,
@@ -318,7 +310,7 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
         .join("\n\n");
     let changed =
         docs::markdown::extract_sections(DocKind::Options, &w.options_md, &["options".into()]);
-    let trace = trace_items(READTIME);
+    let trace = crate::trace::items(READTIME, None);
     assert!(trace.len() >= 5, "{trace:?}");
     for (name, role, task) in cases(
         &w,
@@ -369,7 +361,7 @@ fn every_prompt_stays_well_under_the_local_window() {
             ("lice", LICE),
             ("lice x8", huge_prd.as_str()),
         ] {
-            let trace = trace_items(prd);
+            let trace = crate::trace::items(prd, None);
             for (name, role, task) in cases(
                 &w,
                 &items,
