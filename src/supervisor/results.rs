@@ -492,33 +492,15 @@ fn push_manifest(p: &mut Processed, m: Value, revision: u32) {
 /// The author of the feedback items raised for PRD items no design area covers.
 const TRACEABILITY: &str = "traceability";
 
-/// The PRD items `manifest` leaves uncovered: those of the PRD's own journey section (what
-/// `agentmux validate` checks) and those of the session's `--journey`, once each.
+/// The PRD items `manifest` leaves uncovered (see [`workflow::trace::uncovered`]).
 fn uncovered(
     ctx: &SessionContext,
     state: &SessionState,
     manifest: &Value,
 ) -> Vec<validate::Uncovered> {
-    let Some(prd) = ctx.prd_text(state) else {
-        return Vec::new();
-    };
-    let mut out = validate::traceability(&prd, None, manifest);
-    if let Some(journey) = state.inputs.journey.as_deref() {
-        for u in validate::traceability(&prd, Some(journey), manifest) {
-            if !out.iter().any(|o| trace_comment(o) == trace_comment(&u)) {
-                out.push(u);
-            }
-        }
-    }
-    out
-}
-
-/// The PRD items a manifest must trace, as (key, text): see [`validate::Uncovered::key`].
-pub(crate) fn trace_items(ctx: &SessionContext, state: &SessionState) -> Vec<(String, String)> {
-    uncovered(ctx, state, &serde_json::json!({}))
-        .into_iter()
-        .map(|u| (u.key(), u.text))
-        .collect()
+    ctx.prd_text(state)
+        .map(|prd| workflow::trace::uncovered(&prd, state.inputs.journey.as_deref(), manifest))
+        .unwrap_or_default()
 }
 
 fn trace_comment(u: &validate::Uncovered) -> String {

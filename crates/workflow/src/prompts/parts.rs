@@ -59,6 +59,17 @@ impl UserPrompt {
         }
     }
 
+    /// The design proposal's sections with these titles, within `tokens`.
+    pub(super) fn proposal_excerpt(&mut self, inputs: &PromptInputs, titles: &[&str], tokens: u32) {
+        if let Some(doc) = inputs.proposal_doc {
+            self.doc(
+                "Design proposal (excerpt)",
+                &fit(&pick_sections(doc, titles), tokens),
+                "markdown",
+            );
+        }
+    }
+
     pub(super) fn digest(&mut self, inputs: &PromptInputs, tokens: u32) {
         if tokens >= 50 {
             self.doc("Codebase digest", &fit(inputs.digest, tokens), "markdown");
@@ -216,7 +227,7 @@ pub(super) fn recommended_letter(doc: &str) -> Option<String> {
 }
 
 /// The `## N. Title` sections of a rendered document with these titles, in document order.
-pub(super) fn pick_sections(doc: &str, titles: &[&str]) -> String {
+fn pick_sections(doc: &str, titles: &[&str]) -> String {
     let picked: Vec<&str> = titles.iter().filter_map(|t| section_text(doc, t)).collect();
     if picked.is_empty() {
         doc.to_string()
@@ -311,12 +322,9 @@ pub(crate) fn fit(text: &str, tokens: u32) -> String {
     )
 }
 
-pub(super) fn bullets(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|l| format!("- {}", one_line(l)))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The ids of feedback items.
+pub(super) fn ids<'i>(items: impl IntoIterator<Item = &'i FeedbackItem>) -> Vec<String> {
+    items.into_iter().map(|i| i.id.clone()).collect()
 }
 
 pub(super) fn one_line(s: &str) -> String {

@@ -2,11 +2,14 @@
 
 use std::path::Path;
 
+use serde_json::Value;
+
+use super::parts::fit;
 use super::*;
 use crate::roles::{Roles, assemble};
 use docs::render::{RenderMeta, render};
 use docs::templates::Templates;
-use protocol::{Category, Stage};
+use protocol::{Category, MessageRole, Stage, estimate_tokens};
 
 const READTIME: &str = include_str!("../../../../tests/fixtures/prd/readtime.md");
 const LICE: &str = include_str!("../../../../tests/fixtures/prd/lice.md");
@@ -117,24 +120,47 @@ fn items() -> Vec<FeedbackItem> {
     ]
 }
 
-/// The PRD items a manifest must trace, as the supervisor lists them (key, text).
-fn trace_items(prd: &str) -> Vec<(String, String)> {
-    docs::validate::traceability(prd, None, &serde_json::json!({}))
-        .into_iter()
-        .map(|u| (u.key(), u.text))
-        .collect()
+/// What the cases read besides the world.
+struct Extras {
+    items: Vec<FeedbackItem>,
+    /// A re-reviewer's items with the architect's answers.
+    own: Vec<(FeedbackItem, Option<Disposition>)>,
+    /// What the validator found in the answers the repairs fix.
+    findings: Vec<String>,
+    /// All design documents, for the final review.
+    final_doc: String,
+    /// The changed sections a re-review sees.
+    changed: String,
 }
 
-/// Every task kind, in workflow order: (snapshot name, role, task).
+impl Extras {
+    fn new(w: &World, findings: Vec<String>, changed: String) -> Self {
+        let items = items();
+        Self {
+            own: own_items(&items),
+            items,
+            findings,
+            final_doc: w
+                .design_docs
+                .iter()
+                .map(|(_, md)| md.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            changed,
+        }
+    }
+}
+
+/// (snapshot name, role, task).
+type Case<'a> = (&'static str, &'static str, PromptTask<'a>);
+
+/// Every task kind but the repairs, in workflow order.
 fn cases<'a>(
     w: &'a World,
-    items: &'a [FeedbackItem],
-    own: &'a [(FeedbackItem, Option<Disposition>)],
-    findings: &'a [String],
-    final_doc: &'a str,
-    changed: &'a str,
+    x: &'a Extras,
     (prd_text, trace): (&'a str, &'a [(String, String)]),
-) -> Vec<(&'static str, &'static str, PromptTask<'a>)> {
+) -> Vec<Case<'a>> {
+    let (items, own, changed) = (&x.items, &x.own, &x.changed);
     vec![
         (
             "summarize",
@@ -210,32 +236,12 @@ fn cases<'a>(
             },
         ),
         (
-            "repair_proposal",
-            "architect",
-            PromptTask::Repair {
-                kind: DocKind::Proposal,
-                previous: "{\"title\": \"ReadTime\", \"steps\": []}",
-                findings,
-            },
-        ),
-        (
             "manifest",
             "architect",
             PromptTask::Manifest {
                 min: 2,
                 max: 6,
                 trace_items: trace,
-            },
-        ),
-        (
-            "repair_manifest",
-            "architect",
-            PromptTask::RepairManifest {
-                min: 2,
-                max: 6,
-                trace_items: trace,
-                previous: "{\"selected_docs\": [\"Core.md\"]}",
-                findings,
             },
         ),
         (
@@ -251,7 +257,7 @@ fn cases<'a>(
             "code-reviewer",
             PromptTask::Review {
                 kind: DocKind::DesignDoc,
-                document: final_doc,
+                document: &x.final_doc,
                 round: 1,
             },
         ),
@@ -263,6 +269,42 @@ fn cases<'a>(
             },
         ),
     ]
+}
+
+/// `base`, then the repairs of two answers that failed validation, as the supervisor asks for
+/// them.
+fn with_repairs<'a>(base: &'a [Case<'a>], findings: &'a [String]) -> Vec<Case<'a>> {
+    let of = |name: &str| {
+        &base
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .expect("a case of that name")
+            .2
+    };
+    let repair = |name, of, answer| {
+        (
+            name,
+            "architect",
+            PromptTask::Repair {
+                of,
+                answer,
+                findings,
+                cut_off: false,
+            },
+        )
+    };
+    let mut all = base.to_vec();
+    all.push(repair(
+        "repair_proposal",
+        of("draft_proposal"),
+        "{\"title\": \"ReadTime\", \"steps\": []}",
+    ));
+    all.push(repair(
+        "repair_manifest",
+        of("manifest"),
+        "{\"selected_docs\": [\"Core.md\"]}",
+    ));
+    all
 }
 
 fn own_items(items: &[FeedbackItem]) -> Vec<(FeedbackItem, Option<Disposition>)> {
@@ -278,7 +320,14 @@ fn own_items(items: &[FeedbackItem]) -> Vec<(FeedbackItem, Option<Disposition>)>
     )]
 }
 
-fn render_prompt(messages: &[ChatMessage], output: &OutputSpec, title: &str) -> String {
+/// The prompt as sent: the role prompt's first line, then every other message in full.
+fn render_prompt(
+    Prompt {
+        messages,
+        output,
+        title,
+    }: &Prompt,
+) -> String {
     let out = match output {
         OutputSpec::Text => "text".to_string(),
         OutputSpec::Json { name, schema } => format!(
@@ -287,16 +336,27 @@ fn render_prompt(messages: &[ChatMessage], output: &OutputSpec, title: &str) -> 
         ),
     };
     let system = &messages[0].content;
-    format!(
-        "title: {title}\noutput: {out}\nsystem: {} ({} tokens)\ntokens: {}\n----- user -----\n{}",
+    let mut s = format!(
+        "title: {title}\noutput: {out}\nsystem: {} ({} tokens)\ntokens: {}\n",
         system.lines().next().unwrap_or_default(),
         estimate_tokens(system),
         messages
             .iter()
             .map(|m| estimate_tokens(&m.content))
             .sum::<u32>(),
-        messages[1].content
-    )
+    );
+    for m in &messages[1..] {
+        let role = match m.role {
+            MessageRole::System => "system",
+            MessageRole::User => "user",
+            MessageRole::Assistant => "assistant",
+        };
+        s.push_str(&format!("----- {role} -----\n{}", m.content));
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
 }
 
 #[test]
@@ -304,42 +364,25 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
     let w = world();
     let cfg = Config::default();
     let roles = roles();
-    let items = items();
-    let own = own_items(&items);
     let findings = vec![
         "High-Level Implementation Plan (steps): [] has less than 8 items".to_string(),
         "Security Design (security): \"security\" is a required property".to_string(),
     ];
-    let final_doc: String = w
-        .design_docs
-        .iter()
-        .map(|(_, md)| md.as_str())
-        .collect::<Vec<_>>()
-        .join("\n\n");
     let changed =
         docs::markdown::extract_sections(DocKind::Options, &w.options_md, &["options".into()]);
-    let trace = trace_items(READTIME);
+    let x = Extras::new(&w, findings, changed);
+    let trace = crate::trace::items(READTIME, None);
     assert!(trace.len() >= 5, "{trace:?}");
-    for (name, role, task) in cases(
-        &w,
-        &items,
-        &own,
-        &findings,
-        &final_doc,
-        &changed,
-        (LICE, &trace),
-    ) {
+    let base = cases(&w, &x, (LICE, &trace));
+    for (name, role, task) in with_repairs(&base, &x.findings) {
         let role = roles.get(role).unwrap();
         let prd = if matches!(task, PromptTask::Draft { kind: DocKind::Prd }) {
             None
         } else {
             Some(READTIME)
         };
-        let (messages, output, title) = build(role, &task, &inputs(&w, prd), &cfg);
-        insta::assert_snapshot!(
-            format!("prompt_{name}"),
-            render_prompt(&messages, &output, &title)
-        );
+        let prompt = build(role, &task, &inputs(&w, prd), &cfg);
+        insta::assert_snapshot!(format!("prompt_{name}"), render_prompt(&prompt));
     }
 }
 
@@ -347,18 +390,10 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
 fn every_prompt_stays_well_under_the_local_window() {
     let w = world();
     let roles = roles();
-    let items = items();
-    let own = own_items(&items);
     let findings: Vec<String> = (0..12)
         .map(|i| format!("finding {i}: something is missing in section {i}"))
         .collect();
-    let final_doc: String = w
-        .design_docs
-        .iter()
-        .map(|(_, md)| md.as_str())
-        .collect::<Vec<_>>()
-        .join("\n\n");
-    let changed = w.options_md.clone();
+    let x = Extras::new(&w, findings, w.options_md.clone());
     // A PRD far over the budget (as if it had not been summarised) must still be bounded.
     let huge_prd = LICE.repeat(8);
     let mut report = Vec::new();
@@ -369,17 +404,12 @@ fn every_prompt_stays_well_under_the_local_window() {
             ("lice", LICE),
             ("lice x8", huge_prd.as_str()),
         ] {
-            let trace = trace_items(prd);
-            for (name, role, task) in cases(
-                &w,
-                &items,
-                &own,
-                &findings,
-                &final_doc,
-                &changed,
-                (prd, &trace),
-            ) {
-                let (messages, output, _) = build(
+            let trace = crate::trace::items(prd, None);
+            let base = cases(&w, &x, (prd, &trace));
+            for (name, role, task) in with_repairs(&base, &x.findings) {
+                let Prompt {
+                    messages, output, ..
+                } = build(
                     roles.get(role).unwrap(),
                     &task,
                     &PromptInputs {
@@ -413,32 +443,29 @@ fn every_prompt_stays_well_under_the_local_window() {
 fn prompts_use_the_chosen_option_and_mark_truncation() {
     let w = world();
     let roles = roles();
-    let mut inp = inputs(&w, Some(READTIME));
-    inp.selected_option = Some("Pluggable format registry");
-    let (m, _, _) = build(
-        roles.get("architect").unwrap(),
-        &PromptTask::Draft {
+    let proposal_prompt = |selected_option| {
+        let inp = PromptInputs {
+            selected_option,
+            ..inputs(&w, Some(READTIME))
+        };
+        let task = PromptTask::Draft {
             kind: DocKind::Proposal,
-        },
-        &inp,
-        &Config::default(),
-    );
-    let user = &m[1].content;
+        };
+        let prompt = build(
+            roles.get("architect").unwrap(),
+            &task,
+            &inp,
+            &Config::default(),
+        );
+        prompt.messages[1].content.clone()
+    };
+    let user = proposal_prompt(Some("Pluggable format registry"));
     assert!(
         user.contains("### Option B: Pluggable format registry"),
         "{user}"
     );
     assert!(!user.contains("### Option A:"));
-    inp.selected_option = None;
-    let (m, _, _) = build(
-        roles.get("architect").unwrap(),
-        &PromptTask::Draft {
-            kind: DocKind::Proposal,
-        },
-        &inp,
-        &Config::default(),
-    );
-    assert!(m[1].content.contains("### Option A: Single module"));
+    assert!(proposal_prompt(None).contains("### Option A: Single module"));
 
     let long = "word ".repeat(10_000);
     let cut = fit(&long, 100);
@@ -452,7 +479,11 @@ fn integrate_pins_item_ids_and_rereview_sees_only_its_items() {
     let w = world();
     let roles = roles();
     let items = items();
-    let (m, out, _) = build(
+    let Prompt {
+        messages: m,
+        output: out,
+        ..
+    } = build(
         roles.get("architect").unwrap(),
         &PromptTask::Integrate {
             kind: DocKind::Options,
@@ -479,7 +510,11 @@ fn integrate_pins_item_ids_and_rereview_sees_only_its_items() {
     );
 
     let own = own_items(&items);
-    let (m, out, title) = build(
+    let Prompt {
+        messages: m,
+        output: out,
+        title,
+    } = build(
         roles.get("principal-engineer").unwrap(),
         &PromptTask::ReReview {
             kind: DocKind::Options,
@@ -511,7 +546,7 @@ fn large_documents_in_integration_show_only_the_named_sections() {
     let mut items = items();
     items[0].section = "Security Design".into();
     items.truncate(1);
-    let (m, _, _) = build(
+    let Prompt { messages: m, .. } = build(
         roles.get("architect").unwrap(),
         &PromptTask::Integrate {
             kind: DocKind::Proposal,

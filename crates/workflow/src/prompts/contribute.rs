@@ -1,0 +1,26 @@
+//! A helper role's contribution before the proposal: what its speciality adds to the chosen
+//! option, for the architect to use.
+
+use super::parts::{UserPrompt, chosen_option};
+use super::{Cx, Prompt};
+use protocol::OutputSpec;
+
+pub(super) fn build(cx: &Cx) -> Prompt {
+    let (project, budget) = (cx.project, cx.budget);
+    let mut p = UserPrompt::default();
+    p.requirements(cx.inputs, budget * 45 / 100);
+    if let Some(opt) = chosen_option(cx.inputs, budget * 30 / 100) {
+        p.doc("Chosen architecture option", &opt, "markdown");
+    }
+    p.digest(cx.inputs, budget.saturating_sub(p.tokens()));
+    p.task(format!(
+        "The architect will next write the design proposal for `{project}` using the chosen option. \
+         Write your contribution now, as your role describes, in markdown of at most about 500 words. \
+         Be concrete and specific to this project."
+    ));
+    cx.ask(
+        p,
+        OutputSpec::Text,
+        format!("{}: contribution before the proposal", cx.role.name),
+    )
+}

@@ -1,0 +1,66 @@
+//! Integrating feedback: the author answers every open item and returns only the sections it
+//! changed, so a large document need not be written out again.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::parts::{UserPrompt, document_for_integration, ids, one_line};
+use super::{Cx, Prompt};
+use docs::DocKind;
+use docs::schema::integration_schema;
+use protocol::{FeedbackItem, OutputSpec, estimate_tokens};
+
+pub(super) fn build(cx: &Cx, kind: DocKind, document: &Value, items: &[FeedbackItem]) -> Prompt {
+    let (project, budget) = (cx.project, cx.budget);
+    let list = item_list(items);
+    let items_tokens = estimate_tokens(&list);
+    let mut p = UserPrompt::default();
+    p.context("Feedback items", list.trim_end());
+    let doc_budget = budget.saturating_sub(items_tokens).max(budget / 3);
+    p.doc(
+        &format!("Current {} (JSON)", kind.label()),
+        &document_for_integration(kind, document, items, doc_budget),
+        "json",
+    );
+    p.task(format!(
+        "Integrate the feedback into the {} of `{project}`. For every item: acknowledge it, evaluate it, update the \
+         document when you accept it, and explain your decision.\n\
+         - `dispositions`: exactly one per item id above: accepted, rejected (say why) or deferred (say why and when).\n\
+         - `document`: only the sections you changed, each complete, with the same field names as the current document; \
+         leave out unchanged sections.\n\
+         - `revision`: `changes` as lines like \"Risks and Mitigations: added a retry budget (PE-r1-2)\", and a short \
+         `rationale`.",
+        kind.label()
+    ));
+    cx.ask(
+        p,
+        OutputSpec::Json {
+            name: "integration".into(),
+            schema: integration_schema(kind, &ids(items), &cx.lim),
+        },
+        format!("Integrate {} items into the {}", items.len(), kind.label()),
+    )
+}
+
+/// One line per item: id, category, author, section, comment and suggestion.
+fn item_list(items: &[FeedbackItem]) -> String {
+    let mut list = String::new();
+    for it in items {
+        let _ = writeln!(
+            list,
+            "- {} ({}, from {}) on {}: {}{}",
+            it.id,
+            it.category,
+            it.author,
+            one_line(&it.section),
+            one_line(&it.comment),
+            it.suggestion
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| format!(" Suggestion: {}", one_line(s)))
+                .unwrap_or_default()
+        );
+    }
+    list
+}

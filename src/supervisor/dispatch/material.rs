@@ -1,0 +1,314 @@
+//! What a task's prompt reads, gathered from the accepted artifacts, the feedback ledger and the
+//! session's inputs: the [`Sources`] every prompt may read, and the [`Material`] one kind of task
+//! reads besides.
+
+use serde_json::Value;
+
+use crate::journal::SessionState;
+use crate::supervisor::session::{
+    INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name,
+};
+use docs::DocKind;
+use protocol::error::{Error, Result};
+use protocol::{Disposition, FeedbackItem, ItemStatus, Stage, TaskKind};
+use workflow::machine::{StepTask, doc_for_section};
+use workflow::prompts::{PromptInputs, PromptTask};
+
+/// What every prompt of the session may read: the PRD, the digest and the accepted documents.
+pub(super) struct Sources {
+    prd: Option<String>,
+    digest: String,
+    options_doc: Option<String>,
+    proposal_doc: Option<String>,
+    /// (helper role, markdown).
+    contributions: Vec<(String, String)>,
+    manifest: Option<Value>,
+    /// (file name, markdown).
+    design_docs: Vec<(String, String)>,
+}
+
+impl Sources {
+    pub(super) fn read(ctx: &SessionContext, state: &SessionState) -> Self {
+        let store = &ctx.store;
+        let contributions = ctx
+            .plan
+            .helpers
+            .iter()
+            .filter_map(|h| {
+                store
+                    .latest_md(state, Stage::Helpers, &format!("contribution-{h}"))
+                    .map(|t| (h.clone(), t))
+            })
+            .collect();
+        let design_docs = state
+            .design_docs
+            .iter()
+            .filter_map(|f| {
+                store
+                    .latest_md(state, Stage::DesignDocs, &design_doc_name(f))
+                    .map(|t| (f.clone(), t))
+            })
+            .collect();
+        Self {
+            prd: ctx.prd_text(state),
+            digest: store.read_input(INPUT_DIGEST).unwrap_or_default(),
+            options_doc: store.latest_md(state, Stage::Options, "options"),
+            proposal_doc: store.latest_md(state, Stage::Proposal, "proposal"),
+            contributions,
+            manifest: store.latest_json(state, Stage::DesignDocs, "manifest"),
+            design_docs,
+        }
+    }
+
+    pub(super) fn inputs<'a>(&'a self, state: &'a SessionState, local: bool) -> PromptInputs<'a> {
+        PromptInputs {
+            project_name: &state.inputs.project_name,
+            goal: state.inputs.goal.as_deref(),
+            journey: state.inputs.journey.as_deref(),
+            prd: self.prd.as_deref(),
+            digest: &self.digest,
+            options_doc: self.options_doc.as_deref(),
+            selected_option: state.selected_option.as_deref(),
+            proposal_doc: self.proposal_doc.as_deref(),
+            contributions: &self.contributions,
+            manifest: self.manifest.as_ref(),
+            design_docs: &self.design_docs,
+            local_model: local,
+        }
+    }
+}
+
+/// What one kind of task reads beyond the [`Sources`], owned here so that its
+/// [`PromptTask`] can borrow it: the variants are those of [`PromptTask`] but the repair.
+pub(super) enum Material {
+    Summarize {
+        text: String,
+        budget_tokens: u32,
+    },
+    Draft {
+        kind: DocKind,
+    },
+    Contribute,
+    Manifest {
+        min: u32,
+        max: u32,
+        trace_items: Vec<(String, String)>,
+    },
+    DesignDoc {
+        file: String,
+        scope: String,
+    },
+    Review {
+        kind: DocKind,
+        document: String,
+        round: u32,
+    },
+    Integrate {
+        kind: DocKind,
+        document: Value,
+        items: Vec<FeedbackItem>,
+    },
+    ReReview {
+        kind: DocKind,
+        changed: String,
+        own_items: Vec<(FeedbackItem, Option<Disposition>)>,
+    },
+}
+
+impl Material {
+    /// What a step of this (non-repair) kind reads.
+    pub(super) fn read(
+        ctx: &SessionContext,
+        state: &SessionState,
+        st: &StepTask,
+        kind: &TaskKind,
+        sources: &Sources,
+    ) -> Result<Self> {
+        let doc = doc_kind(st.stage).unwrap_or(DocKind::Proposal);
+        Ok(match kind {
+            TaskKind::Summarize => Material::Summarize {
+                text: ctx.store.read_input(INPUT_PRD).unwrap_or_default(),
+                budget_tokens: ctx.config.workflow.context_tokens,
+            },
+            TaskKind::Draft => Material::Draft { kind: doc },
+            TaskKind::Contribute => Material::Contribute,
+            TaskKind::Manifest => manifest(ctx, state, sources),
+            TaskKind::DesignDoc { file } => design_doc(file, sources),
+            TaskKind::Review => Material::Review {
+                kind: doc,
+                document: stage_document(ctx, state, st.stage, sources),
+                round: st.round,
+            },
+            TaskKind::ReReview => Material::ReReview {
+                kind: doc,
+                changed: changed_sections(ctx, state, st.stage),
+                own_items: own_items(state, st),
+            },
+            TaskKind::Integrate => Material::Integrate {
+                kind: doc,
+                document: latest_json(ctx, state, st.stage, doc_name(st.stage)),
+                items: open_items(state, st.stage, None),
+            },
+            TaskKind::IntegrateDoc { file } => Material::Integrate {
+                kind: DocKind::DesignDoc,
+                document: latest_json(ctx, state, Stage::DesignDocs, &design_doc_name(file)),
+                items: open_items(state, st.stage, Some(file)),
+            },
+            TaskKind::Repair { .. } => return Err(Error::Other("internal: nested repair".into())),
+        })
+    }
+
+    pub(super) fn task(&self) -> PromptTask<'_> {
+        match self {
+            Material::Summarize {
+                text,
+                budget_tokens,
+            } => PromptTask::Summarize {
+                text,
+                budget_tokens: *budget_tokens,
+            },
+            Material::Draft { kind } => PromptTask::Draft { kind: *kind },
+            Material::Contribute => PromptTask::Contribute,
+            Material::Manifest {
+                min,
+                max,
+                trace_items,
+            } => PromptTask::Manifest {
+                min: *min,
+                max: *max,
+                trace_items,
+            },
+            Material::DesignDoc { file, scope } => PromptTask::DesignDoc { file, scope },
+            Material::Review {
+                kind,
+                document,
+                round,
+            } => PromptTask::Review {
+                kind: *kind,
+                document,
+                round: *round,
+            },
+            Material::Integrate {
+                kind,
+                document,
+                items,
+            } => PromptTask::Integrate {
+                kind: *kind,
+                document,
+                items,
+            },
+            Material::ReReview {
+                kind,
+                changed,
+                own_items,
+            } => PromptTask::ReReview {
+                kind: *kind,
+                changed,
+                own_items,
+            },
+        }
+    }
+}
+
+/// The manifest task: the design-document bounds and the PRD items to trace.
+fn manifest(ctx: &SessionContext, state: &SessionState, sources: &Sources) -> Material {
+    let bounds = &ctx.config.workflow.design_docs;
+    Material::Manifest {
+        min: bounds.min,
+        max: bounds.max,
+        trace_items: sources
+            .prd
+            .as_deref()
+            .map(|prd| workflow::trace::items(prd, state.inputs.journey.as_deref()))
+            .unwrap_or_default(),
+    }
+}
+
+/// A design-document task: the file and its scope from the manifest.
+fn design_doc(file: &str, sources: &Sources) -> Material {
+    let scope = sources
+        .manifest
+        .as_ref()
+        .and_then(|m| m.get("design_areas"))
+        .and_then(|a| a.get(file))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    Material::DesignDoc {
+        file: file.to_string(),
+        scope: scope.to_string(),
+    }
+}
+
+/// The document a review reads: the stage's latest, or for the final review every design
+/// document, each headed by its file name.
+fn stage_document(
+    ctx: &SessionContext,
+    state: &SessionState,
+    stage: Stage,
+    sources: &Sources,
+) -> String {
+    if stage == Stage::FinalReview {
+        sources
+            .design_docs
+            .iter()
+            .map(|(f, t)| format!("<!-- {f} -->\n{t}"))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    } else {
+        ctx.store
+            .latest_md(state, stage, doc_name(stage))
+            .unwrap_or_default()
+    }
+}
+
+/// The latest JSON of an artifact, Null when there is none.
+fn latest_json(ctx: &SessionContext, state: &SessionState, stage: Stage, name: &str) -> Value {
+    ctx.store
+        .latest_json(state, stage, name)
+        .unwrap_or(Value::Null)
+}
+
+/// The open items an integration answers: all of the stage's, or, for one design document in
+/// the final review, those about `file`.
+fn open_items(state: &SessionState, stage: Stage, file: Option<&str>) -> Vec<FeedbackItem> {
+    state
+        .stage_items(stage)
+        .filter(|i| i.status == ItemStatus::Open)
+        .filter(|i| file.is_none_or(|f| doc_for_section(&i.item.section, &state.design_docs) == f))
+        .map(|i| i.item.clone())
+        .collect()
+}
+
+/// The items a re-review re-checks: the reviewer's own addressed items, with their answers.
+fn own_items(state: &SessionState, st: &StepTask) -> Vec<(FeedbackItem, Option<Disposition>)> {
+    state
+        .stage_items(st.stage)
+        .filter(|i| i.item.author == st.role && i.status == ItemStatus::Addressed)
+        .map(|i| (i.item.clone(), i.disposition.clone()))
+        .collect()
+}
+
+/// For a re-review: the sections of the stage's document that changed in the last revision,
+/// found by comparing the two revisions' JSON section by section and quoted from the rendered
+/// markdown (the same helpers the prompts use).
+fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) -> String {
+    let name = doc_name(stage);
+    let Some(rev) = state.artifact_revision(stage, name) else {
+        return String::new();
+    };
+    let new_md = ctx.store.md(stage, name, rev).unwrap_or_default();
+    let read_json = |r: u32| ctx.store.json(stage, name, r);
+    let (Some(kind), true) = (doc_kind(stage), rev > 1) else {
+        return new_md;
+    };
+    let (Some(old), Some(new)) = (read_json(rev - 1), read_json(rev)) else {
+        return new_md;
+    };
+    let keys = docs::markdown::changed_sections(kind, &old, &new);
+    let text = docs::markdown::extract_sections(kind, &new_md, &keys);
+    if text.is_empty() {
+        "(no section changed)".into()
+    } else {
+        text
+    }
+}
