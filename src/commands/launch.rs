@@ -274,9 +274,9 @@ impl TmuxPlan {
     /// exec when the pty hung up) and created its log directory again.
     fn close(&self, panes: &std::collections::BTreeMap<String, tmux::PaneInfo>) {
         let roots = panes.values().filter_map(|p| p.pid).collect();
-        let pids = super::stop::with_descendants(&roots);
+        let pids = osutil::process::with_descendants(&roots);
         let _ = self.mux.kill_session(&self.name);
-        let survivors = super::stop::terminate(&pids);
+        let survivors = osutil::process::terminate(&pids, super::stop::GRACE);
         if !survivors.is_empty() {
             tracing::warn!("start: processes still alive after SIGKILL: {survivors:?}");
         }

@@ -260,7 +260,7 @@ fn judge(
         return Some(DownReason::PaneDead);
     }
     if let Some(pid) = pane.pid
-        && !pid_alive(pid)
+        && !osutil::process::pid_alive(pid)
     {
         return Some(DownReason::ProcessGone { pid });
     }
@@ -272,30 +272,6 @@ fn judge(
     let age = now.duration_since(since);
     let secs = age.as_secs().max(0).unsigned_abs();
     (age.as_secs_f64() > timeout.as_secs_f64()).then_some(DownReason::HeartbeatStale { secs })
-}
-
-/// Whether a process exists (signal 0). A process of another user still exists.
-pub fn pid_alive(pid: u32) -> bool {
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
-        Ok(()) => true,
-        Err(e) => e == nix::errno::Errno::EPERM,
-    }
-}
-
-/// Whether a process runs: it exists and is not a zombie (a process whose main thread has
-/// exited, waiting for its parent; another of its threads may still finish a system call).
-pub(crate) fn alive_not_zombie(pid: u32) -> bool {
-    pid_alive(pid) && proc_state(pid) != Some('Z')
-}
-
-/// The state letter from `/proc/<pid>/stat` (Linux).
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) S ppid ...`: comm may contain spaces and parentheses; the state follows the last `)`.
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 /// The pane of a role agent: `agentmux agent --session ID --role ROLE`, run in the project

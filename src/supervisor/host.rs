@@ -117,12 +117,7 @@ impl AgentHost for ChildAgents {
 
     fn shutdown(&mut self) {
         for c in self.children.values() {
-            if let Ok(pid) = i32::try_from(c.id()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-            }
+            osutil::process::sigterm(c.id());
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         for c in self.children.values_mut() {
@@ -333,11 +328,8 @@ impl AgentHost for TmuxAgents {
             return;
         };
         for p in panes.iter().filter(|p| ids.values().any(|id| *id == p.id)) {
-            if let Some(pid) = p.pid.and_then(|pid| i32::try_from(pid).ok()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
+            if let Some(pid) = p.pid {
+                osutil::process::sigterm(pid);
             }
         }
     }

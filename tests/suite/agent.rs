@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use agentmux::SessionPaths;
 use agentmux::SessionRuntime;
-use agentmux::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
+use agentmux::{AgentPool, DownReason, pane_spec_for_agent};
 use agentmux::{read_result, write_result, write_task};
+use osutil::process::alive_not_zombie;
 use predicates::prelude::*;
 use protocol::{ChatMessage, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskResult, task_id};
 use tmux::layout::open_session;
@@ -317,7 +318,7 @@ fn stop_leaves_no_tmux_session_and_no_agentmux_process_but_keeps_the_state() {
     assert!(!mux.has_session(&f.tmux_session).unwrap());
     for pid in pids {
         wait_for(10, &format!("process {pid} to be gone"), || {
-            (!pid_alive(pid) || is_zombie(pid)).then_some(())
+            (!alive_not_zombie(pid)).then_some(())
         });
     }
     assert_eq!(session_processes(&f.session), Vec::<u32>::new());
@@ -331,16 +332,6 @@ fn stop_leaves_no_tmux_session_and_no_agentmux_process_but_keeps_the_state() {
         .stdout(predicate::str::contains("already gone"));
 }
 
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
 /// Live processes whose command line names the session.
 fn session_processes(session: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -350,7 +341,7 @@ fn session_processes(session: &str) -> Vec<u32> {
         };
         let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("agentmux") && cmd.contains(session) && !is_zombie(pid) {
+        if cmd.contains("agentmux") && cmd.contains(session) && alive_not_zombie(pid) {
             out.push(pid);
         }
     }

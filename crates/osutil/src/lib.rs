@@ -1,5 +1,8 @@
 //! Operating-system helpers: durable file writes (temp file + rename, so no reader ever sees half a
-//! file) and JSON files. Depends only on `protocol` (for its error type).
+//! file), JSON files, and processes ([`process`]: liveness, process trees, ending them). Depends
+//! only on `protocol` (for its error type).
+
+pub mod process;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
