@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{Ctx, select};
+use super::{Ctx, sessions};
 use crate::cli::SessionArg;
 use crate::paths::ProjectPaths;
 use crate::runtime::SessionRuntime;
@@ -18,7 +18,7 @@ pub(super) const GRACE: Duration = Duration::from_secs(5);
 pub(super) fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
-    let id = select::session_id(&project, args.session.as_deref())?;
+    let id = sessions::select(&project, args.session.as_deref())?.id;
     let paths = project.session(&id);
     let Some(rt) = SessionRuntime::load(&paths)? else {
         println!(
