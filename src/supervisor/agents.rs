@@ -22,7 +22,7 @@ use crate::paths::SessionPaths;
 use protocol::error::{Error, Result};
 use tmux::{Multiplexer, PaneInfo, PaneSpec};
 
-/// Crashes of one role in a row after which the session fails.
+/// Crashes of one role in a row after which the session fails, in tmux panes and headless alike.
 pub(crate) const MAX_CONSECUTIVE_CRASHES: u32 = 3;
 
 /// A heartbeat older than this means the agent hangs (agents beat every 2 s).

@@ -1,7 +1,7 @@
 //! Where the agents run. In tmux each role has a pane ([`crate::supervisor::agents::AgentPool`]);
 //! headless (`agentmux run`) each role is a child process. The supervisor loop only sees this trait.
 
-use crate::supervisor::agents::DownReason;
+use crate::supervisor::agents::{DownReason, MAX_CONSECUTIVE_CRASHES};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,9 +25,6 @@ pub(crate) trait AgentHost: Send {
     /// Stops every agent (SIGTERM, so in-flight requests are cancelled).
     fn shutdown(&mut self);
 }
-
-/// The most consecutive crashes of one role before the session fails.
-pub(crate) const MAX_CONSECUTIVE_CRASHES: u32 = 3;
 
 /// Headless agents: child processes of the supervisor.
 pub(crate) struct ChildAgents {
