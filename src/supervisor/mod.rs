@@ -6,6 +6,7 @@ pub(crate) mod deliverables;
 pub(crate) mod dispatch;
 pub(crate) mod host;
 pub(crate) mod notify;
+pub(crate) mod pane;
 pub(crate) mod results;
 pub(crate) mod run;
 pub(crate) mod session;
