@@ -10,14 +10,14 @@ use super::Ctx;
 use super::sessions;
 use crate::cli::{ResumeArgs, StartArgs, SuperviseArgs};
 use crate::config::{AttachMode, Config};
+use crate::journal::Journal;
 use crate::journal::lock::SessionLock;
-use crate::journal::{self, Journal};
 use crate::paths::{ProjectPaths, SessionPaths};
 use crate::runtime::SessionRuntime;
-use crate::supervisor::host::{AgentHost, ChildAgents};
+use crate::supervisor::host::ChildAgents;
 use crate::supervisor::pane::PaneCommand;
 use crate::supervisor::run::Supervisor;
-use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext};
+use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD};
 use osutil::write_atomic;
 use protocol::error::{Error, Result, exit};
 use protocol::{Event, SessionInputs, SessionStatus};
@@ -485,62 +485,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
 }
 
-/// Builds the supervisor of a session (taking its lock).
-fn build_supervisor(
-    ctx: &Ctx,
-    cfg: Config,
-    project: &ProjectPaths,
-    id: &str,
-    host: Box<dyn AgentHost>,
-    view: Box<dyn crate::supervisor::run::View>,
-    tmux_notify: Option<crate::supervisor::run::TmuxNotify>,
-) -> Result<Supervisor> {
-    let paths = project.session(id);
-    // `agentmux start` holds the lock while it writes the session's files (the panes open
-    // meanwhile): wait for it rather than fail.
-    let lock = SessionLock::acquire_waiting(&paths.lock(), "supervisor", Duration::from_secs(10))?;
-    let (mut journal, records, skipped) = Journal::open(&paths.journal())?;
-    for s in &skipped {
-        tracing::warn!("journal line {} skipped: {}", s.line, s.reason);
-    }
-    journal.write_in_background()?;
-    // A supervisor killed while writing leaves a temp file beside the deliverable it was
-    // replacing; it would show in specs/ (and fail `agentmux validate`) until someone removed it.
-    for dir in [&project.specs, &project.root] {
-        let n = osutil::remove_stale_temps(dir);
-        if n > 0 {
-            tracing::info!(
-                "removed {n} temp file(s) left by an interrupted write in {}",
-                dir.display()
-            );
-        }
-    }
-    let state = journal::SessionState::fold(&records);
-    if state.session_id.is_empty() {
-        return Err(Error::Input {
-            path: paths.journal(),
-            message: "the journal has no session start; the session cannot be resumed".into(),
-        });
-    }
-    let local_model = llm::uses_local_model(&cfg);
-    let sctx = SessionContext::load(&ctx.project_dir, cfg, &state)?;
-    tracing::debug!("session context loaded");
-    let watcher = crate::transport::DirWatcher::new(&[paths.results(), paths.control()])?;
-    Ok(Supervisor {
-        ctx: sctx,
-        journal,
-        state,
-        _lock: lock,
-        host,
-        view,
-        tmux_notify,
-        local_model,
-        live: Default::default(),
-        watcher: Some(watcher),
-        dispatched_items: Default::default(),
-    })
-}
-
 /// Waits for the local model of a session to answer.
 async fn wait_local_model(paths: &SessionPaths, cfg: &Config) -> Result<()> {
     if let Ok(Some(rt)) = SessionRuntime::load(paths)
@@ -591,11 +535,10 @@ pub(crate) fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             let _ = out.write_all(b"\x07");
             let _ = out.flush();
         });
-        let mut sup = build_supervisor(
-            ctx,
-            cfg.clone(),
+        let mut sup = Supervisor::open(
             &project,
             &args.session,
+            cfg.clone(),
             Box::new(host),
             Box::new(crate::supervisor::view::LineView::new(false)),
             Some(notify),
@@ -657,11 +600,10 @@ pub(crate) fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
         let exe = command.exe().to_owned();
         let roles = agent_roles(&project, &cfg)?;
         let host = ChildAgents::start(command, &id, &roles).map_err(|e| Error::io(&exe, e))?;
-        let mut sup = build_supervisor(
-            ctx,
-            cfg.clone(),
+        let mut sup = Supervisor::open(
             &project,
             &id,
+            cfg.clone(),
             Box::new(host),
             Box::new(crate::supervisor::view::LineView::new(true)),
             None,

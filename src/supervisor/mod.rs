@@ -6,6 +6,7 @@ pub(crate) mod deliverables;
 pub(crate) mod dispatch;
 pub(crate) mod host;
 pub(crate) mod notify;
+mod open;
 pub(crate) mod pane;
 pub(crate) mod results;
 pub(crate) mod run;
