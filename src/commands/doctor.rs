@@ -67,6 +67,12 @@ impl Check {
             fix: Some(fix.into()),
         }
     }
+    /// A failure from an error: its first line says what failed, the lines after it the fix
+    /// (the form of our errors).
+    fn error(name: &str, e: &impl std::fmt::Display) -> Self {
+        let message = e.to_string();
+        Self::fail(name, first_line(&message), fix_of(&message))
+    }
     fn skip(name: &str, why: &str) -> Self {
         Self {
             status: Status::Skip,
@@ -328,11 +334,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
                 if r.usage.estimated { ", estimated" } else { "" }
             ),
         )),
-        Err(e) => report.add(Check::fail(
-            "completion",
-            first_line(&e.to_string()),
-            fix_of(&e.to_string()),
-        )),
+        Err(e) => report.add(Check::error("completion", &e)),
     };
     if !ok {
         report.add(Check::skip("streaming", "the completion failed"));
@@ -372,11 +374,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
             ));
         }
         Err(e) => {
-            report.add(Check::fail(
-                "streaming",
-                first_line(&e.to_string()),
-                fix_of(&e.to_string()),
-            ));
+            report.add(Check::error("streaming", &e));
         }
     }
 
@@ -422,11 +420,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
             ));
         }
         Err(e) => {
-            report.add(Check::fail(
-                "structured output",
-                first_line(&e.to_string()),
-                fix_of(&e.to_string()),
-            ));
+            report.add(Check::error("structured output", &e));
         }
     }
 }
@@ -596,10 +590,7 @@ fn tmux_version_check(version: &str) -> Check {
             format!("{version} (no release number: taken as newer than {major}.{minor})"),
         ),
         Ok(_) => Check::pass("tmux", format!("{version} (>= {major}.{minor})")),
-        Err(e) => {
-            let message = e.to_string();
-            Check::fail("tmux", first_line(&message), fix_of(&message))
-        }
+        Err(e) => Check::error("tmux", &e),
     }
 }
 

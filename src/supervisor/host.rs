@@ -364,10 +364,15 @@ mod tests {
         mux.kill_session("am-s1").unwrap();
         // However often it is checked, the session is never failed for it.
         for _ in 0..MAX_CONSECUTIVE_CRASHES + 1 {
-            match agents.check() {
-                Err(HostProblem::Gone(msg)) => assert!(msg.contains("tmux"), "{msg}"),
-                other => panic!("expected Gone, got {other:?}"),
-            }
+            assert_gone(&mut agents, "tmux");
+        }
+    }
+
+    /// The next check finds the host gone, with a message naming `what`.
+    fn assert_gone(agents: &mut TmuxAgents, what: &str) {
+        match agents.check() {
+            Err(HostProblem::Gone(msg)) => assert!(msg.contains(what), "{msg}"),
+            other => panic!("expected Gone, got {other:?}"),
         }
     }
 
@@ -378,10 +383,7 @@ mod tests {
         let pane = agents.pool.pane_ids()["architect"].clone();
         mux.kill_pane_process(&pane);
         mux.set_vanish_on_respawn(true);
-        match agents.check() {
-            Err(HostProblem::Gone(msg)) => assert!(msg.contains("architect"), "{msg}"),
-            other => panic!("expected Gone, got {other:?}"),
-        }
+        assert_gone(&mut agents, "architect");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use predicates::prelude::*;
 
+use super::logs::session;
 use super::support::Project;
 
 #[test]
@@ -241,19 +242,6 @@ fn start_with_an_old_tmux_fails_and_leaves_no_session() {
     assert_eq!(left, 0, "a session was left in {}", sessions.display());
 }
 
-/// Writes a session whose journal starts it at `at`.
-fn started_session(p: &Project, id: &str, at: &str) {
-    p.write(
-        &format!(".agentmux/sessions/{id}/journal.jsonl"),
-        &format!(
-            "{}\n",
-            format_args!(
-                r#"{{"seq":1,"at":"{at}","type":"session_started","session_id":"{id}","inputs":{{"project_dir":"/p","project_name":"p"}},"config":{{}}}}"#
-            )
-        ),
-    );
-}
-
 /// What one command printed, both streams, and whether it succeeded.
 fn said(p: &Project, args: &[&str]) -> (bool, String) {
     let out = p.cmd().args(args).output().unwrap();
@@ -271,9 +259,9 @@ fn said(p: &Project, args: &[&str]) -> (bool, String) {
 #[test]
 fn every_command_resolves_the_same_session() {
     let p = Project::new();
-    started_session(&p, "a-latest", "2020-02-01T00:00:00Z");
+    session(&p, "a-latest", "2020-02-01T00:00:00Z");
     // Created after the latest one, so its directory is the most recently modified.
-    started_session(&p, "b-older", "2020-01-01T00:00:00Z");
+    session(&p, "b-older", "2020-01-01T00:00:00Z");
     let with_id = |command: &'static str, id: &'static str| -> Vec<&'static str> {
         // `logs` takes the session as an option: its positional argument is a role.
         if command == "logs" {
