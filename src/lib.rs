@@ -33,7 +33,8 @@ pub use protocol::error::{Error, Result};
 pub use dashboard::{AgentLive, AgentState, Live, draw};
 pub use paths::SessionPaths;
 pub use runtime::SessionRuntime;
-pub use supervisor::agents::{AgentPool, DownReason, pane_spec_for_agent, pid_alive};
+pub use supervisor::agents::{AgentPool, DownReason};
+pub use supervisor::pane::PaneCommand;
 pub use transport::{DirWatcher, file_id, read_result, write_result, write_task};
 
 /// Runs a parsed command line; returns the process exit code on success.

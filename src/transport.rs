@@ -56,42 +56,41 @@ pub fn write_result(paths: &SessionPaths, result: &TaskResult) -> Result<()> {
 /// Reads `tasks/<id>.json`: None when absent; an error naming the file when it cannot be parsed
 /// or holds another task.
 pub(crate) fn read_task(paths: &SessionPaths, id: &str) -> Result<Option<Task>> {
-    check_id(id)?;
-    let Some(task) = read_task_file(&paths.task(id))? else {
-        return Ok(None);
-    };
-    if task.id != id {
-        return Err(Error::Input {
-            path: paths.task(id),
-            message: format!("holds task `{}`, expected `{id}`", task.id),
-        });
-    }
-    Ok(Some(task))
+    read_own(&paths.task(id), id, |t: &Task| {
+        (t.id != id).then(|| format!("holds task `{}`, expected `{id}`", t.id))
+    })
 }
 
 /// Reads `results/<id>.json`: None when absent; an error naming the file when it cannot be parsed
 /// or holds the result of another task.
 pub fn read_result(paths: &SessionPaths, id: &str) -> Result<Option<TaskResult>> {
+    read_own(&paths.result(id), id, |r: &TaskResult| {
+        (r.task_id != id).then(|| format!("holds the result of `{}`, expected `{id}`", r.task_id))
+    })
+}
+
+/// Reads the transport file of task `id` at `path`: None when absent; an error naming the file
+/// when `mismatch` finds it holds another task's.
+fn read_own<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    id: &str,
+    mismatch: impl Fn(&T) -> Option<String>,
+) -> Result<Option<T>> {
     check_id(id)?;
-    let Some(result) = read_result_file(&paths.result(id))? else {
+    let Some(value) = read_optional::<T>(path)? else {
         return Ok(None);
     };
-    if result.task_id != id {
-        return Err(Error::Input {
-            path: paths.result(id),
-            message: format!("holds the result of `{}`, expected `{id}`", result.task_id),
-        });
+    match mismatch(&value) {
+        Some(message) => Err(Error::Input {
+            path: path.to_owned(),
+            message,
+        }),
+        None => Ok(Some(value)),
     }
-    Ok(Some(result))
 }
 
 /// Reads a task file by path (as delivered by [`DirWatcher`]); None when it is gone.
 pub(crate) fn read_task_file(path: &Path) -> Result<Option<Task>> {
-    read_optional(path)
-}
-
-/// Reads a result file by path (as delivered by [`DirWatcher`]); None when it is gone.
-pub(crate) fn read_result_file(path: &Path) -> Result<Option<TaskResult>> {
     read_optional(path)
 }
 

@@ -1,7 +1,7 @@
 //! `agentmux attach [SESSION]`: show a running session's tmux session (attach outside tmux;
 //! inside tmux switch the client or open a window, per `tmux.inside_tmux`).
 
-use super::{Ctx, select};
+use super::{Ctx, sessions};
 use crate::cli::SessionArg;
 use crate::paths::ProjectPaths;
 use crate::runtime::SessionRuntime;
@@ -11,7 +11,7 @@ use tmux::{Multiplexer, Tmux};
 pub(super) fn run(ctx: &Ctx, args: &SessionArg) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
-    let id = select::session_id(&project, args.session.as_deref())?;
+    let id = sessions::select(&project, args.session.as_deref())?.id;
     let paths = project.session(&id);
     let not_running = || {
         Error::NoSession(format!(

@@ -21,9 +21,6 @@ use llm::{ChatRequest, Endpoint, LlmClient, resolve_endpoint};
 use protocol::error::{Error, Result, exit};
 use protocol::{ChatMessage, OutputSpec};
 
-/// The oldest tmux agentmux supports.
-pub(crate) const MIN_TMUX: (u32, u32) = (3, 2);
-
 /// The outcome of one check.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Status {
@@ -69,6 +66,12 @@ impl Check {
             detail: detail.into(),
             fix: Some(fix.into()),
         }
+    }
+    /// A failure from an error: its first line says what failed, the lines after it the fix
+    /// (the form of our errors).
+    fn error(name: &str, e: &impl std::fmt::Display) -> Self {
+        let message = e.to_string();
+        Self::fail(name, first_line(&message), fix_of(&message))
     }
     fn skip(name: &str, why: &str) -> Self {
         Self {
@@ -331,11 +334,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
                 if r.usage.estimated { ", estimated" } else { "" }
             ),
         )),
-        Err(e) => report.add(Check::fail(
-            "completion",
-            first_line(&e.to_string()),
-            fix_of(&e.to_string()),
-        )),
+        Err(e) => report.add(Check::error("completion", &e)),
     };
     if !ok {
         report.add(Check::skip("streaming", "the completion failed"));
@@ -375,11 +374,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
             ));
         }
         Err(e) => {
-            report.add(Check::fail(
-                "streaming",
-                first_line(&e.to_string()),
-                fix_of(&e.to_string()),
-            ));
+            report.add(Check::error("streaming", &e));
         }
     }
 
@@ -425,11 +420,7 @@ async fn endpoint_checks(config: &Config, endpoint: Endpoint, report: &mut Repor
             ));
         }
         Err(e) => {
-            report.add(Check::fail(
-                "structured output",
-                first_line(&e.to_string()),
-                fix_of(&e.to_string()),
-            ));
+            report.add(Check::error("structured output", &e));
         }
     }
 }
@@ -505,7 +496,6 @@ fn fix_of(s: &str) -> String {
     }
 }
 
-/// tmux is installed and at least [`MIN_TMUX`]. Reusable by any command that needs tmux.
 /// Starts and stops a throw-away server on the configured socket's directory, which proves the
 /// socket directory is writable (a private server on `tmux -L`, else the default socket dir).
 pub(crate) fn check_tmux_socket(socket: Option<&str>) -> Check {
@@ -554,7 +544,7 @@ pub(crate) fn check_tmux_socket(socket: Option<&str>) -> Check {
         Err(e) => Check::fail(
             "tmux socket",
             format!("cannot run tmux: {e}"),
-            TMUX_INSTALL_HINT,
+            tmux::INSTALL_HINT,
         ),
     }
 }
@@ -581,51 +571,27 @@ pub(crate) fn check_terminal() -> Check {
     Check::pass("terminal", format!("TERM={term}, {cols}x{rows}"))
 }
 
+/// tmux as `start` judges it: `tmux -V` through [`tmux::require_supported`], so doctor fails
+/// exactly when `start` would refuse the tmux on PATH.
 pub(crate) fn check_tmux() -> Check {
-    let out = match Command::new("tmux").arg("-V").output() {
-        Ok(o) => o,
-        Err(_) => {
-            return Check::fail("tmux", "tmux is not installed", TMUX_INSTALL_HINT);
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    match parse_tmux_version(&text) {
-        Some(v) if v >= MIN_TMUX => {
-            Check::pass("tmux", format!("{text} (>= {}.{})", MIN_TMUX.0, MIN_TMUX.1))
-        }
-        Some(_) => Check::fail(
-            "tmux",
-            format!(
-                "{text} is too old; agentmux needs tmux >= {}.{}",
-                MIN_TMUX.0, MIN_TMUX.1
-            ),
-            TMUX_INSTALL_HINT,
-        ),
-        None => Check::warn(
-            "tmux",
-            format!("cannot read the version from `tmux -V` ({text:?})"),
-            format!("make sure tmux is >= {}.{}", MIN_TMUX.0, MIN_TMUX.1),
-        ),
+    match Command::new("tmux").arg("-V").output() {
+        Ok(out) => tmux_version_check(String::from_utf8_lossy(&out.stdout).trim()),
+        Err(_) => Check::fail("tmux", "tmux is not installed", tmux::INSTALL_HINT),
     }
 }
 
-/// How to install a recent tmux.
-pub(crate) const TMUX_INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS), `sudo dnf install tmux` (Fedora)";
-
-/// `(major, minor)` from `tmux -V` output: `tmux 3.3a`, `tmux 3.2-rc2`, `tmux next-3.4`,
-/// `tmux openbsd-7.4` (None), `tmux master` (None).
-pub(crate) fn parse_tmux_version(s: &str) -> Option<(u32, u32)> {
-    let v = s.trim().strip_prefix("tmux")?.trim();
-    let v = v.strip_prefix("next-").unwrap_or(v);
-    let mut parts = v.splitn(2, '.');
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor_text = parts.next()?;
-    let digits: String = minor_text
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let minor: u32 = digits.parse().ok()?;
-    Some((major, minor))
+/// The check for the output of `tmux -V`.
+fn tmux_version_check(version: &str) -> Check {
+    let (major, minor) = tmux::MIN_VERSION;
+    match tmux::require_supported(version) {
+        // `parse_version`'s mark for builds without a release number (`master`, `openbsd-*`).
+        Ok((u32::MAX, _)) => Check::pass(
+            "tmux",
+            format!("{version} (no release number: taken as newer than {major}.{minor})"),
+        ),
+        Ok(_) => Check::pass("tmux", format!("{version} (>= {major}.{minor})")),
+        Err(e) => Check::error("tmux", &e),
+    }
 }
 
 #[cfg(test)]
@@ -633,17 +599,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tmux_versions() {
-        assert_eq!(parse_tmux_version("tmux 3.3a"), Some((3, 3)));
-        assert_eq!(parse_tmux_version("tmux 3.2"), Some((3, 2)));
-        assert_eq!(parse_tmux_version("tmux 3.2-rc2\n"), Some((3, 2)));
-        assert_eq!(parse_tmux_version("tmux next-3.5"), Some((3, 5)));
-        assert_eq!(parse_tmux_version("tmux 2.9a"), Some((2, 9)));
-        assert_eq!(parse_tmux_version("tmux 10.0"), Some((10, 0)));
-        assert_eq!(parse_tmux_version("tmux master"), None);
-        assert_eq!(parse_tmux_version("screen 4"), None);
-        assert!(parse_tmux_version("tmux 2.9a").unwrap() < MIN_TMUX);
-        assert!(parse_tmux_version("tmux 3.10").unwrap() > MIN_TMUX);
+    fn the_tmux_check_passes_what_start_accepts_and_fails_what_it_refuses() {
+        for accepted in ["tmux 3.3a", "tmux 3.2", "tmux next-3.5", "tmux 10.0"] {
+            let c = tmux_version_check(accepted);
+            assert_eq!(c.status, Status::Pass, "{accepted}: {c:?}");
+            assert!(tmux::require_supported(accepted).is_ok());
+        }
+        for build in ["tmux master", "tmux openbsd-7.5"] {
+            let c = tmux_version_check(build);
+            assert_eq!(c.status, Status::Pass, "{build}: {c:?}");
+            assert!(c.detail.contains("no release number"), "{c:?}");
+        }
+        let old = tmux_version_check("tmux 2.9a");
+        assert_eq!(old.status, Status::Fail);
+        assert!(old.detail.contains("too old"), "{old:?}");
+        assert!(
+            old.fix
+                .as_deref()
+                .unwrap_or_default()
+                .contains("install tmux")
+        );
+        let odd = tmux_version_check("screen 4");
+        assert_eq!(odd.status, Status::Fail);
+        assert!(
+            odd.detail.contains("cannot read the tmux version"),
+            "{odd:?}"
+        );
     }
 
     #[test]

@@ -10,13 +10,14 @@ use super::Ctx;
 use super::sessions;
 use crate::cli::{ResumeArgs, StartArgs, SuperviseArgs};
 use crate::config::{AttachMode, Config};
+use crate::journal::Journal;
 use crate::journal::lock::SessionLock;
-use crate::journal::{self, Journal};
 use crate::paths::{ProjectPaths, SessionPaths};
 use crate::runtime::SessionRuntime;
-use crate::supervisor::host::{AgentHost, ChildAgents};
+use crate::supervisor::host::ChildAgents;
+use crate::supervisor::pane::PaneCommand;
 use crate::supervisor::run::Supervisor;
-use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD, SessionContext};
+use crate::supervisor::session::{INPUT_DIGEST, INPUT_PRD};
 use osutil::write_atomic;
 use protocol::error::{Error, Result, exit};
 use protocol::{Event, SessionInputs, SessionStatus};
@@ -160,14 +161,6 @@ fn role_names(roles: &workflow::roles::Roles) -> Vec<String> {
     v
 }
 
-/// `--set` flags to repeat on the command lines of the panes (never secrets: the key is not config).
-fn set_args(ctx: &Ctx) -> Vec<String> {
-    ctx.sets
-        .iter()
-        .flat_map(|s| ["--set".to_string(), s.clone()])
-        .collect()
-}
-
 /// How long after the author's pane `start` opens the other agents' panes (see
 /// [`PaneSpec::start_delay`]): the supervisor and the author start, and the first request goes
 /// out, in about this time on a two-core machine.
@@ -186,30 +179,16 @@ struct TmuxPlan {
 impl TmuxPlan {
     /// The panes of session `id`, its supervisor's first. Writes `runtime.json` (unsynced: the
     /// pane ids follow in a synced write) for the processes that start in them.
-    fn new(
-        ctx: &Ctx,
-        cfg: &Config,
-        project: &ProjectPaths,
-        id: &str,
-        base: &PaneBase,
-    ) -> Result<Self> {
-        let PaneBase { exe, env } = base;
+    fn new(cfg: &Config, project: &ProjectPaths, id: &str, command: &PaneCommand) -> Result<Self> {
         let name =
             tmux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
         let mut panes: Vec<(String, PaneSpec)> =
-            vec![("supervisor".into(), base.supervisor(ctx, id))];
+            vec![("supervisor".into(), command.supervisor(id))];
         let roles = crate::roles::load_roles(&project.agents, cfg)?;
         let authors = roles.enabled_authors().len();
         let local = llm::uses_local_model(cfg);
         for (i, role) in role_names(&roles).into_iter().enumerate() {
-            let mut spec = crate::supervisor::host::agent_pane_spec(
-                exe,
-                &ctx.project_dir,
-                id,
-                &role,
-                env,
-                &ctx.sets,
-            );
+            let mut spec = command.agent(id, &role);
             // The first request is the author's: the other agents start once the supervisor
             // and the author have had the cores for it. Not with the local model, whose pane
             // comes last and is what the first request waits for.
@@ -227,13 +206,7 @@ impl TmuxPlan {
             argv.extend(args);
             panes.push((
                 "model".into(),
-                PaneSpec {
-                    title: "model: llama-server (local)".into(),
-                    argv,
-                    env: env.clone(),
-                    cwd: ctx.project_dir.clone(),
-                    start_delay: None,
-                },
+                command.program("model: llama-server (local)", argv),
             ));
             local_llm_url = Some(format!("http://127.0.0.1:{port}/v1"));
         }
@@ -274,9 +247,9 @@ impl TmuxPlan {
     /// exec when the pty hung up) and created its log directory again.
     fn close(&self, panes: &std::collections::BTreeMap<String, tmux::PaneInfo>) {
         let roots = panes.values().filter_map(|p| p.pid).collect();
-        let pids = super::stop::with_descendants(&roots);
+        let pids = osutil::process::with_descendants(&roots);
         let _ = self.mux.kill_session(&self.name);
-        let survivors = super::stop::terminate(&pids);
+        let survivors = osutil::process::terminate(&pids, super::stop::GRACE);
         if !survivors.is_empty() {
             tracing::warn!("start: processes still alive after SIGKILL: {survivors:?}");
         }
@@ -309,40 +282,6 @@ impl TmuxPlan {
     }
 }
 
-fn agentmux_exe() -> Result<PathBuf> {
-    std::env::current_exe()
-        .map_err(|e| Error::Other(format!("cannot find the agentmux binary: {e}")))
-}
-
-/// What every pane of a session runs with: the agentmux binary and the environment passed on.
-struct PaneBase {
-    exe: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl PaneBase {
-    fn new(cfg: &Config) -> Result<Self> {
-        Ok(Self {
-            exe: agentmux_exe()?,
-            env: crate::supervisor::agents::pane_env(cfg),
-        })
-    }
-
-    /// The supervisor's pane.
-    fn supervisor(&self, ctx: &Ctx, id: &str) -> PaneSpec {
-        let mut argv = vec![self.exe.display().to_string()];
-        argv.extend(set_args(ctx));
-        argv.extend(["supervise".into(), "--session".into(), id.to_string()]);
-        PaneSpec {
-            title: "supervisor".into(),
-            argv,
-            env: self.env.clone(),
-            cwd: ctx.project_dir.clone(),
-            start_delay: None,
-        }
-    }
-}
-
 /// Opens the tmux session of an existing session (`resume`). When it still runs with only its
 /// supervisor gone (killed, crashed), restarts the supervisor in its pane and leaves the agents
 /// and the model running, so no request in flight is interrupted.
@@ -357,13 +296,13 @@ fn reopen_tmux(
     mux.check_version()?;
     let paths = project.session(id);
     let name = tmux::layout::session_name(&cfg.tmux.session_prefix, &project.project_name(), id);
-    let base = PaneBase::new(cfg)?;
+    let command = PaneCommand::current(cfg, &ctx.project_dir, &ctx.sets)?;
     if mux.has_session(&name)? {
         let sup_pane =
             SessionRuntime::load(&paths)?.and_then(|rt| rt.panes.get("supervisor").cloned());
         let listed = mux.list_panes(&name)?;
         if let Some(pane) = sup_pane.filter(|p| listed.iter().any(|l| &l.id == p)) {
-            mux.respawn_pane(&pane, &base.supervisor(ctx, id))?;
+            mux.respawn_pane(&pane, &command.supervisor(id))?;
             println!("session {id}: restarted its supervisor in tmux session `{name}`");
             if !detach && cfg.tmux.attach == AttachMode::Auto {
                 mux.attach(&name)?;
@@ -372,7 +311,7 @@ fn reopen_tmux(
         }
         mux.kill_session(&name)?;
     }
-    let plan = TmuxPlan::new(ctx, cfg, project, id, &base)?;
+    let plan = TmuxPlan::new(cfg, project, id, &command)?;
     let opened = plan.open()?;
     plan.finish(opened, &paths, id, cfg, detach)
 }
@@ -407,8 +346,8 @@ pub(crate) fn start(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
         .create_all()
         .map_err(|e| discard(Error::io(&paths.dir, e)))?;
     let lock = SessionLock::acquire(&paths.lock(), "agentmux start").map_err(discard)?;
-    let plan = PaneBase::new(&cfg)
-        .and_then(|base| TmuxPlan::new(ctx, &cfg, &project, &id, &base))
+    let plan = PaneCommand::current(&cfg, &ctx.project_dir, &ctx.sets)
+        .and_then(|command| TmuxPlan::new(&cfg, &project, &id, &command))
         .map_err(discard)?;
     let opening = std::thread::spawn(move || {
         let opened = plan.open();
@@ -546,62 +485,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
 }
 
-/// Builds the supervisor of a session (taking its lock).
-fn build_supervisor(
-    ctx: &Ctx,
-    cfg: Config,
-    project: &ProjectPaths,
-    id: &str,
-    host: Box<dyn AgentHost>,
-    view: Box<dyn crate::supervisor::run::View>,
-    tmux_notify: Option<crate::supervisor::run::TmuxNotify>,
-) -> Result<Supervisor> {
-    let paths = project.session(id);
-    // `agentmux start` holds the lock while it writes the session's files (the panes open
-    // meanwhile): wait for it rather than fail.
-    let lock = SessionLock::acquire_waiting(&paths.lock(), "supervisor", Duration::from_secs(10))?;
-    let (mut journal, records, skipped) = Journal::open(&paths.journal())?;
-    for s in &skipped {
-        tracing::warn!("journal line {} skipped: {}", s.line, s.reason);
-    }
-    journal.write_in_background()?;
-    // A supervisor killed while writing leaves a temp file beside the deliverable it was
-    // replacing; it would show in specs/ (and fail `agentmux validate`) until someone removed it.
-    for dir in [&project.specs, &project.root] {
-        let n = osutil::remove_stale_temps(dir);
-        if n > 0 {
-            tracing::info!(
-                "removed {n} temp file(s) left by an interrupted write in {}",
-                dir.display()
-            );
-        }
-    }
-    let state = journal::SessionState::fold(&records);
-    if state.session_id.is_empty() {
-        return Err(Error::Input {
-            path: paths.journal(),
-            message: "the journal has no session start; the session cannot be resumed".into(),
-        });
-    }
-    let local_model = llm::uses_local_model(&cfg);
-    let sctx = SessionContext::load(&ctx.project_dir, cfg, &state)?;
-    tracing::debug!("session context loaded");
-    let watcher = crate::transport::DirWatcher::new(&[paths.results(), paths.control()])?;
-    Ok(Supervisor {
-        ctx: sctx,
-        journal,
-        state,
-        _lock: lock,
-        host,
-        view,
-        tmux_notify,
-        local_model,
-        live: Default::default(),
-        watcher: Some(watcher),
-        dispatched_items: Default::default(),
-    })
-}
-
 /// Waits for the local model of a session to answer.
 async fn wait_local_model(paths: &SessionPaths, cfg: &Config) -> Result<()> {
     if let Ok(Some(rt)) = SessionRuntime::load(paths)
@@ -638,11 +521,9 @@ pub(crate) fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             std::sync::Arc::new(mux.clone()),
             &paths,
             &runtime,
-            &cfg,
-            &ctx.project_dir,
+            PaneCommand::current(&cfg, &ctx.project_dir, &ctx.sets)?,
             &args.session,
-            &ctx.sets,
-        )?;
+        );
         tracing::debug!("supervisor host ready");
         let session_name = runtime.tmux_session.clone();
         let notify_mux = mux.clone();
@@ -654,11 +535,10 @@ pub(crate) fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             let _ = out.write_all(b"\x07");
             let _ = out.flush();
         });
-        let mut sup = build_supervisor(
-            ctx,
-            cfg.clone(),
+        let mut sup = Supervisor::open(
             &project,
             &args.session,
+            cfg.clone(),
             Box::new(host),
             Box::new(crate::supervisor::view::LineView::new(false)),
             Some(notify),
@@ -716,15 +596,14 @@ pub(crate) fn run_headless(ctx: &Ctx, args: &StartArgs) -> Result<u8> {
             supervisor_pid: Some(std::process::id()),
         }
         .save(&paths)?;
-        let exe = agentmux_exe()?;
+        let command = PaneCommand::current(&cfg, &ctx.project_dir, &ctx.sets)?;
+        let exe = command.exe().to_owned();
         let roles = agent_roles(&project, &cfg)?;
-        let host = ChildAgents::start(&exe, &ctx.project_dir, &id, &roles, &ctx.sets)
-            .map_err(|e| Error::io(&exe, e))?;
-        let mut sup = build_supervisor(
-            ctx,
-            cfg.clone(),
+        let host = ChildAgents::start(command, &id, &roles).map_err(|e| Error::io(&exe, e))?;
+        let mut sup = Supervisor::open(
             &project,
             &id,
+            cfg.clone(),
             Box::new(host),
             Box::new(crate::supervisor::view::LineView::new(true)),
             None,

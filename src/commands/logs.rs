@@ -9,14 +9,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Ctx;
+use super::{Ctx, sessions};
 use crate::cli::LogsArgs;
 use crate::paths::{ProjectPaths, SessionPaths};
 use protocol::error::{Error, Result, exit};
-use protocol::{Event, JournalRecord};
 
 /// Roles that exist in every default setup: following one of them before its agent has written
 /// anything waits instead of failing.
@@ -28,15 +27,7 @@ const POLL: Duration = Duration::from_millis(250);
 pub(super) fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
-    let id = match &args.session {
-        Some(id) => named_session(&project.sessions, id)?,
-        None => latest_session(&project.sessions)?.ok_or_else(|| {
-            Error::NoSession(format!(
-                "no session in {}: start one with `agentmux start`",
-                project.sessions.display()
-            ))
-        })?,
-    };
+    let id = sessions::select(&project, args.session.as_deref())?.id;
     let session = project.session(&id);
     let with_transcript = roles_with_transcripts(&session)?;
 
@@ -220,109 +211,9 @@ fn roles_with_transcripts(session: &SessionPaths) -> Result<Vec<String>> {
     Ok(roles)
 }
 
-/// Checks a session id given on the command line and that its directory exists.
-fn named_session(sessions: &Path, id: &str) -> Result<String> {
-    let plain = !id.is_empty()
-        && id != "."
-        && id != ".."
-        && !id.contains(['/', '\\'])
-        && Path::new(id).file_name().is_some();
-    if !plain {
-        return Err(Error::Usage(format!(
-            "--session `{id}`: a session id is a directory name under {}, e.g. 20261122-031500-ab12",
-            sessions.display()
-        )));
-    }
-    if !sessions.join(id).is_dir() {
-        return Err(Error::NoSession(format!(
-            "no session `{id}` in {}; `agentmux list` shows the sessions",
-            sessions.display()
-        )));
-    }
-    Ok(id.to_string())
-}
-
-/// When a session started: its journal's first record if that is `session_started`, else the
-/// directory's modification time.
-fn started_at(dir: &Path) -> Option<jiff::Timestamp> {
-    let from_journal = File::open(dir.join("journal.jsonl")).ok().and_then(|f| {
-        let mut first = String::new();
-        BufReader::new(f).read_line(&mut first).ok()?;
-        let rec: JournalRecord = serde_json::from_str(first.trim()).ok()?;
-        matches!(rec.event, Event::SessionStarted { .. }).then_some(rec.at)
-    });
-    from_journal.or_else(|| {
-        let modified = std::fs::metadata(dir).ok()?.modified().ok()?;
-        jiff::Timestamp::try_from(modified).ok()
-    })
-}
-
-/// The most recently started session in `sessions`, if any.
-pub(crate) fn latest_session(sessions: &Path) -> Result<Option<String>> {
-    let entries = match std::fs::read_dir(sessions) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(sessions, e)),
-    };
-    let mut best: Option<(jiff::Timestamp, String)> = None;
-    for e in entries.filter_map(|e| e.ok()) {
-        let path = e.path();
-        let Ok(name) = e.file_name().into_string() else {
-            continue;
-        };
-        if !path.is_dir() || name.starts_with('.') {
-            continue;
-        }
-        let at = started_at(&path).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        if best.as_ref().is_none_or(|(b, n)| (at, &name) > (*b, n)) {
-            best = Some((at, name));
-        }
-    }
-    Ok(best.map(|(_, n)| n))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn journal_start(dir: &Path, at: &str) {
-        std::fs::create_dir_all(dir).unwrap();
-        let line = format!(
-            r#"{{"seq":1,"at":"{at}","type":"session_started","session_id":"x","inputs":{{"project_dir":"/p","project_name":"p"}},"config":{{}}}}"#
-        );
-        std::fs::write(dir.join("journal.jsonl"), line + "\n").unwrap();
-    }
-
-    #[test]
-    fn the_latest_session_is_the_most_recently_started_not_the_last_name() {
-        let root = tempfile::tempdir().unwrap();
-        journal_start(&root.path().join("zzz-old"), "2020-01-01T00:00:00Z");
-        journal_start(&root.path().join("aaa-new"), "2020-06-01T00:00:00Z");
-        assert_eq!(
-            latest_session(root.path()).unwrap().as_deref(),
-            Some("aaa-new")
-        );
-        // A directory without a journal counts by its modification time (now: the newest).
-        std::fs::create_dir_all(root.path().join("no-journal")).unwrap();
-        assert_eq!(
-            latest_session(root.path()).unwrap().as_deref(),
-            Some("no-journal")
-        );
-        assert_eq!(latest_session(&root.path().join("missing")).unwrap(), None);
-    }
-
-    #[test]
-    fn session_ids_must_be_plain_names() {
-        let root = tempfile::tempdir().unwrap();
-        for bad in ["", ".", "..", "../x", "a/b"] {
-            let err = named_session(root.path(), bad).unwrap_err();
-            assert!(matches!(err, Error::Usage(_)), "{bad}: {err}");
-        }
-        assert!(matches!(
-            named_session(root.path(), "nope").unwrap_err(),
-            Error::NoSession(_)
-        ));
-    }
 
     #[test]
     fn prefixed_pump_writes_whole_lines_and_resumes_where_it_stopped() {

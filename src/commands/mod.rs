@@ -8,7 +8,6 @@ pub(crate) mod doctor;
 mod init;
 pub(crate) mod launch;
 mod logs;
-pub(crate) mod select;
 pub(crate) mod sessions;
 mod status;
 mod stop;

@@ -98,9 +98,7 @@ impl SessionLock {
             return true;
         };
         let deadline = std::time::Instant::now() + patience;
-        while !crate::supervisor::agents::alive_not_zombie(pid)
-            && std::time::Instant::now() < deadline
-        {
+        while !osutil::process::alive_not_zombie(pid) && std::time::Instant::now() < deadline {
             if !Self::is_held(path) {
                 return false;
             }

@@ -17,12 +17,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::agent::heartbeat;
-use crate::config::Config;
 use crate::paths::SessionPaths;
 use protocol::error::{Error, Result};
 use tmux::{Multiplexer, PaneInfo, PaneSpec};
 
-/// Crashes of one role in a row after which the session fails.
+/// Crashes of one role in a row after which the session fails, in tmux panes and headless alike.
 pub(crate) const MAX_CONSECUTIVE_CRASHES: u32 = 3;
 
 /// A heartbeat older than this means the agent hangs (agents beat every 2 s).
@@ -260,7 +259,7 @@ fn judge(
         return Some(DownReason::PaneDead);
     }
     if let Some(pid) = pane.pid
-        && !pid_alive(pid)
+        && !osutil::process::pid_alive(pid)
     {
         return Some(DownReason::ProcessGone { pid });
     }
@@ -274,90 +273,11 @@ fn judge(
     (age.as_secs_f64() > timeout.as_secs_f64()).then_some(DownReason::HeartbeatStale { secs })
 }
 
-/// Whether a process exists (signal 0). A process of another user still exists.
-pub fn pid_alive(pid: u32) -> bool {
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
-        Ok(()) => true,
-        Err(e) => e == nix::errno::Errno::EPERM,
-    }
-}
-
-/// Whether a process runs: it exists and is not a zombie (a process whose main thread has
-/// exited, waiting for its parent; another of its threads may still finish a system call).
-pub(crate) fn alive_not_zombie(pid: u32) -> bool {
-    pid_alive(pid) && proc_state(pid) != Some('Z')
-}
-
-/// The state letter from `/proc/<pid>/stat` (Linux).
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) S ppid ...`: comm may contain spaces and parentheses; the state follows the last `)`.
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
-}
-
-/// The pane of a role agent: `agentmux agent --session ID --role ROLE`, run in the project
-/// directory, with `env` (secrets included) passed through the environment.
-pub fn pane_spec_for_agent(
-    exe: &Path,
-    project_dir: &Path,
-    session_id: &str,
-    role: &str,
-    env: &[(String, String)],
-) -> PaneSpec {
-    PaneSpec {
-        title: role.to_string(),
-        argv: vec![
-            exe.to_string_lossy().into_owned(),
-            "agent".into(),
-            "--session".into(),
-            session_id.into(),
-            "--role".into(),
-            role.into(),
-        ],
-        env: env.to_vec(),
-        cwd: project_dir.to_path_buf(),
-        start_delay: None,
-    }
-}
-
-/// The environment a pane needs from the process that opens it, taken from this process's
-/// environment: the API key variable named by `llm.api_key_env`, `OPENAI_BASE_URL`, every
-/// `AGENTMUX_*` variable, and `XDG_CONFIG_HOME` / `XDG_DATA_HOME` (so the pane reads the same
-/// user config and model directory). A tmux server started long ago does not have them.
-pub(crate) fn pane_env(config: &Config) -> Vec<(String, String)> {
-    pane_env_from(config, std::env::vars())
-}
-
-/// [`pane_env`] over a given environment.
-pub(crate) fn pane_env_from(
-    config: &Config,
-    vars: impl IntoIterator<Item = (String, String)>,
-) -> Vec<(String, String)> {
-    let key_var = config.llm.api_key_env.as_str();
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in vars {
-        let wanted = (!key_var.is_empty() && k == key_var)
-            || k.starts_with("AGENTMUX_")
-            || matches!(
-                k.as_str(),
-                "OPENAI_BASE_URL" | "XDG_CONFIG_HOME" | "XDG_DATA_HOME"
-            );
-        if wanted && !v.is_empty() {
-            out.insert(k, v);
-        }
-    }
-    out.into_iter().collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::agent::heartbeat::Heartbeat;
+    use crate::supervisor::pane::PaneCommand;
     use test_support::fake_mux::{FakeMux, MuxCall};
     use tmux::layout;
 
@@ -372,16 +292,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = SessionPaths::new(dir.path().join("s1"));
         let mux = Arc::new(FakeMux::new());
-        let exe = PathBuf::from("/bin/agentmux");
-        let project = PathBuf::from("/p");
+        let command = PaneCommand::new(Path::new("/bin/agentmux"), Path::new("/p"), &[], vec![]);
         let panes: Vec<(String, PaneSpec)> = ["supervisor", "architect", "code-reviewer"]
             .iter()
-            .map(|r| {
-                (
-                    r.to_string(),
-                    pane_spec_for_agent(&exe, &project, "s1", r, &[]),
-                )
-            })
+            .map(|r| (r.to_string(), command.agent("s1", r)))
             .collect();
         let opened = layout::open_session(
             mux.as_ref(),
@@ -541,7 +455,7 @@ mod tests {
         assert!(matches!(down[0].reason, DownReason::Unreachable { .. }));
         assert!(f.pool.respawn("architect").is_err());
         let supervisor =
-            pane_spec_for_agent(Path::new("x"), Path::new("/"), "s1", "supervisor", &[]);
+            PaneCommand::new(Path::new("x"), Path::new("/"), &[], vec![]).supervisor("s1");
         f.mux
             .new_session("agentmux-p-s1", &supervisor, (80, 24))
             .unwrap();
@@ -558,57 +472,5 @@ mod tests {
         assert!(f.pool.respawn("nobody").is_err());
         assert_eq!(f.pool.crashed_out(), None);
         assert_eq!(f.pool.roles(), ["architect", "code-reviewer"]);
-    }
-
-    #[test]
-    fn pane_env_passes_the_key_base_url_and_agentmux_variables_only() {
-        let cfg = Config::default();
-        let env = pane_env_from(
-            &cfg,
-            [
-                ("OPENAI_API_KEY", "sk-1"),
-                ("OPENAI_BASE_URL", "http://x/v1"),
-                ("AGENTMUX_MODEL", "m"),
-                ("AGENTMUX_EMPTY", ""),
-                ("HOME", "/root"),
-                ("AWS_SECRET", "no"),
-                ("XDG_CONFIG_HOME", "/cfg"),
-            ]
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "AGENTMUX_MODEL",
-                "OPENAI_API_KEY",
-                "OPENAI_BASE_URL",
-                "XDG_CONFIG_HOME"
-            ]
-        );
-        let mut cfg = Config::default();
-        cfg.llm.api_key_env = "MY_KEY".into();
-        let env = pane_env_from(
-            &cfg,
-            [
-                ("MY_KEY".to_string(), "k".to_string()),
-                ("OPENAI_API_KEY".to_string(), "sk".to_string()),
-            ],
-        );
-        assert_eq!(env, [("MY_KEY".to_string(), "k".to_string())]);
-    }
-
-    #[test]
-    fn the_agent_argv_carries_no_secret() {
-        let spec = pane_spec_for_agent(
-            Path::new("/bin/agentmux"),
-            Path::new("/p"),
-            "s1",
-            "architect",
-            &[("OPENAI_API_KEY".into(), "sk-secret".into())],
-        );
-        assert!(spec.argv.iter().all(|a| !a.contains("sk-secret")));
-        assert_eq!(spec.cwd, PathBuf::from("/p"));
-        assert_eq!(spec.title, "architect");
     }
 }

@@ -1,10 +1,11 @@
 //! Where the agents run. In tmux each role has a pane ([`crate::supervisor::agents::AgentPool`]);
 //! headless (`agentmux run`) each role is a child process. The supervisor loop only sees this trait.
 
-use crate::supervisor::agents::DownReason;
+use crate::supervisor::agents::{DownReason, MAX_CONSECUTIVE_CRASHES};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
+
+use crate::supervisor::pane::PaneCommand;
 
 /// Why the agents cannot go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,32 +27,23 @@ pub(crate) trait AgentHost: Send {
     fn shutdown(&mut self);
 }
 
-/// The most consecutive crashes of one role before the session fails.
-pub(crate) const MAX_CONSECUTIVE_CRASHES: u32 = 3;
-
 /// Headless agents: child processes of the supervisor.
 pub(crate) struct ChildAgents {
-    exe: PathBuf,
-    project_dir: PathBuf,
+    command: PaneCommand,
     session_id: String,
-    sets: Vec<String>,
     children: BTreeMap<String, Child>,
     crashes: BTreeMap<String, u32>,
 }
 
 impl ChildAgents {
     pub(crate) fn start(
-        exe: &Path,
-        project_dir: &Path,
+        command: PaneCommand,
         session_id: &str,
         roles: &[String],
-        sets: &[String],
     ) -> std::io::Result<Self> {
         let mut me = ChildAgents {
-            exe: exe.to_owned(),
-            project_dir: project_dir.to_owned(),
+            command,
             session_id: session_id.to_string(),
-            sets: sets.to_vec(),
             children: BTreeMap::new(),
             crashes: BTreeMap::new(),
         };
@@ -63,16 +55,7 @@ impl ChildAgents {
     }
 
     fn spawn(&self, role: &str) -> std::io::Result<Child> {
-        let mut c = Command::new(&self.exe);
-        c.current_dir(&self.project_dir);
-        for s in &self.sets {
-            c.arg("--set").arg(s);
-        }
-        c.args(["agent", "--session", &self.session_id, "--role", role])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        self.command.agent_process(&self.session_id, role).spawn()
     }
 }
 
@@ -117,12 +100,7 @@ impl AgentHost for ChildAgents {
 
     fn shutdown(&mut self) {
         for c in self.children.values() {
-            if let Ok(pid) = i32::try_from(c.id()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-            }
+            osutil::process::sigterm(c.id());
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         for c in self.children.values_mut() {
@@ -145,29 +123,6 @@ impl Drop for ChildAgents {
     }
 }
 
-/// The pane command of a role agent, with the `--set` flags the session was started with.
-pub(crate) fn agent_pane_spec(
-    exe: &Path,
-    project_dir: &Path,
-    session_id: &str,
-    role: &str,
-    env: &[(String, String)],
-    sets: &[String],
-) -> tmux::PaneSpec {
-    let mut spec =
-        crate::supervisor::agents::pane_spec_for_agent(exe, project_dir, session_id, role, env);
-    if !sets.is_empty() {
-        let mut argv = vec![spec.argv[0].clone()];
-        for s in sets {
-            argv.push("--set".into());
-            argv.push(s.clone());
-        }
-        argv.extend(spec.argv[1..].iter().cloned());
-        spec.argv = argv;
-    }
-    spec
-}
-
 /// Agents in tmux panes, watched and respawned by an [`AgentPool`].
 ///
 /// The supervisor pane starts while `agentmux start` is still opening the agents' panes, and the
@@ -179,13 +134,9 @@ pub(crate) struct TmuxAgents {
     mux: std::sync::Arc<dyn tmux::Multiplexer>,
     paths: crate::paths::SessionPaths,
     session: String,
-    /// How to (re)start a role's agent: the binary, the pane environment, the project, the
-    /// session id and the `--set` flags.
-    exe: PathBuf,
-    env: Vec<(String, String)>,
-    project_dir: PathBuf,
+    /// How to (re)start a role's agent, and the session it works on.
+    command: PaneCommand,
     session_id: String,
-    sets: Vec<String>,
     /// None until the agent panes are registered; then when the host was made.
     unregistered_since: Option<std::time::Instant>,
 }
@@ -200,14 +151,9 @@ impl TmuxAgents {
         mux: std::sync::Arc<dyn tmux::Multiplexer>,
         paths: &crate::paths::SessionPaths,
         runtime: &crate::runtime::SessionRuntime,
-        config: &crate::config::Config,
-        project_dir: &Path,
+        command: PaneCommand,
         session_id: &str,
-        sets: &[String],
-    ) -> protocol::error::Result<Self> {
-        let exe = std::env::current_exe().map_err(|e| {
-            protocol::error::Error::Other(format!("cannot find the agentmux binary: {e}"))
-        })?;
+    ) -> Self {
         let pool = crate::supervisor::agents::AgentPool::new(
             mux.clone(),
             runtime.tmux_session.clone(),
@@ -218,15 +164,12 @@ impl TmuxAgents {
             mux,
             paths: paths.clone(),
             session: runtime.tmux_session.clone(),
-            exe,
-            env: crate::supervisor::agents::pane_env(config),
-            project_dir: project_dir.to_owned(),
+            command,
             session_id: session_id.to_string(),
-            sets: sets.to_vec(),
             unregistered_since: Some(std::time::Instant::now()),
         };
         me.register(runtime);
-        Ok(me)
+        me
     }
 
     /// Registers the agent panes `runtime` lists; false when it lists none yet.
@@ -240,14 +183,7 @@ impl TmuxAgents {
             return false;
         }
         for (role, pane) in agents {
-            let spec = agent_pane_spec(
-                &self.exe,
-                &self.project_dir,
-                &self.session_id,
-                role,
-                &self.env,
-                &self.sets,
-            );
+            let spec = self.command.agent(&self.session_id, role);
             self.pool.insert(role.clone(), pane.clone(), spec);
         }
         self.unregistered_since = None;
@@ -333,11 +269,8 @@ impl AgentHost for TmuxAgents {
             return;
         };
         for p in panes.iter().filter(|p| ids.values().any(|id| *id == p.id)) {
-            if let Some(pid) = p.pid.and_then(|pid| i32::try_from(pid).ok()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
+            if let Some(pid) = p.pid {
+                osutil::process::sigterm(pid);
             }
         }
     }
@@ -347,21 +280,23 @@ impl AgentHost for TmuxAgents {
 mod tests {
     use std::sync::Arc;
 
+    use std::path::Path;
+
     use super::*;
     use crate::paths::SessionPaths;
-    use crate::supervisor::agents::pane_spec_for_agent;
     use test_support::fake_mux::FakeMux;
     use tmux::{Multiplexer, layout};
+
+    fn command(project_dir: &Path) -> PaneCommand {
+        PaneCommand::new(Path::new("/bin/agentmux"), project_dir, &[], Vec::new())
+    }
 
     fn tmux_agents(dir: &Path) -> (Arc<FakeMux>, TmuxAgents) {
         let paths = SessionPaths::new(dir.join("s1"));
         let mux = Arc::new(FakeMux::new());
         let panes: Vec<(String, tmux::PaneSpec)> = ["supervisor", "architect"]
             .iter()
-            .map(|r| {
-                let spec = pane_spec_for_agent(Path::new("/bin/agentmux"), dir, "s1", r, &[]);
-                (r.to_string(), spec)
-            })
+            .map(|r| (r.to_string(), command(dir).agent("s1", r)))
             .collect();
         let opened =
             layout::open_session(mux.as_ref(), "am-s1", &panes, layout::DEFAULT_SIZE, "tiled")
@@ -373,16 +308,7 @@ mod tests {
             local_llm_url: None,
             supervisor_pid: None,
         };
-        let agents = TmuxAgents::new(
-            mux.clone(),
-            &paths,
-            &runtime,
-            &crate::config::Config::default(),
-            dir,
-            "s1",
-            &[],
-        )
-        .unwrap();
+        let agents = TmuxAgents::new(mux.clone(), &paths, &runtime, command(dir), "s1");
         assert_eq!(
             agents.pool.pane_ids().len(),
             1,
@@ -406,29 +332,14 @@ mod tests {
             supervisor_pid: None,
         };
         runtime.save(&paths).unwrap();
-        let mut agents = TmuxAgents::new(
-            mux.clone(),
-            &paths,
-            &runtime,
-            &crate::config::Config::default(),
-            dir.path(),
-            "s1",
-            &[],
-        )
-        .unwrap();
+        let mut agents = TmuxAgents::new(mux.clone(), &paths, &runtime, command(dir.path()), "s1");
         assert_eq!(agents.check(), Ok(vec![]), "nothing to check yet");
         assert!(agents.pool.pane_ids().is_empty());
         assert!(
             mux.calls().is_empty(),
             "tmux is not asked before the panes exist"
         );
-        let spec = pane_spec_for_agent(
-            Path::new("/bin/agentmux"),
-            dir.path(),
-            "s1",
-            "architect",
-            &[],
-        );
+        let spec = command(dir.path()).agent("s1", "architect");
         let opened = layout::open_session(
             mux.as_ref(),
             "am-s1",
@@ -453,10 +364,15 @@ mod tests {
         mux.kill_session("am-s1").unwrap();
         // However often it is checked, the session is never failed for it.
         for _ in 0..MAX_CONSECUTIVE_CRASHES + 1 {
-            match agents.check() {
-                Err(HostProblem::Gone(msg)) => assert!(msg.contains("tmux"), "{msg}"),
-                other => panic!("expected Gone, got {other:?}"),
-            }
+            assert_gone(&mut agents, "tmux");
+        }
+    }
+
+    /// The next check finds the host gone, with a message naming `what`.
+    fn assert_gone(agents: &mut TmuxAgents, what: &str) {
+        match agents.check() {
+            Err(HostProblem::Gone(msg)) => assert!(msg.contains(what), "{msg}"),
+            other => panic!("expected Gone, got {other:?}"),
         }
     }
 
@@ -467,10 +383,7 @@ mod tests {
         let pane = agents.pool.pane_ids()["architect"].clone();
         mux.kill_pane_process(&pane);
         mux.set_vanish_on_respawn(true);
-        match agents.check() {
-            Err(HostProblem::Gone(msg)) => assert!(msg.contains("architect"), "{msg}"),
-            other => panic!("expected Gone, got {other:?}"),
-        }
+        assert_gone(&mut agents, "architect");
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub(crate) mod dispatch;
 pub(crate) mod host;
 mod limits;
 pub(crate) mod notify;
+mod open;
+pub(crate) mod pane;
 pub(crate) mod results;
 pub(crate) mod run;
 pub(crate) mod session;

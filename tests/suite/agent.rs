@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agentmux::SessionPaths;
 use agentmux::SessionRuntime;
-use agentmux::{AgentPool, DownReason, pane_spec_for_agent};
+use agentmux::{AgentPool, DownReason, PaneCommand};
 use agentmux::{read_result, write_result, write_task};
 use predicates::prelude::*;
 use protocol::{ChatMessage, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskResult, task_id};
@@ -77,13 +77,13 @@ impl Fixture {
     }
 
     pub(super) fn agent_spec(&self, role: &str) -> PaneSpec {
-        pane_spec_for_agent(
+        PaneCommand::new(
             Path::new(env!("CARGO_BIN_EXE_agentmux")),
             self.project.path(),
-            &self.session,
-            role,
-            &self.env(),
+            &[],
+            self.env(),
         )
+        .agent(&self.session, role)
     }
 
     /// Opens the session: a stand-in supervisor pane, then one agent pane per role.

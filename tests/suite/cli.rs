@@ -2,6 +2,7 @@
 
 use predicates::prelude::*;
 
+use super::logs::session;
 use super::support::{AgentmuxCmd as _, Project};
 
 #[test]
@@ -239,4 +240,46 @@ fn start_with_an_old_tmux_fails_and_leaves_no_session() {
     let sessions = p.path().join(".agentmux/sessions");
     let left = std::fs::read_dir(&sessions).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "a session was left in {}", sessions.display());
+}
+
+/// What one command printed, both streams, and whether it succeeded.
+fn said(p: &Project, args: &[&str]) -> (bool, String) {
+    let out = p.cmd().args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `stop`, `attach`, `status` and `logs` mean the same session: the one given, else the latest
+/// started, whatever the names and the directories' modification times say; an unknown id is
+/// the same error for each.
+#[test]
+fn every_command_resolves_the_same_session() {
+    let p = Project::new();
+    session(&p, "a-latest", "2020-02-01T00:00:00Z");
+    // Created after the latest one, so its directory is the most recently modified.
+    session(&p, "b-older", "2020-01-01T00:00:00Z");
+    let with_id = |command: &'static str, id: &'static str| -> Vec<&'static str> {
+        // `logs` takes the session as an option: its positional argument is a role.
+        if command == "logs" {
+            vec![command, "--session", id]
+        } else {
+            vec![command, id]
+        }
+    };
+    for c in ["stop", "attach", "status", "logs"] {
+        let (_, text) = said(&p, &[c]);
+        assert!(text.contains("a-latest"), "{c:?}: {text}");
+        assert!(!text.contains("b-older"), "{c:?}: {text}");
+        let (_, text) = said(&p, &with_id(c, "b-older"));
+        assert!(text.contains("b-older"), "{c:?} b-older: {text}");
+        assert!(!text.contains("a-latest"), "{c:?} b-older: {text}");
+        let (ok, text) = said(&p, &with_id(c, "nope"));
+        assert!(!ok, "{c:?} nope: {text}");
+        assert!(text.contains("no session `nope`"), "{c:?} nope: {text}");
+        assert!(text.contains("`agentmux list`"), "{c:?} nope: {text}");
+    }
 }

@@ -10,7 +10,7 @@ use predicates::prelude::*;
 use super::support::{AgentmuxCmd as _, Project, agentmux};
 
 /// Writes a session directory with a journal whose first record starts it at `at`.
-fn session(p: &Project, id: &str, at: &str) {
+pub(super) fn session(p: &Project, id: &str, at: &str) {
     p.write(
         &format!(".agentmux/sessions/{id}/journal.jsonl"),
         &format!(

@@ -337,21 +337,15 @@ fn read_record_at(path: &Path) -> Option<ServerRecord> {
     serde_json::from_str(&text).ok()
 }
 
-/// The base URL of a recorded server serving the same model whose process is alive and healthy.
+/// The base URL of a recorded server serving the same model whose process exists and whose port
+/// answers `/health`. The health check decides: a pid that exists may have been reused.
 pub(crate) async fn find_running(rt: &LocalRuntime) -> Option<String> {
     let rec = read_record(&rt.run_dir)?;
-    if rec.model != rt.model_path.display().to_string() || !pid_alive(rec.pid) {
+    if rec.model != rt.model_path.display().to_string() || !osutil::process::pid_alive(rec.pid) {
         return None;
     }
     let url = base_url_for(rec.port);
     is_healthy(&url).await.then_some(url)
-}
-
-fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -445,11 +439,5 @@ mod tests {
     #[test]
     fn free_ports_are_nonzero() {
         assert_ne!(free_port(), 0);
-    }
-
-    #[test]
-    fn own_pid_is_alive() {
-        assert!(pid_alive(std::process::id()));
-        assert!(!pid_alive(u32::MAX));
     }
 }

@@ -1,8 +1,11 @@
 //! Operating-system helpers: durable file writes (temp file + rename, so no reader ever sees half a
-//! file) and JSON files. Depends only on `protocol` (for its error type).
+//! file), JSON files, and processes ([`process`]: liveness, process trees, ending them). Depends
+//! only on `protocol` (for its error type).
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
+pub mod process;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

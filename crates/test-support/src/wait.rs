@@ -37,17 +37,10 @@ pub fn wait_for<T>(timeout: Duration, what: &str, f: impl FnMut() -> Option<T>) 
     }
 }
 
-/// The state of process `pid` (`R`, `S`, `Z`, ... from `/proc/<pid>/stat`); None once it is gone.
-pub fn process_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.trim_start().chars().next()
-}
-
 /// True once process `pid` has exited: it is gone, or a zombie its parent has not reaped yet (its
 /// files and locks are released either way).
 pub fn has_exited(pid: u32) -> bool {
-    matches!(process_state(pid), None | Some('Z' | 'X'))
+    matches!(osutil::process::process_state(pid), None | Some('Z' | 'X'))
 }
 
 /// Waits until process `pid` has exited ([`has_exited`]); panics with its state after `timeout`.
@@ -58,7 +51,7 @@ pub fn wait_for_exit(pid: u32, timeout: Duration) {
     if try_wait_for(timeout, POLL, || has_exited(pid).then_some(())).is_none() {
         panic!(
             "process {pid} still runs after {timeout:?} (state {:?})",
-            process_state(pid)
+            osutil::process::process_state(pid)
         );
     }
 }

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use protocol::error::Result;
 
 pub use tmux::Tmux;
-pub use version::{MIN_VERSION, parse_version, require_supported};
+pub use version::{INSTALL_HINT, MIN_VERSION, parse_version, require_supported};
 
 /// One pane as tmux reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

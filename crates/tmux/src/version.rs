@@ -10,7 +10,7 @@ use protocol::error::{Error, Result};
 pub const MIN_VERSION: (u32, u32) = (3, 2);
 
 /// How to install tmux, shown when it is missing or too old.
-pub(crate) const INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt install tmux` (Debian/Ubuntu), \
+pub const INSTALL_HINT: &str = "install tmux 3.2 or newer: `sudo apt install tmux` (Debian/Ubuntu), \
 `sudo dnf install tmux` (Fedora), `brew install tmux` (macOS); or run headless with `agentmux run`";
 
 /// Parses the output of `tmux -V`: `tmux 3.3a`, `tmux 3.2-rc2`, `tmux next-3.4`.
@@ -42,17 +42,19 @@ pub fn parse_version(output: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// Checks a parsed version against [`MIN_VERSION`].
+/// The verdict on the output of `tmux -V`: the version when it is [`MIN_VERSION`] or newer, else
+/// an error whose first line says what is wrong and whose next line is the fix ([`INSTALL_HINT`]).
+/// Every command that needs tmux, and `agentmux doctor`, judge by this.
 pub fn require_supported(raw: &str) -> Result<(u32, u32)> {
     let Some(v) = parse_version(raw) else {
         return Err(Error::Tmux(format!(
-            "cannot read the tmux version from `{}`; {INSTALL_HINT}",
+            "cannot read the tmux version from `{}`\n  {INSTALL_HINT}",
             raw.trim()
         )));
     };
     if v < MIN_VERSION {
         return Err(Error::Tmux(format!(
-            "tmux {}.{} is too old (agentmux needs {}.{} or newer); {INSTALL_HINT}",
+            "tmux {}.{} is too old (agentmux needs {}.{} or newer)\n  {INSTALL_HINT}",
             v.0, v.1, MIN_VERSION.0, MIN_VERSION.1
         )));
     }
@@ -79,10 +81,14 @@ mod tests {
     #[test]
     fn old_or_unreadable_versions_are_errors_with_the_install_hint() {
         let old = require_supported("tmux 3.1c").unwrap_err().to_string();
-        assert!(old.contains("3.1 is too old"), "{old}");
-        assert!(old.contains("apt install tmux"), "{old}");
+        let (problem, fix) = old.split_once('\n').unwrap();
+        assert!(problem.contains("3.1 is too old"), "{old}");
+        assert!(fix.contains("apt install tmux"), "{old}");
         let odd = require_supported("what").unwrap_err().to_string();
         assert!(odd.contains("cannot read the tmux version"), "{odd}");
         assert_eq!(require_supported("tmux 3.2a").unwrap(), (3, 2));
+        assert_eq!(require_supported("tmux 2.9a").ok(), None);
+        assert_eq!(require_supported("tmux 3.10").unwrap(), (3, 10));
+        assert_eq!(require_supported("tmux master").unwrap(), (u32::MAX, 0));
     }
 }
