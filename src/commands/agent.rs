@@ -30,10 +30,9 @@ pub(super) fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
     );
     tracing::debug!("agent starting");
     // One thread: an agent waits on files and HTTP. On a multi-thread runtime, hyper's connection
-    // task and the task reading the body run on different threads and every SSE event crossed
-    // between them with a futex wake-up (a 1,400-event burst: 26 ms per call against 3.3 ms on
-    // one thread, `scripts/bench-llm.sh`). Pane and transcript writes have their own threads, and
-    // blocking work goes to the blocking pool.
+    // task and the task reading the body run on different threads and every SSE event crosses
+    // between them with a futex wake-up (see `scripts/bench-llm.sh`). Pane and transcript writes
+    // have their own threads, and blocking work goes to the blocking pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

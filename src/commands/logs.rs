@@ -4,8 +4,8 @@
 //! One role: the transcript as it is, byte for byte (with `-f`, streamed as it grows, like the
 //! pane). All roles: every line prefixed with its role, role after role in file order; with
 //! `-f`, new lines of all roles interleave as they arrive (a line is printed once complete, so
-//! two streaming agents never mix inside a line). Following polls the files (a few stats every
-//! 250 ms is cheaper and simpler than a watcher for a handful of files) until Ctrl-C.
+//! two streaming agents never mix inside a line). Following polls the files (a few stats a poll
+//! are cheaper and simpler than a watcher for a handful of files) until Ctrl-C.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};

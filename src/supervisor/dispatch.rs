@@ -29,10 +29,7 @@ pub(crate) fn build_task(
         ))
     })?;
     let sources = Sources::read(ctx, state);
-    let (base, repair) = match &st.kind {
-        TaskKind::Repair { of } => (&**of, true),
-        kind => (kind, false),
-    };
+    let (base, repair) = (st.kind.base(), matches!(st.kind, TaskKind::Repair { .. }));
     let material = Material::read(ctx, state, st, base, &sources)?;
     let request = material.task();
     let invalid;

@@ -61,10 +61,7 @@ pub(crate) fn process(
     json: Option<&Value>,
     force: bool,
 ) -> Verdict {
-    let base = match &rec.kind {
-        TaskKind::Repair { of } => of.as_ref(),
-        k => k,
-    };
+    let base = rec.kind.base();
     match output(ctx, state, rec, base, item_ids, text, json) {
         Ok(p) => Verdict::Accepted(p),
         Err(findings) if force => Verdict::Accepted(accepted_although_invalid(

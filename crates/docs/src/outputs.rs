@@ -243,16 +243,7 @@ pub fn parse_integration(v: &Value) -> Result<IntegrationOutput, Vec<String>> {
         .and_then(Value::as_array);
     match list {
         Some(list) => {
-            for (i, d) in list.iter().enumerate() {
-                let w = format!("dispositions[{i}]");
-                let Some(d) = d.as_object() else {
-                    errors.push(format!("{w}: expected an object"));
-                    continue;
-                };
-                let Some(item_id) = text_field(d, &["item_id", "id", "item"]) else {
-                    errors.push(format!("{w}: `item_id` is missing"));
-                    continue;
-                };
+            for (w, item_id, d) in entries_with_item(list, "dispositions", &mut errors) {
                 let raw = text_field(d, &["decision", "status", "disposition"]).unwrap_or_default();
                 let Some(decision) = parse_decision(&raw) else {
                     errors.push(format!(
@@ -325,16 +316,7 @@ pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
     let mut errors = Vec::new();
     let mut verdicts = Vec::new();
     if let Some(list) = obj.get("verdicts").and_then(Value::as_array) {
-        for (i, d) in list.iter().enumerate() {
-            let w = format!("verdicts[{i}]");
-            let Some(d) = d.as_object() else {
-                errors.push(format!("{w}: expected an object"));
-                continue;
-            };
-            let Some(item_id) = text_field(d, &["item_id", "id", "item"]) else {
-                errors.push(format!("{w}: `item_id` is missing"));
-                continue;
-            };
+        for (w, item_id, d) in entries_with_item(list, "verdicts", &mut errors) {
             let raw = text_field(d, &["status", "verdict", "decision"]).unwrap_or_default();
             let Some(status) = parse_status(&raw) else {
                 errors.push(format!(
@@ -364,6 +346,29 @@ pub fn parse_rereview(v: &Value) -> Result<ReReviewOutput, Vec<String>> {
         verdicts,
         new_items,
     })
+}
+
+/// The entries of the answer list `name` that are objects naming their feedback item, as
+/// (where, item id, fields); an entry that is not gets an error naming its place.
+fn entries_with_item<'a>(
+    list: &'a [Value],
+    name: &str,
+    errors: &mut Vec<String>,
+) -> Vec<(String, String, &'a Map<String, Value>)> {
+    let mut out = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        let w = format!("{name}[{i}]");
+        let Some(d) = d.as_object() else {
+            errors.push(format!("{w}: expected an object"));
+            continue;
+        };
+        let Some(item_id) = text_field(d, &["item_id", "id", "item"]) else {
+            errors.push(format!("{w}: `item_id` is missing"));
+            continue;
+        };
+        out.push((w, item_id, d));
+    }
+    out
 }
 
 /// `x_design.md` with a number `n` added to its name, still a valid design-document name

@@ -144,6 +144,14 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    /// The task a repair repairs, else the task itself: what the answer is an answer to.
+    pub fn base(&self) -> &TaskKind {
+        match self {
+            TaskKind::Repair { of } => of,
+            other => other,
+        }
+    }
+
     /// A short slug used in task ids.
     pub fn slug(&self) -> String {
         match self {

@@ -27,12 +27,7 @@ pub fn ledger_json(state: &SessionState) -> Value {
             })
         })
         .collect();
-    let unresolved: Vec<&str> = state
-        .items
-        .iter()
-        .filter(|i| i.status != ItemStatus::Closed)
-        .map(|i| i.item.id.as_str())
-        .collect();
+    let unresolved = unresolved(state);
     json!({
         "session_id": state.session_id,
         "items": items,
@@ -105,12 +100,7 @@ pub fn ledger_md(state: &SessionState) -> String {
             ));
         }
     }
-    let unresolved: Vec<&str> = state
-        .items
-        .iter()
-        .filter(|i| i.status != ItemStatus::Closed)
-        .map(|i| i.item.id.as_str())
-        .collect();
+    let unresolved = unresolved(state);
     out.push_str("\n## Unresolved\n\n");
     if unresolved.is_empty() {
         out.push_str("None: every item was closed by its reviewer.\n");
@@ -134,4 +124,14 @@ fn status_word(s: ItemStatus) -> &'static str {
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The ids of the items their reviewers have not closed.
+fn unresolved(state: &SessionState) -> Vec<&str> {
+    state
+        .items
+        .iter()
+        .filter(|i| i.status != ItemStatus::Closed)
+        .map(|i| i.item.id.as_str())
+        .collect()
 }

@@ -404,14 +404,11 @@ fn leftovers(
             .values()
             .filter(|t| t.stage == stage && t.round == round && t.role == author)
         {
-            let base = match &t.kind {
-                TaskKind::Repair { of } => (**of).clone(),
-                k => k.clone(),
-            };
+            let base = t.kind.base();
             if matches!(base, TaskKind::Integrate | TaskKind::IntegrateDoc { .. })
-                && !started.contains(&base)
+                && !started.contains(base)
             {
-                started.push(base);
+                started.push(base.clone());
             }
         }
         if started.is_empty() {
@@ -580,10 +577,7 @@ mod tests {
                 }
                 return;
             }
-            let base = match &t.kind {
-                TaskKind::Repair { of } => (**of).clone(),
-                k => k.clone(),
-            };
+            let base = t.kind.base();
             match base {
                 TaskKind::Review => {
                     let cats = self

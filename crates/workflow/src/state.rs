@@ -52,10 +52,7 @@ pub struct StepKey {
 
 impl StepKey {
     pub fn new(stage: Stage, kind: &TaskKind, round: u32, role: &str) -> Self {
-        let base = match kind {
-            TaskKind::Repair { of } => of.as_ref(),
-            other => other,
-        };
+        let base = kind.base();
         StepKey {
             stage,
             kind: base.slug(),
