@@ -701,6 +701,67 @@ fn cli_clean_directory_exits_0() {
 }
 
 #[test]
+fn cli_accepts_a_seed_004_manifest_and_still_rejects_broken_specs() {
+    // Written by another tool as seed 004 words the keys: traceability maps each document to the
+    // PRD objectives/KPIs it supports, and assumptions are plain strings.
+    let p = project_with("seed004");
+    let manifest: Value = serde_json::from_str(&fixture("seed004/specs/manifest.json")).unwrap();
+    assert_eq!(
+        manifest["traceability"]["redirect_backend_design.md"],
+        json!(["O1", "KPI-1"])
+    );
+    assert!(manifest["assumptions_tbd"][0].is_string());
+    p.cmd()
+        .arg("validate")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("ok: 4 files checked in "))
+        .stdout(predicate::str::contains("no findings"));
+
+    // Accepting the other forms relaxes nothing else.
+    let specs = p.path().join(".agentmux/specs");
+    let doc = specs.join("redirect_backend_design.md");
+    let md = std::fs::read_to_string(&doc).unwrap();
+    let md = edit(
+        &md,
+        "## Testing Strategy\n\nUnit tests of code generation; an integration test of create-then-redirect; a load test of KPI-1.\n\n",
+        "",
+    );
+    let md = edit(&md, "  edge --> cache[(Cache)]", "  edge --> cache[(Cache)");
+    std::fs::write(&doc, md).unwrap();
+    let text = fixture("seed004/specs/manifest.json");
+    let text = edit(
+        &text,
+        "\"click_analytics_design.md\"\n  ],",
+        "\"click_analytics_design.md\",\n    \"../x_design.md\"\n  ],",
+    );
+    std::fs::write(specs.join("manifest.json"), text).unwrap();
+    // The PRD is still traced through the objectives listed under each document.
+    let prd = fixture("seed004/specs/project.md")
+        + "\n## Functional Requirements\n\n- FR-1: Links expire on a chosen date.\n";
+    std::fs::write(specs.join("project.md"), prd).unwrap();
+
+    let out = p
+        .cmd()
+        .arg("validate")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    for line in [
+        "specs/redirect_backend_design.md\n  section \"Testing Strategy\": missing",
+        "  mermaid block 1 (line 9: \"flowchart LR\"): flowchart-v2 diagram does not parse",
+        "specs/manifest.json\n  selected_docs[2]: `../x_design.md` contains a path separator",
+        "  traceability: functional requirement FR-1 (\"Links expire on a chosen date.\") is not covered by any design area; cover it in a design document and list it under that document in traceability (e.g. \"x_design.md\": [\"FR-1\"])",
+        "4 findings in 2 files",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+}
+
+#[test]
 fn cli_broken_directory_exits_1_and_names_each_finding() {
     let p = Project::new();
     let out = p

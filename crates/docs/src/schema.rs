@@ -547,7 +547,9 @@ pub fn rereview_schema(kind: Option<DocKind>, item_ids: &[String], lim: &SchemaL
 }
 
 /// The manifest schema with the document count limits applied to `selected_docs`,
-/// `design_areas` and `rationale`.
+/// `design_areas`, `rationale` and the document lists of an item-keyed `traceability`.
+/// No model is given this schema (Manifest tasks get [`manifest_draft_schema`]), so the
+/// alternative forms it accepts from other tools never reach a prompt.
 pub(crate) fn manifest_schema(min: u32, max: u32) -> Value {
     let mut schema: Value = match serde_json::from_str(MANIFEST_SCHEMA_JSON) {
         Ok(v) => v,
@@ -587,7 +589,8 @@ pub(crate) fn design_file_pattern() -> String {
 /// Compiles one of agentmux's schemas into a validator.
 ///
 /// The schemas use only draft-4 keywords (`type`, `properties`, `required`, `items`, `enum`,
-/// `pattern`, length and count bounds, `additionalProperties`), so they are compiled as draft 4
+/// `pattern`, length and count bounds, `additionalProperties`, and in the manifest file
+/// `patternProperties` and `anyOf`), so they are compiled as draft 4
 /// whatever `$schema` says: jsonschema checks every schema against its draft's meta-schema
 /// first and keeps that meta-schema's compiled validator for the life of the process, and draft
 /// 4's is several times smaller than 2020-12's (figures in BENCHMARKS.md).
@@ -975,6 +978,11 @@ mod tests {
             "phase_plan_overview": [{"phase": "MVP", "goals": "g", "exit_criteria": "e"}]
         });
         assert!(v.is_valid(&good));
+        // Seed 004's wording, as other tools write it: document -> objectives, plain strings.
+        let mut seed = good.clone();
+        seed["traceability"] = json!({"a_design.md": ["O1", "KPI-2"]});
+        seed["assumptions_tbd"] = json!(["EU only", {"assumption": "x", "owner": ""}]);
+        assert!(v.is_valid(&seed));
         for name in [
             "../a_design.md",
             "A_design.md",

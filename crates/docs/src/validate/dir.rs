@@ -2,6 +2,7 @@
 //! CI or by hand): the top-level documents when present, the manifest, every design document, and
 //! the shape of `specs/` itself (no unlisted files, no subdirectories, no links).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use super::options::check_options;
 use super::plan::check_plan;
 use super::proposal::check_proposal;
 use super::structure::{Structure, refuse_override};
+use super::trace_form::{TraceForm, detect_form};
 use super::traceability::check_traceability;
 use super::{Finding, check_text, validate_manifest, validate_prd};
 use protocol::config::Config;
@@ -134,9 +136,10 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
                     let f = validate_manifest(&json, Some(&design_docs), min, max);
                     report.add(&manifest_rel, f);
                     if let Some(prd) = &prd {
+                        let form = trace_form_of(&json);
                         let f = check_traceability(structure, prd, None, &json)
                             .iter()
-                            .map(|u| u.to_finding())
+                            .map(|u| u.to_finding_in(form))
                             .collect();
                         report.add(&manifest_rel, f);
                     }
@@ -173,6 +176,27 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         }
     }
     report
+}
+
+/// Which way round the manifest's traceability is written, so a fix for an uncovered PRD item
+/// is given in the same form (agentmux's when there is no map or it mixes the two, which
+/// validate_manifest reports).
+fn trace_form_of(manifest: &Value) -> TraceForm {
+    let selected: BTreeSet<String> = manifest
+        .get("selected_docs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    manifest
+        .get("traceability")
+        .and_then(Value::as_object)
+        .and_then(|t| detect_form(t, &selected).ok())
+        .unwrap_or(TraceForm::ItemToDocs)
 }
 
 impl Report {

@@ -1,6 +1,11 @@
 //! The design manifest (`specs/manifest.json`): its JSON Schema, and the rules a schema cannot
 //! say: the listed documents are exactly the files written, their number is within the configured
 //! range, every name is safe, and the per-document maps talk about listed documents only.
+//!
+//! The schema accepts seed 004's keys as other tools write them as well as agentmux's own form:
+//! `assumptions_tbd` entries as strings or `{assumption, owner}`, and `traceability` either way
+//! round (see [`super::trace_form`]). Models are never given this schema, so agentmux itself keeps
+//! writing one form.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -10,16 +15,24 @@ use serde_json::Value;
 
 use super::Finding;
 use super::names::check_doc_name;
+use super::trace_form::{check_trace_map, names_document};
 
 /// At most this many schema errors are reported; the rest follow from the same mistakes.
 const MAX_SCHEMA_FINDINGS: usize = 20;
 
-fn validator() -> Result<&'static jsonschema::Validator, &'static str> {
-    static V: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+/// The parsed schema (its descriptions explain `anyOf` failures) and its validator.
+struct Compiled {
+    schema: Value,
+    validator: jsonschema::Validator,
+}
+
+fn compiled() -> Result<&'static Compiled, &'static str> {
+    static V: OnceLock<Result<Compiled, String>> = OnceLock::new();
     V.get_or_init(|| {
         let schema: Value =
             serde_json::from_str(crate::schema::MANIFEST_SCHEMA_JSON).map_err(|e| e.to_string())?;
-        crate::schema::compile(&schema)
+        let validator = crate::schema::compile(&schema)?;
+        Ok(Compiled { schema, validator })
     })
     .as_ref()
     .map_err(|e| e.as_str())
@@ -34,21 +47,49 @@ pub fn validate_manifest(
     max: usize,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    match validator() {
-        Ok(v) => {
-            for e in v.iter_errors(json).take(MAX_SCHEMA_FINDINGS) {
+    let listed: BTreeSet<String> = json
+        .get("selected_docs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    match compiled() {
+        Ok(c) => {
+            for e in c.validator.iter_errors(json).take(MAX_SCHEMA_FINDINGS) {
                 let pointer = e.instance_path().as_str().to_string();
                 // Bad and repeated names get a better message from the checks below.
                 let name_rule = (pointer.starts_with("/selected_docs/")
                     && matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
                     || (pointer == "/selected_docs"
                         && matches!(e.kind(), ValidationErrorKind::UniqueItems));
-                if name_rule {
+                // A document key the schema's file pattern did not take (`Auth.md`,
+                // `../x_design.md`) was judged as a PRD item, so its objectives fail as file
+                // names; the name itself is what is wrong, and trace_form says so.
+                let misread_doc_key = e
+                    .schema_path()
+                    .as_str()
+                    .starts_with("/properties/traceability/additionalProperties")
+                    && trace_key(&pointer).is_some_and(|k| names_document(&k, &listed));
+                if name_rule || misread_doc_key {
                     continue;
                 }
+                let message = match e.kind() {
+                    // jsonschema only says no alternative fits; the schema says what they are.
+                    ValidationErrorKind::AnyOf { .. } => format!(
+                        "not one of the accepted forms: {}",
+                        any_of_description(&c.schema, e.schema_path().as_str())
+                    ),
+                    _ => e.to_string(),
+                };
                 out.push(Finding::new(
                     pointer_to_path(&pointer),
-                    format!("{e}; make the manifest match specs-templates/manifest.schema.json"),
+                    format!(
+                        "{message}; make the manifest match specs-templates/manifest.schema.json"
+                    ),
                 ));
             }
         }
@@ -136,25 +177,29 @@ pub fn validate_manifest(
             }
         }
     }
-    // traceability maps an objective, requirement or journey step to the documents covering it;
-    // those must be listed documents (unsafe names are already reported by the schema).
     if let Some(trace) = obj.get("traceability").and_then(Value::as_object) {
-        for (item, docs) in trace {
-            let Some(docs) = docs.as_array() else {
-                continue;
-            };
-            for (i, d) in docs.iter().enumerate() {
-                let Some(name) = d.as_str() else { continue };
-                if check_doc_name(name).is_ok() && !selected.contains(name) {
-                    out.push(Finding::new(
-                        format!("traceability.{item}[{i}]"),
-                        format!("`{name}` is not in selected_docs; map each item to documents listed in selected_docs"),
-                    ));
-                }
-            }
-        }
+        out.extend(check_trace_map(trace, &selected, &bad));
     }
     out
+}
+
+/// The traceability key an instance path is under: `/traceability/a~1b/0` -> `a/b`.
+fn trace_key(pointer: &str) -> Option<String> {
+    let rest = pointer.strip_prefix("/traceability/")?;
+    let seg = rest.split('/').next()?;
+    Some(seg.replace("~1", "/").replace("~0", "~"))
+}
+
+/// The `description` of the schema holding the `anyOf` at `schema_path`
+/// (`/properties/assumptions_tbd/items/anyOf`).
+fn any_of_description(schema: &Value, schema_path: &str) -> String {
+    schema_path
+        .strip_suffix("/anyOf")
+        .and_then(|p| schema.pointer(p))
+        .and_then(|s| s.get("description"))
+        .and_then(Value::as_str)
+        .unwrap_or("see the schema")
+        .to_string()
 }
 
 fn map_hint(map: &str) -> &'static str {
@@ -222,7 +267,7 @@ mod tests {
 
     #[test]
     fn schema_is_valid_and_a_good_manifest_passes() {
-        assert!(validator().is_ok());
+        assert!(compiled().is_ok());
         let f = validate_manifest(&good(), Some(&written()), 2, 6);
         assert!(f.is_empty(), "{f:?}");
     }
@@ -323,6 +368,92 @@ mod tests {
         let text: Vec<String> = f.iter().map(ToString::to_string).collect();
         has(&text, true, "`new_design.md` is listed but was not written");
         has(&text, true, "rationale: no entry for `new_design.md`");
+    }
+
+    /// The manifest as seed 004 words it and other tools write it: traceability keyed by
+    /// document, assumptions as plain strings (mixed with agentmux's objects).
+    fn seed_004() -> Value {
+        let mut m = good();
+        m["traceability"] = json!({
+            "checkout_backend_design.md": ["O1", "KPI-2", "FR-1"],
+            "auth_security_design.md": ["O2"]
+        });
+        m["assumptions_tbd"] = json!([
+            "Payment provider is Stripe (owner: PM)",
+            {"assumption": "EU hosting only", "owner": ""}
+        ]);
+        m
+    }
+
+    #[test]
+    fn seed_004_forms_pass() {
+        let f = validate_manifest(&seed_004(), Some(&written()), 2, 6);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn an_assumption_in_neither_form_names_both() {
+        let mut m = seed_004();
+        m["assumptions_tbd"] = json!(["ok", {"assumption": "no owner key"}, 3]);
+        let f = validate_manifest(&m, None, 2, 6);
+        let text: Vec<String> = f.iter().map(ToString::to_string).collect();
+        for i in [1, 2] {
+            has(
+                &text,
+                true,
+                &format!(
+                    "assumptions_tbd[{i}]: not one of the accepted forms: An assumption as plain text, or an object with `assumption` and `owner`"
+                ),
+            );
+        }
+        assert_eq!(f.len(), 2, "{text:#?}");
+    }
+
+    #[test]
+    fn document_keys_are_checked_as_names_not_as_prd_items() {
+        let mut m = seed_004();
+        m["traceability"]["Checkout.md"] = json!(["O3"]);
+        m["traceability"]["../x_design.md"] = json!(["O3"]);
+        let f = validate_manifest(&m, Some(&written()), 2, 6);
+        let text: Vec<String> = f.iter().map(ToString::to_string).collect();
+        has(
+            &text,
+            true,
+            "traceability.Checkout.md: `Checkout.md` does not end in `_design.md`",
+        );
+        has(
+            &text,
+            true,
+            "traceability.../x_design.md: `../x_design.md` contains a path separator",
+        );
+        // the objectives are not reported as bad file names
+        has(&text, false, "does not match");
+        assert_eq!(f.len(), 2, "{text:#?}");
+
+        // keyed by document, a document left out is named
+        let mut m = seed_004();
+        m["traceability"]
+            .as_object_mut()
+            .unwrap()
+            .remove("auth_security_design.md");
+        let text: Vec<String> = validate_manifest(&m, Some(&written()), 2, 6)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            text,
+            vec![
+                "traceability: no entry for `auth_security_design.md`; the map is keyed by document, so add `auth_security_design.md` with the PRD objectives/KPIs it supports"
+            ]
+        );
+
+        // a mixed map: one finding on the odd key, the schema has nothing to add
+        let mut m = seed_004();
+        m["traceability"]["O3"] = json!(["auth_security_design.md"]);
+        let f = validate_manifest(&m, Some(&written()), 2, 6);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].location, "traceability.O3");
+        assert!(f[0].message.contains("mixes its two forms"), "{f:?}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod prd;
 mod proposal;
 pub(crate) mod sections;
 pub(crate) mod structure;
+mod trace_form;
 pub mod traceability;
 
 use std::fmt;

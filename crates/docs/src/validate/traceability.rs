@@ -6,9 +6,11 @@
 //! table rows or sub-headings), or simply the bullets under an "Objectives"/"Goals" or
 //! "Functional Requirements"/"Features" heading. An item is covered when the traceability map
 //! links its id, or text that says the same thing, to a design document. The map may be keyed by
-//! item (`{"O1": ["x_design.md"]}`, the schema's shape), by document
-//! (`{"x_design.md": ["O1", "FR-2"]}`, as people and models also write it), or be a list of
-//! objects that name both.
+//! item (`{"O1": ["x_design.md"]}`, what agentmux writes), by document
+//! (`{"x_design.md": ["O1", "FR-2"]}`, as seed 004 words it; the schema accepts both, see
+//! [`super::trace_form`]), or be a list of objects that name both. Keyed by document, the
+//! strings listed under the documents are the covered items, so a PRD's requirements and journey
+//! steps are listed there next to its objectives.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +21,7 @@ use super::Finding;
 use super::markdown::Doc;
 use super::sections::{content_words, words};
 use super::structure::{Section, Structure};
+use super::trace_form::TraceForm;
 
 /// Headings that also introduce objectives or requirements in hand-written PRDs.
 const OBJECTIVE_HEADINGS: &[&str] = &["Goals"];
@@ -74,15 +77,28 @@ impl Uncovered {
 
     /// The finding for this item, attributed to the manifest's `traceability` map.
     pub fn to_finding(&self) -> Finding {
+        self.to_finding_in(TraceForm::ItemToDocs)
+    }
+
+    /// The finding for this item, with the fix written in the map's own form.
+    pub(crate) fn to_finding_in(&self, form: TraceForm) -> Finding {
         let what = match &self.id {
             Some(id) => format!("{} {id} (\"{}\")", self.kind.label(), short(&self.text)),
             None => format!("{} \"{}\"", self.kind.label(), short(&self.text)),
         };
         let reference = self.id.clone().unwrap_or_else(|| short(&self.text));
+        let fix = match form {
+            TraceForm::ItemToDocs => format!(
+                "map it to that document in traceability (e.g. \"{reference}\": [\"x_design.md\"])"
+            ),
+            TraceForm::DocToItems => format!(
+                "list it under that document in traceability (e.g. \"x_design.md\": [\"{reference}\"])"
+            ),
+        };
         Finding::new(
             "traceability",
             format!(
-                "{what} is not covered by any design area; cover it in a design document and map it to that document in traceability (e.g. \"{reference}\": [\"x_design.md\"])"
+                "{what} is not covered by any design area; cover it in a design document and {fix}"
             ),
         )
     }
