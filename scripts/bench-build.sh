@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 rev=$(git rev-parse --short "${1:-HEAD}")
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# BENCH_BUILD_KEEP=1 keeps the clone and its builds (e.g. to try `cargo install` on them).
+[[ -n ${BENCH_BUILD_KEEP:-} ]] || trap 'rm -rf "$tmp"' EXIT
 git clone -q "$root" "$tmp/src"
 cd "$tmp/src"
 git checkout -q "$rev"
@@ -65,3 +66,4 @@ else
   printf '\n%s\n<!-- build:end -->\n' "$block" >>"$out"
 fi
 echo "$block"
+[[ -z ${BENCH_BUILD_KEEP:-} ]] || echo "kept: $tmp/src" >&2
