@@ -575,7 +575,7 @@ mod tests {
             usage: Usage {
                 prompt_tokens: 7,
                 completion_tokens: tokens,
-                estimated: false,
+                ..Usage::default()
             },
             model: "fake-model".into(),
             finish_reason: None,

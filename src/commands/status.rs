@@ -72,6 +72,8 @@ pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
                 "pane": runtime.get("panes").and_then(|p| p.get(r)).cloned().unwrap_or(Value::Null),
                 "state": state,
                 "tokens": st.by_role.get(r).map(|t| t.tokens()).unwrap_or(0),
+                "cached_prompt_tokens": st.by_role.get(r).map(|t| t.cached_prompt_tokens).unwrap_or(0),
+                "cached_share": st.by_role.get(r).and_then(cached_share),
             })
         })
         .collect();
@@ -85,13 +87,32 @@ pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
         "agents": agents,
         "open_feedback": open_json,
         "feedback_items": st.items.len(),
-        "tokens": { "prompt": st.totals.prompt_tokens, "completion": st.totals.completion_tokens, "total": st.totals.tokens(), "estimated": st.totals.estimated },
+        "tokens": {
+            "prompt": st.totals.prompt_tokens,
+            "completion": st.totals.completion_tokens,
+            "total": st.totals.tokens(),
+            "cached_prompt": st.totals.cached_prompt_tokens,
+            "cached_share": cached_share(&st.totals),
+            "estimated": st.totals.estimated,
+        },
+        "by_stage": st.by_stage.iter().map(|(stage, t)| (stage.as_str().to_string(), json!({
+            "prompt": t.prompt_tokens,
+            "completion": t.completion_tokens,
+            "cached_prompt": t.cached_prompt_tokens,
+            "cached_share": cached_share(t),
+            "cost_usd": (t.cost_usd * 1e6).round() / 1e6,
+        }))).collect::<serde_json::Map<String, Value>>(),
         "cost_usd": (st.totals.cost_usd * 1e6).round() / 1e6,
         "started_at": st.started_at.map(|t| t.to_string()),
         "deliverables": st.deliverables,
         "pause_reason": st.pause_reason,
         "last_error": st.last_error,
     })
+}
+
+/// Cached prompt tokens / prompt tokens, rounded to 4 decimals; null before any prompt.
+fn cached_share(t: &workflow::state::Totals) -> Option<f64> {
+    t.cached_share().map(|s| (s * 1e4).round() / 1e4)
 }
 
 pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
@@ -140,13 +161,17 @@ pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
         open["question"]
     );
     println!(
-        "usage     {} tokens{}, ${:.4}",
+        "usage     {} tokens{}{}, ${:.4}",
         st.totals.tokens(),
         if st.totals.estimated {
             " (partly estimated)"
         } else {
             ""
         },
+        st.totals
+            .cached_share()
+            .map(|s| format!(", cached {:.0} % of prompt", s * 100.0))
+            .unwrap_or_default(),
         st.totals.cost_usd
     );
     if let Some(e) = &st.last_error {

@@ -45,6 +45,12 @@ pub(crate) fn percent(used: f64, limit: f64) -> Option<u32> {
     (limit > 0.0).then(|| ((used / limit) * 100.0).clamp(0.0, 9_999.0).round() as u32)
 }
 
+/// A share (0 to 1) as a whole percentage in at most 5 characters, `-` when there is none.
+pub(crate) fn share(s: Option<f64>) -> String {
+    s.map(|s| format!("{:.0} %", (s * 100.0).clamp(0.0, 100.0)))
+        .unwrap_or_else(|| "-".into())
+}
+
 /// A text bar of `width` cells filled in proportion to `used / limit` (capped at full).
 pub(crate) fn bar(used: f64, limit: f64, width: usize) -> String {
     let frac = if limit > 0.0 {
@@ -153,6 +159,15 @@ mod tests {
         assert_eq!(usd(0.0), "$0.0000");
         assert_eq!(usd(0.01234), "$0.0123");
         assert_eq!(usd(12.5), "$12.50");
+    }
+
+    #[test]
+    fn share_is_short() {
+        assert_eq!(share(None), "-");
+        assert_eq!(share(Some(0.0)), "0 %");
+        assert_eq!(share(Some(0.456)), "46 %");
+        assert_eq!(share(Some(1.0)), "100 %");
+        assert_eq!(share(Some(1.7)), "100 %");
     }
 
     #[test]

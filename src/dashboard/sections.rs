@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::format::{bar, fit, pad, percent, tokens, usd};
+use super::format::{bar, fit, pad, percent, share, tokens, usd};
 use super::layout::{Keep, Section};
 use super::live::task_label;
 use super::{AgentState, Live};
@@ -292,7 +292,8 @@ pub(super) fn feedback(state: &SessionState, width: usize) -> Section {
     )
 }
 
-/// Tokens and cost per role and in total, against the budget and the token cap.
+/// Tokens and cost per role and in total (with the share of prompt tokens served from the
+/// prompt cache), against the budget and the token cap.
 pub(super) fn usage(state: &SessionState, live: &Live, width: usize) -> Section {
     let mut roles: Vec<String> = live.agents.iter().map(|a| a.role.clone()).collect();
     for r in state.by_role.keys() {
@@ -306,34 +307,39 @@ pub(super) fn usage(state: &SessionState, live: &Live, width: usize) -> Section 
         .max()
         .unwrap_or(0)
         .clamp(5, 18);
-    let wide = width >= role_w + 44;
+    let wide = width >= role_w + 51;
     let mut lines = Vec::new();
     let header = if wide {
         format!(
-            "{:<role_w$} {:>7} {:>7} {:>7} {:>5} {:>9}",
-            "", "prompt", "output", "total", "calls", "cost"
+            "{:<role_w$} {:>7} {:>7} {:>7} {:>6} {:>5} {:>9}",
+            "", "prompt", "output", "total", "cached", "calls", "cost"
         )
     } else {
-        format!("{:<role_w$} {:>7} {:>9}", "", "tokens", "cost")
+        format!(
+            "{:<role_w$} {:>7} {:>6} {:>9}",
+            "", "tokens", "cached", "cost"
+        )
     };
     lines.push(Line::styled(header, dim()));
     let row = |name: &str, t: &workflow::state::Totals| {
         let cost = format!("{}{}", if t.estimated { "~" } else { "" }, usd(t.cost_usd));
         if wide {
             format!(
-                "{:<role_w$} {:>7} {:>7} {:>7} {:>5} {:>9}",
+                "{:<role_w$} {:>7} {:>7} {:>7} {:>6} {:>5} {:>9}",
                 fit(name, role_w),
                 tokens(t.prompt_tokens),
                 tokens(t.completion_tokens),
                 tokens(t.tokens()),
+                share(t.cached_share()),
                 t.calls,
                 cost
             )
         } else {
             format!(
-                "{:<role_w$} {:>7} {:>9}",
+                "{:<role_w$} {:>7} {:>6} {:>9}",
                 fit(name, role_w),
                 tokens(t.tokens()),
+                share(t.cached_share()),
                 cost
             )
         }

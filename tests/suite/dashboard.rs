@@ -96,6 +96,7 @@ impl J {
             usage: Usage {
                 prompt_tokens: tokens,
                 completion_tokens: tokens / 4,
+                cached_prompt_tokens: tokens / 2,
                 estimated: false,
             },
             cost_usd: Some(tokens as f64 * 0.000_003),

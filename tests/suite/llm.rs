@@ -265,6 +265,56 @@ async fn missing_usage_is_estimated() {
 }
 
 #[tokio::test]
+async fn cached_prompt_tokens_are_read_from_streamed_and_whole_replies() {
+    let fake = FakeOpenAi::fixed("a cached answer");
+    fake.configure(|s| s.cached_prompt_tokens = Some(3));
+    let client = client_for(&fake.url(), &config(0));
+    let (r, _) = chat(&client, &ask("a prompt long enough to have some tokens")).await;
+    let r = r.unwrap();
+    assert!(r.usage.prompt_tokens > 3, "{:?}", r.usage);
+    assert_eq!(r.usage.cached_prompt_tokens, 3);
+    assert!(!r.usage.estimated);
+    fake.push_fault(Fault::NotStreamed);
+    let (r, _) = chat(&client, &ask("a prompt long enough to have some tokens")).await;
+    assert_eq!(
+        r.unwrap().usage.cached_prompt_tokens,
+        3,
+        "non-streamed reply"
+    );
+    // A remote endpoint never gets llama-server's `cache_prompt`.
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.body.get("cache_prompt").is_none())
+    );
+}
+
+#[tokio::test]
+async fn without_details_no_prompt_tokens_are_cached() {
+    let fake = FakeOpenAi::fixed("plain");
+    let client = client_for(&fake.url(), &config(0));
+    let (r, _) = chat(&client, &ask("x")).await;
+    assert_eq!(r.unwrap().usage.cached_prompt_tokens, 0);
+}
+
+#[tokio::test]
+async fn the_local_model_is_asked_to_keep_its_prompt_cache() {
+    let fake = FakeOpenAi::fixed("local");
+    let endpoint = Endpoint {
+        base_url: fake.url(),
+        model: "smollm2-135m".into(),
+        api_key: None,
+        is_local: true,
+    };
+    let client = LlmClient::new(endpoint, &config(0)).unwrap();
+    let (r, _) = chat(&client, &ask("x")).await;
+    r.unwrap();
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].body["cache_prompt"], true);
+}
+
+#[tokio::test]
 async fn cancellation_aborts_a_hanging_request() {
     let fake = FakeOpenAi::fixed("never");
     fake.push_fault(Fault::Hang);

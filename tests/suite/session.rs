@@ -256,6 +256,77 @@ fn headless_run_completes_without_tmux_and_exits_zero() {
 }
 
 #[test]
+fn cached_prompt_tokens_reach_the_journal_status_and_cost() {
+    // Prices per million tokens: 1 for uncached prompt, 0.25 for cached prompt, 2 for output.
+    let rig = Rig::new(
+        Script::default(),
+        "  prices:\n    fake-model: { input_per_mtok: 1.0, cached_input_per_mtok: 0.25, output_per_mtok: 2.0 }\nworkflow:\n  review_rounds: 1\n",
+    );
+    rig.server.configure(|s| s.cached_prompt_tokens = Some(40));
+    let out = rig
+        .cmd()
+        .args(["run", "--goal", "A team link shortener"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (mut prompt, mut cached, mut cost) = (0u64, 0u64, 0f64);
+    for e in rig
+        .journal()
+        .iter()
+        .filter(|e| e["type"] == "task_completed")
+    {
+        let u = &e["usage"];
+        let (p, c, o) = (
+            u["prompt_tokens"].as_u64().unwrap(),
+            u["cached_prompt_tokens"].as_u64().unwrap(),
+            u["completion_tokens"].as_u64().unwrap(),
+        );
+        assert_eq!(c, 40.min(p), "{e}");
+        let expected = ((p - c) as f64 * 1.0 + c as f64 * 0.25 + o as f64 * 2.0) / 1e6;
+        let recorded = e["cost_usd"].as_f64().unwrap();
+        assert!(
+            (recorded - expected).abs() < 1e-12,
+            "{recorded} != {expected}: {e}"
+        );
+        prompt += p;
+        cached += c;
+        cost += expected;
+    }
+    assert!(cached > 0);
+
+    let status = rig.cmd().args(["status", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(v["tokens"]["prompt"], prompt);
+    assert_eq!(v["tokens"]["cached_prompt"], cached);
+    let share = v["tokens"]["cached_share"].as_f64().unwrap();
+    assert!(
+        (share - cached as f64 / prompt as f64).abs() < 1e-4,
+        "{share}"
+    );
+    assert!((v["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-6, "{v}");
+    let by_role: u64 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["cached_prompt_tokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_role, cached);
+    let by_stage: u64 = v["by_stage"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|s| s["cached_prompt"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_stage, cached);
+}
+
+#[test]
 fn a_broken_template_override_fails_the_session_naming_the_file() {
     let rig = Rig::new(Script::default(), "workflow:\n  review_rounds: 1\n");
     rig.project

@@ -80,6 +80,7 @@ struct Attempt {
     finish_reason: Option<String>,
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    cached_prompt_tokens: Option<u64>,
 }
 
 impl LlmClient {
@@ -217,13 +218,15 @@ impl LlmClient {
             OutputSpec::Text => None,
         };
         let estimated = a.prompt_tokens.is_none() || a.completion_tokens.is_none();
+        let prompt_tokens = a
+            .prompt_tokens
+            .unwrap_or_else(|| estimate_prompt_tokens(&req.messages));
         let usage = Usage {
-            prompt_tokens: a
-                .prompt_tokens
-                .unwrap_or_else(|| estimate_prompt_tokens(&req.messages)),
+            prompt_tokens,
             completion_tokens: a
                 .completion_tokens
                 .unwrap_or_else(|| u64::from(estimate_tokens(&a.text))),
+            cached_prompt_tokens: a.cached_prompt_tokens.unwrap_or(0).min(prompt_tokens),
             estimated,
         };
         ChatResponse {
@@ -288,6 +291,7 @@ impl LlmClient {
             stream: true,
             json_schema,
             quirks,
+            local: ep.is_local,
         });
 
         let first_secs = self.inner.timeouts.first_token_secs.max(1);
@@ -474,6 +478,7 @@ struct Accumulator {
     finish_reason: Option<String>,
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    cached_prompt_tokens: Option<u64>,
     /// Text received but not yet passed to `on_token` (see [`Accumulator::emit`]).
     pending: String,
 }
@@ -534,6 +539,9 @@ impl Accumulator {
             self.prompt_tokens = u.prompt_tokens.or(self.prompt_tokens);
             self.completion_tokens = u.completion_tokens.or(self.completion_tokens);
         }
+        if let Some(n) = chunk.cached_tokens() {
+            self.cached_prompt_tokens = Some(n);
+        }
     }
 
     fn finish(self) -> Attempt {
@@ -543,6 +551,7 @@ impl Accumulator {
             finish_reason: self.finish_reason,
             prompt_tokens: self.prompt_tokens,
             completion_tokens: self.completion_tokens,
+            cached_prompt_tokens: self.cached_prompt_tokens,
         }
     }
 }
@@ -642,7 +651,7 @@ mod tests {
         assert!(
             !acc.event(
                 "u",
-                r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#
+                r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}}"#
             )
             .unwrap()
         );
@@ -654,6 +663,7 @@ mod tests {
         assert_eq!(a.finish_reason.as_deref(), Some("eos"));
         assert_eq!(a.model.as_deref(), Some("m1"));
         assert_eq!((a.prompt_tokens, a.completion_tokens), (Some(7), Some(2)));
+        assert_eq!(a.cached_prompt_tokens, Some(4));
         assert_eq!(
             seen,
             vec!["Hello"],

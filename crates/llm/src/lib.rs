@@ -89,8 +89,10 @@ pub struct ChatResponse {
     pub retries: u32,
 }
 
-/// The cost of a call in US dollars, from the per-million-token price table. None when the model
-/// has no price (local and unknown models).
+/// The cost of a call in US dollars, from the per-million-token price table: uncached prompt
+/// tokens at the input price, cached ones at the cached-input price (the input price when none is
+/// set), completion tokens at the output price. None when the model has no price (local and
+/// unknown models).
 pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) -> Option<f64> {
     let price = prices.get(model).or_else(|| {
         // Servers often answer with a dated name (`gpt-4o-mini-2024-07-18`): use the longest
@@ -101,8 +103,11 @@ pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) ->
             .max_by_key(|(name, _)| name.len())
             .map(|(_, p)| p)
     })?;
+    let cached_price = price.cached_input_per_mtok.unwrap_or(price.input_per_mtok);
+    let cached = usage.cached_prompt_tokens.min(usage.prompt_tokens);
     Some(
-        (usage.prompt_tokens as f64 * price.input_per_mtok
+        (usage.uncached_prompt_tokens() as f64 * price.input_per_mtok
+            + cached as f64 * cached_price
             + usage.completion_tokens as f64 * price.output_per_mtok)
             / 1_000_000.0,
     )
@@ -116,7 +121,7 @@ mod tests {
         Usage {
             prompt_tokens: p,
             completion_tokens: c,
-            estimated: false,
+            ..Usage::default()
         }
     }
 
@@ -132,6 +137,46 @@ mod tests {
         let prices = protocol::config::LlmConfig::default().prices;
         let c = cost_usd(&prices, "gpt-4o-mini-2024-07-18", &usage(2_000_000, 0)).unwrap();
         assert!((c - 0.30).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn cached_prompt_tokens_cost_the_cached_input_price() {
+        let prices = protocol::config::LlmConfig::default().prices;
+        let u = Usage {
+            cached_prompt_tokens: 600_000,
+            ..usage(1_000_000, 100_000)
+        };
+        // 400k uncached × 0.15 + 600k cached × 0.075 + 100k × 0.60, per million.
+        let c = cost_usd(&prices, "gpt-4o-mini", &u).unwrap();
+        assert!((c - (0.06 + 0.045 + 0.06)).abs() < 1e-9, "{c}");
+        // 400k × 2.50 + 600k × 1.25 + 100k × 10.00, per million.
+        let c = cost_usd(&prices, "gpt-4o", &u).unwrap();
+        assert!((c - (1.0 + 0.75 + 1.0)).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn cached_price_defaults_to_input_price_and_cached_is_capped() {
+        let mut prices = BTreeMap::new();
+        prices.insert(
+            "m".to_string(),
+            Price {
+                input_per_mtok: 1.0,
+                cached_input_per_mtok: None,
+                output_per_mtok: 2.0,
+            },
+        );
+        let u = Usage {
+            cached_prompt_tokens: 500_000,
+            ..usage(1_000_000, 0)
+        };
+        assert!((cost_usd(&prices, "m", &u).unwrap() - 1.0).abs() < 1e-9);
+        // A server claiming more cached than prompt tokens is not billed for phantom tokens.
+        prices.get_mut("m").unwrap().cached_input_per_mtok = Some(0.5);
+        let u = Usage {
+            cached_prompt_tokens: 3_000_000,
+            ..usage(1_000_000, 0)
+        };
+        assert!((cost_usd(&prices, "m", &u).unwrap() - 0.5).abs() < 1e-9);
     }
 
     #[test]

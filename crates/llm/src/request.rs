@@ -25,6 +25,19 @@ pub(crate) struct BodyParams<'a> {
     /// `response_format: {type: json_schema, json_schema: {name, schema}}`.
     pub json_schema: Option<(&'a str, &'a serde_json::Value)>,
     pub quirks: Quirks,
+    /// The managed local llama-server: ask it to keep the prompt's KV cache for the next request.
+    pub local: bool,
+}
+
+/// The body sent: OpenAI's request, plus llama-server's `cache_prompt` for the local model (an
+/// agent's consecutive requests share their long prefix, which llama-server then need not
+/// evaluate again). Other servers never see the field.
+#[derive(serde::Serialize, Debug)]
+pub(crate) struct Body {
+    #[serde(flatten)]
+    pub request: CreateChatCompletionRequest,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cache_prompt: bool,
 }
 
 /// Parameters a model refuses. OpenAI's reasoning models reject `max_tokens` (they want
@@ -75,9 +88,17 @@ impl Quirks {
     }
 }
 
-/// Builds the typed request.
+/// Builds the request body.
+pub(crate) fn build(p: &BodyParams<'_>) -> Body {
+    Body {
+        request: openai_request(p),
+        cache_prompt: p.local,
+    }
+}
+
+/// The typed OpenAI request.
 #[allow(deprecated)] // `max_tokens`: every compatible server knows it; `max_completion_tokens` is newer.
-pub(crate) fn build(p: &BodyParams<'_>) -> CreateChatCompletionRequest {
+fn openai_request(p: &BodyParams<'_>) -> CreateChatCompletionRequest {
     let messages = p.messages.iter().map(message).collect();
     CreateChatCompletionRequest {
         messages,
@@ -152,8 +173,10 @@ mod tests {
             stream: true,
             json_schema: Some(("review items", &schema)),
             quirks: Quirks::default(),
+            local: false,
         }))
         .unwrap();
+        assert!(body.get("cache_prompt").is_none());
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["max_tokens"], 10);
@@ -191,6 +214,7 @@ mod tests {
             stream: true,
             json_schema: None,
             quirks: q,
+            local: false,
         }))
         .unwrap();
         assert!(body.get("max_tokens").is_none());
@@ -209,10 +233,35 @@ mod tests {
             stream: false,
             json_schema: None,
             quirks: Quirks::default(),
+            local: false,
         }))
         .unwrap();
         assert_eq!(body["stream"], false);
         assert!(body.get("stream_options").is_none());
         assert!(body.get("response_format").is_none());
+    }
+
+    #[test]
+    fn local_body_keeps_the_prompt_cache_and_is_otherwise_the_same() {
+        let msgs = vec![ChatMessage::system("s"), ChatMessage::user("u")];
+        let params = BodyParams {
+            model: "m",
+            messages: &msgs,
+            temperature: 0.2,
+            max_tokens: 7,
+            stream: true,
+            json_schema: None,
+            quirks: Quirks::default(),
+            local: false,
+        };
+        let remote = serde_json::to_value(build(&params)).unwrap();
+        let mut local = serde_json::to_value(build(&BodyParams {
+            local: true,
+            ..params
+        }))
+        .unwrap();
+        assert_eq!(local["cache_prompt"], true);
+        local.as_object_mut().unwrap().remove("cache_prompt");
+        assert_eq!(local, remote);
     }
 }

@@ -22,6 +22,9 @@ pub(crate) struct WireChunk<'a> {
     pub choices: Vec<WireChoice<'a>>,
     #[serde(default)]
     pub usage: Option<WireUsage>,
+    /// llama-server's timings; older versions report the prompt-cache hit only here.
+    #[serde(default)]
+    pub timings: Option<WireTimings>,
     /// Some servers report failures inside the stream as `{"error": {...}}` or `{"error": "..."}`.
     #[serde(default)]
     pub error: Option<Value>,
@@ -65,6 +68,22 @@ pub(crate) struct WireUsage {
     pub prompt_tokens: Option<u64>,
     #[serde(default)]
     pub completion_tokens: Option<u64>,
+    #[serde(default)]
+    pub prompt_tokens_details: Option<WirePromptTokensDetails>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+pub(crate) struct WirePromptTokensDetails {
+    /// Prompt tokens read from the server's prompt cache (OpenAI; llama-server since 2025).
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+pub(crate) struct WireTimings {
+    /// Prompt tokens llama-server reused from its cache.
+    #[serde(default)]
+    pub cache_n: Option<u64>,
 }
 
 impl WireChunk<'_> {
@@ -81,6 +100,15 @@ impl WireChunk<'_> {
     /// The finish reason of the first choice, as sent.
     pub(crate) fn finish_reason(&self) -> Option<&str> {
         self.choices.first()?.finish_reason.as_deref()
+    }
+
+    /// Prompt tokens served from the prompt cache: OpenAI's
+    /// `usage.prompt_tokens_details.cached_tokens`, else llama-server's `timings.cache_n`.
+    pub(crate) fn cached_tokens(&self) -> Option<u64> {
+        self.usage
+            .and_then(|u| u.prompt_tokens_details)
+            .and_then(|d| d.cached_tokens)
+            .or_else(|| self.timings.and_then(|t| t.cache_n))
     }
 
     /// The server's error message when the chunk is an error object.
@@ -193,6 +221,30 @@ mod tests {
         .unwrap();
         assert_eq!(c.text(), Some("full"));
         assert_eq!(c.usage.unwrap().prompt_tokens, Some(3));
+        assert_eq!(c.cached_tokens(), None);
+    }
+
+    #[test]
+    fn cached_tokens_from_openai_details_or_llama_timings() {
+        let c: WireChunk = serde_json::from_str(
+            r#"{"choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.cached_tokens(), Some(1920));
+        let c: WireChunk = serde_json::from_str(
+            r#"{"choices":[],"usage":{"prompt_tokens":50,"completion_tokens":5},"timings":{"cache_n":40,"prompt_n":10,"prompt_ms":1.5}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.cached_tokens(), Some(40));
+        let c: WireChunk = serde_json::from_str(
+            r#"{"choices":[],"usage":{"prompt_tokens":50,"prompt_tokens_details":{"cached_tokens":32}},"timings":{"cache_n":40}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.cached_tokens(), Some(32), "the OpenAI field wins");
+        let c: WireChunk =
+            serde_json::from_str(r#"{"usage":{"prompt_tokens":5,"prompt_tokens_details":null}}"#)
+                .unwrap();
+        assert_eq!(c.cached_tokens(), None);
     }
 
     #[test]

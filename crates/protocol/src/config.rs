@@ -55,6 +55,7 @@ impl Default for LlmConfig {
             "gpt-4o-mini".into(),
             Price {
                 input_per_mtok: 0.15,
+                cached_input_per_mtok: Some(0.075),
                 output_per_mtok: 0.60,
             },
         );
@@ -62,6 +63,7 @@ impl Default for LlmConfig {
             "gpt-4o".into(),
             Price {
                 input_per_mtok: 2.50,
+                cached_input_per_mtok: Some(1.25),
                 output_per_mtok: 10.00,
             },
         );
@@ -97,6 +99,9 @@ pub enum StructuredOutput {
 #[serde(default, deny_unknown_fields)]
 pub struct Price {
     pub input_per_mtok: f64,
+    /// Price of prompt tokens the server read from its prompt cache; unset means the same as
+    /// `input_per_mtok`.
+    pub cached_input_per_mtok: Option<f64>,
     pub output_per_mtok: f64,
 }
 

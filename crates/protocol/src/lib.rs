@@ -271,6 +271,11 @@ pub struct Task {
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The part of `prompt_tokens` the server read from its prompt cache (OpenAI's
+    /// `prompt_tokens_details.cached_tokens`); 0 when it did not say. Journals and results
+    /// written before this field existed load with 0.
+    #[serde(default)]
+    pub cached_prompt_tokens: u64,
     /// True when the server sent no usage and the counts are estimates.
     #[serde(default)]
     pub estimated: bool,
@@ -279,6 +284,12 @@ pub struct Usage {
 impl Usage {
     pub fn total(&self) -> u64 {
         self.prompt_tokens + self.completion_tokens
+    }
+
+    /// The prompt tokens the server did not have cached (never negative, even when a server
+    /// reports more cached tokens than prompt tokens).
+    pub fn uncached_prompt_tokens(&self) -> u64 {
+        self.prompt_tokens.saturating_sub(self.cached_prompt_tokens)
     }
 }
 

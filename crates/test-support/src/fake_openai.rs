@@ -227,6 +227,9 @@ pub struct Settings {
     pub chunk_chars: usize,
     /// Send `usage` in the last chunk when the client asks for it (and in whole completions).
     pub send_usage: bool,
+    /// Report this many prompt tokens (at most all of them) as read from the prompt cache, in
+    /// `usage.prompt_tokens_details.cached_tokens` as OpenAI does (None: no details).
+    pub cached_prompt_tokens: Option<u64>,
     /// Answer 400 to any request carrying `response_format` (servers without structured output).
     pub reject_response_format: bool,
     /// Answer 400 to `max_tokens` and to a `temperature`, as OpenAI's reasoning models do.
@@ -248,6 +251,7 @@ impl Default for Settings {
             stream_time: Duration::ZERO,
             chunk_chars: 0,
             send_usage: true,
+            cached_prompt_tokens: None,
             reject_response_format: false,
             reasoning_model_params: false,
             model: None,
@@ -547,11 +551,14 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     };
     let prompt_tokens = (req.prompt().chars().count() as u64).div_ceil(4);
     let pieces = split(&reply.text, settings.chunk_chars);
-    let usage = json!({
+    let mut usage = json!({
         "prompt_tokens": prompt_tokens,
         "completion_tokens": pieces.len(),
         "total_tokens": prompt_tokens + pieces.len() as u64,
     });
+    if let Some(cached) = settings.cached_prompt_tokens {
+        usage["prompt_tokens_details"] = json!({"cached_tokens": cached.min(prompt_tokens)});
+    }
     let send_usage = settings.send_usage && !matches!(fault, Some(Fault::NoUsage));
 
     if !req.stream || matches!(fault, Some(Fault::NotStreamed)) {

@@ -80,6 +80,8 @@ pub struct ItemRecord {
 pub struct Totals {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The part of `prompt_tokens` served from the servers' prompt caches.
+    pub cached_prompt_tokens: u64,
     pub cost_usd: f64,
     pub calls: u64,
     pub estimated: bool,
@@ -89,12 +91,18 @@ impl Totals {
     fn add(&mut self, usage: &Usage, cost: Option<f64>) {
         self.prompt_tokens += usage.prompt_tokens;
         self.completion_tokens += usage.completion_tokens;
+        self.cached_prompt_tokens += usage.cached_prompt_tokens.min(usage.prompt_tokens);
         self.cost_usd += cost.unwrap_or(0.0);
         self.calls += 1;
         self.estimated |= usage.estimated;
     }
     pub fn tokens(&self) -> u64 {
         self.prompt_tokens + self.completion_tokens
+    }
+    /// Cached prompt tokens as a share of all prompt tokens (0 to 1); None before any prompt.
+    pub fn cached_share(&self) -> Option<f64> {
+        (self.prompt_tokens > 0)
+            .then(|| self.cached_prompt_tokens as f64 / self.prompt_tokens as f64)
     }
 }
 
@@ -335,5 +343,46 @@ impl SessionState {
     /// The latest accepted revision of an artifact.
     pub fn artifact_revision(&self, stage: Stage, name: &str) -> Option<u32> {
         self.artifacts.get(&(stage, name.to_string())).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_cached_prompt_tokens_and_their_share() {
+        let mut t = Totals::default();
+        assert_eq!(t.cached_share(), None);
+        t.add(
+            &Usage {
+                prompt_tokens: 1_000,
+                completion_tokens: 10,
+                cached_prompt_tokens: 0,
+                estimated: false,
+            },
+            Some(0.01),
+        );
+        t.add(
+            &Usage {
+                prompt_tokens: 1_000,
+                completion_tokens: 10,
+                cached_prompt_tokens: 900,
+                estimated: false,
+            },
+            Some(0.005),
+        );
+        assert_eq!(t.cached_prompt_tokens, 900);
+        assert_eq!(t.cached_share(), Some(0.45));
+        assert_eq!(t.tokens(), 2_020);
+    }
+
+    #[test]
+    fn usage_written_before_cached_tokens_loads_with_zero() {
+        let u: Usage =
+            serde_json::from_str(r#"{"prompt_tokens":5,"completion_tokens":2,"estimated":false}"#)
+                .unwrap();
+        assert_eq!(u.cached_prompt_tokens, 0);
+        assert_eq!(u.uncached_prompt_tokens(), 5);
     }
 }
