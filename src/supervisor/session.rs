@@ -66,6 +66,7 @@ impl SessionContext {
             .collect();
         let plan = Plan::new(
             &config,
+            llm::uses_local_model(&config),
             &author,
             reviewers,
             helpers,

@@ -59,7 +59,7 @@ impl SchemaLimits {
             list_max: Some(20),
             diagram_nodes_max: Some(16),
             diagram_edges_max: Some(24),
-            review_items_max: Some(10),
+            review_items_max: Some(20),
             closed: true,
         }
     }
