@@ -1013,6 +1013,15 @@ mod tests {
     }
 
     #[test]
+    fn a_capable_model_may_raise_more_items_per_review() {
+        let most = |lim: &SchemaLimits| {
+            review_schema(None, lim)["properties"]["items"]["maxItems"].clone()
+        };
+        assert_eq!(most(&SchemaLimits::remote()), json!(20));
+        assert_eq!(most(&SchemaLimits::local()), json!(4));
+    }
+
+    #[test]
     fn remote_manifest_draft_carries_the_validators_limits() {
         let checked = manifest_schema(2, 6);
         let draft = manifest_draft_schema(2, 6, &SchemaLimits::remote(), &[]);
