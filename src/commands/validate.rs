@@ -44,6 +44,7 @@ pub(super) fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
             "ok": report.is_ok(),
             "checked": report.checked,
             "findings": report.findings,
+            "warnings": report.warnings,
         });
         let text = serde_json::to_string_pretty(&out)
             .map_err(|e| Error::Other(format!("cannot print the report as JSON: {e}")))?;
@@ -90,6 +91,9 @@ fn human(report: &Report, dir: &std::path::Path) -> String {
             out.push_str(&format!("  {}: {}\n", f.location, f.message));
         }
     }
+    for w in &report.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
     let n = report.checked.len();
     if report.checked.is_empty() && report.findings.is_empty() {
         out.push_str(&format!(
@@ -133,11 +137,29 @@ mod tests {
                 Finding::new("selected_docs", "bad").in_file("specs/manifest.json"),
                 Finding::new("option \"Option A\"", "no diagram").in_file("options.md"),
             ],
+            warnings: vec![],
         };
         let text = human(&report, std::path::Path::new("/p/.agentmux"));
         assert_eq!(
             text,
             "options.md\n  section \"X\": missing\n  option \"Option A\": no diagram\nspecs/manifest.json\n  selected_docs: bad\n3 findings in 2 files (2 checked in /p/.agentmux)\n"
+        );
+    }
+
+    #[test]
+    fn warnings_are_printed_and_do_not_fail_the_report() {
+        let report = Report {
+            checked: vec!["specs/manifest.json".into()],
+            findings: vec![],
+            warnings: vec![
+                Finding::new("selected_docs", "7 documents").in_file("specs/manifest.json"),
+            ],
+        };
+        assert!(report.is_ok());
+        let text = human(&report, std::path::Path::new("/p/.agentmux"));
+        assert_eq!(
+            text,
+            "warning: specs/manifest.json: selected_docs: 7 documents\nok: 1 file checked in /p/.agentmux, no findings\n"
         );
     }
 }

@@ -55,8 +55,8 @@ impl Supervisor {
                 message: "the journal has no session start; the session cannot be resumed".into(),
             });
         }
-        let local_model = llm::uses_local_model(&cfg);
         let ctx = SessionContext::load(&project.project_dir, cfg, &state)?;
+        let local_model = ctx.local_model;
         tracing::debug!("session context loaded");
         let watcher = DirWatcher::new(&[paths.results(), paths.control()])?;
         Ok(Supervisor {

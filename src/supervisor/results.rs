@@ -434,9 +434,27 @@ fn manifest(
     let normalized = normalize_manifest(&converted);
     let m = &normalized;
     let dd = ctx.config.workflow.design_docs;
-    let findings = validate::validate_manifest(m, None, dd.min as usize, dd.max as usize);
-    if !findings.is_empty() {
-        return Err(findings.into_iter().map(|f| f.to_string()).collect());
+    // A capable model may go beyond design_docs.max when each document's rationale says why;
+    // the bundled local model keeps the configured bounds.
+    let count = validate::DocCount {
+        min: dd.min as usize,
+        max: dd.max as usize,
+        ceiling: if ctx.local_model {
+            dd.max as usize
+        } else {
+            validate::DESIGN_DOCS_CEILING
+        },
+    };
+    let checked = validate::check_manifest(m, None, count);
+    if !checked.findings.is_empty() {
+        return Err(checked
+            .findings
+            .into_iter()
+            .map(|f| f.to_string())
+            .collect());
+    }
+    for w in &checked.warnings {
+        tracing::warn!("manifest: {w}");
     }
     let files: Vec<String> = m
         .get("selected_docs")

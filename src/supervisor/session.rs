@@ -25,6 +25,8 @@ pub(crate) struct SessionContext {
     pub config: Config,
     pub roles: Roles,
     pub plan: Plan,
+    /// The session runs on the bundled local model (`llm::uses_local_model`, decided once here).
+    pub local_model: bool,
     /// Compiled on a thread once the first requests are out; see [`TemplatesLoader`].
     pub templates: TemplatesLoader,
     pub store: Store,
@@ -64,8 +66,10 @@ impl SessionContext {
             .iter()
             .map(|r| r.name.clone())
             .collect();
+        let local_model = llm::uses_local_model(&config);
         let plan = Plan::new(
             &config,
+            local_model,
             &author,
             reviewers,
             helpers,
@@ -85,6 +89,7 @@ impl SessionContext {
             config,
             roles,
             plan,
+            local_model,
             templates,
             store,
         })

@@ -426,3 +426,36 @@ fn an_untraced_prd_item_is_raised_accepted_and_mapped_in_the_manifest() {
     }
     rig.cmd().arg("validate").assert().success();
 }
+
+/// On a capable (remote) model, `stop_when` defaults to no_critical_or_important: an addressed
+/// important item gets a re-review; an explicit `stop_when: no_critical` keeps one round.
+#[test]
+fn a_remote_session_re_reviews_important_items_unless_configured_otherwise() {
+    let rereviews = |config: &str| {
+        let script = Script {
+            review_items: vec!["important"],
+            ..Script::default()
+        };
+        let rig = Rig::new(script, config);
+        let out = rig
+            .cmd()
+            .args(["run", "--goal", "A team link shortener"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        rig.journal()
+            .iter()
+            .filter(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == "re_review")
+            .count()
+    };
+    assert!(rereviews("workflow:\n  review_rounds: 2\n") > 0);
+    assert_eq!(
+        rereviews("workflow:\n  review_rounds: 2\n  stop_when: no_critical\n"),
+        0
+    );
+}

@@ -59,7 +59,7 @@ impl SchemaLimits {
             list_max: Some(20),
             diagram_nodes_max: Some(16),
             diagram_edges_max: Some(24),
-            review_items_max: Some(10),
+            review_items_max: Some(20),
             closed: true,
         }
     }
@@ -612,6 +612,10 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
 /// mapped to the positions in `docs` (1 = the first) of the documents that cover it: a grammar
 /// then makes the model trace every item, and a position cannot misname a document. Without
 /// them it is a list of `{prd_item, docs}`.
+///
+/// Every length and count bound the manifest validator applies (`manifest.schema.json`) is in
+/// this schema too, the profile's own where it is tighter: a capable model, which gets no
+/// length caps elsewhere, is told the limits its manifest will be held to.
 pub fn manifest_draft_schema(
     min: u32,
     max: u32,
@@ -619,6 +623,18 @@ pub fn manifest_draft_schema(
     trace_items: &[String],
 ) -> Value {
     let file = json!({"type": "string", "pattern": design_file_pattern()});
+    let checked = manifest_schema(min, max);
+    // The validator's bound at `pointer` in the manifest schema, or the profile's if tighter.
+    let cap = |profile: Option<u32>, pointer: &str| {
+        let checked = checked
+            .pointer(pointer)
+            .and_then(Value::as_u64)
+            .map(|m| m as u32);
+        match (profile, checked) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
     let traceability = if trace_items.is_empty() {
         trace_list(max, lim, &file)
     } else {
@@ -636,7 +652,10 @@ pub fn manifest_draft_schema(
     };
     object(
         vec![
-            ("project_name".into(), string(1, lim.label_max)),
+            (
+                "project_name".into(),
+                string(1, cap(lim.label_max, "/properties/project_name/maxLength")),
+            ),
             (
                 "docs".into(),
                 described(
@@ -649,14 +668,26 @@ pub fn manifest_draft_schema(
                                 (
                                     "scope".into(),
                                     described(
-                                        string(1, lim.short_max),
+                                        string(
+                                            1,
+                                            cap(
+                                                lim.short_max,
+                                                "/properties/design_areas/additionalProperties/maxLength",
+                                            ),
+                                        ),
                                         "What the document covers, in one or two lines.",
                                     ),
                                 ),
                                 (
                                     "rationale".into(),
                                     described(
-                                        string(1, lim.short_max),
+                                        string(
+                                            1,
+                                            cap(
+                                                lim.short_max,
+                                                "/properties/rationale/additionalProperties/maxLength",
+                                            ),
+                                        ),
                                         "The PRD goals, risks and non-functional requirements it answers.",
                                     ),
                                 ),
@@ -671,11 +702,29 @@ pub fn manifest_draft_schema(
                 "assumptions_tbd".into(),
                 list(
                     0,
-                    lim.list_max,
+                    cap(lim.list_max, "/properties/assumptions_tbd/maxItems"),
                     object(
                         vec![
-                            ("assumption".into(), string(1, lim.short_max)),
-                            ("owner".into(), string(1, lim.label_max)),
+                            (
+                                "assumption".into(),
+                                string(
+                                    1,
+                                    cap(
+                                        lim.short_max,
+                                        "/properties/assumptions_tbd/items/anyOf/1/properties/assumption/maxLength",
+                                    ),
+                                ),
+                            ),
+                            (
+                                "owner".into(),
+                                string(
+                                    1,
+                                    cap(
+                                        lim.label_max,
+                                        "/properties/assumptions_tbd/items/anyOf/1/properties/owner/maxLength",
+                                    ),
+                                ),
+                            ),
                         ],
                         lim,
                     ),
@@ -686,12 +735,27 @@ pub fn manifest_draft_schema(
                 "phase_plan_overview".into(),
                 list(
                     1,
-                    lim.list_max.map(|m| m.min(6)),
+                    cap(
+                        lim.list_max.map(|m| m.min(6)),
+                        "/properties/phase_plan_overview/maxItems",
+                    ),
                     object(
                         vec![
-                            ("phase".into(), string(1, lim.label_max)),
-                            ("goals".into(), string(1, lim.short_max)),
-                            ("exit_criteria".into(), string(1, lim.short_max)),
+                            (
+                                "phase".into(),
+                                string(1, cap(lim.label_max, &format!("{PHASE}/phase/maxLength"))),
+                            ),
+                            (
+                                "goals".into(),
+                                string(1, cap(lim.short_max, &format!("{PHASE}/goals/maxLength"))),
+                            ),
+                            (
+                                "exit_criteria".into(),
+                                string(
+                                    1,
+                                    cap(lim.short_max, &format!("{PHASE}/exit_criteria/maxLength")),
+                                ),
+                            ),
                         ],
                         lim,
                     ),
@@ -701,6 +765,9 @@ pub fn manifest_draft_schema(
         lim,
     )
 }
+
+/// Where `phase_plan_overview`'s entry fields are in the manifest schema.
+const PHASE: &str = "/properties/phase_plan_overview/items/properties";
 
 /// `traceability` as a list of `{prd_item, docs}` (when the PRD's items are not known).
 fn trace_list(max: u32, lim: &SchemaLimits, file: &Value) -> Value {
@@ -943,6 +1010,86 @@ mod tests {
         let free = manifest_draft_schema(2, 4, &lim, &[]);
         assert_eq!(free["properties"]["traceability"]["type"], "array");
         walk(&free);
+    }
+
+    #[test]
+    fn a_capable_model_may_raise_more_items_per_review() {
+        let most = |lim: &SchemaLimits| {
+            review_schema(None, lim)["properties"]["items"]["maxItems"].clone()
+        };
+        assert_eq!(most(&SchemaLimits::remote()), json!(20));
+        assert_eq!(most(&SchemaLimits::local()), json!(4));
+    }
+
+    #[test]
+    fn remote_manifest_draft_carries_the_validators_limits() {
+        let checked = manifest_schema(2, 6);
+        let draft = manifest_draft_schema(2, 6, &SchemaLimits::remote(), &[]);
+        let entry = "/properties/docs/items/properties";
+        let assumption = "/properties/assumptions_tbd/items/anyOf/1/properties";
+        let phase = "/properties/phase_plan_overview/items/properties";
+        for (in_draft, in_validator) in [
+            (
+                "/properties/project_name/maxLength",
+                "/properties/project_name/maxLength".to_string(),
+            ),
+            (
+                &format!("{entry}/scope/maxLength"),
+                "/properties/design_areas/additionalProperties/maxLength".into(),
+            ),
+            (
+                &format!("{entry}/rationale/maxLength"),
+                "/properties/rationale/additionalProperties/maxLength".into(),
+            ),
+            (
+                "/properties/assumptions_tbd/maxItems",
+                "/properties/assumptions_tbd/maxItems".into(),
+            ),
+            (
+                "/properties/assumptions_tbd/items/properties/assumption/maxLength",
+                format!("{assumption}/assumption/maxLength"),
+            ),
+            (
+                "/properties/assumptions_tbd/items/properties/owner/maxLength",
+                format!("{assumption}/owner/maxLength"),
+            ),
+            (
+                "/properties/phase_plan_overview/maxItems",
+                "/properties/phase_plan_overview/maxItems".into(),
+            ),
+            (
+                &format!("{phase}/phase/maxLength"),
+                format!("{phase}/phase/maxLength"),
+            ),
+            (
+                &format!("{phase}/goals/maxLength"),
+                format!("{phase}/goals/maxLength"),
+            ),
+            (
+                &format!("{phase}/exit_criteria/maxLength"),
+                format!("{phase}/exit_criteria/maxLength"),
+            ),
+        ] {
+            let limit = checked.pointer(&in_validator).and_then(Value::as_u64);
+            let told = draft.pointer(in_draft).and_then(Value::as_u64);
+            assert!(
+                limit.is_some(),
+                "the validator has no bound at {in_validator}"
+            );
+            assert!(
+                told.is_some_and(|t| Some(t) <= limit),
+                "{in_draft}: the model is told {told:?}, the validator allows {limit:?}"
+            );
+        }
+        // The 400- and 600-character limits themselves, not a tighter profile value.
+        assert_eq!(
+            draft.pointer(&format!("{entry}/scope/maxLength")),
+            Some(&json!(400))
+        );
+        assert_eq!(
+            draft.pointer(&format!("{entry}/rationale/maxLength")),
+            Some(&json!(600))
+        );
     }
 
     #[test]

@@ -231,8 +231,9 @@ pub struct WorkflowConfig {
     pub stages: Vec<String>,
     /// Review rounds per review loop (options, proposal, final review).
     pub review_rounds: u32,
-    /// When a review loop ends early: `no_critical` or `no_critical_or_important`.
-    pub stop_when: StopWhen,
+    /// When a review loop ends early: `no_critical` or `no_critical_or_important`. None: by model,
+    /// see [`WorkflowConfig::stop_when_for`].
+    pub stop_when: Option<StopWhen>,
     pub gates: GatesConfig,
     pub design_docs: DesignDocsConfig,
     /// Attempts to repair an artifact that fails validation.
@@ -261,7 +262,7 @@ impl Default for WorkflowConfig {
             .map(String::from)
             .to_vec(),
             review_rounds: 2,
-            stop_when: StopWhen::NoCritical,
+            stop_when: None,
             gates: GatesConfig::default(),
             design_docs: DesignDocsConfig::default(),
             repair_attempts: 2,
@@ -269,6 +270,19 @@ impl Default for WorkflowConfig {
             context_tokens: 3000,
             task_attempts: 3,
         }
+    }
+}
+
+impl WorkflowConfig {
+    /// The resolved `stop_when`: the configured value, else `no_critical` on the bundled local
+    /// model (whose sessions must stay short) and `no_critical_or_important` on a capable one,
+    /// whose important items are worth a re-review. `local_model`: `llm::uses_local_model`.
+    pub fn stop_when_for(&self, local_model: bool) -> StopWhen {
+        self.stop_when.unwrap_or(if local_model {
+            StopWhen::NoCritical
+        } else {
+            StopWhen::NoCriticalOrImportant
+        })
     }
 }
 

@@ -36,8 +36,11 @@ pub struct Plan {
 
 impl Plan {
     /// Builds the plan. `has_prd`: a PRD was given or found (else the requirements stage runs).
+    /// `local_model`: the session runs on the bundled local model (the supervisor asks
+    /// `llm::uses_local_model`); it decides `stop_when` when the config leaves it unset.
     pub fn new(
         cfg: &Config,
+        local_model: bool,
         author: &str,
         reviewers: Vec<String>,
         helpers: Vec<String>,
@@ -62,7 +65,7 @@ impl Plan {
             reviewers,
             helpers,
             review_rounds: cfg.workflow.review_rounds.max(1),
-            stop_when: cfg.workflow.stop_when,
+            stop_when: cfg.workflow.stop_when_for(local_model),
             options_gate: cfg.workflow.gates.options,
             proposal_gate: cfg.workflow.gates.proposal,
             prd_needs_summary,
@@ -683,11 +686,17 @@ mod tests {
         }
     }
 
+    /// A plan for the bundled local model (the tests below were written for its defaults).
     fn plan_with(f: impl FnOnce(&mut Config)) -> Plan {
+        plan_for(true, f)
+    }
+
+    fn plan_for(local_model: bool, f: impl FnOnce(&mut Config)) -> Plan {
         let mut cfg = Config::default();
         f(&mut cfg);
         Plan::new(
             &cfg,
+            local_model,
             "architect",
             vec!["principal-engineer".into(), "code-reviewer".into()],
             vec![],
@@ -732,6 +741,7 @@ mod tests {
         let cfg = Config::default();
         let plan = Plan::new(
             &cfg,
+            true,
             "architect",
             vec!["code-reviewer".into()],
             vec![],
@@ -831,7 +841,7 @@ mod tests {
         );
         // With stop_when no_critical_or_important, an important item needs a re-review.
         let mut d = Driver::new(plan_with(|c| {
-            c.workflow.stop_when = StopWhen::NoCriticalOrImportant
+            c.workflow.stop_when = Some(StopWhen::NoCriticalOrImportant)
         }));
         d.raise.push((
             Stage::Proposal,
@@ -844,6 +854,37 @@ mod tests {
             d.tasks_of(Stage::Proposal)
                 .contains(&"rereview.r2.code-reviewer.a1".to_string())
         );
+    }
+
+    #[test]
+    fn stop_when_defaults_by_model_and_an_explicit_setting_wins() {
+        let rereviewed = |plan: Plan| {
+            let mut d = Driver::new(plan);
+            d.raise.push((
+                Stage::Proposal,
+                "code-reviewer",
+                1,
+                vec![Category::Important],
+            ));
+            d.run();
+            d.tasks_of(Stage::Proposal)
+                .contains(&"rereview.r2.code-reviewer.a1".to_string())
+        };
+        // A capable (remote) model: an addressed important item is re-reviewed.
+        let remote = plan_for(false, |_| {});
+        assert_eq!(remote.stop_when, StopWhen::NoCriticalOrImportant);
+        assert!(rereviewed(remote));
+        // The bundled local model keeps today's behaviour: only critical items block.
+        let local = plan_for(true, |_| {});
+        assert_eq!(local.stop_when, StopWhen::NoCritical);
+        assert!(!rereviewed(local));
+        // An explicit setting wins either way.
+        let remote_set = plan_for(false, |c| c.workflow.stop_when = Some(StopWhen::NoCritical));
+        assert!(!rereviewed(remote_set));
+        let local_set = plan_for(true, |c| {
+            c.workflow.stop_when = Some(StopWhen::NoCriticalOrImportant)
+        });
+        assert!(rereviewed(local_set));
     }
 
     #[test]
@@ -1016,6 +1057,7 @@ mod tests {
         let cfg = Config::default();
         let plan = Plan::new(
             &cfg,
+            true,
             "architect",
             vec!["code-reviewer".into()],
             vec!["data-modeler".into(), "language-idioms".into()],
@@ -1038,7 +1080,7 @@ mod tests {
     #[test]
     fn an_oversized_prd_is_summarised_at_intake() {
         let cfg = Config::default();
-        let plan = Plan::new(&cfg, "architect", vec![], vec![], true, true);
+        let plan = Plan::new(&cfg, true, "architect", vec![], vec![], true, true);
         let mut d = Driver::new(plan);
         d.run();
         assert_eq!(d.tasks_of(Stage::Intake), vec!["summarize.r0.architect.a1"]);

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::design_doc::check_design_doc;
+use super::manifest::{DESIGN_DOCS_CEILING, DocCount, check_manifest};
 use super::names::DESIGN_SUFFIX;
 use super::options::check_options;
 use super::plan::check_plan;
@@ -16,7 +17,7 @@ use super::proposal::check_proposal;
 use super::structure::{Structure, refuse_override};
 use super::trace_form::{TraceForm, detect_form};
 use super::traceability::check_traceability;
-use super::{Finding, check_text, validate_manifest, validate_prd};
+use super::{Finding, check_text, validate_prd};
 use protocol::config::Config;
 
 /// The largest document accepted, in bytes.
@@ -26,6 +27,10 @@ pub const MAX_ARTIFACT_BYTES: usize = 1024 * 1024;
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    /// What is accepted but worth a look (a manifest over `workflow.design_docs.max`); they do
+    /// not fail the report.
+    #[serde(default)]
+    pub warnings: Vec<Finding>,
     /// The files that were checked, relative to the directory, in the order checked.
     pub checked: Vec<String>,
 }
@@ -131,10 +136,16 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         if let Some(text) = read(&specs.join(manifest_name), &manifest_rel, &mut report) {
             match serde_json::from_str::<Value>(&text) {
                 Ok(json) => {
-                    let min = cfg.workflow.design_docs.min as usize;
-                    let max = cfg.workflow.design_docs.max as usize;
-                    let f = validate_manifest(&json, Some(&design_docs), min, max);
-                    report.add(&manifest_rel, f);
+                    let count = DocCount {
+                        min: cfg.workflow.design_docs.min as usize,
+                        max: cfg.workflow.design_docs.max as usize,
+                        ceiling: DESIGN_DOCS_CEILING,
+                    };
+                    let c = check_manifest(&json, Some(&design_docs), count);
+                    report.add(&manifest_rel, c.findings);
+                    report
+                        .warnings
+                        .extend(c.warnings.into_iter().map(|f| f.in_file(&manifest_rel)));
                     if let Some(prd) = &prd {
                         let form = trace_form_of(&json);
                         let f = check_traceability(structure, prd, None, &json)

@@ -38,14 +38,61 @@ fn compiled() -> Result<&'static Compiled, &'static str> {
     .map_err(|e| e.as_str())
 }
 
+/// The most design documents a manifest may list. Beyond `workflow.design_docs.max`, up to this
+/// many are accepted, with a warning, when every document's rationale says why it is needed: a
+/// capable model may see more areas worth a document of their own than the configured bound.
+pub const DESIGN_DOCS_CEILING: usize = 12;
+
+/// How many documents a manifest may list: `min..=max`, or up to `ceiling` (at least `max`) with
+/// a warning when every listed document has a rationale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocCount {
+    pub min: usize,
+    pub max: usize,
+    pub ceiling: usize,
+}
+
+/// What [`check_manifest`] found: `findings` fail the manifest, `warnings` do not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManifestCheck {
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+}
+
 /// Checks a manifest. `written`: the design files actually produced (bare names), when known;
-/// `min..=max`: the allowed number of documents.
+/// `min..=max`: the allowed number of documents, with no leeway above `max`.
 pub fn validate_manifest(
     json: &Value,
     written: Option<&[String]>,
     min: usize,
     max: usize,
 ) -> Vec<Finding> {
+    let count = DocCount {
+        min,
+        max,
+        ceiling: max,
+    };
+    check_manifest(json, written, count).findings
+}
+
+/// Like [`validate_manifest`], with the leeway of `count.ceiling` above `count.max`.
+pub fn check_manifest(json: &Value, written: Option<&[String]>, count: DocCount) -> ManifestCheck {
+    let mut warnings = Vec::new();
+    let out = check(json, written, count, &mut warnings);
+    ManifestCheck {
+        findings: out,
+        warnings,
+    }
+}
+
+fn check(
+    json: &Value,
+    written: Option<&[String]>,
+    count: DocCount,
+    warnings: &mut Vec<Finding>,
+) -> Vec<Finding> {
+    let DocCount { min, max, ceiling } = count;
+    let ceiling = ceiling.max(max);
     let mut out = Vec::new();
     let listed: BTreeSet<String> = json
         .get("selected_docs")
@@ -122,11 +169,33 @@ pub fn validate_manifest(
         }
     }
     let n = selected.len();
-    if n < min || n > max {
+    // More than `max` is justified when every document says why it is needed.
+    let justified = || {
+        let rationale = obj.get("rationale").and_then(Value::as_object);
+        selected.iter().all(|d| {
+            rationale
+                .and_then(|r| r.get(d))
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.trim().is_empty())
+        })
+    };
+    if n > max && n <= ceiling && justified() {
+        warnings.push(Finding::new(
+            "selected_docs",
+            format!(
+                "{n} documents, more than workflow.design_docs.max ({max}); accepted (at most {ceiling}) because each document has a rationale, but consider merging related design areas"
+            ),
+        ));
+    } else if n < min || n > max {
+        let leeway = if ceiling > max && n > max {
+            format!(" (up to {ceiling} when every document's rationale says why it is needed)")
+        } else {
+            String::new()
+        };
         out.push(Finding::new(
             "selected_docs",
             format!(
-                "{n} documents, need {min} to {max}; {}",
+                "{n} documents, need {min} to {max}{leeway}; {}",
                 if n < min {
                     "split the design into more design areas (one document per area)"
                 } else {
@@ -270,6 +339,73 @@ mod tests {
         assert!(compiled().is_ok());
         let f = validate_manifest(&good(), Some(&written()), 2, 6);
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    /// A manifest of `n` documents, each with a scope, a rationale and a PRD item.
+    fn with_docs(n: usize) -> (Value, Vec<String>) {
+        let names: Vec<String> = (0..n).map(|i| format!("area{i}_design.md")).collect();
+        let map = |text: &str| -> Value {
+            names
+                .iter()
+                .map(|d| (d.clone(), json!(format!("{text} of {d}"))))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let mut m = good();
+        m["selected_docs"] = json!(names);
+        m["design_areas"] = map("the scope");
+        m["rationale"] = map("the PRD goals answered");
+        m["traceability"] = names
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("FR-{}", i + 1), json!([d])))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        (m, names)
+    }
+
+    #[test]
+    fn more_documents_than_max_with_rationale_warn_up_to_the_ceiling() {
+        let count = DocCount {
+            min: 2,
+            max: 6,
+            ceiling: DESIGN_DOCS_CEILING,
+        };
+        let (m, names) = with_docs(7);
+        let c = check_manifest(&m, Some(&names), count);
+        assert!(c.findings.is_empty(), "{:?}", c.findings);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].message.contains("7 documents, more than"));
+        // Without the leeway (the local profile), 7 is a failure, as before.
+        let f = validate_manifest(&m, Some(&names), 2, 6);
+        assert!(
+            f.iter()
+                .any(|f| f.message.starts_with("7 documents, need 2 to 6;")),
+            "{f:?}"
+        );
+        // A document without a rationale does not justify going beyond max.
+        let mut unjustified = m.clone();
+        unjustified["rationale"]["area0_design.md"] = json!(" ");
+        let c = check_manifest(&unjustified, Some(&names), count);
+        assert!(c.warnings.is_empty());
+        assert!(
+            c.findings
+                .iter()
+                .any(|f| f.message.contains("up to 12 when every document")),
+            "{:?}",
+            c.findings
+        );
+        // Above the ceiling: a failure whatever the rationale.
+        let (m, names) = with_docs(DESIGN_DOCS_CEILING + 1);
+        let c = check_manifest(&m, Some(&names), count);
+        assert!(c.warnings.is_empty());
+        assert!(
+            c.findings
+                .iter()
+                .any(|f| f.message.starts_with("13 documents, need 2 to 6")),
+            "{:?}",
+            c.findings
+        );
     }
 
     #[test]

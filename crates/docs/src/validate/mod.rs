@@ -37,7 +37,9 @@ use serde::{Deserialize, Serialize};
 pub use design_doc::validate_design_doc;
 pub use dir::{MAX_ARTIFACT_BYTES, Report, validate_dir};
 pub use limits::check_text;
-pub use manifest::validate_manifest;
+pub use manifest::{
+    DESIGN_DOCS_CEILING, DocCount, ManifestCheck, check_manifest, validate_manifest,
+};
 pub use mermaid::validate_mermaid_blocks;
 pub use options::validate_options;
 pub use plan::validate_plan;

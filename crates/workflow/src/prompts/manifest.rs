@@ -4,6 +4,7 @@
 use super::parts::UserPrompt;
 use super::{Cx, Prompt};
 use docs::schema::manifest_draft_schema;
+use docs::validate::DESIGN_DOCS_CEILING;
 use protocol::OutputSpec;
 
 pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)]) -> Prompt {
@@ -24,10 +25,25 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
         cx.budget.saturating_sub(p.tokens()),
     );
     trace_context(&mut p, trace_items);
+    // A capable model may list more than `max` documents, up to the validator's ceiling, when
+    // each one's rationale says why (the supervisor accepts them with a warning); the bundled
+    // local model keeps the configured bounds.
+    let ceiling = if cx.inputs.local_model {
+        max
+    } else {
+        (DESIGN_DOCS_CEILING as u32).max(max)
+    };
+    let leeway = if ceiling > max {
+        format!(
+            " (up to {ceiling} only when each document's rationale shows the area needs its own)"
+        )
+    } else {
+        String::new()
+    };
     p.task(format!(
         "Choose the design documents for `{project}`: group the components of the proposal into design areas and \
-         plan one document per area that matters for risk, scope or scale; {min} to {max} documents, the smallest set \
-         that covers the design.\n\
+         plan one document per area that matters for risk, scope or scale; {min} to {max} documents{leeway}, the \
+         smallest set that covers the design.\n\
          - `docs`: one entry per document: `file` (snake_case, ending in `_design.md`, no directories, e.g. \
          `{example}`), its `scope` in one or two lines, and its `rationale` (the PRD goals, risks and \
          non-functional requirements it answers).\n\
@@ -42,7 +58,7 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
         p,
         OutputSpec::Json {
             name: "manifest".into(),
-            schema: manifest_draft_schema(min, max, &cx.lim, &keys),
+            schema: manifest_draft_schema(min, ceiling, &cx.lim, &keys),
         },
         format!("Choose the design areas ({min}-{max} documents)"),
     )
