@@ -10,6 +10,7 @@
 //! - [`client`]: the request loop: timeouts, retries with backoff, cancellation, usage.
 //! - [`wire`] and [`sse`]: tolerant parsing of what servers send back.
 //! - [`structured`]: JSON output, by `response_format` json_schema or by prompt and extraction.
+//! - [`profile`]: each role's model profile (window, output budget, ...) and where it came from.
 //! - [`local`]: the managed `llama-server` + SmolLM2 used when nothing is configured.
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
@@ -21,6 +22,7 @@ pub(crate) mod client;
 pub(crate) mod endpoint;
 pub(crate) mod error;
 pub mod local;
+pub mod profile;
 pub(crate) mod request;
 pub(crate) mod sse;
 pub mod structured;
