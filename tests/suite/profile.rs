@@ -4,8 +4,11 @@
 
 use serde_json::{Value, json};
 
-use super::support::Rig;
+use predicates::prelude::*;
+
 use super::support::design_team::Script;
+use super::support::fake_openai::FakeOpenAi;
+use super::support::{AgentmuxCmd as _, Project, Rig};
 
 /// A rig whose fake server reports a 128k window and a 16k output limit for `fake-model`.
 fn rig_with_a_large_model(extra_config: &str) -> Rig {
@@ -118,4 +121,39 @@ fn a_resumed_session_keeps_its_profile_when_the_config_changed() {
     let asked = requested_max_tokens(&rig);
     assert!(asked.len() > asked_before);
     assert!(asked.iter().all(|n| *n >= 16_000), "{asked:?}");
+}
+
+#[test]
+fn doctor_prints_each_roles_profile_with_what_the_server_reports() {
+    let fake = FakeOpenAi::fixed("{\"ok\": true}");
+    fake.configure(|s| s.props = Some(json!({"default_generation_settings": {"n_ctx": 32768}})));
+    Project::new()
+        .cmd()
+        .args(["doctor", "--set"])
+        .arg(format!("llm.base_url={}", fake.url()))
+        .args(["--set", "llm.model=fake-model"])
+        .assert()
+        .stdout(predicate::str::contains(
+            "architect: fake-model, window 32768 (endpoint), output 4096 (default)",
+        ));
+}
+
+#[test]
+fn config_show_prints_each_roles_profile_and_its_sources_without_asking_the_endpoint() {
+    let p = Project::new();
+    p.write(
+        ".agentmux/config.yaml",
+        "llm:\n  base_url: http://127.0.0.1:9/v1\n  model: gpt-4o\n  context_window: 64000\nroles:\n  code-reviewer:\n    model: o3\n",
+    );
+    p.cmd()
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("`agentmux doctor`"))
+        .stdout(predicate::str::contains(
+            "architect: gpt-4o, window 64000 (config), output 16384 (built-in)",
+        ))
+        .stdout(predicate::str::contains(
+            "code-reviewer: o3, window 200000 (built-in), output 100000 (built-in), json json_schema (built-in), tools yes (built-in), reasoning medium (built-in), prices none (default)",
+        ));
 }
