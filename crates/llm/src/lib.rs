@@ -91,18 +91,22 @@ pub struct ChatResponse {
     pub retries: u32,
 }
 
-/// The cost of a call in US dollars, from the per-million-token price table. None when the model
-/// has no price (local and unknown models).
-pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) -> Option<f64> {
-    let price = prices.get(model).or_else(|| {
-        // Servers often answer with a dated name (`gpt-4o-mini-2024-07-18`): use the longest
-        // configured name that prefixes it.
+/// The price of `model`: its own entry, else (servers often answer with a dated name,
+/// `gpt-4o-mini-2024-07-18`) the longest configured name that prefixes it.
+pub(crate) fn price_of<'a>(prices: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+    prices.get(model).or_else(|| {
         prices
             .iter()
             .filter(|(name, _)| model.starts_with(name.as_str()))
             .max_by_key(|(name, _)| name.len())
             .map(|(_, p)| p)
-    })?;
+    })
+}
+
+/// The cost of a call in US dollars, from the per-million-token price table. None when the model
+/// has no price (local and unknown models).
+pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) -> Option<f64> {
+    let price = price_of(prices, model)?;
     Some(
         (usage.prompt_tokens as f64 * price.input_per_mtok
             + usage.completion_tokens as f64 * price.output_per_mtok)

@@ -6,7 +6,7 @@
 //! 1. config: `llm.context_window`, `llm.max_output_tokens`, `llm.tools`, `llm.reasoning_effort`,
 //!    `llm.structured_output` (they describe `llm.model`, so a role with a model of its own skips
 //!    them), `llm.prices`, and for the bundled local model `llm.local.ctx_size` and `llm.max_tokens`
-//!    (what the local path sends);
+//!    (what the local path runs with and sends, whatever the profile says);
 //! 2. the endpoint: llama-server's `GET /props` (`n_ctx`), then the model's entry in
 //!    `GET /v1/models` (`context_length`, `max_model_len`, ...); see [`probe`];
 //! 3. the built-in table of well-known models, matched by the longest prefix of the name;
@@ -164,10 +164,7 @@ pub fn resolve(
         // What the local path runs with and sends; it does not change with the profile.
         (
             Some((llm.local.ctx_size, Source::Config)),
-            Some((
-                llm.max_output_tokens.unwrap_or(llm.max_tokens),
-                Source::Config,
-            )),
+            Some((llm.max_tokens, Source::Config)),
         )
     } else {
         (cfg(llm.context_window), cfg(llm.max_output_tokens))
@@ -246,16 +243,9 @@ pub async fn resolve_roles(config: &Config, roles: &[String]) -> Vec<RoleProfile
     out
 }
 
-/// The price of `model` in `llm.prices`: its own name, else the longest name that prefixes it.
+/// The price of `model` in `llm.prices` (as [`crate::cost_usd`] finds it).
 fn config_price(config: &Config, model: &str) -> Option<ProfilePrices> {
-    let prices = &config.llm.prices;
-    let price = prices.get(model).or_else(|| {
-        prices
-            .iter()
-            .filter(|(name, _)| model.starts_with(name.as_str()))
-            .max_by_key(|(name, _)| name.len())
-            .map(|(_, p)| p)
-    })?;
+    let price = crate::price_of(&config.llm.prices, model)?;
     Some(ProfilePrices {
         input_per_mtok: price.input_per_mtok,
         cached_input_per_mtok: None,
@@ -462,6 +452,8 @@ mod tests {
     fn the_local_model_takes_its_window_and_output_from_config() {
         let mut c = Config::default();
         c.llm.api_key_env = "AGENTMUX_TEST_UNSET_KEY_PROFILE".into();
+        // The local path sends llm.max_tokens whatever the remote settings say.
+        c.llm.max_output_tokens = Some(100);
         let (model, local) = role_model_of(&c, "architect");
         assert!(local);
         let p = resolve(&c, "architect", &model, local, &EndpointFacts::default());

@@ -31,6 +31,8 @@ pub struct LlmConfig {
     /// Name of the environment variable holding the API key. The key itself is never stored.
     pub api_key_env: String,
     pub temperature: f64,
+    /// Completion tokens per request of the local model, and of a remote one when neither
+    /// `roles.<name>.max_tokens` nor a recorded profile says otherwise.
     pub max_tokens: u32,
     /// The model's context window in tokens. None: what the endpoint reports, else the built-in
     /// table of well-known models, else a conservative default. Applies to `llm.model`, not to a
