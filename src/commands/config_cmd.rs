@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::cli::ConfigCommand;
 use crate::config::load::{leaves, project_config_file, user_config_file};
+use llm::profile;
 use protocol::error::{Result, exit};
+use protocol::profile::RoleProfile;
 
 pub(super) fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
     match cmd {
@@ -27,6 +29,23 @@ pub(super) fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
         }
         ConfigCommand::Show { json } => {
             let loaded = ctx.load_config()?;
+            let project = crate::paths::ProjectPaths::new(&ctx.project_dir, &loaded.config);
+            // No network here: what the endpoint reports is asked by `doctor` and at session start.
+            let profiles: Vec<RoleProfile> = super::launch::agent_roles(&project, &loaded.config)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|role| {
+                    let (model, local) = profile::role_model_of(&loaded.config, &role);
+                    let p = profile::resolve(
+                        &loaded.config,
+                        &role,
+                        &model,
+                        local,
+                        &profile::EndpointFacts::default(),
+                    );
+                    RoleProfile { role, profile: p }
+                })
+                .collect();
             let value = serde_json::to_value(&loaded.config).unwrap_or(Value::Null);
             let key_env = loaded.config.llm.api_key_env.clone();
             let key_state = match std::env::var(&key_env) {
@@ -49,6 +68,7 @@ pub(super) fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
                     "config": value,
                     "origins": rows.iter().map(|(k, _, o)| (k.clone(), Value::String(o.clone()))).collect::<serde_json::Map<_, _>>(),
                     "api_key": { "env": key_env, "state": key_state },
+                    "profiles": profiles,
                 });
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
@@ -58,6 +78,13 @@ pub(super) fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<u8> {
                     println!("{k:<w$}  {v:<vw$}  # {o}");
                 }
                 println!("{:<w$}  {:<vw$}  # env {key_env}", "(api key)", key_state);
+                println!();
+                println!(
+                    "model profiles (without the endpoint's values: `agentmux doctor` and a session's start ask it):"
+                );
+                for line in super::profiles::lines(&profiles) {
+                    println!("  {line}");
+                }
             }
             Ok(exit::SUCCESS)
         }

@@ -140,7 +140,10 @@ pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
                     .enable_all()
                     .build()
                     .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-                rt.block_on(llm_checks(config, &mut report));
+                rt.block_on(async {
+                    llm_checks(config, &mut report).await;
+                    profile_checks(ctx, config, &mut report).await;
+                });
             }
             None => {
                 report.add(Check::skip("llm", "the configuration did not load"));
@@ -234,6 +237,26 @@ async fn llm_checks(config: &Config, report: &mut Report) {
         }
     };
     endpoint_checks(config, endpoint, report).await;
+}
+
+/// Each role's model profile, asking the endpoint as a session's start does.
+async fn profile_checks(ctx: &Ctx, config: &Config, report: &mut Report) {
+    let project = crate::paths::ProjectPaths::new(&ctx.project_dir, config);
+    let roles = match super::launch::agent_roles(&project, config) {
+        Ok(r) => r,
+        Err(e) => {
+            report.add(Check::fail(
+                "profiles",
+                first_line(&e.to_string()),
+                fix_of(&e.to_string()),
+            ));
+            return;
+        }
+    };
+    let profiles = llm::profile::resolve_roles(config, &roles).await;
+    for line in super::profiles::lines(&profiles) {
+        report.add(Check::pass("profile", line));
+    }
 }
 
 fn skip_endpoint_checks(report: &mut Report, why: &str) {

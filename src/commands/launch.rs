@@ -145,20 +145,8 @@ fn create_session(
 }
 
 /// The roles that get an agent (authors, reviewers, enabled helpers).
-fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
-    Ok(role_names(&crate::roles::load_roles(&project.agents, cfg)?))
-}
-
-/// The roles that get an agent: authors, reviewers, then enabled helpers.
-fn role_names(roles: &workflow::roles::Roles) -> Vec<String> {
-    let mut v: Vec<String> = roles
-        .enabled_authors()
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
-    v.extend(roles.enabled_reviewers().iter().map(|r| r.name.clone()));
-    v.extend(roles.enabled_helpers().iter().map(|r| r.name.clone()));
-    v
+pub(super) fn agent_roles(project: &ProjectPaths, cfg: &Config) -> Result<Vec<String>> {
+    Ok(crate::roles::load_roles(&project.agents, cfg)?.enabled_names())
 }
 
 /// How long after the author's pane `start` opens the other agents' panes (see
@@ -187,7 +175,7 @@ impl TmuxPlan {
         let roles = crate::roles::load_roles(&project.agents, cfg)?;
         let authors = roles.enabled_authors().len();
         let local = llm::uses_local_model(cfg);
-        for (i, role) in role_names(&roles).into_iter().enumerate() {
+        for (i, role) in roles.enabled_names().into_iter().enumerate() {
             let mut spec = command.agent(id, &role);
             // The first request is the author's: the other agents start once the supervisor
             // and the author have had the cores for it. Not with the local model, whose pane
@@ -544,7 +532,7 @@ pub(crate) fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
             Some(notify),
         )?;
         tracing::debug!("supervisor built");
-        let roles = role_names(&sup.ctx.roles);
+        let roles = sup.ctx.roles.enabled_names();
         let (dash_paths, stages, dash_cfg) = (paths.clone(), sup.ctx.plan.stages.clone(), cfg.clone());
         let specs = project.specs.display().to_string();
         sup.view = Box::new(crate::supervisor::view::LazyView::new(

@@ -8,6 +8,7 @@ pub(crate) mod doctor;
 mod init;
 pub(crate) mod launch;
 mod logs;
+mod profiles;
 pub(crate) mod sessions;
 mod status;
 mod stop;

@@ -107,6 +107,7 @@ pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
         "deliverables": st.deliverables,
         "pause_reason": st.pause_reason,
         "last_error": st.last_error,
+        "profiles": st.profiles,
     })
 }
 

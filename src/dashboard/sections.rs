@@ -181,6 +181,19 @@ pub(super) fn agents(state: &SessionState, live: &Live, width: usize) -> Section
                 Style::new().fg(Color::Red),
             ));
         }
+        // The model and its limits (window/output budget), when the line has room for them.
+        if let Some(p) = state.profile(&a.role) {
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            let text = format!(
+                "  {} {}/{}",
+                p.model,
+                tokens(u64::from(p.context_window.value)),
+                tokens(u64::from(p.max_output_tokens.value))
+            );
+            if used + text.chars().count() + 10 <= width {
+                spans.push(Span::styled(text, dim()));
+            }
+        }
         if let Some(task) = &a.task {
             let used: usize = spans.iter().map(|s| s.width()).sum();
             let room = width.saturating_sub(used + 2);
@@ -577,6 +590,55 @@ mod tests {
         ]);
         assert_eq!(planned(&s, &[]), vec![Stage::Intake, Stage::Options]);
         assert_eq!(planned(&s, &[Stage::Proposal]), vec![Stage::Proposal]);
+    }
+
+    #[test]
+    fn an_agent_line_shows_its_model_and_limits_when_there_is_room() {
+        use protocol::profile::{ModelProfile, RoleProfile, Source, Sourced, StructuredMode};
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        let profile = ModelProfile {
+            model: "gpt-4o".into(),
+            context_window: Sourced::new(128_000, Source::BuiltIn),
+            max_output_tokens: Sourced::new(16_000, Source::Endpoint),
+            structured_output: Sourced::new(StructuredMode::JsonSchema, Source::BuiltIn),
+            tools: Sourced::new(true, Source::BuiltIn),
+            reasoning_effort: Sourced::new(None, Source::Default),
+            prices: Sourced::new(None, Source::Default),
+            local: false,
+        };
+        let s = SessionState::fold(&[JournalRecord {
+            seq: 1,
+            at,
+            event: Event::ModelProfiles {
+                profiles: vec![RoleProfile {
+                    role: "architect".into(),
+                    profile,
+                }],
+            },
+        }]);
+        let live = Live {
+            elapsed: std::time::Duration::ZERO,
+            errors: Vec::new(),
+            waiting_for: None,
+            agents: vec![crate::dashboard::AgentLive {
+                role: "architect".into(),
+                state: AgentState::Idle,
+                tokens_per_sec: None,
+                task: None,
+            }],
+            budget_usd: None,
+            max_total_tokens: None,
+            specs_dir: String::new(),
+        };
+        let text = |width| {
+            agents(&s, &live, width).lines[0]
+                .spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        assert!(text(80).contains("gpt-4o 128k/16.0k"), "{}", text(80));
+        assert!(!text(24).contains("gpt-4o"), "{}", text(24));
     }
 
     #[test]

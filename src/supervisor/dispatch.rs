@@ -66,9 +66,21 @@ pub(crate) fn build_task(
         output,
         model: ctx.roles.model(&st.role),
         temperature: ctx.roles.temperature(&st.role),
-        max_tokens: ctx.roles.max_tokens(&st.role),
+        max_tokens: max_tokens(ctx, state, &st.role, local),
         item_ids: task.item_ids(),
         created_at: jiff::Timestamp::now(),
+    })
+}
+
+/// The `max_tokens` of a task: the role's own setting, else (remote models only) the output
+/// budget of the role's journaled profile. The local model's requests stay as they were: the
+/// worker's `llm.max_tokens`.
+fn max_tokens(ctx: &SessionContext, state: &SessionState, role: &str, local: bool) -> Option<u32> {
+    ctx.roles.max_tokens(role).or_else(|| {
+        state
+            .profile(role)
+            .filter(|p| !local && !p.local)
+            .map(|p| p.max_output_tokens.value)
     })
 }
 

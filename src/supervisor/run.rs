@@ -82,6 +82,9 @@ impl Supervisor {
         if let Break(status) = self.start()? {
             return Ok(status);
         }
+        if self.state.profiles.is_empty() {
+            self.resolve_profiles().await?;
+        }
         loop {
             if let Break(status) = self.turn(&cancel).await? {
                 return Ok(status);
@@ -109,6 +112,23 @@ impl Supervisor {
             return self.check_templates();
         }
         Ok(Continue(()))
+    }
+
+    /// Resolves every role's model profile and journals it: once per session, when it first
+    /// runs, so that a resumed session keeps the limits it started with.
+    async fn resolve_profiles(&mut self) -> Result<()> {
+        let r = &self.ctx.roles;
+        let roles: Vec<String> = [
+            r.enabled_authors(),
+            r.enabled_reviewers(),
+            r.enabled_helpers(),
+        ]
+        .concat()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+        let profiles = llm::profile::resolve_roles(&self.ctx.config, &roles).await;
+        self.record(Event::ModelProfiles { profiles })
     }
 
     /// One turn of the loop: apply the control requests, collect the results, then take the

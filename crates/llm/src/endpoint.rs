@@ -114,7 +114,19 @@ pub fn resolve_endpoint(
         },
     };
     validate_base_url(&base_url)?;
-    let model = config
+    let model = role_model(config, role, is_local);
+    Ok(Endpoint {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        model,
+        api_key,
+        is_local,
+    })
+}
+
+/// The model `role` asks: `roles.<role>.model` > `llm.model` > the default of the local or the
+/// remote endpoint.
+pub(crate) fn role_model(config: &Config, role: &str, is_local: bool) -> String {
+    config
         .roles
         .get(role)
         .and_then(|r| r.model.clone())
@@ -125,13 +137,7 @@ pub fn resolve_endpoint(
             } else {
                 DEFAULT_REMOTE_MODEL.to_string()
             }
-        });
-    Ok(Endpoint {
-        base_url: base_url.trim_end_matches('/').to_string(),
-        model,
-        api_key,
-        is_local,
-    })
+        })
 }
 
 /// Checks the shape of a base URL: http(s), with a host.

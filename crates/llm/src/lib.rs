@@ -10,6 +10,7 @@
 //! - [`client`]: the request loop: timeouts, retries with backoff, cancellation, usage.
 //! - [`wire`] and [`sse`]: tolerant parsing of what servers send back.
 //! - [`structured`]: JSON output, by `response_format` json_schema or by prompt and extraction.
+//! - [`profile`]: each role's model profile (window, output budget, ...) and where it came from.
 //! - [`local`]: the managed `llama-server` + SmolLM2 used when nothing is configured.
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
@@ -21,6 +22,7 @@ pub(crate) mod client;
 pub(crate) mod endpoint;
 pub(crate) mod error;
 pub mod local;
+pub mod profile;
 pub(crate) mod request;
 pub(crate) mod sse;
 pub mod structured;
@@ -89,20 +91,24 @@ pub struct ChatResponse {
     pub retries: u32,
 }
 
-/// The cost of a call in US dollars, from the per-million-token price table: uncached prompt
-/// tokens at the input price, cached ones at the cached-input price (the input price when none is
-/// set), completion tokens at the output price. None when the model has no price (local and
-/// unknown models).
-pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) -> Option<f64> {
-    let price = prices.get(model).or_else(|| {
-        // Servers often answer with a dated name (`gpt-4o-mini-2024-07-18`): use the longest
-        // configured name that prefixes it.
+/// The price of `model`: its own entry, else (servers often answer with a dated name,
+/// `gpt-4o-mini-2024-07-18`) the longest configured name that prefixes it.
+pub(crate) fn price_of<'a>(prices: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+    prices.get(model).or_else(|| {
         prices
             .iter()
             .filter(|(name, _)| model.starts_with(name.as_str()))
             .max_by_key(|(name, _)| name.len())
             .map(|(_, p)| p)
-    })?;
+    })
+}
+
+/// The cost of a call in US dollars, from the per-million-token price table: uncached prompt
+/// tokens at the input price, cached ones at the cached-input price (the input price when none is
+/// set), completion tokens at the output price. None when the model has no price (local and
+/// unknown models).
+pub fn cost_usd(prices: &BTreeMap<String, Price>, model: &str, usage: &Usage) -> Option<f64> {
+    let price = price_of(prices, model)?;
     let cached_price = price.cached_input_per_mtok.unwrap_or(price.input_per_mtok);
     let cached = usage.cached_prompt_tokens.min(usage.prompt_tokens);
     Some(

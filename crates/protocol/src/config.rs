@@ -31,7 +31,20 @@ pub struct LlmConfig {
     /// Name of the environment variable holding the API key. The key itself is never stored.
     pub api_key_env: String,
     pub temperature: f64,
+    /// Completion tokens per request of the local model, and of a remote one when neither
+    /// `roles.<name>.max_tokens` nor a recorded profile says otherwise.
     pub max_tokens: u32,
+    /// The model's context window in tokens. None: what the endpoint reports, else the built-in
+    /// table of well-known models, else a conservative default. Applies to `llm.model`, not to a
+    /// role with a model of its own.
+    pub context_window: Option<u32>,
+    /// The most tokens one answer may have, asked of a remote model as `max_tokens` (unless
+    /// `roles.<name>.max_tokens` is set). None: the endpoint, the table, the default.
+    pub max_output_tokens: Option<u32>,
+    /// Whether the model calls tools. None: the built-in table.
+    pub tools: Option<bool>,
+    /// `low`, `medium` or `high` for reasoning models. None: the built-in table.
+    pub reasoning_effort: Option<String>,
     pub timeouts: TimeoutsConfig,
     pub retries: RetriesConfig,
     /// Maximum requests in flight per agent.
@@ -73,6 +86,10 @@ impl Default for LlmConfig {
             api_key_env: "OPENAI_API_KEY".into(),
             temperature: 0.2,
             max_tokens: 4096,
+            context_window: None,
+            max_output_tokens: None,
+            tools: None,
+            reasoning_effort: None,
             timeouts: TimeoutsConfig::default(),
             retries: RetriesConfig::default(),
             concurrency: 2,

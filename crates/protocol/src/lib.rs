@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod error;
+pub mod profile;
 
 pub use error::{Error, Result};
 
@@ -490,6 +491,11 @@ pub enum Event {
         inputs: SessionInputs,
         /// The resolved config at start, secrets masked.
         config: Value,
+    },
+    /// The model profile of every role, resolved once when the session first ran; a resumed
+    /// session uses these and never resolves again.
+    ModelProfiles {
+        profiles: Vec<profile::RoleProfile>,
     },
     StageEntered {
         stage: Stage,

@@ -238,6 +238,11 @@ pub struct Settings {
     pub model: Option<String>,
     /// Models listed by `GET /v1/models`.
     pub models: Vec<String>,
+    /// Extra fields of every model entry in `GET /v1/models` (e.g. `context_length`,
+    /// `max_model_len`, `max_completion_tokens`), as servers that report their limits send them.
+    pub model_fields: serde_json::Map<String, Value>,
+    /// The body of `GET /props` (llama-server's settings); None: 404, as OpenAI answers.
+    pub props: Option<Value>,
     /// Keep every request for [`FakeOpenAi::requests`] (off for long benchmark runs; counting
     /// continues either way).
     pub record: bool,
@@ -256,6 +261,8 @@ impl Default for Settings {
             reasoning_model_params: false,
             model: None,
             models: vec!["fake-model".into()],
+            model_fields: serde_json::Map::new(),
+            props: None,
             record: true,
         }
     }
@@ -303,6 +310,7 @@ impl FakeOpenAi {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/models", get(models))
+            .route("/props", get(props))
             .route(
                 "/health",
                 get(|| async { axum::Json(json!({"status": "ok"})) }),
@@ -419,12 +427,28 @@ impl Drop for FakeOpenAi {
 }
 
 async fn models(State(shared): State<Arc<Shared>>) -> Response {
-    let names = shared.settings.lock().unwrap().models.clone();
+    let (names, fields) = {
+        let s = shared.settings.lock().unwrap();
+        (s.models.clone(), s.model_fields.clone())
+    };
     let data: Vec<Value> = names
         .iter()
-        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "fake"}))
+        .map(|id| {
+            let mut entry = json!({"id": id, "object": "model", "created": 0, "owned_by": "fake"});
+            if let Value::Object(m) = &mut entry {
+                m.extend(fields.clone());
+            }
+            entry
+        })
         .collect();
     axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn props(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.settings.lock().unwrap().props.clone() {
+        Some(body) => axum::Json(body).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// Draws the fault for one request: the queue first, then the random mode.

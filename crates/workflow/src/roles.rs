@@ -138,6 +138,19 @@ impl Roles {
         self.enabled(RoleKind::Helper)
     }
 
+    /// The names of the roles that get an agent: authors, reviewers, enabled helpers.
+    pub fn enabled_names(&self) -> Vec<String> {
+        [
+            self.enabled_authors(),
+            self.enabled_reviewers(),
+            self.enabled_helpers(),
+        ]
+        .concat()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect()
+    }
+
     /// The effective model: `roles.<name>.model`, else the role file's, else none (the `llm` default).
     pub fn model(&self, name: &str) -> Option<String> {
         self.config

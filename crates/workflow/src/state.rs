@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
+use protocol::profile::RoleProfile;
 use protocol::{
     Category, Disposition, Event, FeedbackItem, ItemStatus, JournalRecord, RevisionEntry,
     SessionInputs, SessionStatus, Stage, TaskKind, Usage,
@@ -135,6 +136,8 @@ pub struct SessionState {
     pub agent_restarts: BTreeMap<String, u32>,
     pub last_error: Option<String>,
     pub pause_reason: Option<String>,
+    /// Each role's model profile, as journaled when the session first ran (empty before).
+    pub profiles: Vec<RoleProfile>,
 }
 
 impl SessionState {
@@ -168,6 +171,7 @@ impl SessionState {
                 self.status = Some(SessionStatus::Running);
                 self.started_at = Some(rec.at);
             }
+            Event::ModelProfiles { profiles } => self.profiles = profiles.clone(),
             Event::StageEntered { stage } => self.stage = Some(*stage),
             Event::StageCompleted { stage } => {
                 self.stages_completed.insert(*stage);
@@ -312,6 +316,14 @@ impl SessionState {
     }
 
     /// Tasks of a step, in dispatch order.
+    /// The model profile journaled for `role`, if any.
+    pub fn profile(&self, role: &str) -> Option<&protocol::profile::ModelProfile> {
+        self.profiles
+            .iter()
+            .find(|p| p.role == role)
+            .map(|p| &p.profile)
+    }
+
     pub fn step_tasks(&self, key: &StepKey) -> Vec<&TaskRecord> {
         let mut v: Vec<&TaskRecord> = self.tasks.values().filter(|t| &t.step() == key).collect();
         v.sort_by_key(|t| (t.attempt, t.dispatched_at));
