@@ -2,7 +2,6 @@
 //! CI or by hand): the top-level documents when present, the manifest, every design document, and
 //! the shape of `specs/` itself (no unlisted files, no subdirectories, no links).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -193,16 +192,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
 /// is given in the same form (agentmux's when there is no map or it mixes the two, which
 /// validate_manifest reports).
 fn trace_form_of(manifest: &Value) -> TraceForm {
-    let selected: BTreeSet<String> = manifest
-        .get("selected_docs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let selected = super::manifest::selected_docs(manifest);
     manifest
         .get("traceability")
         .and_then(Value::as_object)

@@ -94,16 +94,7 @@ fn check(
     let DocCount { min, max, ceiling } = count;
     let ceiling = ceiling.max(max);
     let mut out = Vec::new();
-    let listed: BTreeSet<String> = json
-        .get("selected_docs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let listed = selected_docs(json);
     match compiled() {
         Ok(c) => {
             for e in c.validator.iter_errors(json).take(MAX_SCHEMA_FINDINGS) {
@@ -297,6 +288,20 @@ fn pointer_to_path(pointer: &str) -> String {
     } else {
         out
     }
+}
+
+/// The file names a manifest lists in `selected_docs` (none when the key is missing or not a list).
+pub(crate) fn selected_docs(manifest: &Value) -> BTreeSet<String> {
+    manifest
+        .get("selected_docs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
