@@ -57,17 +57,7 @@ fn architect_profile(status: &Value) -> Value {
 #[test]
 fn a_session_records_the_endpoint_profile_and_asks_for_its_output_budget() {
     let rig = rig_with_a_large_model("workflow:\n  review_rounds: 1\n");
-    let out = rig
-        .cmd()
-        .args(["run", "--goal", "A team link shortener"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rig.run_headless(0);
     assert_eq!(profile_records(&rig).len(), 1);
     let p = architect_profile(&rig.status());
     assert_eq!(p["model"], "fake-model");
@@ -88,17 +78,7 @@ fn a_session_records_the_endpoint_profile_and_asks_for_its_output_budget() {
 #[test]
 fn a_resumed_session_keeps_its_profile_when_the_config_changed() {
     let rig = rig_with_a_large_model("  max_total_tokens: 50\n");
-    let out = rig
-        .cmd()
-        .args(["run", "--goal", "A team link shortener"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "paused: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rig.run_headless(3);
     let before = architect_profile(&rig.status());
     let asked_before = requested_max_tokens(&rig).len();
     rig.cmd()

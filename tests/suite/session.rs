@@ -237,13 +237,7 @@ fn a_human_gate_waits_for_feedback_and_approval_with_helper_roles_on() {
 /// `agentmux run --goal ...` (one review round) to completion; the rig and the run's stderr.
 fn headless_run(script: Script) -> (Rig, String) {
     let rig = Rig::new(script, "workflow:\n  review_rounds: 1\n");
-    let out = rig
-        .cmd()
-        .args(["run", "--goal", "A team link shortener"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = rig.run_headless(0);
     (rig, stderr)
 }
 
@@ -263,17 +257,7 @@ fn cached_prompt_tokens_reach_the_journal_status_and_cost() {
         "  prices:\n    fake-model: { input_per_mtok: 1.0, cached_input_per_mtok: 0.25, output_per_mtok: 2.0 }\nworkflow:\n  review_rounds: 1\n",
     );
     rig.server.configure(|s| s.cached_prompt_tokens = Some(40));
-    let out = rig
-        .cmd()
-        .args(["run", "--goal", "A team link shortener"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rig.run_headless(0);
 
     let (mut prompt, mut cached, mut cost) = (0u64, 0u64, 0f64);
     for e in rig
@@ -359,17 +343,7 @@ fn a_broken_template_override_fails_the_session_naming_the_file() {
 #[test]
 fn the_token_budget_pauses_the_session_and_says_which_limit() {
     let rig = Rig::new(Script::default(), "  max_total_tokens: 50\n");
-    let out = rig
-        .cmd()
-        .args(["run", "--goal", "A team link shortener"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "paused: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rig.run_headless(3);
     let status = rig.status();
     assert_eq!(status["state"], "paused");
     let reason = status["pause_reason"].as_str().unwrap();
@@ -437,17 +411,7 @@ fn a_remote_session_re_reviews_important_items_unless_configured_otherwise() {
             ..Script::default()
         };
         let rig = Rig::new(script, config);
-        let out = rig
-            .cmd()
-            .args(["run", "--goal", "A team link shortener"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rig.run_headless(0);
         rig.journal()
             .iter()
             .filter(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == "re_review")

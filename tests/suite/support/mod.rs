@@ -63,6 +63,18 @@ pub(crate) struct Rig {
 }
 
 impl Rig {
+    /// `agentmux run --goal ...` headless in the project: asserts its exit code, returns stderr.
+    pub(crate) fn run_headless(&self, exit_code: i32) -> String {
+        let out = self
+            .cmd()
+            .args(["run", "--goal", "A team link shortener"])
+            .output()
+            .expect("run agentmux");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(exit_code), "{stderr}");
+        stderr
+    }
+
     pub(crate) fn new(script: design_team::Script, extra_config: &str) -> Self {
         let server = fake_openai::FakeOpenAi::start(design_team::responder(script));
         let project = Project::new();
