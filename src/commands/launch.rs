@@ -89,11 +89,12 @@ fn prepare_session(
         None => None,
     };
     if let Some(prd) = &prd
-        && crate::intake::needs_summary(prd, cfg.workflow.context_tokens)
+        && let over = cfg.workflow.prd_summary_over(llm::uses_local_model(cfg))
+        && crate::intake::needs_summary(prd, over)
     {
         eprintln!(
-            "warning: the PRD (~{} tokens) is larger than workflow.context_tokens ({}); the architect will summarise it first",
-            prd.tokens, cfg.workflow.context_tokens
+            "warning: the PRD (~{} tokens) is larger than {over} tokens (workflow.context_tokens, or the model's default); the architect will summarise it first",
+            prd.tokens
         );
     }
     Ok(NewSession {
@@ -117,7 +118,10 @@ fn write_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, new: NewSessio
     if let Some(prd) = &new.prd {
         write_atomic(&store.input_path(INPUT_PRD), prd.text.as_bytes())?;
     }
-    let digest = crate::intake::digest(&ctx.project_dir, cfg.workflow.context_tokens / 2);
+    let digest = crate::intake::digest(
+        &ctx.project_dir,
+        cfg.workflow.digest_tokens(llm::uses_local_model(cfg)),
+    );
     write_atomic(&store.input_path(INPUT_DIGEST), digest.text.as_bytes())?;
     let (mut journal, _, _) = Journal::open(&paths.journal())?;
     journal.append(Event::SessionStarted {

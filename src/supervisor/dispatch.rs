@@ -10,10 +10,19 @@ use crate::journal::SessionState;
 use crate::supervisor::session::SessionContext;
 use material::{Material, Sources};
 use protocol::error::{Error, Result};
-use protocol::{OutputSpec, Task, TaskKind, TaskOutcome, task_id};
+use protocol::profile::StructuredMode;
+use protocol::{ContextCut, OutputSpec, Task, TaskKind, TaskOutcome, task_id};
 use workflow::machine::StepTask;
-use workflow::prompts::{Prompt, PromptTask, build};
+use workflow::prompts::{ContextBudget, Prompt, PromptTask, build};
 use workflow::state::{StepKey, TaskState};
+
+/// A task as built, with what its prompt left out to fit the model's window.
+pub(crate) struct Built {
+    pub(crate) task: Task,
+    pub(crate) cuts: Vec<ContextCut>,
+    /// Tokens the prompt's user message could use.
+    pub(crate) budget_tokens: u32,
+}
 
 /// Builds the task for a step.
 pub(crate) fn build_task(
@@ -21,7 +30,7 @@ pub(crate) fn build_task(
     state: &SessionState,
     st: &StepTask,
     local: bool,
-) -> Result<Task> {
+) -> Result<Built> {
     let role = ctx.roles.get(&st.role).ok_or_else(|| {
         Error::Usage(format!(
             "role `{}` is not defined (agents/ or .agentmux/agents/)",
@@ -44,16 +53,21 @@ pub(crate) fn build_task(
     } else {
         request
     };
+    let max_tokens = max_tokens(ctx, state, &st.role, local);
+    let mut inputs = sources.inputs(state, local);
+    inputs.budget = context_budget(ctx, state, &st.role, local, max_tokens);
     let Prompt {
         messages,
         mut output,
         title,
-    } = build(role, &task, &sources.inputs(state, local), &ctx.config);
+        cuts,
+        budget_tokens,
+    } = build(role, &task, &inputs, &ctx.config);
     if local && let OutputSpec::Json { schema, .. } = &mut output {
         bound_schema(schema, 700, 10);
         one_entry_per_item(schema);
     }
-    Ok(Task {
+    let task = Task {
         id: task_id(st.stage, &st.kind, st.round, &st.role, st.attempt),
         session_id: ctx.session_id.clone(),
         role: st.role.clone(),
@@ -66,10 +80,47 @@ pub(crate) fn build_task(
         output,
         model: ctx.roles.model(&st.role),
         temperature: ctx.roles.temperature(&st.role),
-        max_tokens: max_tokens(ctx, state, &st.role, local),
+        max_tokens,
         item_ids: task.item_ids(),
         created_at: jiff::Timestamp::now(),
+    };
+    Ok(Built {
+        task,
+        cuts,
+        budget_tokens,
     })
+}
+
+/// What a task's prompt may use: the role's journaled profile (its window, structured-output
+/// mode), the answer's `max_tokens` (the local model's: the worker's `llm.max_tokens`) and
+/// `workflow.context_tokens` as a cap when set. Before profiles are journaled (they are, before
+/// the first dispatch) the bundled model's or the default profile's figures stand in.
+fn context_budget(
+    ctx: &SessionContext,
+    state: &SessionState,
+    role: &str,
+    local: bool,
+    max_tokens: Option<u32>,
+) -> ContextBudget {
+    let profile = state.profile(role);
+    let window = profile.map_or(
+        if local {
+            ctx.config.llm.local.ctx_size
+        } else {
+            llm::profile::DEFAULT_CONTEXT_WINDOW
+        },
+        |p| p.context_window.value,
+    );
+    let output = max_tokens
+        .or_else(|| ctx.roles.max_tokens(role))
+        .unwrap_or(ctx.config.llm.max_tokens);
+    ContextBudget {
+        window,
+        output,
+        context_cap: ctx.config.workflow.context_tokens,
+        schema_in_prompt: profile
+            .is_some_and(|p| p.structured_output.value == StructuredMode::None),
+    }
 }
 
 /// The `max_tokens` of a task: the role's own setting, else (remote models only) the output

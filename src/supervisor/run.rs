@@ -211,8 +211,11 @@ impl Supervisor {
     /// Builds task `id` and writes its file, to be synced before the journal that records it.
     fn write_task(&mut self, st: &StepTask, id: &str) -> Result<()> {
         let t = Instant::now();
-        let task =
-            crate::supervisor::dispatch::build_task(&self.ctx, &self.state, st, self.local_model)?;
+        let crate::supervisor::dispatch::Built {
+            task,
+            cuts,
+            budget_tokens,
+        } = crate::supervisor::dispatch::build_task(&self.ctx, &self.state, st, self.local_model)?;
         let built = t.elapsed();
         self.dispatched_items
             .insert(id.to_string(), task.item_ids.clone());
@@ -224,6 +227,13 @@ impl Supervisor {
             write_us = (t.elapsed() - built).as_micros() as u64,
             "task written"
         );
+        if !cuts.is_empty() {
+            self.record(Event::ContextShrunk {
+                task_id: id.to_string(),
+                budget_tokens,
+                cuts,
+            })?;
+        }
         Ok(())
     }
 

@@ -46,9 +46,12 @@ impl SessionContext {
         let roles_us = t0.elapsed().as_micros() as u64;
         let store = Store::new(paths.artifacts());
         let has_prd = store.input_path(INPUT_PRD).is_file();
+        let summary_over = config
+            .workflow
+            .prd_summary_over(llm::uses_local_model(&config));
         let prd_needs_summary = store
             .read_input(INPUT_PRD)
-            .is_some_and(|p| protocol::estimate_tokens(&p) > config.workflow.context_tokens);
+            .is_some_and(|p| protocol::estimate_tokens(&p) > summary_over);
         let author = roles
             .enabled_authors()
             .first()

@@ -28,7 +28,7 @@ use protocol::profile::{
 use crate::endpoint::{Endpoint, role_model};
 
 /// The window assumed for a model nobody describes.
-const DEFAULT_CONTEXT_WINDOW: u32 = 16_384;
+pub const DEFAULT_CONTEXT_WINDOW: u32 = 16_384;
 /// The output budget assumed for a model nobody describes.
 const DEFAULT_MAX_OUTPUT: u32 = 4_096;
 /// How long the endpoint may take to describe itself.

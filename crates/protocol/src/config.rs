@@ -257,8 +257,10 @@ pub struct WorkflowConfig {
     pub repair_attempts: u32,
     /// After the repair limit: `pause` the session, or `continue` with the artifact marked invalid.
     pub on_invalid: OnInvalid,
-    /// Token budget for the codebase digest and the PRD in prompts.
-    pub context_tokens: u32,
+    /// Most tokens of context (PRD, code, earlier documents) in one prompt. None: the model's
+    /// window decides (see `workflow::prompts::context`). Also sizes the codebase digest (half)
+    /// and the PRD over which the architect summarises it first.
+    pub context_tokens: Option<u32>,
     /// Attempts of a task that failed (LLM error) before the session fails.
     pub task_attempts: u32,
 }
@@ -284,13 +286,30 @@ impl Default for WorkflowConfig {
             design_docs: DesignDocsConfig::default(),
             repair_attempts: 2,
             on_invalid: OnInvalid::Pause,
-            context_tokens: 3000,
+            context_tokens: None,
             task_attempts: 3,
         }
     }
 }
 
 impl WorkflowConfig {
+    /// Tokens of the codebase digest written at intake: half of `context_tokens` when set, else
+    /// 1,500 for the bundled local model (8k window) and 8,000 for a capable one, whose prompts
+    /// shrink it first when their window is small.
+    pub fn digest_tokens(&self, local_model: bool) -> u32 {
+        self.context_tokens
+            .map(|c| c / 2)
+            .unwrap_or(if local_model { 1_500 } else { 8_000 })
+    }
+
+    /// The PRD size, in tokens, over which the architect summarises it before anything else:
+    /// `context_tokens` when set, else 3,000 for the bundled local model and 24,000 for a
+    /// capable one (a fifth of a 128k window; smaller windows shrink prompts by the stated rule).
+    pub fn prd_summary_over(&self, local_model: bool) -> u32 {
+        self.context_tokens
+            .unwrap_or(if local_model { 3_000 } else { 24_000 })
+    }
+
     /// The resolved `stop_when`: the configured value, else `no_critical` on the bundled local
     /// model (whose sessions must stay short) and `no_critical_or_important` on a capable one,
     /// whose important items are worth a re-review. `local_model`: `llm::uses_local_model`.

@@ -267,6 +267,30 @@ pub struct Task {
     pub created_at: Timestamp,
 }
 
+/// How a part of a prompt's context was shrunk to fit the model's window.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CutKind {
+    /// Replaced by its outline (headings and first lines) or a shorter form.
+    Summarised,
+    /// Left out.
+    Omitted,
+    /// Cut at a line break.
+    Truncated,
+}
+
+/// A part of a prompt's context that did not fit whole: which, how big it was and what was kept.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ContextCut {
+    /// The part's title in the prompt, e.g. `Codebase digest`, `Requirements (PRD)`.
+    pub part: String,
+    /// Its estimated tokens, whole.
+    pub tokens: u32,
+    /// Its estimated tokens as sent (0 when left out).
+    pub kept_tokens: u32,
+    pub how: CutKind,
+}
+
 /// Token counts of one LLM call.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -520,6 +544,14 @@ pub enum Event {
         round: u32,
         attempt: u32,
         kind: TaskKind,
+    },
+    /// A task's prompt did not fit the model's window whole: what was shrunk (see
+    /// `workflow::prompts::context`).
+    ContextShrunk {
+        task_id: String,
+        /// Tokens the user message could use.
+        budget_tokens: u32,
+        cuts: Vec<ContextCut>,
     },
     TaskCompleted {
         task_id: String,

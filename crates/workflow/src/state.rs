@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use protocol::profile::RoleProfile;
 use protocol::{
-    Category, Disposition, Event, FeedbackItem, ItemStatus, JournalRecord, RevisionEntry,
-    SessionInputs, SessionStatus, Stage, TaskKind, Usage,
+    Category, ContextCut, Disposition, Event, FeedbackItem, ItemStatus, JournalRecord,
+    RevisionEntry, SessionInputs, SessionStatus, Stage, TaskKind, Usage,
 };
 
 /// Where a dispatched task stands.
@@ -138,6 +138,8 @@ pub struct SessionState {
     pub pause_reason: Option<String>,
     /// Each role's model profile, as journaled when the session first ran (empty before).
     pub profiles: Vec<RoleProfile>,
+    /// What did not fit the window whole, by task id (see `Event::ContextShrunk`).
+    pub context_cuts: BTreeMap<String, Vec<ContextCut>>,
 }
 
 impl SessionState {
@@ -172,6 +174,9 @@ impl SessionState {
                 self.started_at = Some(rec.at);
             }
             Event::ModelProfiles { profiles } => self.profiles = profiles.clone(),
+            Event::ContextShrunk { task_id, cuts, .. } => {
+                self.context_cuts.insert(task_id.clone(), cuts.clone());
+            }
             Event::StageEntered { stage } => self.stage = Some(*stage),
             Event::StageCompleted { stage } => {
                 self.stages_completed.insert(*stage);

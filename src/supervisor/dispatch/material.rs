@@ -12,7 +12,7 @@ use docs::DocKind;
 use protocol::error::{Error, Result};
 use protocol::{Disposition, FeedbackItem, ItemStatus, Stage, TaskKind};
 use workflow::machine::{StepTask, doc_for_section};
-use workflow::prompts::{PromptInputs, PromptTask};
+use workflow::prompts::{ContextBudget, PromptInputs, PromptTask};
 
 /// What every prompt of the session may read: the PRD, the digest and the accepted documents.
 pub(super) struct Sources {
@@ -74,6 +74,7 @@ impl Sources {
             manifest: self.manifest.as_ref(),
             design_docs: &self.design_docs,
             local_model: local,
+            budget: ContextBudget::default(),
         }
     }
 }
@@ -128,7 +129,10 @@ impl Material {
         Ok(match kind {
             TaskKind::Summarize => Material::Summarize {
                 text: ctx.store.read_input(INPUT_PRD).unwrap_or_default(),
-                budget_tokens: ctx.config.workflow.context_tokens,
+                budget_tokens: ctx
+                    .config
+                    .workflow
+                    .prd_summary_over(llm::uses_local_model(&ctx.config)),
             },
             TaskKind::Draft => Material::Draft { kind: doc },
             TaskKind::Contribute => Material::Contribute,
@@ -136,7 +140,7 @@ impl Material {
             TaskKind::DesignDoc { file } => design_doc(file, sources),
             TaskKind::Review => Material::Review {
                 kind: doc,
-                document: stage_document(ctx, state, st.stage, sources),
+                document: stage_document(ctx, state, st.stage),
                 round: st.round,
             },
             TaskKind::ReReview => Material::ReReview {
@@ -239,21 +243,11 @@ fn design_doc(file: &str, sources: &Sources) -> Material {
     }
 }
 
-/// The document a review reads: the stage's latest, or for the final review every design
-/// document, each headed by its file name.
-fn stage_document(
-    ctx: &SessionContext,
-    state: &SessionState,
-    stage: Stage,
-    sources: &Sources,
-) -> String {
+/// The document a review reads: the stage's latest; for the final review nothing, since the
+/// prompt reads every design document from the [`Sources`].
+fn stage_document(ctx: &SessionContext, state: &SessionState, stage: Stage) -> String {
     if stage == Stage::FinalReview {
-        sources
-            .design_docs
-            .iter()
-            .map(|(f, t)| format!("<!-- {f} -->\n{t}"))
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        String::new()
     } else {
         ctx.store
             .latest_md(state, stage, doc_name(stage))

@@ -1,18 +1,16 @@
 //! A helper role's contribution before the proposal: what its speciality adds to the chosen
 //! option, for the architect to use.
 
-use super::parts::{UserPrompt, chosen_option};
+use super::parts::UserPrompt;
 use super::{Cx, Prompt};
 use protocol::OutputSpec;
 
 pub(super) fn build(cx: &Cx) -> Prompt {
-    let (project, budget) = (cx.project, cx.budget);
+    let project = cx.project;
     let mut p = UserPrompt::default();
-    p.requirements(cx.inputs, budget * 45 / 100);
-    if let Some(opt) = chosen_option(cx.inputs, budget * 30 / 100) {
-        p.doc("Chosen architecture option", &opt, "markdown");
-    }
-    p.digest(cx.inputs, budget.saturating_sub(p.tokens()));
+    p.requirements(cx.inputs);
+    p.digest(cx.inputs);
+    p.options_basis(cx.inputs);
     p.task(format!(
         "The architect will next write the design proposal for `{project}` using the chosen option. \
          Write your contribution now, as your role describes, in markdown of at most about 500 words. \

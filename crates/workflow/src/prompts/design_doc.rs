@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::parts::{UserPrompt, fit, one_line};
+use super::context::Layer;
+use super::parts::{UserPrompt, one_line, rank};
 use super::{Cx, Prompt};
 use docs::DocKind;
 
@@ -22,15 +23,10 @@ pub(super) fn build(cx: &Cx, file: &str, scope: &str) -> Prompt {
 
 /// The context and the task of a design document.
 pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
-    let (project, inputs, budget) = (cx.project, cx.inputs, cx.budget);
-    p.requirements(inputs, budget * 35 / 100);
-    if let Some(m) = inputs.manifest {
-        let s = from_manifest(m, file);
-        if !s.is_empty() {
-            p.context("From the manifest", &fit(s.trim_end(), budget * 15 / 100));
-        }
-    }
-    p.proposal_excerpt(
+    let (project, inputs) = (cx.project, cx.inputs);
+    p.requirements(inputs);
+    p.digest(inputs);
+    p.proposal(
         inputs,
         &[
             "Approach Overview",
@@ -40,8 +36,25 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
             "Security Design",
             "Performance and Scalability",
         ],
-        budget.saturating_sub(p.tokens()),
+        rank::BASIS,
     );
+    if let Some(m) = inputs.manifest {
+        p.text(
+            Layer::Accepted,
+            "Design documents planned",
+            &plan_of(m),
+            Some(rank::CORE),
+        );
+        let s = from_manifest(m, file);
+        if !s.is_empty() {
+            p.text(
+                Layer::Work,
+                &format!("This document: {file}"),
+                s.trim_end(),
+                None,
+            );
+        }
+    }
     let scope = if scope.trim().is_empty() {
         String::new()
     } else {
@@ -50,14 +63,48 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
     p.task(format!(
         "Write the design document `{file}` for `{project}`.{scope} Tie every choice to the PRD's objectives and \
          non-functional requirements, prefer concrete specifications (schemas, limits, timeouts) to options, and state \
-         gaps under Assumptions (TBD) with an owner. The title names the area (e.g. \"Order API\"). Include a diagram of \
-         the components and data flow, 3 to 5 candidates in the stack selection, and the four phases (spike, MVP, \
-         scale-up, hardening) each with scope, KPIs, exit criteria and tests."
+         gaps under Assumptions (TBD) with an owner. Do not repeat what the other planned documents cover. The title \
+         names the area (e.g. \"Order API\"). Include a diagram of the components and data flow, 3 to 5 candidates in \
+         the stack selection, and the four phases (spike, MVP, scale-up, hardening) each with scope, KPIs, exit \
+         criteria and tests, in line with the manifest's phase plan."
     ));
 }
 
-/// What the manifest says about `file`: its rationale, the PRD items it covers, and the other
-/// documents (not to repeat).
+/// The manifest's plan, the same for every task that reads it: each design document with its
+/// scope, and the phase plan.
+pub(super) fn plan_of(m: &Value) -> String {
+    let mut s = String::new();
+    if let Some(areas) = m.get("design_areas").and_then(Value::as_object) {
+        for (file, scope) in areas {
+            let _ = writeln!(
+                s,
+                "- {file}: {}",
+                one_line(scope.as_str().unwrap_or_default())
+            );
+        }
+    }
+    if let Some(phases) = m.get("phase_plan_overview").and_then(Value::as_array) {
+        let _ = writeln!(s, "\nPhase plan:");
+        for ph in phases {
+            let get = |k: &str| {
+                ph.get(k)
+                    .and_then(Value::as_str)
+                    .map(one_line)
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(
+                s,
+                "- {}: {} (exit: {})",
+                get("phase"),
+                get("goals"),
+                get("exit_criteria")
+            );
+        }
+    }
+    s.trim_end().to_string()
+}
+
+/// What the manifest says about `file`: its rationale and the PRD items it covers.
 fn from_manifest(m: &Value, file: &str) -> String {
     let mut s = String::new();
     let get = |k: &str| m.get(k).and_then(|v| v.get(file)).and_then(Value::as_str);
@@ -76,20 +123,6 @@ fn from_manifest(m: &Value, file: &str) -> String {
             .collect();
         if !covered.is_empty() {
             let _ = writeln!(s, "Covers: {}", covered.join(", "));
-        }
-    }
-    if let Some(areas) = m.get("design_areas").and_then(Value::as_object) {
-        let others: Vec<String> = areas
-            .iter()
-            .filter(|(f, _)| f.as_str() != file)
-            .map(|(f, sc)| format!("{f} ({})", one_line(sc.as_str().unwrap_or_default())))
-            .collect();
-        if !others.is_empty() {
-            let _ = writeln!(
-                s,
-                "Other documents (do not repeat them): {}",
-                others.join("; ")
-            );
         }
     }
     s

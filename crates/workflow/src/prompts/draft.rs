@@ -1,14 +1,10 @@
 //! Drafting a stage's document: the requirements, the options, the proposal or the
-//! implementation plan. Each reads what its stage builds on, within its share of the budget.
+//! implementation plan. Each reads, whole, what its stage builds on.
 
-use std::fmt::Write as _;
-
-use serde_json::Value;
-
-use super::parts::{UserPrompt, chosen_option, fit, one_line};
+use super::context::{Block, Layer};
+use super::parts::{UserPrompt, rank};
 use super::{Cx, Prompt, design_doc};
 use docs::DocKind;
-use docs::markdown::section_text;
 
 pub(super) fn build(cx: &Cx, kind: DocKind) -> Prompt {
     let mut p = UserPrompt::default();
@@ -25,7 +21,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind) -> Prompt {
 
 fn prd(p: &mut UserPrompt, cx: &Cx) {
     p.goal_and_journey(cx.inputs);
-    p.digest(cx.inputs, cx.budget);
+    p.digest(cx.inputs);
     p.task(format!(
         "Write the product requirements document for `{}` from the goal, the user journey and the codebase. \
          Objectives are measurable; each functional requirement is one testable behaviour; non-functional \
@@ -36,9 +32,8 @@ fn prd(p: &mut UserPrompt, cx: &Cx) {
 }
 
 fn options(p: &mut UserPrompt, cx: &Cx) {
-    p.goal_and_journey(cx.inputs);
-    p.requirements(cx.inputs, cx.budget * 60 / 100);
-    p.digest(cx.inputs, cx.budget.saturating_sub(p.tokens()));
+    p.requirements(cx.inputs);
+    p.digest(cx.inputs);
     p.task(format!(
         "Propose at least three distinct architecture options for `{}` (Option A, B, C in order). Each option \
          has a diagram (components as nodes with short ids, data flow as edges), the parts listed below, an effort \
@@ -49,22 +44,18 @@ fn options(p: &mut UserPrompt, cx: &Cx) {
 }
 
 fn proposal(p: &mut UserPrompt, cx: &Cx) {
-    let (inputs, budget) = (cx.inputs, cx.budget);
-    p.requirements(inputs, budget * 35 / 100);
-    if let Some(opt) = chosen_option(inputs, budget * 30 / 100) {
-        p.doc("Chosen architecture option", &opt, "markdown");
+    let inputs = cx.inputs;
+    p.requirements(inputs);
+    p.digest(inputs);
+    p.options_basis(inputs);
+    for (who, text) in inputs.contributions {
+        p.doc(
+            Layer::Accepted,
+            &format!("Contribution from {who}"),
+            text,
+            Some(rank::BACKGROUND),
+        );
     }
-    if !inputs.contributions.is_empty() {
-        let share = budget * 25 / 100 / inputs.contributions.len() as u32;
-        for (who, text) in inputs.contributions {
-            p.doc(
-                &format!("Contribution from {who}"),
-                &fit(text, share),
-                "markdown",
-            );
-        }
-    }
-    p.digest(inputs, budget.saturating_sub(p.tokens()));
     p.task(format!(
         "Write the full design proposal for `{}` based on the chosen option. Apply the design principles of \
          your role and answer, in the matching sections, where state lives, what is fast and what is slow, how data \
@@ -76,8 +67,10 @@ fn proposal(p: &mut UserPrompt, cx: &Cx) {
 }
 
 fn implementation_plan(p: &mut UserPrompt, cx: &Cx) {
-    let (inputs, budget) = (cx.inputs, cx.budget);
-    p.proposal_excerpt(
+    let inputs = cx.inputs;
+    p.requirements(inputs);
+    p.digest(inputs);
+    p.proposal(
         inputs,
         &[
             "Title and Summary",
@@ -85,35 +78,23 @@ fn implementation_plan(p: &mut UserPrompt, cx: &Cx) {
             "High-Level Implementation Plan",
             "Trade-offs and Design Decisions",
         ],
-        budget * 50 / 100,
+        rank::BASIS,
     );
-    if let Some(areas) = inputs
-        .manifest
-        .and_then(|m| m.get("design_areas"))
-        .and_then(Value::as_object)
-    {
-        let mut s = String::new();
-        for (file, scope) in areas {
-            let _ = writeln!(
-                s,
-                "- {file}: {}",
-                one_line(scope.as_str().unwrap_or_default())
-            );
-        }
-        p.context("Design documents", s.trim_end());
+    if let Some(m) = inputs.manifest {
+        p.text(
+            Layer::Accepted,
+            "Design documents planned",
+            &design_doc::plan_of(m),
+            Some(rank::CORE),
+        );
     }
-    if !inputs.design_docs.is_empty() {
-        let share = budget * 30 / 100 / inputs.design_docs.len() as u32;
-        for (file, md) in inputs.design_docs {
-            let overview = section_text(md, "Architecture Overview").unwrap_or(md);
-            p.doc(
-                &format!("{file} (overview)"),
-                &fit(overview, share),
-                "markdown",
-            );
-        }
+    for (file, md) in inputs.design_docs {
+        p.add(
+            Block::new(Layer::Accepted, &format!("Design document {file}"), md)
+                .fenced("markdown")
+                .ranked(Some(rank::BACKGROUND)),
+        );
     }
-    p.requirements(inputs, budget.saturating_sub(p.tokens()).max(budget / 10));
     p.task(format!(
         "Write the implementation plan for `{}` from the final design. Do not reconsider the options; plan the \
          chosen solution only. Tasks are small enough for one pull request each, grouped in phases (preparation, \

@@ -5,23 +5,34 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::parts::{UserPrompt, document_for_integration, ids, one_line};
+use super::context::{Block, Layer};
+use super::parts::{UserPrompt, ids, integration_summary, one_line, rank};
 use super::{Cx, Prompt};
 use docs::DocKind;
 use docs::schema::integration_schema;
-use protocol::{FeedbackItem, OutputSpec, estimate_tokens};
+use protocol::{FeedbackItem, OutputSpec};
 
 pub(super) fn build(cx: &Cx, kind: DocKind, document: &Value, items: &[FeedbackItem]) -> Prompt {
-    let (project, budget) = (cx.project, cx.budget);
-    let list = item_list(items);
-    let items_tokens = estimate_tokens(&list);
+    let project = cx.project;
     let mut p = UserPrompt::default();
-    p.context("Feedback items", list.trim_end());
-    let doc_budget = budget.saturating_sub(items_tokens).max(budget / 3);
-    p.doc(
-        &format!("Current {} (JSON)", kind.label()),
-        &document_for_integration(kind, document, items, doc_budget),
-        "json",
+    p.requirements(cx.inputs);
+    p.digest(cx.inputs);
+    // The document whole; when the window cannot hold it, the sections the items name.
+    p.add(
+        Block::new(
+            Layer::Work,
+            &format!("Current {} (JSON)", kind.label()),
+            &serde_json::to_string(document).unwrap_or_default(),
+        )
+        .fenced("json")
+        .ranked(Some(rank::CORE))
+        .summarised_as(integration_summary(kind, document, items)),
+    );
+    p.text(
+        Layer::Work,
+        "Feedback items",
+        item_list(items).trim_end(),
+        None,
     );
     p.task(format!(
         "Integrate the feedback into the {} of `{project}`. For every item: acknowledge it, evaluate it, update the \

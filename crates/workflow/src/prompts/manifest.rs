@@ -1,7 +1,8 @@
 //! Choosing the design areas: the manifest plans one design document per area and maps every
 //! PRD item to the documents that cover it.
 
-use super::parts::UserPrompt;
+use super::context::Layer;
+use super::parts::{UserPrompt, rank};
 use super::{Cx, Prompt};
 use docs::schema::manifest_draft_schema;
 use docs::validate::DESIGN_DOCS_CEILING;
@@ -11,8 +12,9 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
     let project = cx.project;
     let example = format!("{}_core_design.md", snake(project));
     let mut p = UserPrompt::default();
-    p.requirements(cx.inputs, cx.budget * 45 / 100);
-    p.proposal_excerpt(
+    p.requirements(cx.inputs);
+    p.digest(cx.inputs);
+    p.proposal(
         cx.inputs,
         &[
             "Title and Summary",
@@ -22,7 +24,7 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
             "API Design",
             "Infrastructure and Deployment",
         ],
-        cx.budget.saturating_sub(p.tokens()),
+        rank::BASIS,
     );
     trace_context(&mut p, trace_items);
     // A capable model may list more than `max` documents, up to the validator's ceiling, when
@@ -100,7 +102,7 @@ fn trace_context(p: &mut UserPrompt, items: &[(String, String)]) {
             }
         })
         .collect();
-    p.context("PRD items to trace", &list.join("\n"));
+    p.text(Layer::Work, "PRD items to trace", &list.join("\n"), None);
 }
 
 /// What the manifest task says about `traceability`.

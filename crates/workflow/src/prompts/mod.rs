@@ -2,15 +2,17 @@
 //!
 //! [`build`] turns a role, a task and the session's inputs into a [`Prompt`]: the chat messages,
 //! the expected output (free text, or JSON with its schema) and a one-line title for the pane
-//! header. The system message is the role prompt; the user message gives the context first, then
-//! the task, then the output fields with their hints from `sections.yaml`. Context is bounded by
-//! `workflow.context_tokens`: each task takes a share of that budget for the PRD, the digest and
-//! earlier documents, a re-review sees only the changed sections and its own items, and anything
-//! cut is marked as cut. The bundled local model has an 8k window, so prompts stay compact.
+//! header. The system message is the role prompt; the user message gives the context, then the
+//! task, then the output fields with their hints from `sections.yaml`. Each prompt carries whole
+//! what its task depends on (the PRD in every draft, review and integration; the whole accepted
+//! proposal for a design document; every design document for the final review and the plan),
+//! stable parts first, and shrinks only when the model's window cannot hold it, by the rule in
+//! [`context`], naming what it left out.
 //!
 //! Each task kind has its own module; this one only dispatches. A repair is the prompt of the
 //! task it repairs, continued (see [`repair`]), so what is sent for a repair is built here too.
 
+mod context;
 mod contribute;
 mod design_doc;
 mod draft;
@@ -27,11 +29,12 @@ mod tests;
 use serde_json::Value;
 
 use crate::roles::RoleDef;
+pub use context::ContextBudget;
 use docs::DocKind;
 use docs::schema::{SchemaLimits, document_schema};
 use parts::{UserPrompt, ids};
 use protocol::config::Config;
-use protocol::{ChatMessage, Disposition, FeedbackItem, OutputSpec};
+use protocol::{ChatMessage, ContextCut, Disposition, FeedbackItem, OutputSpec, estimate_tokens};
 
 /// What a session knows, borrowed for one prompt. Every task takes only what it needs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -59,8 +62,10 @@ pub struct PromptInputs<'a> {
     /// Design documents written so far: (file name, markdown).
     pub design_docs: &'a [(String, String)],
     /// The session runs on the bundled local model (`llm::uses_local_model`): its small window
-    /// bounds the schemas and the inputs.
+    /// bounds the schemas.
     pub local_model: bool,
+    /// What the prompt may use, from the role's model profile.
+    pub budget: ContextBudget,
 }
 
 /// What the agent is asked to do.
@@ -82,7 +87,9 @@ pub enum PromptTask<'a> {
     },
     /// Write one design document named in the manifest.
     DesignDoc { file: &'a str, scope: &'a str },
-    /// Review a document. For the final review: kind DesignDoc, document = all docs concatenated.
+    /// Review a document (its markdown). For the final review (kind DesignDoc), `document` is
+    /// empty to review every design document together, or one document's file name to review it
+    /// alone (a final review fanned out because the documents do not fit one window).
     Review {
         kind: DocKind,
         document: &'a str,
@@ -139,6 +146,10 @@ pub struct Prompt {
     pub output: OutputSpec,
     /// One line for the pane header.
     pub title: String,
+    /// What did not fit the window whole (empty when everything did).
+    pub cuts: Vec<ContextCut>,
+    /// Tokens the user message could use.
+    pub budget_tokens: u32,
 }
 
 /// Builds the prompt of a task.
@@ -147,7 +158,6 @@ pub fn build(role: &RoleDef, task: &PromptTask, inputs: &PromptInputs, cfg: &Con
         role,
         inputs,
         cfg,
-        budget: cfg.workflow.context_tokens.max(200),
         lim: SchemaLimits::for_model(inputs.local_model),
         project: inputs.project_name,
     };
@@ -184,7 +194,16 @@ pub fn build(role: &RoleDef, task: &PromptTask, inputs: &PromptInputs, cfg: &Con
             answer,
             findings,
             cut_off,
-        } => repair::build(build(role, of, inputs, cfg), answer, findings, cut_off),
+        } => {
+            // The repair resends the request with the answer and the findings: the request
+            // gets that much less room.
+            let mut inner = *inputs;
+            inner.budget.output = inner
+                .budget
+                .output
+                .saturating_add(repair::added_tokens(answer, findings, cut_off));
+            repair::build(build(role, of, &inner, cfg), answer, findings, cut_off)
+        }
     }
 }
 
@@ -194,8 +213,6 @@ struct Cx<'a> {
     role: &'a RoleDef,
     inputs: &'a PromptInputs<'a>,
     cfg: &'a Config,
-    /// The context budget in tokens, shared out among the task's inputs.
-    budget: u32,
     lim: SchemaLimits,
     project: &'a str,
 }
@@ -203,13 +220,22 @@ struct Cx<'a> {
 impl Cx<'_> {
     /// A one-turn prompt: the role prompt, then the user message.
     fn ask(&self, user: UserPrompt, output: OutputSpec, title: String) -> Prompt {
+        let budget = &self.inputs.budget;
+        let schema_tokens = match &output {
+            OutputSpec::Json { schema, .. } => estimate_tokens(&schema.to_string()),
+            OutputSpec::Text => 0,
+        };
+        let budget_tokens = budget.user_tokens(estimate_tokens(&self.role.prompt), schema_tokens);
+        let (text, cuts) = user.finish(budget_tokens, budget.context_cap);
         Prompt {
             messages: vec![
                 ChatMessage::system(self.role.prompt.clone()),
-                ChatMessage::user(user.finish()),
+                ChatMessage::user(text),
             ],
             output,
             title,
+            cuts,
+            budget_tokens,
         }
     }
 

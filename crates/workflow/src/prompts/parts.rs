@@ -6,97 +6,127 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::PromptInputs;
+pub(super) use super::context::fit;
+use super::context::{Block, Blocks, Layer};
 use docs::DocKind;
 use docs::markdown::{heading_block, section_text};
 use docs::schema::{SchemaLimits, option_letter};
 use docs::sections::sections;
-use protocol::estimate_tokens;
+use protocol::ContextCut;
 use protocol::{Decision, FeedbackItem};
 
-/// The user message under construction.
+/// How relevant a context block is to its task: the shrink rule (see [`super::context`])
+/// summarises and then leaves out the least relevant first.
+pub(super) mod rank {
+    /// The codebase digest: the first to go.
+    pub(crate) const CODE: u8 = 1;
+    /// Background documents: the other options' verdicts, contributions, sibling documents.
+    pub(crate) const BACKGROUND: u8 = 2;
+    /// The requirements.
+    pub(crate) const PRD: u8 = 3;
+    /// The document this task builds on (the chosen option, the accepted proposal).
+    pub(crate) const BASIS: u8 = 4;
+    /// What the task reads most closely (the manifest's plan for a design document, the
+    /// document an integration revises).
+    pub(crate) const CORE: u8 = 5;
+}
+
+/// The user message under construction: titled blocks, sent stable-first.
 #[derive(Default)]
 pub(super) struct UserPrompt {
-    parts: Vec<String>,
+    blocks: Blocks,
 }
 
 impl UserPrompt {
-    pub(super) fn context(&mut self, title: &str, text: &str) {
-        if !text.trim().is_empty() {
-            self.parts.push(format!("## {title}\n\n{}", text.trim()));
-        }
+    pub(super) fn add(&mut self, block: Block) {
+        self.blocks.push(block);
+    }
+
+    /// A block of plain text.
+    pub(super) fn text(&mut self, layer: Layer, title: &str, text: &str, rank: Option<u8>) {
+        self.add(Block::new(layer, title, text).ranked(rank));
     }
 
     /// A document or other markdown, fenced so its headings stay inside it.
-    pub(super) fn doc(&mut self, title: &str, text: &str, lang: &str) {
-        if !text.trim().is_empty() {
-            self.parts
-                .push(format!("## {title}\n\n{}", fence(text.trim(), lang)));
-        }
+    pub(super) fn doc(&mut self, layer: Layer, title: &str, text: &str, rank: Option<u8>) {
+        self.add(
+            Block::new(layer, title, text)
+                .fenced("markdown")
+                .ranked(rank),
+        );
     }
 
     pub(super) fn task(&mut self, text: String) {
-        self.parts.push(format!("## Your task\n\n{text}"));
+        self.text(Layer::Task, "Your task", &text, None);
     }
 
     pub(super) fn goal_and_journey(&mut self, inputs: &PromptInputs) {
         if let Some(g) = inputs.goal {
-            self.context("Goal", g);
+            self.text(Layer::Inputs, "Goal", g, None);
         }
         if let Some(j) = inputs.journey {
-            self.context("User journey", j);
+            self.text(Layer::Inputs, "User journey", j, None);
         }
     }
 
-    /// The PRD within `tokens`; without one, the goal and journey stand in (once).
-    pub(super) fn requirements(&mut self, inputs: &PromptInputs, tokens: u32) {
-        match inputs.prd {
-            Some(prd) => self.doc("Requirements (PRD)", &fit(prd, tokens), "markdown"),
-            None => {
-                if !self.parts.iter().any(|p| p.starts_with("## Goal")) {
-                    self.goal_and_journey(inputs);
-                }
-            }
+    /// The goal, the journey and the PRD, whole (the PRD shrinks with rank [`rank::PRD`]).
+    pub(super) fn requirements(&mut self, inputs: &PromptInputs) {
+        self.goal_and_journey(inputs);
+        if let Some(prd) = inputs.prd {
+            self.doc(Layer::Inputs, "Requirements (PRD)", prd, Some(rank::PRD));
         }
     }
 
-    /// The design proposal's sections with these titles, within `tokens`.
-    pub(super) fn proposal_excerpt(&mut self, inputs: &PromptInputs, titles: &[&str], tokens: u32) {
+    /// The codebase digest (the first block to shrink).
+    pub(super) fn digest(&mut self, inputs: &PromptInputs) {
+        self.doc(
+            Layer::Code,
+            "Codebase digest",
+            inputs.digest,
+            Some(rank::CODE),
+        );
+    }
+
+    /// The accepted design proposal, whole; its summary is these sections.
+    pub(super) fn proposal(&mut self, inputs: &PromptInputs, summary_titles: &[&str], rank: u8) {
         if let Some(doc) = inputs.proposal_doc {
-            self.doc(
-                "Design proposal (excerpt)",
-                &fit(&pick_sections(doc, titles), tokens),
-                "markdown",
+            self.add(
+                Block::new(Layer::Accepted, "Design proposal", doc)
+                    .fenced("markdown")
+                    .ranked(Some(rank))
+                    .summarised_as(pick_sections(doc, summary_titles)),
             );
         }
     }
 
-    pub(super) fn digest(&mut self, inputs: &PromptInputs, tokens: u32) {
-        if tokens >= 50 {
-            self.doc("Codebase digest", &fit(inputs.digest, tokens), "markdown");
-        }
-    }
-
     pub(super) fn fields(&mut self, kind: DocKind, lim: &SchemaLimits, project: &str) {
-        self.parts.push(format!(
-            "## Output\n\nReturn one JSON object with these fields, every one filled for this project:\n{}",
-            fields_guide(kind, lim, project)
-        ));
+        self.text(
+            Layer::Task,
+            "Output",
+            &format!(
+                "Return one JSON object with these fields, every one filled for this project:\n{}",
+                fields_guide(kind, lim, project)
+            ),
+            None,
+        );
     }
 
     pub(super) fn output_json(&mut self, what: &str) {
-        self.parts.push(format!(
-            "## Output\n\nReturn one JSON object: {what}, as the schema requires."
-        ));
+        self.text(
+            Layer::Task,
+            "Output",
+            &format!("Return one JSON object: {what}, as the schema requires."),
+            None,
+        );
     }
 
-    pub(super) fn tokens(&self) -> u32 {
-        self.parts.iter().map(|p| estimate_tokens(p)).sum()
-    }
-
-    pub(super) fn finish(self) -> String {
-        let mut s = self.parts.join("\n\n");
-        s.push('\n');
-        s
+    /// The message within the budget, and what was shrunk.
+    pub(super) fn finish(
+        self,
+        user_budget: u32,
+        context_cap: Option<u32>,
+    ) -> (String, Vec<ContextCut>) {
+        self.blocks.finish(user_budget, context_cap)
     }
 }
 
@@ -166,32 +196,49 @@ pub(super) fn section_list(kind: DocKind) -> String {
         .join(", ")
 }
 
-/// The chosen option's section of the options document plus the recommendation, within `tokens`.
-pub(super) fn chosen_option(inputs: &PromptInputs, tokens: u32) -> Option<String> {
+/// The chosen option's section of the options document, and the comparison with the other
+/// options' verdicts and the recommendation. None without an options document.
+pub(super) fn chosen_option(inputs: &PromptInputs) -> Option<(String, Option<String>)> {
     let doc = inputs.options_doc?;
     let letter = match inputs.selected_option {
         Some(sel) => selected_letter(sel, doc),
         None => recommended_letter(doc),
     };
-    let mut out = String::new();
-    if let Some(l) = &letter
-        && let Some(block) = heading_block(doc, 3, |h| {
+    let chosen = letter.as_ref().and_then(|l| {
+        heading_block(doc, 3, |h| {
             h.strip_prefix("Option ")
                 .is_some_and(|r| r.starts_with(l.as_str()) && r[l.len()..].starts_with([':', ' ']))
         })
-    {
-        out.push_str(block.trim_end());
-        out.push_str("\n\n");
+    });
+    let comparison =
+        section_text(doc, "Option Comparison and Decision").map(|c| c.trim_end().to_string());
+    match chosen {
+        Some(block) => Some((block.trim_end().to_string(), comparison)),
+        None => Some((doc.to_string(), None)),
     }
-    if let Some(cmp) = section_text(doc, "Option Comparison and Decision")
-        && let Some(at) = cmp.find("**Recommendation**")
-    {
-        out.push_str(cmp[at..].trim_end());
+}
+
+impl UserPrompt {
+    /// The chosen option (rank [`rank::BASIS`]) and the comparison of all options (rank
+    /// [`rank::BACKGROUND`]), as accepted documents.
+    pub(super) fn options_basis(&mut self, inputs: &PromptInputs) {
+        if let Some((chosen, comparison)) = chosen_option(inputs) {
+            self.doc(
+                Layer::Accepted,
+                "Chosen architecture option",
+                &chosen,
+                Some(rank::BASIS),
+            );
+            if let Some(c) = comparison {
+                self.doc(
+                    Layer::Accepted,
+                    "Options compared, with the decision",
+                    &c,
+                    Some(rank::BACKGROUND),
+                );
+            }
+        }
     }
-    if out.trim().is_empty() {
-        out = doc.to_string();
-    }
-    Some(fit(&out, tokens))
 }
 
 pub(super) fn selected_letter(sel: &str, doc: &str) -> Option<String> {
@@ -227,7 +274,7 @@ pub(super) fn recommended_letter(doc: &str) -> Option<String> {
 }
 
 /// The `## N. Title` sections of a rendered document with these titles, in document order.
-fn pick_sections(doc: &str, titles: &[&str]) -> String {
+pub(super) fn pick_sections(doc: &str, titles: &[&str]) -> String {
     let picked: Vec<&str> = titles.iter().filter_map(|t| section_text(doc, t)).collect();
     if picked.is_empty() {
         doc.to_string()
@@ -240,20 +287,11 @@ fn pick_sections(doc: &str, titles: &[&str]) -> String {
     }
 }
 
-/// The document JSON for an integration: whole when it fits, else the sections the items name
-/// in full and the other section keys listed.
-pub(super) fn document_for_integration(
-    kind: DocKind,
-    doc: &Value,
-    items: &[FeedbackItem],
-    tokens: u32,
-) -> String {
-    let full = serde_json::to_string(doc).unwrap_or_default();
-    if estimate_tokens(&full) <= tokens {
-        return full;
-    }
+/// The document JSON for an integration when it does not fit whole: the sections the items
+/// name in full and the other section keys listed.
+pub(super) fn integration_summary(kind: DocKind, doc: &Value, items: &[FeedbackItem]) -> String {
     let Some(obj) = doc.as_object() else {
-        return fit(&full, tokens);
+        return serde_json::to_string(doc).unwrap_or_default();
     };
     let named = |key: &str| {
         let title = sections()
@@ -275,10 +313,7 @@ pub(super) fn document_for_integration(
             others.push(k.as_str());
         }
     }
-    let mut s = fit(
-        &serde_json::to_string(&Value::Object(shown)).unwrap_or_default(),
-        tokens,
-    );
+    let mut s = serde_json::to_string(&Value::Object(shown)).unwrap_or_default();
     if !others.is_empty() {
         let _ = write!(
             s,
@@ -287,39 +322,6 @@ pub(super) fn document_for_integration(
         );
     }
     s
-}
-
-/// `text` in a code fence longer than any backtick run inside it.
-pub(crate) fn fence(text: &str, lang: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let ticks = "`".repeat(longest.max(2) + 1);
-    format!("{ticks}{lang}\n{text}\n{ticks}")
-}
-
-/// `text` cut to about `tokens`, at a line break when possible, with a visible marker.
-pub(crate) fn fit(text: &str, tokens: u32) -> String {
-    let text = text.trim();
-    let have = estimate_tokens(text);
-    if have <= tokens {
-        return text.to_string();
-    }
-    let marker_tokens = 20;
-    let limit = tokens.saturating_sub(marker_tokens) as usize * 4;
-    let end = text
-        .char_indices()
-        .nth(limit)
-        .map(|(i, _)| i)
-        .unwrap_or(text.len());
-    let cut = &text[..end];
-    let cut = match cut.rfind('\n') {
-        Some(nl) if nl >= end / 2 => &cut[..nl],
-        _ => cut,
-    };
-    format!(
-        "{}\n[... truncated: about {} of {have} tokens shown]",
-        cut.trim_end(),
-        estimate_tokens(cut)
-    )
 }
 
 /// The ids of feedback items.

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use super::Prompt;
-use protocol::ChatMessage;
+use protocol::{ChatMessage, estimate_tokens};
 
 /// How much of the invalid answer is quoted back, in characters, so that the repair prompt
 /// stays bounded whatever the model wrote.
@@ -20,6 +20,8 @@ pub(super) fn build(request: Prompt, answer: &str, findings: &[String], cut_off:
         mut messages,
         output,
         title,
+        cuts,
+        budget_tokens,
     } = request;
     let answer: String = answer.chars().take(ANSWER_CHARS).collect();
     match runaway(&answer, cut_off) {
@@ -41,7 +43,21 @@ pub(super) fn build(request: Prompt, answer: &str, findings: &[String], cut_off:
         messages,
         output,
         title: format!("repair: {title}"),
+        cuts,
+        budget_tokens,
     }
+}
+
+/// The tokens a repair adds to the request it repeats: the answer quoted back (unless it is
+/// not, see [`runaway`]), the findings and the instructions.
+pub(super) fn added_tokens(answer: &str, findings: &[String], cut_off: bool) -> u32 {
+    let answer: String = answer.chars().take(ANSWER_CHARS).collect();
+    let quoted = if runaway(&answer, cut_off).is_some() {
+        0
+    } else {
+        estimate_tokens(&answer)
+    };
+    quoted + findings.iter().map(|f| estimate_tokens(f) + 2).sum::<u32>() + 80
 }
 
 /// The findings, and `extra`, as a bullet list.
@@ -106,6 +122,8 @@ mod tests {
             messages: vec![ChatMessage::system("role"), ChatMessage::user("task")],
             output: protocol::OutputSpec::Text,
             title: "Draft".into(),
+            cuts: Vec::new(),
+            budget_tokens: 1000,
         };
         let findings = vec!["a finding".to_string()];
         let afresh = build(request.clone(), &"A: ".repeat(300), &findings, false);

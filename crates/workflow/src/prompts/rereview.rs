@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 
-use super::parts::{UserPrompt, decision_word, fit, ids, one_line};
+use super::context::Layer;
+use super::parts::{UserPrompt, decision_word, ids, one_line, rank};
 use super::{Cx, Prompt};
 use docs::DocKind;
 use docs::schema::rereview_schema;
-use protocol::{Disposition, FeedbackItem, OutputSpec, estimate_tokens};
+use protocol::{Disposition, FeedbackItem, OutputSpec};
 
 pub(super) fn build(
     cx: &Cx,
@@ -15,17 +16,31 @@ pub(super) fn build(
     changed: &str,
     own_items: &[(FeedbackItem, Option<Disposition>)],
 ) -> Prompt {
-    let (project, budget) = (cx.project, cx.budget);
-    let list = item_list(own_items);
-    let items_tokens = estimate_tokens(&list);
+    let project = cx.project;
     let mut p = UserPrompt::default();
-    p.context("Your items and the architect's answers", list.trim_end());
-    let changed_text = if changed.trim().is_empty() {
-        "(no section changed)".to_string()
+    if kind == DocKind::Prd {
+        p.goal_and_journey(cx.inputs);
     } else {
-        fit(changed, budget.saturating_sub(items_tokens).max(budget / 3))
+        p.requirements(cx.inputs);
+    }
+    p.digest(cx.inputs);
+    let changed_text = if changed.trim().is_empty() {
+        "(no section changed)"
+    } else {
+        changed
     };
-    p.doc("Changed sections", &changed_text, "markdown");
+    p.doc(
+        Layer::Work,
+        "Changed sections",
+        changed_text,
+        Some(rank::CORE),
+    );
+    p.text(
+        Layer::Work,
+        "Your items and the architect's answers",
+        item_list(own_items).trim_end(),
+        None,
+    );
     p.task(format!(
         "The architect revised the {} of `{project}` after your review. For each of your items above, give a verdict: \
          `closed` when the change or the answer settles it, `reopened` when it does not (the `note` says what is still \

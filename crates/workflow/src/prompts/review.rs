@@ -3,30 +3,47 @@
 
 use std::fmt::Write as _;
 
-use super::parts::{UserPrompt, capitalise, fit, section_list};
+use super::context::Layer;
+use super::parts::{UserPrompt, capitalise, rank, section_list};
 use super::{Cx, Prompt};
 use docs::DocKind;
 use docs::schema::review_schema;
-use protocol::{OutputSpec, estimate_tokens};
+use protocol::OutputSpec;
 
 pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Prompt {
-    let (project, budget) = (cx.project, cx.budget);
+    let project = cx.project;
     // Design docs are reviewed together, in the final review.
     let final_review = kind == DocKind::DesignDoc;
-    let what = if final_review {
-        "Design documents".to_string()
-    } else {
-        capitalise(kind.label())
-    };
     let mut p = UserPrompt::default();
-    // The document first claims its share; the requirements get the rest.
-    let doc = fit(document, budget * 75 / 100);
     if kind == DocKind::Prd {
         p.goal_and_journey(cx.inputs);
     } else {
-        p.requirements(cx.inputs, budget.saturating_sub(estimate_tokens(&doc)));
+        p.requirements(cx.inputs);
     }
-    p.doc(&format!("{what} to review"), &doc, "markdown");
+    p.digest(cx.inputs);
+    if final_review {
+        p.proposal(
+            cx.inputs,
+            &["Title and Summary", "Approach Overview"],
+            rank::BACKGROUND,
+        );
+        // Each document whole, under its file name; never summarised (the review is of them).
+        for (file, md) in review_docs(cx, document) {
+            p.doc(
+                Layer::Work,
+                &format!("Design document to review: {file}"),
+                md,
+                None,
+            );
+        }
+    } else {
+        p.doc(
+            Layer::Work,
+            &format!("{} to review", capitalise(kind.label())),
+            document,
+            None,
+        );
+    }
     let mut t = if final_review {
         format!(
             "Final review of the design documents of `{project}` before implementation. Check them as your role \
@@ -64,4 +81,13 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
         },
         title,
     )
+}
+
+/// The design documents a final review reads: every one, or only the one `only` names.
+fn review_docs<'a>(cx: &Cx<'a>, only: &str) -> Vec<&'a (String, String)> {
+    cx.inputs
+        .design_docs
+        .iter()
+        .filter(|(f, _)| only.trim().is_empty() || f == only.trim())
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! Summarising a PRD that is over the context budget, so that every later prompt can carry it.
 
+use super::context::Layer;
 use super::parts::{UserPrompt, fit};
 use super::{Cx, Prompt};
 use protocol::{OutputSpec, estimate_tokens};
@@ -19,7 +20,12 @@ pub(super) fn build(cx: &Cx, text: &str, budget_tokens: u32) -> Prompt {
         60_000
     };
     let mut p = UserPrompt::default();
-    p.doc("Document to summarise", &fit(text, max_input), "markdown");
+    p.doc(
+        Layer::Work,
+        "Document to summarise",
+        &fit(text, max_input),
+        None,
+    );
     let words = budget_tokens * 3 / 4;
     p.task(format!(
         "Summarise the document above for the design of `{project}` in at most about {words} words of markdown.\n\

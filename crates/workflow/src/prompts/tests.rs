@@ -84,6 +84,7 @@ fn inputs<'a>(w: &'a World, prd: Option<&'a str>) -> PromptInputs<'a> {
         manifest: Some(&w.manifest),
         design_docs: &w.design_docs,
         local_model: true,
+        budget: ContextBudget::LOCAL,
     }
 }
 
@@ -127,25 +128,17 @@ struct Extras {
     own: Vec<(FeedbackItem, Option<Disposition>)>,
     /// What the validator found in the answers the repairs fix.
     findings: Vec<String>,
-    /// All design documents, for the final review.
-    final_doc: String,
     /// The changed sections a re-review sees.
     changed: String,
 }
 
 impl Extras {
-    fn new(w: &World, findings: Vec<String>, changed: String) -> Self {
+    fn new(findings: Vec<String>, changed: String) -> Self {
         let items = items();
         Self {
             own: own_items(&items),
             items,
             findings,
-            final_doc: w
-                .design_docs
-                .iter()
-                .map(|(_, md)| md.as_str())
-                .collect::<Vec<_>>()
-                .join("\n\n"),
             changed,
         }
     }
@@ -257,7 +250,7 @@ fn cases<'a>(
             "code-reviewer",
             PromptTask::Review {
                 kind: DocKind::DesignDoc,
-                document: &x.final_doc,
+                document: "",
                 round: 1,
             },
         ),
@@ -326,6 +319,7 @@ fn render_prompt(
         messages,
         output,
         title,
+        ..
     }: &Prompt,
 ) -> String {
     let out = match output {
@@ -370,7 +364,7 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
     ];
     let changed =
         docs::markdown::extract_sections(DocKind::Options, &w.options_md, &["options".into()]);
-    let x = Extras::new(&w, findings, changed);
+    let x = Extras::new(findings, changed);
     let trace = crate::trace::items(READTIME, None);
     assert!(trace.len() >= 5, "{trace:?}");
     let base = cases(&w, &x, (LICE, &trace));
@@ -393,7 +387,7 @@ fn every_prompt_stays_well_under_the_local_window() {
     let findings: Vec<String> = (0..12)
         .map(|i| format!("finding {i}: something is missing in section {i}"))
         .collect();
-    let x = Extras::new(&w, findings, w.options_md.clone());
+    let x = Extras::new(findings, w.options_md.clone());
     // A PRD far over the budget (as if it had not been summarised) must still be bounded.
     let huge_prd = LICE.repeat(8);
     let mut report = Vec::new();
@@ -505,8 +499,8 @@ fn integrate_pins_item_ids_and_rereview_sees_only_its_items() {
             .contains("PE-r1-1 (critical, from principal-engineer)")
     );
     assert!(
-        !m[1].content.contains("Requirements (PRD)"),
-        "integration needs no PRD"
+        m[1].content.contains("Requirements (PRD)"),
+        "an integration reads the PRD"
     );
 
     let own = own_items(&items);
@@ -514,6 +508,7 @@ fn integrate_pins_item_ids_and_rereview_sees_only_its_items() {
         messages: m,
         output: out,
         title,
+        ..
     } = build(
         roles.get("principal-engineer").unwrap(),
         &PromptTask::ReReview {
@@ -533,7 +528,7 @@ fn integrate_pins_item_ids_and_rereview_sees_only_its_items() {
             .contains("Architect: accepted. Counts must exclude")
     );
     assert!(!m[1].content.contains("CR-r1-1"));
-    assert!(!m[1].content.contains("Requirements (PRD)"));
+    assert!(m[1].content.contains("Requirements (PRD)"));
     assert_eq!(title, "Re-review 1 items on the architecture options");
 }
 
