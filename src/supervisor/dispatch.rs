@@ -3,6 +3,7 @@
 //! built the same way: the task it repairs, with the invalid answer and its findings.
 
 mod material;
+mod parts;
 
 use serde_json::Value;
 
@@ -63,6 +64,7 @@ pub(crate) fn build_task(
         kind: st.kind.clone(),
         title,
         messages,
+        parts: parts::of(ctx, state, st, &output, local),
         output,
         model: ctx.roles.model(&st.role),
         temperature: ctx.roles.temperature(&st.role),
