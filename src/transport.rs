@@ -289,6 +289,7 @@ mod tests {
             temperature: None,
             max_tokens: None,
             item_ids: vec![],
+            parts: vec![],
             created_at: Timestamp::UNIX_EPOCH,
         }
     }

@@ -151,8 +151,11 @@ struct Slot {
     stage: String,
     round: u32,
     attempt: u32,
-    /// Model text of the current attempt (a retry starts it again).
+    /// Model text of the current attempt (a retry starts it again), after the parts done.
     text: String,
+    /// Where the current part's text starts in `text` (0 for a task of one part): a retry voids
+    /// only the current part.
+    part_start: usize,
     chunks: u64,
     started: Instant,
     last_progress: Instant,
@@ -246,6 +249,7 @@ impl Display {
                 round: task.round,
                 attempt: task.attempt,
                 text: String::new(),
+                part_start: 0,
                 chunks: 0,
                 started: now,
                 last_progress: now,
@@ -273,7 +277,7 @@ impl Display {
             return;
         };
         if retry {
-            s.text.clear();
+            s.text.truncate(s.part_start);
             if self.focus == Some(slot.0) {
                 self.break_line();
                 let text = "↻ the attempt failed; retrying (the text above is void)";
@@ -297,6 +301,27 @@ impl Display {
                 s.started.elapsed().as_secs()
             );
             self.note(&line, false);
+        }
+    }
+
+    /// A task answered in parts starts its next part: `line` (e.g. `part 2/3: risks, open_questions`)
+    /// on a line of its own, in the pane when the task streams, and in its text when it is shown
+    /// later.
+    pub(crate) fn part(&mut self, slot: SlotId, line: &str) {
+        let Some(s) = self.slots.get_mut(&slot.0) else {
+            return;
+        };
+        let line = sanitize(line);
+        if !s.text.is_empty() && !s.text.ends_with('\n') {
+            s.text.push('\n');
+        }
+        s.text.push_str(&format!("── {line} ──\n"));
+        s.part_start = s.text.len();
+        if self.focus == Some(slot.0) {
+            self.break_line();
+            let text = wrap_text(&format!("── {line} ──"), (self.width)());
+            let styled = self.style("2", &text);
+            self.emit(&format!("{styled}\n"), &format!("{text}\n"));
         }
     }
 
@@ -564,6 +589,7 @@ mod tests {
             temperature: None,
             max_tokens: None,
             item_ids: vec![],
+            parts: vec![],
             created_at: jiff::Timestamp::UNIX_EPOCH,
         }
     }
@@ -667,5 +693,36 @@ mod tests {
         assert!(t.contains("✗ failed after"), "{t}");
         assert!(t.contains("(retryable): HTTP 500"), "{t}");
         assert!(t.contains("⊘ u cancelled after"), "{t}");
+    }
+
+    #[test]
+    fn parts_get_a_line_each_and_a_retry_voids_only_the_current_part() {
+        let (mut d, _pane, transcript) = display(false);
+        let a = d.begin(&task("a", "Draft A"));
+        let b = d.begin(&task("b", "Draft B"));
+        for s in [a, b] {
+            d.part(s, "part 1/2: title, summary");
+            d.token(s, "{\"title\": 1}", false);
+            d.part(s, "part 2/2: risks");
+            d.token(s, "lost", false);
+            d.token(s, "", true);
+            d.token(s, "{\"risks\": 2}", false);
+        }
+        d.finish(b, Some(&done(2)));
+        d.finish(a, Some(&done(3)));
+        let t = transcript.text();
+        // Streamed (a) and shown later (b) alike.
+        for id in ["a", "b"] {
+            let at = t.find(&format!(" [{id}]\n")).expect(&t);
+            assert!(
+                t[at..].contains(
+                    "── part 1/2: title, summary ──\n{\"title\": 1}\n── part 2/2: risks ──\n"
+                ),
+                "{t}"
+            );
+        }
+        let b_at = t.find(" [b]\n").unwrap();
+        assert!(!t[b_at..].contains("lost"), "the retried part is void: {t}");
+        assert!(t[b_at..].contains("{\"risks\": 2}"), "{t}");
     }
 }

@@ -4,7 +4,8 @@
 //! or restarted agent never repeats an LLM call) and claimed in memory once started, so the
 //! watcher's rescans cannot start it twice. SIGTERM, SIGINT and SIGHUP cancel the requests in
 //! flight and end the process with status 0; a cancelled task gets no result, so the supervisor
-//! dispatches it again later.
+//! dispatches it again later. A task with parts (a document too long for one reply) makes one
+//! call per part and merges the parts' JSON into one answer.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -24,9 +25,10 @@ use crate::config::Config;
 use crate::paths::SessionPaths;
 use crate::runtime::SessionRuntime;
 use crate::transport::{self, DirWatcher};
-use llm::{self, ChatRequest, LlmClient, LlmError};
+use llm::{self, ChatRequest, ChatResponse, LlmClient, LlmError};
 use protocol::error::{Error, Result};
-use protocol::{Task, TaskOutcome, TaskResult};
+use protocol::{ChatMessage, OutputSpec, Task, TaskOutcome, TaskResult, Usage};
+use serde_json::{Map, Value};
 
 /// How long in-flight tasks get to wind down after a signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -216,7 +218,7 @@ impl Drop for Idle<'_> {
     }
 }
 
-/// One LLM call for `task`; None when cancelled.
+/// The LLM call for `task` (one per part when it has parts); None when cancelled.
 async fn chat(
     shared: &Shared,
     client: &LlmClient,
@@ -224,19 +226,11 @@ async fn chat(
     slot: SlotId,
     cancel: &CancellationToken,
 ) -> Option<TaskOutcome> {
-    let role = shared.opts.config.roles.get(&task.role);
-    let req = ChatRequest {
-        messages: task.messages.clone(),
-        output: task.output.clone(),
-        model: task.model.clone(),
-        temperature: task.temperature.or(role.and_then(|r| r.temperature)),
-        max_tokens: task.max_tokens.or(role.and_then(|r| r.max_tokens)),
-    };
-    let display = shared.display.clone();
-    let mut on_token = move |t: &str| {
-        lock(&display).token(slot, t, llm::is_retry_marker(t));
-    };
-    match client.chat(&req, &mut on_token, cancel).await {
+    if !task.parts.is_empty() {
+        return chat_in_parts(shared, client, task, slot, cancel).await;
+    }
+    let req = request(shared, task, task.messages.clone(), task.output.clone());
+    match call(shared, client, &req, slot, cancel).await {
         Ok(resp) => Some(TaskOutcome::Completed {
             text: resp.text,
             json: resp.json,
@@ -245,19 +239,183 @@ async fn chat(
             finish_reason: resp.finish_reason,
             retries: resp.retries,
         }),
-        Err(LlmError::Cancelled) => None,
-        Err(e) => {
-            let retries = match &e {
-                LlmError::RetriesExhausted { attempts, .. } => attempts.saturating_sub(1),
-                _ => 0,
-            };
-            Some(TaskOutcome::Failed {
-                error: e.to_string(),
-                retryable: e.root().retryable(),
-                retries,
-            })
+        Err(e) => failed(e, 0),
+    }
+}
+
+/// A task in parts: one call per part, each seeing the JSON of the parts before it, merged into
+/// one object in schema order. Usage and retries are summed; `finish_reason` is `length` when
+/// any part was cut off, else the last part's. A failed part fails the task (as one call would);
+/// a part whose reply holds no JSON object ends the task there with no JSON, for the validator
+/// to reject and the supervisor to repair.
+async fn chat_in_parts(
+    shared: &Shared,
+    client: &LlmClient,
+    task: &Task,
+    slot: SlotId,
+    cancel: &CancellationToken,
+) -> Option<TaskOutcome> {
+    let name = match &task.output {
+        OutputSpec::Json { name, .. } => name.clone(),
+        OutputSpec::Text => "answer".into(),
+    };
+    let count = task.parts.len();
+    let mut written = Map::new();
+    let mut usage = Usage::default();
+    let (mut retries, mut cut_off) = (0u32, false);
+    let (mut model, mut finish_reason) = (String::new(), None);
+    // The text of a part whose reply held no JSON object: the last part asked for.
+    let mut unparsed = None;
+    for (i, part) in task.parts.iter().enumerate() {
+        lock(&shared.display).part(
+            slot,
+            &format!("part {}/{count}: {}", i + 1, part.fields.join(", ")),
+        );
+        let mut messages = if part.messages.is_empty() {
+            let mut m = task.messages.clone();
+            if i > 0 {
+                m.push(ChatMessage::assistant(written_so_far(
+                    &written,
+                    part.prior_tokens,
+                )));
+            }
+            m
+        } else {
+            part.messages.clone()
+        };
+        if !part.instruction.is_empty() {
+            messages.push(ChatMessage::user(part.instruction.clone()));
+        }
+        let output = OutputSpec::Json {
+            name: name.clone(),
+            schema: part.schema.clone(),
+        };
+        let req = request(shared, task, messages, output);
+        let resp = match call(shared, client, &req, slot, cancel).await {
+            Ok(resp) => resp,
+            Err(e) => return failed(e, retries),
+        };
+        usage.prompt_tokens += resp.usage.prompt_tokens;
+        usage.completion_tokens += resp.usage.completion_tokens;
+        usage.cached_prompt_tokens += resp.usage.cached_prompt_tokens;
+        usage.estimated |= resp.usage.estimated;
+        retries += resp.retries;
+        cut_off |= resp.finish_reason.as_deref() == Some("length");
+        model = resp.model;
+        finish_reason = resp.finish_reason;
+        let Some(Value::Object(mut obj)) = resp.json else {
+            unparsed = Some(resp.text);
+            break;
+        };
+        for f in &part.fields {
+            let Some(v) = obj.remove(f) else { continue };
+            match (written.get_mut(f), v) {
+                // A fanned-out review: each part's items join the earlier ones.
+                (Some(Value::Array(have)), Value::Array(more)) => have.extend(more),
+                (_, v) => {
+                    written.insert(f.clone(), v);
+                }
+            }
         }
     }
+    let written = Value::Object(written);
+    let (text, json) = match unparsed {
+        None => (written.to_string(), Some(written)),
+        // Nothing to build on: the task ends there, its text what there is.
+        Some(text) => (format!("{written}\n{text}"), None),
+    };
+    Some(TaskOutcome::Completed {
+        text,
+        json,
+        usage,
+        model,
+        finish_reason: if cut_off {
+            Some("length".into())
+        } else {
+            finish_reason
+        },
+        retries,
+    })
+}
+
+/// The earlier parts' JSON as the next part's request repeats it: whole within `prior_tokens`,
+/// else the latest fields whole while they fit and the older ones named only.
+fn written_so_far(written: &Map<String, Value>, prior_tokens: Option<u32>) -> String {
+    let whole = Value::Object(written.clone()).to_string();
+    let Some(limit) = prior_tokens else {
+        return whole;
+    };
+    if protocol::estimate_tokens(&whole) <= limit {
+        return whole;
+    }
+    let mut room = limit.saturating_sub(60);
+    let mut keep = Vec::new();
+    for (k, v) in written.iter().rev() {
+        let t = protocol::estimate_tokens(&v.to_string()) + 4;
+        if t > room {
+            break;
+        }
+        room -= t;
+        keep.push(k.as_str());
+    }
+    let short = Map::from_iter(written.iter().map(|(k, v)| {
+        let v = if keep.contains(&k.as_str()) {
+            v.clone()
+        } else {
+            Value::String("(written earlier; not repeated here to fit the context window)".into())
+        };
+        (k.clone(), v)
+    }));
+    Value::Object(short).to_string()
+}
+
+/// The request of `task` with these messages and output.
+fn request(
+    shared: &Shared,
+    task: &Task,
+    messages: Vec<ChatMessage>,
+    output: OutputSpec,
+) -> ChatRequest {
+    let role = shared.opts.config.roles.get(&task.role);
+    ChatRequest {
+        messages,
+        output,
+        model: task.model.clone(),
+        temperature: task.temperature.or(role.and_then(|r| r.temperature)),
+        max_tokens: task.max_tokens.or(role.and_then(|r| r.max_tokens)),
+    }
+}
+
+/// One LLM call, streamed into the task's slot of the pane.
+async fn call(
+    shared: &Shared,
+    client: &LlmClient,
+    req: &ChatRequest,
+    slot: SlotId,
+    cancel: &CancellationToken,
+) -> std::result::Result<ChatResponse, LlmError> {
+    let display = shared.display.clone();
+    let mut on_token = move |t: &str| {
+        lock(&display).token(slot, t, llm::is_retry_marker(t));
+    };
+    client.chat(req, &mut on_token, cancel).await
+}
+
+/// The outcome of a call that failed (None: cancelled); `earlier_retries`: the retries of the
+/// parts before it.
+fn failed(e: LlmError, earlier_retries: u32) -> Option<TaskOutcome> {
+    if matches!(e, LlmError::Cancelled) {
+        return None;
+    }
+    let retries = match &e {
+        LlmError::RetriesExhausted { attempts, .. } => attempts.saturating_sub(1),
+        _ => 0,
+    };
+    Some(TaskOutcome::Failed {
+        error: e.to_string(),
+        retryable: e.root().retryable(),
+        retries: earlier_retries + retries,
+    })
 }
 
 /// The LLM client, rebuilt only when the local model's URL in `runtime.json` changes (the local

@@ -3,6 +3,7 @@
 //! built the same way: the task it repairs, with the invalid answer and its findings.
 
 mod material;
+mod parts;
 
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use crate::supervisor::session::SessionContext;
 use material::{Material, Sources};
 use protocol::error::{Error, Result};
 use protocol::profile::StructuredMode;
-use protocol::{ContextCut, OutputSpec, Task, TaskKind, TaskOutcome, task_id};
+use protocol::{ContextCut, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskPart, task_id};
 use workflow::machine::StepTask;
 use workflow::prompts::{ContextBudget, Prompt, PromptTask, build};
 use workflow::state::{StepKey, TaskState};
@@ -56,17 +57,36 @@ pub(crate) fn build_task(
     let max_tokens = max_tokens(ctx, state, &st.role, local);
     let mut inputs = sources.inputs(state, local);
     inputs.budget = context_budget(ctx, state, &st.role, local, max_tokens);
-    let Prompt {
-        messages,
-        mut output,
-        title,
-        cuts,
-        budget_tokens,
-    } = build(role, &task, &inputs, &ctx.config);
-    if local && let OutputSpec::Json { schema, .. } = &mut output {
+    let mut prompt = build(role, &task, &inputs, &ctx.config);
+    if local && let OutputSpec::Json { schema, .. } = &mut prompt.output {
         bound_schema(schema, 700, 10);
         one_entry_per_item(schema);
     }
+    let mut task_parts = parts::of(ctx, state, st, &prompt.output, local);
+    if !task_parts.is_empty() {
+        // Each later part repeats the parts before it: a quarter of the window is kept for them.
+        let reserve = inputs.budget.window / 4;
+        inputs.budget.output = inputs.budget.output.saturating_add(reserve);
+        prompt = build(role, &task, &inputs, &ctx.config);
+        for p in &mut task_parts {
+            p.prior_tokens = Some(reserve);
+        }
+    } else if st.stage == Stage::FinalReview
+        && base == &TaskKind::Review
+        && inputs.design_docs.len() > 1
+        && prompt.cuts.iter().any(|c| c.part.starts_with(REVIEWED_DOC))
+    {
+        let (fanned, first) = fan_out(role, &inputs, &ctx.config, st.round);
+        task_parts = fanned;
+        prompt = first;
+    }
+    let Prompt {
+        messages,
+        output,
+        title,
+        cuts,
+        budget_tokens,
+    } = prompt;
     let task = Task {
         id: task_id(st.stage, &st.kind, st.round, &st.role, st.attempt),
         session_id: ctx.session_id.clone(),
@@ -77,6 +97,7 @@ pub(crate) fn build_task(
         kind: st.kind.clone(),
         title,
         messages,
+        parts: task_parts,
         output,
         model: ctx.roles.model(&st.role),
         temperature: ctx.roles.temperature(&st.role),
@@ -89,6 +110,57 @@ pub(crate) fn build_task(
         cuts,
         budget_tokens,
     })
+}
+
+/// The title prefix of a design document under final review in a prompt.
+const REVIEWED_DOC: &str = "Design document to review";
+
+/// A final review whose documents do not fit one window, fanned out: one request per design
+/// document, their items joined. Returns the parts and the first document's prompt, whose
+/// output, title and cuts stand for the task's; the cuts of every part are joined in it.
+fn fan_out(
+    role: &workflow::roles::RoleDef,
+    inputs: &workflow::prompts::PromptInputs,
+    cfg: &protocol::config::Config,
+    round: u32,
+) -> (Vec<TaskPart>, Prompt) {
+    let prompts: Vec<Prompt> = inputs
+        .design_docs
+        .iter()
+        .map(|(file, _)| {
+            let one = PromptTask::Review {
+                kind: docs::DocKind::DesignDoc,
+                document: file,
+                round,
+            };
+            build(role, &one, inputs, cfg)
+        })
+        .collect();
+    let count = prompts.len();
+    let parts = prompts
+        .iter()
+        .map(|p| TaskPart {
+            fields: vec!["items".into()],
+            schema: match &p.output {
+                OutputSpec::Json { schema, .. } => schema.clone(),
+                OutputSpec::Text => Value::Null,
+            },
+            instruction: String::new(),
+            prior_tokens: None,
+            messages: p.messages.clone(),
+        })
+        .collect();
+    let mut iter = prompts.into_iter();
+    let mut first = iter.next().expect("more than one design document");
+    for p in iter {
+        for c in p.cuts {
+            if !first.cuts.contains(&c) {
+                first.cuts.push(c);
+            }
+        }
+    }
+    first.title = format!("{} ({count} documents, one at a time)", first.title);
+    (parts, first)
 }
 
 /// What a task's prompt may use: the role's journaled profile (its window, structured-output

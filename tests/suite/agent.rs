@@ -121,6 +121,7 @@ impl Fixture {
             temperature: None,
             max_tokens: None,
             item_ids: vec![],
+            parts: vec![],
             created_at: jiff::Timestamp::now(),
         }
     }

@@ -10,6 +10,7 @@ mod local_model;
 mod local_session;
 mod logs;
 mod model_rule;
+mod parts;
 mod profile;
 mod recovery;
 mod reliability;

@@ -181,10 +181,11 @@ pub fn resolve(
         table.map(|k| k.max_output_tokens),
         DEFAULT_MAX_OUTPUT,
     );
-    // An answer cannot be longer than the window it shares with the prompt.
-    if max_output_tokens.source != Source::Config && max_output_tokens.value > context_window.value
-    {
-        max_output_tokens.value = context_window.value / 2;
+    // The answer shares the window with the prompt, which carries the PRD, the code and the
+    // documents: unless configured, an answer may take at most a third of the window.
+    let output_ceiling = context_window.value / 3;
+    if max_output_tokens.source != Source::Config && max_output_tokens.value > output_ceiling {
+        max_output_tokens.value = output_ceiling;
     }
     let structured_output = match (own_model, llm.structured_output) {
         (false, StructuredOutput::JsonSchema) => Sourced::new(JsonSchema, Source::Config),
@@ -463,13 +464,31 @@ mod tests {
     }
 
     #[test]
-    fn output_never_exceeds_the_window_unless_configured() {
+    fn output_takes_at_most_a_third_of_the_window_unless_configured() {
         let facts = EndpointFacts {
             context_window: Some(4_096),
             max_output_tokens: None,
         };
         let p = resolve(&remote(), "architect", "gpt-4o", false, &facts);
-        assert_eq!(p.max_output_tokens.value, 2_048);
+        assert_eq!(p.max_output_tokens.value, 1_365);
+        // A 128k window keeps the table's 16k answers.
+        let facts = EndpointFacts {
+            context_window: Some(128_000),
+            max_output_tokens: None,
+        };
+        let p = resolve(&remote(), "architect", "gpt-4o", false, &facts);
+        assert_eq!(p.max_output_tokens.value, 16_384);
+        let mut c = remote();
+        c.llm.max_output_tokens = Some(3_000);
+        let p = resolve(&c, "architect", "gpt-4o", false, &facts_for(4_096));
+        assert_eq!(p.max_output_tokens, Sourced::new(3_000, Source::Config));
+    }
+
+    fn facts_for(window: u32) -> EndpointFacts {
+        EndpointFacts {
+            context_window: Some(window),
+            max_output_tokens: None,
+        }
     }
 
     #[test]

@@ -264,6 +264,11 @@ pub struct Task {
     /// The feedback items this task answers (integration) or re-checks (re-review).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub item_ids: Vec<String>,
+    /// Empty: the output is asked for in one reply. Otherwise a document too long for one reply
+    /// under the output budget, asked for in these parts, one reply each, in order; the agent
+    /// merges the parts' JSON objects into the one answer (see `supervisor::dispatch::parts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<TaskPart>,
     pub created_at: Timestamp,
 }
 
@@ -289,6 +294,28 @@ pub struct ContextCut {
     /// Its estimated tokens as sent (0 when left out).
     pub kept_tokens: u32,
     pub how: CutKind,
+}
+
+/// One reply of a task answered in parts: a group of consecutive top-level properties of the
+/// task's JSON output.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TaskPart {
+    /// The top-level properties this part asks for, in the order of the output schema.
+    pub fields: Vec<String>,
+    /// The output schema restricted to `fields` (all of them required as the whole schema
+    /// requires them); sent under the output's name.
+    pub schema: Value,
+    /// What the model is told for this part: which fields to write now.
+    pub instruction: String,
+    /// Most tokens of the earlier parts' JSON this part's request may repeat (the window leaves
+    /// no more); older fields beyond it are named, not repeated. None: all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_tokens: Option<u32>,
+    /// A request of its own (a final review fanned out per document): these messages instead of
+    /// the task's, without the earlier parts; arrays under the same key are concatenated. Empty:
+    /// the task's conversation, continued.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ChatMessage>,
 }
 
 /// Token counts of one LLM call.
@@ -640,6 +667,26 @@ mod slug_tests {
         assert_eq!(slug("My Project_v2.0"), "my-project-v2-0");
         assert_eq!(slug("___"), "project");
         assert_eq!(slug("ÄÖ-x"), "x");
+    }
+
+    #[test]
+    fn a_task_file_without_parts_loads_and_one_with_parts_round_trips() {
+        let old = r#"{"id":"proposal.draft.r1.architect.a1","session_id":"s","role":"architect",
+            "stage":"proposal","round":1,"attempt":1,"kind":{"kind":"draft"},"title":"t",
+            "messages":[{"role":"user","content":"hi"}],"output":{"type":"text"},
+            "created_at":"2026-11-22T03:15:00Z"}"#;
+        let mut task: Task = serde_json::from_str(old).unwrap();
+        assert!(task.parts.is_empty());
+        assert!(!serde_json::to_string(&task).unwrap().contains("parts"));
+        task.parts = vec![TaskPart {
+            fields: vec!["title".into(), "summary".into()],
+            schema: serde_json::json!({"type": "object"}),
+            instruction: "Write title and summary now.".into(),
+            prior_tokens: Some(2048),
+            messages: vec![ChatMessage::user("review this one")],
+        }];
+        let again: Task = serde_json::from_str(&serde_json::to_string(&task).unwrap()).unwrap();
+        assert_eq!(again, task);
     }
 
     #[test]

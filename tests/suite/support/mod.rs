@@ -123,6 +123,18 @@ impl Rig {
             .join(self.session_id())
     }
 
+    /// The LLM calls the task `id` asks for: one per part, or one (read from its task file).
+    pub(crate) fn task_calls(&self, id: &str) -> u64 {
+        let path = self.session_dir().join("tasks").join(format!("{id}.json"));
+        let task: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")),
+        )
+        .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        task["parts"]
+            .as_array()
+            .map_or(1, |p| p.len().max(1) as u64)
+    }
+
     /// The journal's events (type and the whole record), skipping unreadable lines.
     pub(crate) fn journal(&self) -> Vec<serde_json::Value> {
         let text =

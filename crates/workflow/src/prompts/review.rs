@@ -44,7 +44,15 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
             None,
         );
     }
-    let mut t = if final_review {
+    let mut t = if final_review && !document.trim().is_empty() {
+        format!(
+            "Final review of the design document `{}` of `{project}` before implementation (the other documents are \
+             reviewed in requests of their own). Check it as your role describes and go through your checklist. In \
+             `section`, name the file and the section (e.g. `{}: Security & Compliance`).",
+            document.trim(),
+            document.trim()
+        )
+    } else if final_review {
         format!(
             "Final review of the design documents of `{project}` before implementation. Check them as your role \
              describes, across all documents, and go through your checklist. In `section`, name the file and the \
