@@ -5,6 +5,7 @@ mod bench_session;
 mod bench_tmux;
 mod cli;
 mod dashboard;
+mod diagrams;
 mod llm;
 mod local_model;
 mod local_session;

@@ -6,7 +6,10 @@
 //! schema generated from `specs-templates/sections.yaml` ([`schema`]), agentmux renders it through
 //! a minijinja template ([`templates`], [`render`]), and the validators ([`validate`]) check the
 //! rendered markdown. With a grammar-constrained endpoint even a tiny local model then produces
-//! complete documents, and diagrams are built from nodes and edges so they always parse.
+//! complete documents, and its diagrams are built from nodes and edges so they always parse. A
+//! capable model writes Mermaid source of whatever kind the content needs instead (sequence, ER,
+//! class, C4, state); each is checked by the Mermaid parser before the document is accepted
+//! ([`schema::DiagramShape`]).
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]

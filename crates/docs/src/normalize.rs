@@ -3,13 +3,14 @@
 //! Nothing here invents content. It maps spellings onto the schema's values (effort "Medium" ->
 //! `M`, a recommendation "Option B" -> `B`, likelihood "med" -> `Medium`), strips what the
 //! template writes itself (a repeated "Option A:" in a name, "Design Document" in a title), and
-//! makes diagrams self-consistent so their mermaid always parses.
+//! makes node/edge diagrams self-consistent so their mermaid always parses (and takes a fence
+//! off Mermaid source).
 
 use serde_json::{Value, json};
 
 use super::DocKind;
 use super::schema::option_letter;
-use super::templates::mermaid_id;
+use super::templates::{mermaid_id, mermaid_source};
 
 /// Fixes what models commonly get slightly wrong, without inventing content.
 pub(crate) fn normalize(kind: DocKind, doc: &Value) -> Value {
@@ -48,8 +49,8 @@ pub(crate) fn normalize(kind: DocKind, doc: &Value) -> Value {
             }
         }
         DocKind::Proposal => {
-            if let Some(d) = doc.pointer_mut("/approach/diagram") {
-                normalize_diagram(d);
+            if let Some(o) = doc.get_mut("approach") {
+                normalize_overview(o);
             }
             if let Some(risks) = doc.get_mut("risks").and_then(Value::as_array_mut) {
                 for r in risks.iter_mut() {
@@ -64,8 +65,8 @@ pub(crate) fn normalize(kind: DocKind, doc: &Value) -> Value {
             }
         }
         DocKind::DesignDoc => {
-            if let Some(d) = doc.pointer_mut("/architecture_overview/diagram") {
-                normalize_diagram(d);
+            if let Some(o) = doc.get_mut("architecture_overview") {
+                normalize_overview(o);
             }
             if let Some(t) = doc.get_mut("title")
                 && let Some(s) = t.as_str()
@@ -181,9 +182,30 @@ fn recommended_letter(s: &str, names: &[String]) -> Option<String> {
         .map(option_letter)
 }
 
-/// Makes a diagram self-consistent: direction LR or TD, unique node ids, every edge endpoint a
-/// node (an endpoint naming a node's label is mapped to that node; an unknown one becomes a node).
+/// The diagrams of an approach or architecture overview: its `diagram` and each of its
+/// `diagrams` (Mermaid source).
+fn normalize_overview(o: &mut Value) {
+    if let Some(d) = o.get_mut("diagram") {
+        normalize_diagram(d);
+    }
+    if let Some(list) = o.get_mut("diagrams").and_then(Value::as_array_mut) {
+        for d in list {
+            if let Some(m) = d.get_mut("mermaid") {
+                normalize_diagram(m);
+            }
+        }
+    }
+}
+
+/// Makes a diagram self-consistent. Mermaid source loses a surrounding fence and blank lines
+/// (see [`mermaid_source`]); a node/edge flowchart gets direction LR or TD, unique node ids,
+/// and every edge endpoint a node (an endpoint naming a node's label is mapped to that node;
+/// an unknown one becomes a node).
 pub(crate) fn normalize_diagram(d: &mut Value) {
+    if let Some(src) = d.as_str() {
+        *d = Value::String(mermaid_source(src));
+        return;
+    }
     let Some(obj) = d.as_object_mut() else {
         return;
     };

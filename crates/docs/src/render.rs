@@ -13,9 +13,12 @@ use serde_json::{Value, json};
 
 use super::DocKind;
 use super::normalize::normalize;
-use super::schema::{RATING_DIMENSIONS, SchemaLimits, compile, document_schema, option_letter};
+use super::schema::{
+    DiagramShape, RATING_DIMENSIONS, SchemaLimits, compile, document_schema, option_letter,
+};
 use super::sections::sections;
-use super::templates::Templates;
+use super::templates::{Templates, inline, mermaid_source};
+use super::validate::mermaid::check_diagram;
 use protocol::{FeedbackItem, RevisionEntry};
 
 /// The names of the four phases of a design doc's "Phased Design & Test Gates" (seed 004).
@@ -100,31 +103,51 @@ pub fn render(
     Ok(tidy(&out))
 }
 
-/// The compiled schema of `kind` (relaxed limits), compiled once per process: compiling takes
-/// milliseconds, and a supervisor checks every document it accepts.
-fn validator(kind: DocKind) -> Result<Arc<jsonschema::Validator>, String> {
-    static CACHE: LazyLock<Mutex<HashMap<DocKind, Arc<jsonschema::Validator>>>> =
-        LazyLock::new(Default::default);
+/// The compiled schema of `kind` (relaxed limits, diagrams in `shape`), compiled once per
+/// process: compiling takes milliseconds, and a supervisor checks every document it accepts.
+fn validator(kind: DocKind, shape: DiagramShape) -> Result<Arc<jsonschema::Validator>, String> {
+    type Cache = HashMap<(DocKind, DiagramShape), Arc<jsonschema::Validator>>;
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Default::default);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(v) = cache.get(&kind) {
+    if let Some(v) = cache.get(&(kind, shape)) {
         return Ok(v.clone());
     }
-    let v = Arc::new(compile(&document_schema(kind, &SchemaLimits::relaxed()))?);
-    cache.insert(kind, v.clone());
+    let lim = SchemaLimits::relaxed().with_diagrams(shape);
+    let v = Arc::new(compile(&document_schema(kind, &lim))?);
+    cache.insert((kind, shape), v.clone());
     Ok(v)
 }
 
-/// Checks a (normalised) document against its schema and the cross-field rules.
+/// Checks a (normalised) document against its schema and the cross-field rules, and parses
+/// every diagram given as Mermaid source.
+///
+/// Either diagram shape is accepted; when the document does not match, the errors are those of
+/// the shape it uses, so they name its own fields (`diagrams[1].mermaid`, not an `anyOf`).
 pub fn check(kind: DocKind, doc: &Value) -> Vec<String> {
-    let validator = match validator(kind) {
-        Ok(v) => v,
+    let errors = |shape| -> Result<Vec<String>, String> {
+        Ok(validator(kind, shape)?
+            .iter_errors(doc)
+            .take(30)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                let message = match overview_key(kind) {
+                    Some(key) if path == format!("/{key}") && e.to_string().contains("anyOf") => {
+                        NO_DIAGRAM.to_string()
+                    }
+                    _ => e.to_string(),
+                };
+                format!("{}: {message}", where_is(kind, &path))
+            })
+            .collect())
+    };
+    let checked = errors(DiagramShape::Either).and_then(|all| match shape_of(kind, doc) {
+        Some(shape) if !all.is_empty() => errors(shape),
+        _ => Ok(all),
+    });
+    let mut errors = match checked {
+        Ok(e) => e,
         Err(e) => return vec![format!("internal: the {kind} schema does not compile: {e}")],
     };
-    let mut errors: Vec<String> = validator
-        .iter_errors(doc)
-        .take(30)
-        .map(|e| format!("{}: {}", where_is(kind, &e.instance_path().to_string()), e))
-        .collect();
     if kind == DocKind::Options
         && errors.is_empty()
         && let (Some(opts), Some(rec)) = (
@@ -140,7 +163,91 @@ pub fn check(kind: DocKind, doc: &Value) -> Vec<String> {
             ));
         }
     }
+    errors.extend(mermaid_errors(kind, doc));
     errors
+}
+
+/// What replaces the schema's `anyOf` message when an overview has neither diagram field.
+const NO_DIAGRAM: &str = "the diagrams are missing: add `diagrams` (a list of {title, mermaid}) or \
+                          `diagram` (a flowchart {direction, nodes, edges}), whichever the schema has";
+
+/// The section of `kind` that holds `diagram` or `diagrams` beside a description.
+fn overview_key(kind: DocKind) -> Option<&'static str> {
+    match kind {
+        DocKind::Proposal => Some("approach"),
+        DocKind::DesignDoc => Some("architecture_overview"),
+        _ => None,
+    }
+}
+
+/// The diagram shape a document uses: Mermaid when any diagram is source text (or a
+/// `diagrams` list), Graph when they are objects, None when it has no diagram.
+fn shape_of(kind: DocKind, doc: &Value) -> Option<DiagramShape> {
+    let one = |d: &Value| match d {
+        Value::String(_) => Some(DiagramShape::Mermaid),
+        Value::Object(_) => Some(DiagramShape::Graph),
+        _ => None,
+    };
+    let found: Vec<DiagramShape> = match (kind, overview_key(kind)) {
+        (DocKind::Options, _) => doc["options"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|o| one(&o["diagram"])).collect())
+            .unwrap_or_default(),
+        (_, Some(key)) => {
+            let o = &doc[key];
+            if o.get("diagrams").is_some() {
+                vec![DiagramShape::Mermaid]
+            } else {
+                one(&o["diagram"]).into_iter().collect()
+            }
+        }
+        _ => Vec::new(),
+    };
+    if found.contains(&DiagramShape::Mermaid) {
+        Some(DiagramShape::Mermaid)
+    } else {
+        found.first().copied()
+    }
+}
+
+/// Every diagram given as Mermaid source that does not parse, named by its field and title,
+/// with the parser's message (the repair loop sends these back to the author).
+fn mermaid_errors(kind: DocKind, doc: &Value) -> Vec<String> {
+    let mut sources: Vec<(String, Option<String>, &str)> = Vec::new();
+    match (kind, overview_key(kind)) {
+        (DocKind::Options, _) => {
+            for (i, o) in doc["options"].as_array().into_iter().flatten().enumerate() {
+                if let Some(src) = o["diagram"].as_str() {
+                    let name = format!("Option {}", option_letter(i));
+                    sources.push((format!("/options/{i}/diagram"), Some(name), src));
+                }
+            }
+        }
+        (_, Some(key)) => {
+            let o = &doc[key];
+            if let Some(src) = o["diagram"].as_str() {
+                sources.push((format!("/{key}/diagram"), None, src));
+            }
+            for (i, d) in o["diagrams"].as_array().into_iter().flatten().enumerate() {
+                if let Some(src) = d["mermaid"].as_str() {
+                    let title = d["title"].as_str().map(inline).filter(|t| !t.is_empty());
+                    sources.push((format!("/{key}/diagrams/{i}/mermaid"), title, src));
+                }
+            }
+        }
+        _ => {}
+    }
+    sources
+        .into_iter()
+        .filter_map(|(pointer, title, src)| {
+            let problem = check_diagram(&mermaid_source(src)).err()?;
+            let named = title.map(|t| format!(" \"{t}\"")).unwrap_or_default();
+            Some(format!(
+                "{}: the diagram{named} is not valid Mermaid: {problem}",
+                where_is(kind, &pointer)
+            ))
+        })
+        .collect()
 }
 
 /// "/steps/3/objective" -> "High-Level Implementation Plan (steps[3].objective)".
@@ -190,7 +297,7 @@ pub(crate) fn tidy(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::markdown::{changed_sections, extract_sections, section_text};
     use protocol::{Category, Stage};
@@ -374,6 +481,156 @@ mod tests {
         ))
     }
 
+    /// Component, sequence and ER diagrams as a capable model writes them.
+    pub(crate) const COMPONENTS: &str =
+        "flowchart LR\n    cli[CLI] --> core[Estimator]\n    core --> fmt[(Format adapters)]";
+    pub(crate) const SEQUENCE: &str = "sequenceDiagram\n    participant U as User\n    participant C as Core\n    U->>C: of_markdown(text)\n    C-->>U: 3 min read";
+    pub(crate) const ER: &str = "erDiagram\n    DOCUMENT ||--o{ ESTIMATE : has\n    DOCUMENT {\n        string format\n        int words\n    }";
+
+    /// `doc` with its diagrams as Mermaid source (the remote shape): each option's diagram one
+    /// source, the overview's `diagrams` a component, a sequence and an ER diagram.
+    pub(crate) fn with_mermaid(kind: DocKind, doc: &Value) -> Value {
+        let mut doc = doc.clone();
+        match kind {
+            DocKind::Options => {
+                for o in doc["options"].as_array_mut().unwrap() {
+                    o["diagram"] = json!(COMPONENTS);
+                }
+            }
+            DocKind::Proposal | DocKind::DesignDoc => {
+                let key = if kind == DocKind::Proposal {
+                    "approach"
+                } else {
+                    "architecture_overview"
+                };
+                let o = doc[key].as_object_mut().unwrap();
+                o.remove("diagram");
+                o.insert(
+                    "diagrams".into(),
+                    json!([
+                        {"title": "Components", "mermaid": COMPONENTS},
+                        {"title": "Estimate sequence", "mermaid": SEQUENCE},
+                        {"title": "Data model", "mermaid": ER}
+                    ]),
+                );
+            }
+            DocKind::Prd | DocKind::ImplementationPlan => {}
+        }
+        doc
+    }
+
+    #[test]
+    fn mermaid_source_is_written_as_given_under_its_title() {
+        let tpl = Templates::builtin().unwrap();
+        let mut doc = with_mermaid(DocKind::DesignDoc, &fixture(DocKind::DesignDoc));
+        // A model's accidental fence and surrounding blank lines are taken off.
+        doc["architecture_overview"]["diagrams"][1]["mermaid"] =
+            json!(format!("\n```mermaid\n{SEQUENCE}\n```\n"));
+        let md = render(DocKind::DesignDoc, &doc, &meta(), &tpl).unwrap();
+        let overview = section_text(&md, "Architecture Overview").unwrap();
+        for (title, src) in [
+            ("Components", COMPONENTS),
+            ("Estimate sequence", SEQUENCE),
+            ("Data model", ER),
+        ] {
+            let block = format!("**{title}**\n\n```mermaid\n{src}\n```\n");
+            assert!(overview.contains(&block), "{block}\nnot in\n{overview}");
+        }
+        assert_eq!(mermaid_blocks(&md), [COMPONENTS, SEQUENCE, ER]);
+        assert!(!md.contains("```mermaid\n```"), "{md}");
+        for block in mermaid_blocks(&md) {
+            parse_mermaid(&block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        }
+        assert!(crate::validate::validate_design_doc(&md).is_empty());
+
+        let options = with_mermaid(DocKind::Options, &fixture(DocKind::Options));
+        let md = render(DocKind::Options, &options, &meta(), &tpl).unwrap();
+        assert_eq!(mermaid_blocks(&md), [COMPONENTS; 3]);
+        assert!(crate::validate::validate_options(&md).is_empty());
+    }
+
+    #[test]
+    fn step_notes_are_rendered_when_present() {
+        let tpl = Templates::builtin().unwrap();
+        let mut doc = with_mermaid(DocKind::Proposal, &fixture(DocKind::Proposal));
+        doc["steps"][2]["notes"] = json!("Run the migration before the deploy.");
+        doc["steps"][3]["notes"] = json!("  ");
+        let md = render(DocKind::Proposal, &doc, &meta(), &tpl).unwrap();
+        assert_eq!(md.matches("**Notes**").count(), 1, "{md}");
+        let step3 = md.split("### Step 3:").nth(1).unwrap();
+        let step3 = step3.split("### Step 4:").next().unwrap();
+        assert!(
+            step3.contains("**Notes**: Run the migration before the deploy."),
+            "{step3}"
+        );
+        assert!(crate::validate::validate_proposal(&md).is_empty());
+    }
+
+    #[test]
+    fn a_diagram_that_does_not_parse_is_named_with_the_parser_message() {
+        let tpl = Templates::builtin().unwrap();
+        let mut doc = with_mermaid(DocKind::DesignDoc, &fixture(DocKind::DesignDoc));
+        doc["architecture_overview"]["diagrams"][1]["mermaid"] =
+            json!("sequenceDiagram\n    U->>: no target");
+        let err = render(DocKind::DesignDoc, &doc, &meta(), &tpl).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        let e = &err[0];
+        assert!(
+            e.starts_with(
+                "Architecture Overview (architecture_overview.diagrams[1].mermaid): the diagram \"Estimate sequence\" is not valid Mermaid: "
+            ),
+            "{e}"
+        );
+        assert!(e.contains("sequence diagram does not parse"), "{e}");
+        assert!(e.contains("line 2 of the diagram"), "{e}");
+
+        let mut options = with_mermaid(DocKind::Options, &fixture(DocKind::Options));
+        options["options"][1]["diagram"] = json!("flowchrt LR\n a --> b");
+        let err = render(DocKind::Options, &options, &meta(), &tpl).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].starts_with(
+                "Architecture Options (options[1].diagram): the diagram \"Option B\" is not valid Mermaid: no Mermaid diagram type recognised in `flowchrt LR`"
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn schema_errors_name_the_fields_of_the_shape_the_document_uses() {
+        let tpl = Templates::builtin().unwrap();
+        let mut doc = with_mermaid(DocKind::Proposal, &fixture(DocKind::Proposal));
+        doc["approach"]["diagrams"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("title");
+        let err = render(DocKind::Proposal, &doc, &meta(), &tpl).unwrap_err();
+        assert_eq!(
+            err,
+            ["Approach Overview (approach.diagrams[0]): \"title\" is a required property"]
+        );
+        // Neither shape: one message naming both fields.
+        doc["approach"].as_object_mut().unwrap().remove("diagrams");
+        let err = render(DocKind::Proposal, &doc, &meta(), &tpl).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].starts_with("Approach Overview (approach): the diagrams are missing"),
+            "{err:?}"
+        );
+        // The node/edge shape keeps its own messages.
+        let mut graph = fixture(DocKind::DesignDoc);
+        graph["architecture_overview"]["diagram"] =
+            json!({"direction": "LR", "nodes": [], "edges": []});
+        let err = render(DocKind::DesignDoc, &graph, &meta(), &tpl).unwrap_err();
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert!(
+            err[0].starts_with("Architecture Overview (architecture_overview.diagram.nodes)")
+                && err[1]
+                    .starts_with("Architecture Overview (architecture_overview.diagram.edges)"),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn the_mermaid_parser_is_strict_enough_to_catch_broken_labels() {
         assert!(parse_mermaid("flowchart LR\n    a[\"say \"hi\"\"] --> b").is_err());
@@ -469,15 +726,18 @@ mod tests {
         }
     }
 
-    /// Replaces every string of `v` (except enum-valued fields) with strings from `pool`.
+    /// Replaces every string of `v` (except enum-valued fields and Mermaid source, which the
+    /// parser check rejects) with strings from `pool`.
     fn scramble(v: &mut Value, pool: &[String], i: &mut usize, key: &str) {
-        const ENUMS: [&str; 6] = [
+        const ENUMS: [&str; 8] = [
             "size",
             "likelihood",
             "impact",
             "direction",
             "recommended",
             "effort",
+            "diagram",
+            "mermaid",
         ];
         match v {
             Value::String(s) if !ENUMS.contains(&key) => {
@@ -497,8 +757,8 @@ mod tests {
         #[test]
         fn model_text_cannot_break_the_structure(pool in proptest::collection::vec("\\PC{1,60}|#{1,2} [a-z]{1,8}\n|```[a-z]{0,4}|[-=]{3}|\\|", 1..12)) {
             let tpl = Templates::builtin().unwrap();
-            for kind in DocKind::ALL {
-                let mut doc = fixture(kind);
+            let docs = DocKind::ALL.into_iter().flat_map(|k| [(k, fixture(k)), (k, with_mermaid(k, &fixture(k)))]);
+            for (kind, mut doc) in docs {
                 scramble(&mut doc, &pool, &mut 0, "");
                 let md = match render(kind, &doc, &meta(), &tpl) {
                     Ok(md) => md,

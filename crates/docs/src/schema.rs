@@ -19,6 +19,29 @@ use super::sections::{Section, sections};
 pub(crate) const MANIFEST_SCHEMA_JSON: &str =
     include_str!("../../../specs-templates/manifest.schema.json");
 
+/// How a document's JSON carries its diagrams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiagramShape {
+    /// A flowchart as `{direction, nodes, edges}`; the template writes Mermaid that always
+    /// parses. What the bundled local model can produce.
+    Graph,
+    /// Mermaid source text of whatever kind the content needs (sequence, ER, class, C4, state,
+    /// flowchart), checked by the Mermaid parser. An option's `diagram` is one source string;
+    /// the proposal's approach and a design doc's architecture overview carry
+    /// `diagrams: [{title, mermaid}]` (1 to [`MAX_DIAGRAMS`]).
+    Mermaid,
+    /// Either shape (checking JSON that another tool wrote).
+    Either,
+}
+
+/// Most diagrams of one `diagrams` list (Mermaid shape).
+pub const MAX_DIAGRAMS: u32 = 6;
+
+/// `maxLength` of one Mermaid source in the Mermaid shape: the parser check's byte limit
+/// ([`crate::validate::mermaid::MAX_MERMAID_BYTES`]) in characters of up to four bytes, so a
+/// source within it is never rejected for its size.
+pub const MERMAID_MAX_CHARS: u32 = (crate::validate::mermaid::MAX_MERMAID_BYTES / 4) as u32;
+
 /// Size limits applied to generated schemas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SchemaLimits {
@@ -44,10 +67,15 @@ pub struct SchemaLimits {
     /// `additionalProperties: false` on every object (what a grammar needs); false when checking
     /// output from a model that may add harmless extra fields.
     pub closed: bool,
+    /// How diagrams are written: node/edge objects or Mermaid source.
+    pub diagrams: DiagramShape,
+    /// Each implementation step may carry optional `notes` (seed 000: "add additional
+    /// information as needed").
+    pub step_notes: bool,
 }
 
 impl SchemaLimits {
-    /// For a capable remote model: the seed counts, no length caps.
+    /// For a capable remote model: the seed counts, no length caps, diagrams as Mermaid source.
     pub(crate) fn remote() -> Self {
         Self {
             text_max: None,
@@ -61,6 +89,8 @@ impl SchemaLimits {
             diagram_edges_max: Some(24),
             review_items_max: Some(20),
             closed: true,
+            diagrams: DiagramShape::Mermaid,
+            step_notes: true,
         }
     }
 
@@ -79,11 +109,13 @@ impl SchemaLimits {
             diagram_edges_max: Some(8),
             review_items_max: Some(4),
             closed: true,
+            diagrams: DiagramShape::Graph,
+            step_notes: false,
         }
     }
 
     /// What a rendered document must satisfy: the seed counts, no length caps, extra fields
-    /// tolerated. Used by [`super::render::render`].
+    /// tolerated, diagrams in either shape. Used by [`super::render::render`].
     pub(crate) fn relaxed() -> Self {
         Self {
             text_max: None,
@@ -97,6 +129,16 @@ impl SchemaLimits {
             diagram_edges_max: None,
             review_items_max: None,
             closed: false,
+            diagrams: DiagramShape::Either,
+            step_notes: true,
+        }
+    }
+
+    /// These limits with diagrams in `shape`.
+    pub fn with_diagrams(self, shape: DiagramShape) -> Self {
+        Self {
+            diagrams: shape,
+            ..self
         }
     }
 
@@ -120,9 +162,17 @@ pub fn document_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
     }
     let mut schema = object(props, lim);
     if let Some(o) = schema.as_object_mut() {
+        // Without length caps on the fields, the one bound on the whole is the validators'.
+        let size = match lim.text_max {
+            None if lim.closed => format!(
+                " (at most {} bytes of markdown when rendered)",
+                crate::validate::MAX_ARTIFACT_BYTES
+            ),
+            _ => String::new(),
+        };
         o.insert(
             "description".into(),
-            Value::String(format!("agentmux {}", kind.label())),
+            Value::String(format!("agentmux {}{size}", kind.label())),
         );
     }
     schema
@@ -181,13 +231,9 @@ fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
             ],
             lim,
         ),
-        (DocKind::Proposal, "approach") | (DocKind::DesignDoc, "architecture_overview") => object(
-            vec![
-                ("description".into(), string(1, lim.text_max)),
-                ("diagram".into(), diagram_schema(lim)),
-            ],
-            lim,
-        ),
+        (DocKind::Proposal, "approach") | (DocKind::DesignDoc, "architecture_overview") => {
+            overview_schema(kind, lim)
+        }
         (DocKind::Proposal, "steps") => list(lim.steps.0, lim.steps.1, step_schema(lim)),
         (DocKind::Proposal, "decisions") => list(
             1,
@@ -295,7 +341,7 @@ fn option_schema(lim: &SchemaLimits) -> Value {
         };
         props.push((part.key.clone(), described(s, &part.hint)));
         if part.key == "overview" {
-            props.push(("diagram".into(), diagram_schema(lim)));
+            props.push(("diagram".into(), option_diagram_schema(lim)));
         }
     }
     props.push((
@@ -332,7 +378,21 @@ fn step_schema(lim: &SchemaLimits) -> Value {
             described(string(1, lim.short_max), &part.hint),
         ));
     }
-    object(props, lim)
+    let mut step = object(props, lim);
+    // Seed 000: "Add additional information as needed": an optional free field (not for the
+    // local model, whose grammar-bound output has no room for it).
+    if lim.step_notes
+        && let Some(Value::Object(p)) = step.get_mut("properties")
+    {
+        p.insert(
+            "notes".into(),
+            described(
+                string(0, lim.short_max),
+                "Optional: anything else the developer needs for this step (edge cases, ordering, rollout, links); omit when there is nothing to add.",
+            ),
+        );
+    }
+    step
 }
 
 fn risk_schema(likelihood: bool, lim: &SchemaLimits) -> Value {
@@ -346,6 +406,120 @@ fn risk_schema(likelihood: bool, lim: &SchemaLimits) -> Value {
     }
     props.push(("mitigation".into(), string(1, lim.short_max)));
     object(props, lim)
+}
+
+/// The Mermaid diagram kinds a capable model is told about, with what each is for.
+const MERMAID_KINDS: &str = "`flowchart LR` (or TD) or `C4Context`/`C4Container` for components and data flow, \
+     `sequenceDiagram` for requests and API calls, `erDiagram` for data models, `classDiagram` for types, \
+     `stateDiagram-v2` for lifecycles";
+
+/// " (at most N characters)" when Mermaid sources are bounded.
+fn size_note(lim: &SchemaLimits) -> String {
+    match lim.diagrams {
+        DiagramShape::Mermaid => format!(" (at most {MERMAID_MAX_CHARS} characters)"),
+        _ => String::new(),
+    }
+}
+
+/// One Mermaid source string.
+fn mermaid_string(lim: &SchemaLimits) -> Value {
+    let max = (lim.diagrams == DiagramShape::Mermaid).then_some(MERMAID_MAX_CHARS);
+    string(1, max)
+}
+
+/// An option's overview diagram.
+fn option_diagram_schema(lim: &SchemaLimits) -> Value {
+    let mermaid = || {
+        described(
+            mermaid_string(lim),
+            &format!(
+                "Mermaid source of one diagram of the components and data flow, without a ``` fence, \
+                 starting with its type: {MERMAID_KINDS}. It must parse with Mermaid{}.",
+                size_note(lim)
+            ),
+        )
+    };
+    match lim.diagrams {
+        DiagramShape::Graph => diagram_schema(lim),
+        DiagramShape::Mermaid => mermaid(),
+        DiagramShape::Either => json!({"anyOf": [mermaid(), diagram_schema(lim)]}),
+    }
+}
+
+/// The proposal's approach and a design doc's architecture overview: a description and the
+/// diagrams (one node/edge flowchart, or 1 to [`MAX_DIAGRAMS`] Mermaid diagrams).
+fn overview_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
+    let description = ("description".to_string(), string(1, lim.text_max));
+    let which = if kind == DocKind::DesignDoc {
+        "Start with the components and their interactions (C4Container or flowchart); add a sequenceDiagram \
+         for the main API or request flow and an erDiagram for the data model where this area has them."
+    } else {
+        "Start with the components and data flow of the chosen option (flowchart or C4Container); add a \
+         sequence or ER diagram where it makes the design clearer."
+    };
+    let max = match lim.diagrams {
+        DiagramShape::Mermaid => Some(MAX_DIAGRAMS),
+        _ => None,
+    };
+    let diagrams = || {
+        described(
+            list(
+                1,
+                max,
+                object(
+                    vec![
+                        (
+                            "title".into(),
+                            described(
+                                string(1, lim.label_max),
+                                "A short caption, e.g. \"Checkout sequence\".",
+                            ),
+                        ),
+                        (
+                            "mermaid".into(),
+                            described(
+                                mermaid_string(lim),
+                                "Mermaid source without a ``` fence, starting with its diagram type.",
+                            ),
+                        ),
+                    ],
+                    lim,
+                ),
+            ),
+            &format!(
+                "{} Mermaid diagrams of the kinds the content needs: {MERMAID_KINDS}. {which} \
+                 Each must parse with Mermaid{}.",
+                max.map_or("One or more".to_string(), |m| format!("1 to {m}")),
+                size_note(lim)
+            ),
+        )
+    };
+    match lim.diagrams {
+        DiagramShape::Graph => object(
+            vec![description, ("diagram".into(), diagram_schema(lim))],
+            lim,
+        ),
+        DiagramShape::Mermaid => object(vec![description, ("diagrams".into(), diagrams())], lim),
+        DiagramShape::Either => {
+            // `diagrams` (Mermaid) or `diagram` (a flowchart object, or one Mermaid source).
+            let mut o = object(
+                vec![
+                    description,
+                    ("diagrams".into(), diagrams()),
+                    ("diagram".into(), option_diagram_schema(lim)),
+                ],
+                lim,
+            );
+            if let Some(o) = o.as_object_mut() {
+                o.insert("required".into(), json!(["description"]));
+                o.insert(
+                    "anyOf".into(),
+                    json!([{"required": ["diagrams"]}, {"required": ["diagram"]}]),
+                );
+            }
+            o
+        }
+    }
 }
 
 /// A flowchart as nodes and edges; the template turns it into mermaid that always parses.
@@ -924,6 +1098,124 @@ mod tests {
     }
 
     #[test]
+    fn the_local_model_draws_node_edge_flowcharts_and_a_capable_one_writes_mermaid() {
+        let overview = |kind, lim: &SchemaLimits, key: &str| {
+            document_schema(kind, lim)["properties"][key].clone()
+        };
+        for (kind, key) in [
+            (DocKind::Proposal, "approach"),
+            (DocKind::DesignDoc, "architecture_overview"),
+        ] {
+            let local = overview(kind, &SchemaLimits::local(), key);
+            assert_eq!(required(&local), ["description", "diagram"], "{kind}");
+            assert_eq!(
+                required(&local["properties"]["diagram"]),
+                ["direction", "nodes", "edges"]
+            );
+            assert!(local["properties"].get("diagrams").is_none());
+
+            let remote = overview(kind, &SchemaLimits::remote(), key);
+            assert_eq!(required(&remote), ["description", "diagrams"], "{kind}");
+            let diagrams = &remote["properties"]["diagrams"];
+            assert_eq!(
+                (diagrams["minItems"].as_u64(), diagrams["maxItems"].as_u64()),
+                (Some(1), Some(u64::from(MAX_DIAGRAMS)))
+            );
+            assert_eq!(required(&diagrams["items"]), ["title", "mermaid"]);
+            let mermaid = &diagrams["items"]["properties"]["mermaid"];
+            assert_eq!(mermaid["type"], "string");
+            assert_eq!(mermaid["maxLength"], json!(MERMAID_MAX_CHARS));
+            // The model is told which kinds there are.
+            let told = diagrams["description"].as_str().unwrap();
+            for k in [
+                "sequenceDiagram",
+                "erDiagram",
+                "classDiagram",
+                "C4Container",
+                "stateDiagram-v2",
+                "flowchart",
+            ] {
+                assert!(told.contains(k), "{kind}: {k} in {told}");
+            }
+        }
+        let option = |lim: &SchemaLimits| {
+            document_schema(DocKind::Options, lim)["properties"]["options"]["items"]["properties"]
+                ["diagram"]
+                .clone()
+        };
+        assert_eq!(option(&SchemaLimits::local())["type"], "object");
+        assert_eq!(option(&SchemaLimits::remote())["type"], "string");
+        assert!(
+            option(&SchemaLimits::remote())["description"]
+                .as_str()
+                .unwrap()
+                .contains("sequenceDiagram")
+        );
+    }
+
+    #[test]
+    fn a_capable_model_may_add_notes_to_a_step() {
+        let step = |lim: &SchemaLimits| {
+            document_schema(DocKind::Proposal, lim)["properties"]["steps"]["items"].clone()
+        };
+        let remote = step(&SchemaLimits::remote());
+        assert_eq!(remote["properties"]["notes"]["type"], "string");
+        assert!(
+            !required(&remote).contains(&"notes".to_string()),
+            "notes are optional"
+        );
+        assert!(
+            step(&SchemaLimits::local())["properties"]
+                .get("notes")
+                .is_none()
+        );
+        let v = compile(&document_schema(DocKind::Proposal, &SchemaLimits::remote())).unwrap();
+        let fixture = crate::render::tests::fixture(DocKind::Proposal);
+        let mut doc = crate::render::tests::with_mermaid(
+            DocKind::Proposal,
+            &crate::normalize::normalize(DocKind::Proposal, &fixture),
+        );
+        let errors = |doc: &Value| {
+            v.iter_errors(doc)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(errors(&doc), Vec::<String>::new(), "without notes");
+        doc["steps"][0]["notes"] = json!("Run the migration before the deploy.");
+        assert_eq!(errors(&doc), Vec::<String>::new(), "with notes");
+    }
+
+    #[test]
+    fn relaxed_limits_accept_either_diagram_shape() {
+        for kind in [DocKind::Options, DocKind::Proposal, DocKind::DesignDoc] {
+            let relaxed = compile(&document_schema(kind, &SchemaLimits::relaxed())).unwrap();
+            let graph = crate::normalize::normalize(kind, &crate::render::tests::fixture(kind));
+            let mermaid = crate::render::tests::with_mermaid(kind, &graph);
+            assert_ne!(graph, mermaid);
+            for (name, doc) in [("graph", &graph), ("mermaid", &mermaid)] {
+                let errors: Vec<String> = relaxed.iter_errors(doc).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "{kind} {name}: {errors:?}");
+            }
+            // Each strict shape takes only its own.
+            let local = compile(&document_schema(
+                kind,
+                &SchemaLimits::local().with_diagrams(DiagramShape::Graph),
+            ))
+            .unwrap();
+            assert!(!local.is_valid(&mermaid), "{kind}");
+            let remote = compile(&document_schema(
+                kind,
+                &SchemaLimits::relaxed().with_diagrams(DiagramShape::Mermaid),
+            ))
+            .unwrap();
+            assert!(
+                remote.is_valid(&mermaid) && !remote.is_valid(&graph),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
     fn local_limits_cap_strings_and_remote_do_not() {
         let local =
             serde_json::to_string(&document_schema(DocKind::Proposal, &SchemaLimits::local()))
@@ -937,6 +1229,8 @@ mod tests {
     fn generated_schemas_are_valid_json_schemas() {
         for kind in DocKind::ALL {
             compile(&document_schema(kind, &SchemaLimits::local())).unwrap();
+            compile(&document_schema(kind, &SchemaLimits::remote())).unwrap();
+            compile(&document_schema(kind, &SchemaLimits::relaxed())).unwrap();
             compile(&integration_schema(
                 kind,
                 &["PE-r1-1".into()],

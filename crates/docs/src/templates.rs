@@ -192,6 +192,7 @@ fn new_env() -> Environment<'static> {
     env.add_filter("inline", |s: String| inline(&s));
     env.add_filter("item", |s: String| item(&s));
     env.add_filter("code", |s: String| code(&s));
+    env.add_filter("mermaid_source", |s: String| mermaid_source(&s));
     env.add_filter("is_block", |s: String| is_block(&s));
     env.add_function("option_letter", |i: usize| super::schema::option_letter(i));
     env
@@ -377,6 +378,33 @@ pub(crate) fn is_block(s: &str) -> bool {
             .any(|p| t.starts_with(p))
 }
 
+/// Mermaid source as a model wrote it, ready for a ```` ```mermaid ```` fence: trimmed, without
+/// a fence around it (```` ```mermaid ````, ```` ``` ```` or `~~~`, closed or not), and with no
+/// line that could close the fence (see [`code`]; such a line then fails the parser check).
+pub(crate) fn mermaid_source(s: &str) -> String {
+    let is_fence = |l: &str| {
+        let l = l.trim();
+        l.starts_with("```") || l.starts_with("~~~")
+    };
+    let mut lines: Vec<&str> = s.trim().lines().collect();
+    if lines.first().is_some_and(|l| is_fence(l)) {
+        lines.remove(0);
+        if lines
+            .last()
+            .is_some_and(|l| is_fence(l) && l.trim().trim_matches(['`', '~']).is_empty())
+        {
+            lines.pop();
+        }
+    }
+    while lines.first().is_some_and(|l| l.trim().is_empty()) {
+        lines.remove(0);
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    code(&lines.join("\n"))
+}
+
 /// Text for inside a fenced code block: no line can close the fence.
 pub(crate) fn code(s: &str) -> String {
     s.lines()
@@ -503,6 +531,27 @@ mod tests {
     fn cells_stay_in_their_column() {
         assert_eq!(cell("a | b\nc"), "a \\| b<br>c");
         assert_eq!(cell(""), "-");
+    }
+
+    #[test]
+    fn mermaid_source_loses_a_surrounding_fence_and_keeps_its_indentation() {
+        let src = "sequenceDiagram\n    A->>B: hi";
+        for wrapped in [
+            src.to_string(),
+            format!("  \n{src}\n\n"),
+            format!("```mermaid\n{src}\n```"),
+            format!("```\n{src}\n```\n"),
+            format!("~~~mermaid\n{src}\n~~~"),
+            format!("```mermaid\n{src}"),
+            format!("\n```mermaid\n\n{src}\n\n```  \n"),
+        ] {
+            assert_eq!(mermaid_source(&wrapped), src, "{wrapped:?}");
+        }
+        // A fence inside the source cannot close the block it is written into.
+        assert_eq!(
+            mermaid_source("flowchart LR\n```\nA-->B"),
+            "flowchart LR\n'''\nA-->B"
+        );
     }
 
     #[test]

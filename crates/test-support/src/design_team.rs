@@ -2,9 +2,13 @@
 //! a JSON instance generated from the request's own JSON Schema (so it follows whatever the
 //! templates ask for), and text tasks with a short markdown note. Reviews raise the items the
 //! script asks for; re-reviews close them unless told to reopen.
+//!
+//! Diagrams asked for as Mermaid source (a capable model's schemas) get real Mermaid: an
+//! option's diagram is a component flowchart, and a list of titled diagrams is a component
+//! flowchart, a `sequenceDiagram` and an `erDiagram`, in that order.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Map, Value, json};
 
@@ -21,6 +25,9 @@ pub struct Script {
     pub docs: Vec<&'static str>,
     /// PRD items the manifest's traceability leaves out.
     pub untraced: Vec<&'static str>,
+    /// The first design document's sequence diagram is invalid Mermaid (once; its repair and
+    /// every later answer are valid).
+    pub broken_mermaid_once: bool,
 }
 
 impl Default for Script {
@@ -33,6 +40,7 @@ impl Default for Script {
                 "analytics_pipeline_design.md",
             ],
             untraced: vec![],
+            broken_mermaid_once: false,
         }
     }
 }
@@ -40,11 +48,41 @@ impl Default for Script {
 /// A responder for `FakeOpenAi::start`.
 pub fn responder(script: Script) -> impl Fn(&RecordedRequest) -> FakeReply + Send + Sync + 'static {
     let counter = Arc::new(AtomicUsize::new(0));
+    let broken_sent = Arc::new(AtomicBool::new(false));
     move |req: &RecordedRequest| {
         let n = counter.fetch_add(1, Ordering::SeqCst);
-        FakeReply::text(answer(&script, req, n))
+        FakeReply::text(answer(&script, req, n, &broken_sent))
     }
 }
+
+/// The diagrams of a `diagrams` list, by position: (title, Mermaid source).
+const DIAGRAMS: [(&str, &str); 3] = [
+    (
+        "Components and data flow",
+        "flowchart LR\n    user([Team member]) -->|HTTPS| api[Link API]\n    api -->|SQL| db[(PostgreSQL)]\n    \
+         api -->|click events| queue[[Click queue]]\n    queue --> stats[Stats worker]\n    stats --> db",
+    ),
+    (
+        "Shorten and redirect sequence",
+        "sequenceDiagram\n    participant U as User\n    participant A as Link API\n    participant D as PostgreSQL\n    \
+         U->>A: POST /links {url}\n    A->>D: INSERT link (code, target)\n    D-->>A: ok\n    \
+         A-->>U: 201 short_url\n    U->>A: GET /code\n    A-->>U: 302 Location",
+    ),
+    (
+        "Data model",
+        "erDiagram\n    OWNER ||--o{ LINK : owns\n    LINK ||--o{ CLICK : records\n    LINK {\n        \
+         string code PK\n        string target_url\n        datetime created_at\n    }\n    CLICK {\n        \
+         bigint id PK\n        string code FK\n        datetime at\n    }",
+    ),
+];
+
+/// What `broken_mermaid_once` puts in place of the sequence diagram: a message without a target.
+pub const BROKEN_SEQUENCE: &str =
+    "sequenceDiagram\n    participant U as User\n    U->>: POST /links";
+
+/// An option's diagram (one Mermaid source).
+const OPTION_DIAGRAM: &str =
+    "flowchart LR\n    client[Browser or CLI] --> api[Link API]\n    api --> db[(PostgreSQL)]";
 
 /// The schema a request asks for: `response_format.json_schema.schema`, if any.
 fn requested_schema(req: &RecordedRequest) -> Option<(String, Value)> {
@@ -56,7 +94,7 @@ fn requested_schema(req: &RecordedRequest) -> Option<(String, Value)> {
     ))
 }
 
-fn answer(script: &Script, req: &RecordedRequest, n: usize) -> String {
+fn answer(script: &Script, req: &RecordedRequest, n: usize, broken_sent: &AtomicBool) -> String {
     let Some((name, schema)) = requested_schema(req).or_else(|| schema_in_prompt(req)) else {
         return format!(
             "## Notes\n\nThe core data structures are Link, Click and Owner; each is immutable once written.\n\n\
@@ -66,10 +104,17 @@ fn answer(script: &Script, req: &RecordedRequest, n: usize) -> String {
     if name.contains("manifest") || schema_has(&schema, "selected_docs") {
         return manifest(script).to_string();
     }
+    let design_doc = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| d.starts_with("agentmux design document"));
     let mut g = Gen {
         script,
         root: &schema,
         review: schema_has(&schema, "items") && !schema_has(&schema, "verdicts"),
+        broken: script.broken_mermaid_once
+            && design_doc
+            && !broken_sent.swap(true, Ordering::SeqCst),
     };
     g.value(&schema, "", 0).to_string()
 }
@@ -135,6 +180,8 @@ struct Gen<'a> {
     script: &'a Script,
     root: &'a Value,
     review: bool,
+    /// This answer's sequence diagram is broken (see `Script::broken_mermaid_once`).
+    broken: bool,
 }
 
 impl Gen<'_> {
@@ -260,6 +307,23 @@ impl Gen<'_> {
         if key == "new_items" {
             return json!([]);
         }
+        if key == "diagrams" {
+            let count = DIAGRAMS.len().clamp(min.max(1), max.max(1));
+            return Value::Array(
+                (0..count)
+                    .map(|i| {
+                        let mut v = self.value(&items, key, i);
+                        let (title, mut source) = DIAGRAMS[i % DIAGRAMS.len()];
+                        if i == 1 && self.broken {
+                            source = BROKEN_SEQUENCE;
+                        }
+                        v["title"] = json!(title);
+                        v["mermaid"] = json!(source);
+                        v
+                    })
+                    .collect(),
+            );
+        }
         let count = min.max(1).min(max);
         Value::Array((0..count).map(|i| self.value(&items, key, i)).collect())
     }
@@ -272,6 +336,9 @@ impl Gen<'_> {
             .map(|m| m as usize)
             .unwrap_or(400);
         let base = match key {
+            // A string diagram is Mermaid source.
+            "diagram" => OPTION_DIAGRAM.into(),
+            "mermaid" => DIAGRAMS[idx % DIAGRAMS.len()].1.into(),
             "id" => format!("n{idx}"),
             "label" | "name" | "title" => format!("Component {}", idx + 1),
             "from" => "n0".into(),

@@ -12,3 +12,6 @@ pub mod prompts;
 pub mod roles;
 pub mod state;
 pub mod trace;
+
+#[cfg(test)]
+mod diagram_prompt_tests;

@@ -13,7 +13,7 @@ use super::markdown::{CodeBlock, Doc};
 
 /// Larger blocks are rejected unparsed: no real diagram is this big, and a bound keeps the
 /// parser's work (and recursion) bounded on hostile input.
-pub(crate) const MAX_MERMAID_BYTES: usize = 32 * 1024;
+pub const MAX_MERMAID_BYTES: usize = 32 * 1024;
 
 /// Checks every ```` ```mermaid ```` block of a markdown document.
 pub fn validate_mermaid_blocks(md: &str) -> Vec<Finding> {

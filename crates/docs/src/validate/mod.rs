@@ -91,3 +91,70 @@ impl fmt::Display for Finding {
 fn with_builtin(check: impl FnOnce(&Structure) -> Vec<Finding>) -> Vec<Finding> {
     check(Structure::builtin())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::DocKind;
+    use crate::schema::{MERMAID_MAX_CHARS, SchemaLimits, document_schema};
+
+    fn at(schema: &Value, pointer: &str) -> u64 {
+        schema
+            .pointer(pointer)
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| panic!("the remote schema states nothing at {pointer}"))
+    }
+
+    /// Every count and size a validator holds a rendered document to is stated in the schema a
+    /// capable model is given, at the validator's value or tighter, so the model is never
+    /// rejected for a limit it was not told.
+    #[test]
+    fn the_remote_document_schemas_state_every_limit_the_validators_enforce() {
+        let lim = SchemaLimits::remote();
+        let proposal = document_schema(DocKind::Proposal, &lim);
+        // validate_proposal: 8 to 20 steps.
+        assert_eq!(
+            at(&proposal, "/properties/steps/minItems") as usize,
+            *super::proposal::STEPS.start()
+        );
+        assert_eq!(
+            at(&proposal, "/properties/steps/maxItems") as usize,
+            *super::proposal::STEPS.end()
+        );
+        // validate_options: at least three options.
+        let options = document_schema(DocKind::Options, &lim);
+        assert!(
+            at(&options, "/properties/options/minItems") as usize >= super::options::MIN_OPTIONS
+        );
+        // Every validator: at least one mermaid block, each within the parser check's size.
+        let chars_fit = |n: u64| n as usize * 4 <= super::mermaid::MAX_MERMAID_BYTES;
+        assert!(chars_fit(at(
+            &options,
+            "/properties/options/items/properties/diagram/maxLength"
+        )));
+        for (kind, key) in [
+            (DocKind::Proposal, "approach"),
+            (DocKind::DesignDoc, "architecture_overview"),
+        ] {
+            let s = document_schema(kind, &lim);
+            let diagrams = format!("/properties/{key}/properties/diagrams");
+            assert!(at(&s, &format!("{diagrams}/minItems")) >= 1, "{kind}");
+            let max = at(
+                &s,
+                &format!("{diagrams}/items/properties/mermaid/maxLength"),
+            );
+            assert!(chars_fit(max), "{kind}");
+            assert_eq!(max, u64::from(MERMAID_MAX_CHARS));
+        }
+        // `agentmux validate`: the artifact size, in every document's description.
+        for kind in DocKind::ALL {
+            let s = document_schema(kind, &lim);
+            let description = s["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains(&super::MAX_ARTIFACT_BYTES.to_string()),
+                "{kind}: {description}"
+            );
+        }
+    }
+}

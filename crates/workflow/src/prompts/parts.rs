@@ -10,7 +10,7 @@ pub(super) use super::context::fit;
 use super::context::{Block, Blocks, Layer};
 use docs::DocKind;
 use docs::markdown::{heading_block, section_text};
-use docs::schema::{SchemaLimits, option_letter};
+use docs::schema::{DiagramShape, MAX_DIAGRAMS, SchemaLimits, option_letter};
 use docs::sections::sections;
 use protocol::ContextCut;
 use protocol::{Decision, FeedbackItem};
@@ -130,12 +130,20 @@ impl UserPrompt {
     }
 }
 
-/// How a diagram's fields are described in prompts.
+/// How a diagram's fields are described in prompts (the node/edge shape of the local model).
 const DIAGRAM_FIELDS: &str =
     "{direction: LR|TD, nodes [{id, label}], edges [{from, to, label}]} (edges use node ids)";
 
 /// "- key: hint" for every field of a document, with the parts of options and steps.
+///
+/// Diagrams are described in the shape `lim` asks for: node/edge objects ([`DIAGRAM_FIELDS`])
+/// for the local model, Mermaid source for a capable one.
 pub(crate) fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> String {
+    /// Mermaid diagram kinds and what each is for.
+    const MERMAID_KINDS: &str = "flowchart or C4Container for components and data flow, sequenceDiagram for \
+                                 requests and API calls, erDiagram for data, classDiagram for types, \
+                                 stateDiagram-v2 for lifecycles";
+    let mermaid = lim.diagrams != DiagramShape::Graph;
     let s = sections();
     let mut out = String::new();
     let title_hint = match kind {
@@ -153,6 +161,11 @@ pub(crate) fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> 
                     .iter()
                     .map(|p| match p.key.as_str() {
                         "effort" => "effort {size: S|M|L, timeline}".to_string(),
+                        "overview" if mermaid => {
+                            "overview, diagram (Mermaid source of the option's components and data flow, \
+                             no ``` fence: flowchart LR, C4Container or sequenceDiagram)"
+                                .to_string()
+                        }
                         "overview" => format!("overview, diagram {DIAGRAM_FIELDS}"),
                         k => k.to_string(),
                     })
@@ -175,7 +188,28 @@ pub(crate) fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> 
             }
             (DocKind::Proposal, "steps") => {
                 let parts: Vec<&str> = s.step_parts.iter().map(|p| p.key.as_str()).collect();
-                let _ = writeln!(out, "  each step: title, {}", parts.join(", "));
+                let notes = if lim.step_notes {
+                    ", notes (optional: anything else the developer needs)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  each step: title, {}{notes}", parts.join(", "));
+            }
+            (DocKind::Proposal, "approach") | (DocKind::DesignDoc, "architecture_overview")
+                if mermaid =>
+            {
+                let which = if kind == DocKind::DesignDoc {
+                    "a component diagram first, then a sequenceDiagram for the main API or request flow \
+                     and an erDiagram for the data model where this area has them"
+                } else {
+                    "the components and data flow first, then a sequence or ER diagram where it helps"
+                };
+                let _ = writeln!(
+                    out,
+                    "  description, diagrams [{{title, mermaid}}] (1 to {MAX_DIAGRAMS}; mermaid is the source \
+                     without a ``` fence, starting with its type: {MERMAID_KINDS}; {which}; every diagram \
+                     must parse)"
+                );
             }
             (DocKind::Proposal, "approach") | (DocKind::DesignDoc, "architecture_overview") => {
                 let _ = writeln!(out, "  description, diagram {DIAGRAM_FIELDS}");
