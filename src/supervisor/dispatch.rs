@@ -14,7 +14,7 @@ use protocol::error::{Error, Result};
 use protocol::profile::StructuredMode;
 use protocol::{ContextCut, OutputSpec, Stage, Task, TaskKind, TaskOutcome, TaskPart, task_id};
 use workflow::machine::StepTask;
-use workflow::prompts::{ContextBudget, Prompt, PromptTask, build};
+use workflow::prompts::{ContextBudget, Prompt, PromptTask, REVIEWED_DOC, build};
 use workflow::state::{StepKey, TaskState};
 
 /// A task as built, with what its prompt left out to fit the model's window.
@@ -75,8 +75,8 @@ pub(crate) fn build_task(
         && base == &TaskKind::Review
         && inputs.design_docs.len() > 1
         && prompt.cuts.iter().any(|c| c.part.starts_with(REVIEWED_DOC))
+        && let Some((fanned, first)) = fan_out(role, &inputs, &ctx.config, st.round)
     {
-        let (fanned, first) = fan_out(role, &inputs, &ctx.config, st.round);
         task_parts = fanned;
         prompt = first;
     }
@@ -112,18 +112,16 @@ pub(crate) fn build_task(
     })
 }
 
-/// The title prefix of a design document under final review in a prompt.
-const REVIEWED_DOC: &str = "Design document to review";
-
 /// A final review whose documents do not fit one window, fanned out: one request per design
 /// document, their items joined. Returns the parts and the first document's prompt, whose
-/// output, title and cuts stand for the task's; the cuts of every part are joined in it.
+/// output, title and cuts stand for the task's (the cuts of every part are joined in it); None
+/// without design documents.
 fn fan_out(
     role: &workflow::roles::RoleDef,
     inputs: &workflow::prompts::PromptInputs,
     cfg: &protocol::config::Config,
     round: u32,
-) -> (Vec<TaskPart>, Prompt) {
+) -> Option<(Vec<TaskPart>, Prompt)> {
     let prompts: Vec<Prompt> = inputs
         .design_docs
         .iter()
@@ -151,7 +149,7 @@ fn fan_out(
         })
         .collect();
     let mut iter = prompts.into_iter();
-    let mut first = iter.next().expect("more than one design document");
+    let mut first = iter.next()?;
     for p in iter {
         for c in p.cuts {
             if !first.cuts.contains(&c) {
@@ -160,7 +158,7 @@ fn fan_out(
         }
     }
     first.title = format!("{} ({count} documents, one at a time)", first.title);
-    (parts, first)
+    Some((parts, first))
 }
 
 /// What a task's prompt may use: the role's journaled profile (its window, structured-output

@@ -11,7 +11,11 @@ use super::support::fake_openai::RecordedRequest;
 
 /// A headless session with one review round, completed.
 fn session(script: Script) -> Rig {
-    let rig = Rig::new(script, "workflow:\n  review_rounds: 1\n");
+    // A large output budget: each document is one reply (parts are tested in suite::parts).
+    let rig = Rig::new(
+        script,
+        "  context_window: 128000\n  max_output_tokens: 16384\nworkflow:\n  review_rounds: 1\n",
+    );
     rig.run_headless(0);
     rig
 }

@@ -4,6 +4,7 @@ mod agent;
 mod bench_session;
 mod bench_tmux;
 mod cli;
+mod context;
 mod dashboard;
 mod diagrams;
 mod llm;

@@ -240,7 +240,7 @@ fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
             lim.list_max,
             object(
                 vec![
-                    ("decision".into(), string(1, lim.label_max)),
+                    ("decision".into(), string(1, cell_max(lim))),
                     ("chosen".into(), string(1, lim.short_max)),
                     ("alternatives".into(), string(1, lim.short_max)),
                     ("rationale".into(), string(1, lim.short_max)),
@@ -267,7 +267,7 @@ fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
                                 ("pros".into(), string(1, lim.short_max)),
                                 ("cons".into(), string(1, lim.short_max)),
                                 ("risks".into(), string(1, lim.short_max)),
-                                ("cost_latency".into(), string(1, lim.label_max)),
+                                ("cost_latency".into(), string(1, cell_max(lim))),
                             ],
                             lim,
                         ),
@@ -306,7 +306,7 @@ fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
                                     ("name".into(), string(1, lim.label_max)),
                                     ("purpose".into(), string(1, lim.short_max)),
                                     ("files".into(), string(1, lim.short_max)),
-                                    ("dependencies".into(), string(1, lim.label_max)),
+                                    ("dependencies".into(), string(1, cell_max(lim))),
                                     ("owner".into(), string(1, lim.label_max)),
                                 ],
                                 lim,
@@ -333,7 +333,7 @@ fn option_schema(lim: &SchemaLimits) -> Value {
                         "size".into(),
                         json!({"type": "string", "enum": ["S", "M", "L"]}),
                     ),
-                    ("timeline".into(), string(1, lim.label_max)),
+                    ("timeline".into(), string(1, cell_max(lim))),
                 ],
                 lim,
             ),
@@ -350,7 +350,7 @@ fn option_schema(lim: &SchemaLimits) -> Value {
             object(
                 RATING_DIMENSIONS
                     .iter()
-                    .map(|(k, _)| (k.to_string(), string(1, lim.label_max)))
+                    .map(|(k, _)| (k.to_string(), string(1, cell_max(lim))))
                     .collect(),
                 lim,
             ),
@@ -358,6 +358,12 @@ fn option_schema(lim: &SchemaLimits) -> Value {
         ),
     ));
     object(props, lim)
+}
+
+/// `maxLength` of a comparison-table cell: label-short for the bundled local model, free (like
+/// every prose field) for a capable one, which is told to keep it short.
+fn cell_max(lim: &SchemaLimits) -> Option<u32> {
+    lim.short_max.and(lim.label_max)
 }
 
 /// The comparison dimensions of the options table: JSON key and column heading.
@@ -1375,14 +1381,14 @@ mod tests {
                 "{in_draft}: the model is told {told:?}, the validator allows {limit:?}"
             );
         }
-        // The 400- and 600-character limits themselves, not a tighter profile value.
+        // The file's 2,000-character prose limits themselves, not a tighter profile value.
         assert_eq!(
             draft.pointer(&format!("{entry}/scope/maxLength")),
-            Some(&json!(400))
+            Some(&json!(2000))
         );
         assert_eq!(
             draft.pointer(&format!("{entry}/rationale/maxLength")),
-            Some(&json!(600))
+            Some(&json!(2000))
         );
     }
 

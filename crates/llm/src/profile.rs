@@ -182,9 +182,15 @@ pub fn resolve(
         DEFAULT_MAX_OUTPUT,
     );
     // The answer shares the window with the prompt, which carries the PRD, the code and the
-    // documents: unless configured, an answer may take at most a third of the window.
+    // documents: unless configured, an answer may take at most a third of the window (a
+    // well-known model's own figure up to half: reasoning models answer long).
     let output_ceiling = context_window.value / 3;
-    if max_output_tokens.source != Source::Config && max_output_tokens.value > output_ceiling {
+    let allowed = match max_output_tokens.source {
+        Source::Config => u32::MAX,
+        Source::BuiltIn => context_window.value / 2,
+        Source::Endpoint | Source::Default => output_ceiling,
+    };
+    if max_output_tokens.value > allowed {
         max_output_tokens.value = output_ceiling;
     }
     let structured_output = match (own_model, llm.structured_output) {

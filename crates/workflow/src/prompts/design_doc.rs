@@ -60,13 +60,19 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
     } else {
         format!(" Its scope: {}.", one_line(scope).trim_end_matches('.'))
     };
+    let diagrams = if inputs.local_model {
+        "a diagram of the components and data flow"
+    } else {
+        "the diagrams the area needs (its components, then a sequence diagram for each important flow and an ER \
+         diagram for its data, where it has them)"
+    };
     p.task(format!(
         "Write the design document `{file}` for `{project}`.{scope} Tie every choice to the PRD's objectives and \
          non-functional requirements, prefer concrete specifications (schemas, limits, timeouts) to options, and state \
          gaps under Assumptions (TBD) with an owner. Do not repeat what the other planned documents cover. The title \
-         names the area (e.g. \"Order API\"). Include a diagram of the components and data flow, 3 to 5 candidates in \
-         the stack selection, and the four phases (spike, MVP, scale-up, hardening) each with scope, KPIs, exit \
-         criteria and tests, in line with the manifest's phase plan."
+         names the area (e.g. \"Order API\"). Include {diagrams}, 3 to 5 candidates in the stack selection, and the \
+         four phases (spike, MVP, scale-up, hardening) each with scope, KPIs, exit criteria and tests, in line with the \
+         manifest's phase plan."
     ));
 }
 

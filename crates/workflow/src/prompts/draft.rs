@@ -34,11 +34,16 @@ fn prd(p: &mut UserPrompt, cx: &Cx) {
 fn options(p: &mut UserPrompt, cx: &Cx) {
     p.requirements(cx.inputs);
     p.digest(cx.inputs);
+    let diagram = if cx.inputs.local_model {
+        "components as nodes with short ids, data flow as edges"
+    } else {
+        "Mermaid of the kind that shows the option best: components and data flow, or a sequence"
+    };
     p.task(format!(
         "Propose at least three distinct architecture options for `{}` (Option A, B, C in order). Each option \
-         has a diagram (components as nodes with short ids, data flow as edges), the parts listed below, an effort \
-         of S, M or L with a timeline, and short ratings for the comparison table. Then recommend one option by its \
-         letter and say whether a spike should come first.",
+         has a diagram ({diagram}), the parts listed below, an effort of S, M or L with a timeline, and short \
+         ratings for the comparison table. Then recommend one option by its letter and say whether a spike should \
+         come first.",
         cx.project
     ));
 }

@@ -36,6 +36,10 @@ use parts::{UserPrompt, ids};
 use protocol::config::Config;
 use protocol::{ChatMessage, ContextCut, Disposition, FeedbackItem, OutputSpec, estimate_tokens};
 
+/// The title of a design document's block in a final review's prompt, before `: <file>`; a cut
+/// of such a block means the documents do not fit one window together.
+pub const REVIEWED_DOC: &str = "Design document to review";
+
 /// What a session knows, borrowed for one prompt. Every task takes only what it needs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PromptInputs<'a> {

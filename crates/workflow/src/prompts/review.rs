@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::context::Layer;
 use super::parts::{UserPrompt, capitalise, rank, section_list};
-use super::{Cx, Prompt};
+use super::{Cx, Prompt, REVIEWED_DOC};
 use docs::DocKind;
 use docs::schema::review_schema;
 use protocol::OutputSpec;
@@ -29,12 +29,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
         );
         // Each document whole, under its file name; never summarised (the review is of them).
         for (file, md) in review_docs(cx, document) {
-            p.doc(
-                Layer::Work,
-                &format!("Design document to review: {file}"),
-                md,
-                None,
-            );
+            p.doc(Layer::Work, &format!("{REVIEWED_DOC}: {file}"), md, None);
         }
     } else {
         p.doc(
