@@ -1,6 +1,7 @@
 //! Integration suites. Each file is one area; shared helpers live in `support`.
 
 mod agent;
+mod bench_context;
 mod bench_session;
 mod bench_tmux;
 mod cli;

@@ -338,7 +338,9 @@ pub(super) fn outline(text: &str) -> String {
 /// `text` in a code fence longer than any backtick run inside it.
 pub(crate) fn fence(text: &str, lang: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let ticks = "`".repeat(longest.max(2) + 1);
+    // At least four backticks, so that a revision adding a code block keeps the same fence (and
+    // the prompt its prefix).
+    let ticks = "`".repeat(longest.max(3) + 1);
     format!("{ticks}{lang}\n{text}\n{ticks}")
 }
 

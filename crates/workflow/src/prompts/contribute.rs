@@ -3,6 +3,7 @@
 
 use super::parts::UserPrompt;
 use super::{Cx, Prompt};
+use docs::DocKind;
 use protocol::OutputSpec;
 
 pub(super) fn build(cx: &Cx) -> Prompt {
@@ -10,7 +11,7 @@ pub(super) fn build(cx: &Cx) -> Prompt {
     let mut p = UserPrompt::default();
     p.requirements(cx.inputs);
     p.digest(cx.inputs);
-    p.options_basis(cx.inputs);
+    p.accepted(cx.inputs, DocKind::Proposal);
     p.task(format!(
         "The architect will next write the design proposal for `{project}` using the chosen option. \
          Write your contribution now, as your role describes, in markdown of at most about 500 words. \

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::context::Layer;
-use super::parts::{UserPrompt, one_line, rank};
+use super::parts::{UserPrompt, one_line};
 use super::{Cx, Prompt};
 use docs::DocKind;
 
@@ -26,25 +26,8 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
     let (project, inputs) = (cx.project, cx.inputs);
     p.requirements(inputs);
     p.digest(inputs);
-    p.proposal(
-        inputs,
-        &[
-            "Approach Overview",
-            "Detailed Component Design",
-            "Data Design",
-            "API Design",
-            "Security Design",
-            "Performance and Scalability",
-        ],
-        rank::BASIS,
-    );
+    p.accepted(inputs, DocKind::DesignDoc);
     if let Some(m) = inputs.manifest {
-        p.text(
-            Layer::Accepted,
-            "Design documents planned",
-            &plan_of(m),
-            Some(rank::CORE),
-        );
         let s = from_manifest(m, file);
         if !s.is_empty() {
             p.text(

@@ -52,15 +52,7 @@ fn proposal(p: &mut UserPrompt, cx: &Cx) {
     let inputs = cx.inputs;
     p.requirements(inputs);
     p.digest(inputs);
-    p.options_basis(inputs);
-    for (who, text) in inputs.contributions {
-        p.doc(
-            Layer::Accepted,
-            &format!("Contribution from {who}"),
-            text,
-            Some(rank::BACKGROUND),
-        );
-    }
+    p.accepted(inputs, DocKind::Proposal);
     p.task(format!(
         "Write the full design proposal for `{}` based on the chosen option. Apply the design principles of \
          your role and answer, in the matching sections, where state lives, what is fast and what is slow, how data \
@@ -75,24 +67,7 @@ fn implementation_plan(p: &mut UserPrompt, cx: &Cx) {
     let inputs = cx.inputs;
     p.requirements(inputs);
     p.digest(inputs);
-    p.proposal(
-        inputs,
-        &[
-            "Title and Summary",
-            "Approach Overview",
-            "High-Level Implementation Plan",
-            "Trade-offs and Design Decisions",
-        ],
-        rank::BASIS,
-    );
-    if let Some(m) = inputs.manifest {
-        p.text(
-            Layer::Accepted,
-            "Design documents planned",
-            &design_doc::plan_of(m),
-            Some(rank::CORE),
-        );
-    }
+    p.accepted(inputs, DocKind::ImplementationPlan);
     for (file, md) in inputs.design_docs {
         p.add(
             Block::new(Layer::Accepted, &format!("Design document {file}"), md)

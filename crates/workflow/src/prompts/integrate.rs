@@ -17,6 +17,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &Value, items: &[FeedbackI
     let mut p = UserPrompt::default();
     p.requirements(cx.inputs);
     p.digest(cx.inputs);
+    p.accepted(cx.inputs, kind);
     // The document whole; when the window cannot hold it, the sections the items name.
     p.add(
         Block::new(

@@ -2,8 +2,9 @@
 //! PRD item to the documents that cover it.
 
 use super::context::Layer;
-use super::parts::{UserPrompt, rank};
+use super::parts::UserPrompt;
 use super::{Cx, Prompt};
+use docs::DocKind;
 use docs::schema::manifest_draft_schema;
 use docs::validate::DESIGN_DOCS_CEILING;
 use protocol::OutputSpec;
@@ -14,18 +15,7 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
     let mut p = UserPrompt::default();
     p.requirements(cx.inputs);
     p.digest(cx.inputs);
-    p.proposal(
-        cx.inputs,
-        &[
-            "Title and Summary",
-            "Approach Overview",
-            "Detailed Component Design",
-            "Data Design",
-            "API Design",
-            "Infrastructure and Deployment",
-        ],
-        rank::BASIS,
-    );
+    p.accepted(cx.inputs, DocKind::DesignDoc);
     trace_context(&mut p, trace_items);
     // A capable model may list more than `max` documents, up to the validator's ceiling, when
     // each one's rationale says why (the supervisor accepts them with a warning); the bundled

@@ -87,14 +87,69 @@ impl UserPrompt {
         );
     }
 
-    /// The accepted design proposal, whole; its summary is these sections.
-    pub(super) fn proposal(&mut self, inputs: &PromptInputs, summary_titles: &[&str], rank: u8) {
-        if let Some(doc) = inputs.proposal_doc {
+    /// The documents accepted before a task on a document of `kind`, in workflow order and in
+    /// one form, so that every later task of a role repeats them as a prefix a cache can serve:
+    /// for the proposal, the chosen option with the comparison of all options and the helpers'
+    /// contributions; from the design documents on, also the whole proposal and the manifest's
+    /// plan (every document's scope and the phase plan).
+    pub(super) fn accepted(&mut self, inputs: &PromptInputs, kind: DocKind) {
+        let (options_rank, proposal_rank, plan_rank) = match kind {
+            DocKind::Prd | DocKind::Options => return,
+            DocKind::Proposal => (rank::BASIS, None, None),
+            DocKind::DesignDoc => (rank::BACKGROUND, Some(rank::BASIS), Some(rank::CORE)),
+            DocKind::ImplementationPlan => (rank::BACKGROUND, Some(rank::BASIS), Some(rank::CORE)),
+        };
+        // The options document whole, under the title its review gave it (so the reviewers'
+        // earlier requests share it); summarised, the chosen option and the comparison.
+        if let Some(doc) = inputs.options_doc {
+            let chosen = chosen_option(inputs);
+            let summary = chosen.as_ref().map(|c| {
+                format!(
+                    "{}\n\n{}",
+                    c.section,
+                    c.comparison.as_deref().unwrap_or_default()
+                )
+            });
+            let mut block = Block::new(Layer::Accepted, "Architecture options", doc)
+                .fenced("markdown")
+                .ranked(Some(options_rank));
+            if let Some(summary) = summary {
+                block = block.summarised_as(summary);
+            }
+            self.add(block);
+            if let Some(c) = chosen {
+                self.text(
+                    Layer::Accepted,
+                    "Chosen option",
+                    &format!("The design builds on {} (above).", c.heading),
+                    None,
+                );
+            }
+        }
+        if kind == DocKind::Proposal {
+            for (who, text) in inputs.contributions {
+                self.doc(
+                    Layer::Accepted,
+                    &format!("Contribution from {who}"),
+                    text,
+                    Some(rank::BACKGROUND),
+                );
+            }
+        }
+        if let (Some(rank), Some(doc)) = (proposal_rank, inputs.proposal_doc) {
             self.add(
                 Block::new(Layer::Accepted, "Design proposal", doc)
                     .fenced("markdown")
                     .ranked(Some(rank))
-                    .summarised_as(pick_sections(doc, summary_titles)),
+                    .summarised_as(pick_sections(doc, PROPOSAL_SUMMARY)),
+            );
+        }
+        if let (Some(rank), Some(m)) = (plan_rank, inputs.manifest) {
+            self.text(
+                Layer::Accepted,
+                "Design documents planned",
+                &super::design_doc::plan_of(m),
+                Some(rank),
             );
         }
     }
@@ -230,49 +285,39 @@ pub(super) fn section_list(kind: DocKind) -> String {
         .join(", ")
 }
 
-/// The chosen option's section of the options document, and the comparison with the other
-/// options' verdicts and the recommendation. None without an options document.
-pub(super) fn chosen_option(inputs: &PromptInputs) -> Option<(String, Option<String>)> {
+/// The chosen option of the options document: its heading line (e.g. `### Option B: Queue`) and
+/// its section, and the comparison with the other options' verdicts and the recommendation.
+/// None without an options document or when no option can be found.
+pub(super) struct Chosen {
+    pub(super) heading: String,
+    pub(super) section: String,
+    pub(super) comparison: Option<String>,
+}
+
+pub(super) fn chosen_option(inputs: &PromptInputs) -> Option<Chosen> {
     let doc = inputs.options_doc?;
     let letter = match inputs.selected_option {
         Some(sel) => selected_letter(sel, doc),
         None => recommended_letter(doc),
-    };
-    let chosen = letter.as_ref().and_then(|l| {
-        heading_block(doc, 3, |h| {
-            h.strip_prefix("Option ")
-                .is_some_and(|r| r.starts_with(l.as_str()) && r[l.len()..].starts_with([':', ' ']))
+    }?;
+    let section = heading_block(doc, 3, |h| {
+        h.strip_prefix("Option ").is_some_and(|r| {
+            r.starts_with(letter.as_str()) && r[letter.len()..].starts_with([':', ' '])
         })
-    });
-    let comparison =
-        section_text(doc, "Option Comparison and Decision").map(|c| c.trim_end().to_string());
-    match chosen {
-        Some(block) => Some((block.trim_end().to_string(), comparison)),
-        None => Some((doc.to_string(), None)),
-    }
-}
-
-impl UserPrompt {
-    /// The chosen option (rank [`rank::BASIS`]) and the comparison of all options (rank
-    /// [`rank::BACKGROUND`]), as accepted documents.
-    pub(super) fn options_basis(&mut self, inputs: &PromptInputs) {
-        if let Some((chosen, comparison)) = chosen_option(inputs) {
-            self.doc(
-                Layer::Accepted,
-                "Chosen architecture option",
-                &chosen,
-                Some(rank::BASIS),
-            );
-            if let Some(c) = comparison {
-                self.doc(
-                    Layer::Accepted,
-                    "Options compared, with the decision",
-                    &c,
-                    Some(rank::BACKGROUND),
-                );
-            }
-        }
-    }
+    })?;
+    let heading = section
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('#')
+        .trim()
+        .to_string();
+    Some(Chosen {
+        heading,
+        section: section.trim_end().to_string(),
+        comparison: section_text(doc, "Option Comparison and Decision")
+            .map(|c| c.trim_end().to_string()),
+    })
 }
 
 pub(super) fn selected_letter(sel: &str, doc: &str) -> Option<String> {
@@ -306,6 +351,16 @@ pub(super) fn recommended_letter(doc: &str) -> Option<String> {
         .filter(char::is_ascii_uppercase)
         .map(String::from)
 }
+
+/// The proposal's sections kept when it must be summarised: what later tasks build on.
+const PROPOSAL_SUMMARY: &[&str] = &[
+    "Title and Summary",
+    "Approach Overview",
+    "Detailed Component Design",
+    "Data Design",
+    "API Design",
+    "High-Level Implementation Plan",
+];
 
 /// The `## N. Title` sections of a rendered document with these titles, in document order.
 pub(super) fn pick_sections(doc: &str, titles: &[&str]) -> String {

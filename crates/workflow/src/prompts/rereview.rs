@@ -1,10 +1,11 @@
-//! Re-reviewing after an integration: a reviewer sees only its own items, the architect's
-//! answers and the sections that changed, and closes or reopens each item.
+//! Re-reviewing after an integration: a reviewer sees the revised document (whole, as in its
+//! review, so the two requests share a prefix; its changed sections when the window is small),
+//! what changed, its own items with the architect's answers, and closes or reopens each item.
 
 use std::fmt::Write as _;
 
-use super::context::Layer;
-use super::parts::{UserPrompt, decision_word, ids, one_line, rank};
+use super::context::{Block, Layer};
+use super::parts::{UserPrompt, capitalise, decision_word, ids, one_line, rank};
 use super::{Cx, Prompt};
 use docs::DocKind;
 use docs::schema::rereview_schema;
@@ -24,17 +25,40 @@ pub(super) fn build(
         p.requirements(cx.inputs);
     }
     p.digest(cx.inputs);
+    p.accepted(cx.inputs, kind);
     let changed_text = if changed.trim().is_empty() {
         "(no section changed)"
     } else {
         changed
     };
-    p.doc(
-        Layer::Work,
-        "Changed sections",
-        changed_text,
-        Some(rank::CORE),
-    );
+    let current = match kind {
+        DocKind::Options => cx.inputs.options_doc,
+        DocKind::Proposal => cx.inputs.proposal_doc,
+        DocKind::Prd | DocKind::DesignDoc | DocKind::ImplementationPlan => None,
+    };
+    match current {
+        // The revision whole, under the title the review gave it; its summary is what changed.
+        Some(doc) => {
+            p.add(
+                Block::new(Layer::Work, &capitalise(kind.label()), doc)
+                    .fenced("markdown")
+                    .ranked(Some(rank::CORE))
+                    .summarised_as(changed_text.to_string()),
+            );
+            p.text(
+                Layer::Work,
+                "Changed in this revision",
+                &headings(changed_text),
+                None,
+            );
+        }
+        None => p.doc(
+            Layer::Work,
+            "Changed sections",
+            changed_text,
+            Some(rank::CORE),
+        ),
+    }
     p.text(
         Layer::Work,
         "Your items and the architect's answers",
@@ -90,4 +114,18 @@ fn answer(d: &Disposition) -> String {
             .map(|c| format!(" Change: {}", one_line(c)))
             .unwrap_or_default()
     )
+}
+
+/// The section headings of the changed sections, one per line; or the text when it has none.
+fn headings(changed: &str) -> String {
+    let list: Vec<String> = changed
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(|h| format!("- {}", h.trim()))
+        .collect();
+    if list.is_empty() {
+        changed.trim().to_string()
+    } else {
+        list.join("\n")
+    }
 }

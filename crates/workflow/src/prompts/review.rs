@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::context::Layer;
-use super::parts::{UserPrompt, capitalise, rank, section_list};
+use super::parts::{UserPrompt, capitalise, section_list};
 use super::{Cx, Prompt, REVIEWED_DOC};
 use docs::DocKind;
 use docs::schema::review_schema;
@@ -21,12 +21,8 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
         p.requirements(cx.inputs);
     }
     p.digest(cx.inputs);
+    p.accepted(cx.inputs, kind);
     if final_review {
-        p.proposal(
-            cx.inputs,
-            &["Title and Summary", "Approach Overview"],
-            rank::BACKGROUND,
-        );
         // Each document whole, under its file name; never summarised (the review is of them).
         for (file, md) in review_docs(cx, document) {
             p.doc(Layer::Work, &format!("{REVIEWED_DOC}: {file}"), md, None);
@@ -34,7 +30,8 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
     } else {
         p.doc(
             Layer::Work,
-            &format!("{} to review", capitalise(kind.label())),
+            // The title later prompts give the same document, so that they share its prefix.
+            &capitalise(kind.label()),
             document,
             None,
         );
@@ -55,7 +52,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
         )
     } else {
         format!(
-            "Review the {} of `{project}` (round {round}) as your role describes. In `section`, use a section \
+            "Review the {} above of `{project}` (round {round}) as your role describes. In `section`, use a section \
              heading from the list below, or General.",
             kind.label()
         )

@@ -455,11 +455,15 @@ fn prompts_use_the_chosen_option_and_mark_truncation() {
     };
     let user = proposal_prompt(Some("Pluggable format registry"));
     assert!(
-        user.contains("### Option B: Pluggable format registry"),
+        user.contains("The design builds on Option B: Pluggable format registry (above)."),
         "{user}"
     );
-    assert!(!user.contains("### Option A:"));
-    assert!(proposal_prompt(None).contains("### Option A: Single module"));
+    // The options document is there whole (it fits), the other options too.
+    assert!(user.contains("### Option A:"));
+    assert!(
+        proposal_prompt(None).contains("The design builds on Option A: Single module"),
+        "the recommendation stands when nobody chose"
+    );
 
     let long = "word ".repeat(10_000);
     let cut = fit(&long, 100);
