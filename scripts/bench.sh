@@ -133,8 +133,10 @@ fi
 
 # Before the file is rewritten: writing BENCHMARKS.md would itself count as a local change.
 dirty=$(git diff --quiet || echo ' (with local changes)')
-# The build times are measured by scripts/bench-build.sh; they are kept as they are.
+# The build times (scripts/bench-build.sh) and the context figures (scripts/bench-context.sh) are
+# measured by their own scripts; they are kept as they are.
 build_block=$(sed -n '/<!-- build:begin/,/<!-- build:end -->/p' "$out" 2>/dev/null || true)
+context_block=$(sed -n '/<!-- context:begin/,/<!-- context:end -->/p' "$out" 2>/dev/null || true)
 {
   echo "# Benchmarks"
   echo
@@ -225,6 +227,10 @@ build_block=$(sed -n '/<!-- build:begin/,/<!-- build:end -->/p' "$out" 2>/dev/nu
     echo "$local_line"
   else
     echo "Not run (pass \`--local\`; a full SmolLM2 session takes many minutes on 2 cores)."
+  fi
+  if [[ -n $context_block ]]; then
+    echo
+    echo "$context_block"
   fi
   if [[ -n $build_block ]]; then
     echo

@@ -13,7 +13,20 @@ use protocol::error::{Error, Result, exit};
 
 pub(super) fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<u8> {
     let loaded = ctx.load_config()?;
-    let cfg = &loaded.config;
+    let mut cfg = loaded.config.clone();
+    // The bundled local model's one-document default shapes its sessions, not what a manifest
+    // may hold: unless the config sets them, specs are judged by one document at least and the
+    // usual maximum (a session's own specs pass either way).
+    let local_default = |key: &str| {
+        matches!(
+            loaded.origins.get(key),
+            Some(crate::config::load::Origin::LocalModelDefault)
+        )
+    };
+    if local_default("workflow.design_docs.max") {
+        cfg.workflow.design_docs.max = protocol::config::DesignDocsConfig::default().max;
+    }
+    let cfg = &cfg;
     let dir: PathBuf = match &args.dir {
         Some(d) => std::path::absolute(d).map_err(|e| Error::io(d, e))?,
         None => ctx.project_dir.join(&cfg.paths.root),

@@ -33,6 +33,8 @@ use protocol::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
     Default,
+    /// The quick-demo defaults of the bundled local model ([`LOCAL_MODEL_DEFAULTS`]).
+    LocalModelDefault,
     UserFile(PathBuf),
     ProjectFile(PathBuf),
     Env(String),
@@ -43,6 +45,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Default => f.write_str("default"),
+            Origin::LocalModelDefault => f.write_str("default for the bundled local model"),
             Origin::UserFile(p) => write!(f, "user file {}", p.display()),
             Origin::ProjectFile(p) => write!(f, "project file {}", p.display()),
             Origin::Env(v) => write!(f, "env {v}"),
@@ -111,8 +114,37 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Loaded> {
     for set in &opts.sets {
         layers.push(flag_layer(set)?);
     }
+    let (config, origins) = resolve(&layers)?;
+    if !llm::uses_local_model(&config) {
+        return Ok(Loaded { config, origins });
+    }
+    // The bundled local model is the demo: its defaults go under every file, variable and flag.
+    layers.insert(
+        0,
+        RawLayer {
+            origin: Origin::LocalModelDefault,
+            value: LOCAL_MODEL_DEFAULTS.clone(),
+            source: None,
+        },
+    );
     resolve(&layers).map(|(config, origins)| Loaded { config, origins })
 }
+
+/// What the bundled local model runs with unless the config says otherwise: a first run that
+/// shows the whole workflow in minutes on two cores (one review round, one design document, and
+/// at most 400 tokens of context besides the document a task works on: on two cores the model
+/// reads about 150 prompt tokens a second, and every token it writes costs more the longer the
+/// prompt).
+/// A capable model keeps the defaults of [`Config::default`].
+static LOCAL_MODEL_DEFAULTS: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    serde_json::json!({
+        "workflow": {
+            "review_rounds": 1,
+            "design_docs": { "min": 1, "max": 1 },
+            "context_tokens": 400
+        }
+    })
+});
 
 /// Merges layers over the defaults and resolves them into a typed config.
 pub(crate) fn resolve(layers: &[RawLayer]) -> Result<(Config, BTreeMap<String, Origin>)> {

@@ -90,6 +90,48 @@ fn config_show_reports_each_layer_as_origin() {
 }
 
 #[test]
+fn the_bundled_local_model_gets_the_quick_demo_defaults_and_a_capable_one_does_not() {
+    let p = Project::new();
+    let show = |args: &[&str]| {
+        let out = p
+            .cmd()
+            .args(["config", "show"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let line = |text: &str, k: &str| {
+        text.lines()
+            .find(|l| l.starts_with(k))
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let local = show(&[]);
+    assert_eq!(
+        line(&local, "workflow.review_rounds "),
+        "workflow.review_rounds 1 # default for the bundled local model"
+    );
+    assert!(line(&local, "workflow.design_docs.max ").starts_with("workflow.design_docs.max 1 #"));
+    assert!(line(&local, "workflow.context_tokens ").starts_with("workflow.context_tokens 400 #"));
+    // The user's own setting wins over the local default.
+    let set = show(&["--set", "workflow.review_rounds=3"]);
+    assert!(line(&set, "workflow.review_rounds ").starts_with("workflow.review_rounds 3 # flag"));
+    // A configured endpoint is a capable model: the plain defaults.
+    let remote = show(&["--set", "llm.base_url=http://127.0.0.1:9/v1"]);
+    assert_eq!(
+        line(&remote, "workflow.review_rounds "),
+        "workflow.review_rounds 2 # default"
+    );
+    assert!(
+        line(&remote, "workflow.context_tokens ").starts_with("workflow.context_tokens null #")
+    );
+}
+
+#[test]
 fn api_key_is_masked_in_config_show() {
     let p = Project::new();
     p.cmd()

@@ -94,20 +94,21 @@ impl SchemaLimits {
         }
     }
 
-    /// For the bundled local model (8k context): the minimum counts and short fields, so the
-    /// largest document (the proposal) stays under about 3,500 tokens.
+    /// For the bundled local model (8k context, a few dozen tokens a second on two cores): the
+    /// minimum counts the seeds allow and short fields, so that a whole session is a quick demo
+    /// and the largest document (the proposal) stays around 1,000 tokens.
     pub(crate) fn local() -> Self {
         Self {
-            text_max: Some(320),
-            short_max: Some(160),
-            label_max: Some(48),
+            text_max: Some(120),
+            short_max: Some(64),
+            label_max: Some(40),
             options: (3, Some(3)),
             steps: (8, Some(8)),
             candidates: (3, Some(3)),
-            list_max: Some(5),
-            diagram_nodes_max: Some(6),
-            diagram_edges_max: Some(8),
-            review_items_max: Some(4),
+            list_max: Some(3),
+            diagram_nodes_max: Some(5),
+            diagram_edges_max: Some(6),
+            review_items_max: Some(2),
             closed: true,
             diagrams: DiagramShape::Graph,
             step_notes: false,
@@ -528,20 +529,18 @@ fn overview_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
     }
 }
 
-/// A flowchart as nodes and edges; the template turns it into mermaid that always parses.
+/// A flowchart as nodes and edges; the template turns it into mermaid that always parses. Ids
+/// are short (16 characters) and labels at most 24 when bounded: a small model that loops inside a
+/// diagram (`N1.1.1.1...`) then stops early.
 pub(crate) fn diagram_schema(lim: &SchemaLimits) -> Value {
-    let node = object(
-        vec![
-            ("id".into(), string(1, lim.label_max.map(|m| m.min(32)))),
-            ("label".into(), string(1, lim.label_max)),
-        ],
-        lim,
-    );
+    let id = || string(1, lim.label_max.map(|m| m.min(16)));
+    let label = |min| string(min, lim.label_max.map(|m| m.min(24)));
+    let node = object(vec![("id".into(), id()), ("label".into(), label(1))], lim);
     let edge = object(
         vec![
-            ("from".into(), string(1, lim.label_max.map(|m| m.min(32)))),
-            ("to".into(), string(1, lim.label_max.map(|m| m.min(32)))),
-            ("label".into(), string(0, lim.label_max)),
+            ("from".into(), id()),
+            ("to".into(), id()),
+            ("label".into(), label(0)),
         ],
         lim,
     );
@@ -1226,7 +1225,7 @@ mod tests {
         let local =
             serde_json::to_string(&document_schema(DocKind::Proposal, &SchemaLimits::local()))
                 .unwrap();
-        assert!(local.contains("\"maxLength\":320"));
+        assert!(local.contains("\"maxLength\":120"));
         let remote = document_schema(DocKind::Proposal, &SchemaLimits::remote());
         assert!(remote["properties"]["summary"].get("maxLength").is_none());
     }
@@ -1318,7 +1317,7 @@ mod tests {
             review_schema(None, lim)["properties"]["items"]["maxItems"].clone()
         };
         assert_eq!(most(&SchemaLimits::remote()), json!(20));
-        assert_eq!(most(&SchemaLimits::local()), json!(4));
+        assert_eq!(most(&SchemaLimits::local()), json!(2));
     }
 
     #[test]

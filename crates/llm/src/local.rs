@@ -109,6 +109,10 @@ impl LocalRuntime {
             "--jinja".into(),
             "--alias".into(),
             DEFAULT_LOCAL_MODEL.into(),
+            // On CPU, llama-server's default (`auto`: on) flash attention makes each generated
+            // token much slower once the context holds a few thousand tokens (see BENCHMARKS.md).
+            "--flash-attn".into(),
+            "off".into(),
         ];
         if let Some(t) = self.threads {
             args.push("--threads".into());
@@ -397,6 +401,7 @@ mod tests {
         );
         assert!(joined.contains("-c 12288 --parallel 3"), "{joined}");
         assert!(joined.contains("--jinja"), "{joined}");
+        assert!(joined.contains("--flash-attn off"), "{joined}");
         assert!(joined.ends_with("--threads 2"), "{joined}");
     }
 

@@ -190,7 +190,8 @@ impl Default for LocalLlmConfig {
             model_path: None,
             server_bin: None,
             ctx_size: 8192,
-            parallel: 2,
+            // One slot per default role: each keeps its own prompt cache between its requests.
+            parallel: 3,
             threads: None,
             startup_timeout_secs: 60,
         }

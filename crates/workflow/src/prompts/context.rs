@@ -9,8 +9,9 @@
 //!
 //! **Budget.** A prompt may use the model's window minus the answer's `max_tokens`, the system
 //! prompt, the schema when it travels in the prompt, and a safety margin for the token estimate
-//! ([`ContextBudget::user_tokens`]); `workflow.context_tokens`, when set, caps the context blocks
-//! besides (the bundled local model defaults to 3,000).
+//! ([`ContextBudget::user_tokens`]); `workflow.context_tokens`, when set, caps the blocks that
+//! may shrink besides (the PRD, the code, earlier documents, the document an integration
+//! revises; the bundled local model defaults to 600).
 //!
 //! **Shrink rule.** Each shrinkable block has a relevance rank for its task. While the prompt is
 //! over budget: (1) the least relevant block not yet summarised is replaced by its outline (its
@@ -109,8 +110,8 @@ pub struct ContextBudget {
     pub window: u32,
     /// What the answer may use (the request's `max_tokens`).
     pub output: u32,
-    /// `workflow.context_tokens`: most tokens of context blocks in one prompt. None: only the
-    /// window limits them.
+    /// `workflow.context_tokens`: most tokens of the blocks that may shrink in one prompt. None:
+    /// only the window limits them.
     pub context_cap: Option<u32>,
     /// The schema travels in the prompt (a model without structured output), so it counts.
     pub schema_in_prompt: bool,
@@ -182,7 +183,7 @@ impl Blocks {
             let context: u32 = self
                 .blocks
                 .iter()
-                .filter(|b| b.layer < Layer::Work)
+                .filter(|b| b.rank.is_some())
                 .map(Block::tokens)
                 .sum();
             let over_total = total.saturating_sub(user_budget);
@@ -213,7 +214,7 @@ impl Blocks {
 
     /// One step of the shrink rule; false when nothing more can shrink.
     fn shrink_once(&mut self, cuts: &mut Vec<ContextCut>, over: u32, only_context: bool) -> bool {
-        let may_touch = |b: &Block| !only_context || b.layer < Layer::Work;
+        let may_touch = |b: &Block| !only_context || b.rank.is_some();
         let least_relevant = |blocks: &[Block], also: &dyn Fn(&Block) -> bool| {
             blocks
                 .iter()
