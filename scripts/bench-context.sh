@@ -34,9 +34,10 @@ cargo test --locked --test all bench_context_remote -- --include-ignored --nocap
   >"$tmp/remote" 2>&1 || { cat "$tmp/remote" >&2; echo "the remote benchmark failed" >&2; exit 1; }
 
 # The lines between BEGIN and END markers of one benchmark.
+# (A marker may follow libtest's "test NAME ... " on the same line.)
 section() { awk -v tag="$1" -v name="$2" '
-  $0 ~ "^" tag "-BEGIN" && (name == "" || $2 == name) { on = 1; next }
-  $0 ~ "^" tag "-END" { on = 0 }
+  index($0, tag "-BEGIN") && (name == "" || index($0, tag "-BEGIN " name " ")) { on = 1; next }
+  index($0, tag "-END") { on = 0 }
   on' "$3"; }
 
 local_block=""
@@ -44,7 +45,9 @@ if [[ $local_model == 1 ]]; then
   echo "running the local demo on the real model (minutes) ..." >&2
   cargo test --locked --test all bench_context_local -- --include-ignored --nocapture --test-threads 1 \
     >"$tmp/local" 2>&1 || { cat "$tmp/local" >&2; echo "the local demo failed" >&2; exit 1; }
-  local_line=$(grep '^LOCAL-DEMO' "$tmp/local" | sed 's/^LOCAL-DEMO //')
+  # libtest prints the test's name and " ... " before the test's own first line.
+  local_line=$(grep -o 'LOCAL-DEMO .*' "$tmp/local" | sed 's/^LOCAL-DEMO //' || true)
+  [[ -n $local_line ]] || { cat "$tmp/local" >&2; echo "no LOCAL-DEMO line in the output" >&2; exit 1; }
   local_block=$(printf '### Local profile: the README demo on SmolLM2-135M (2 cores)\n\n`agentmux start --goal ... --journey ...` with the default configuration (one review round, one design\ndocument on the bundled model), from `start` to the session'"'"'s end: %s. llama-server keeps its prompt\ncache per slot (`cache_prompt`), so the served share below is what an OpenAI-style cache would serve, not\nwhat llama-server reused.\n\n%s\n' \
     "$local_line" "$(section CONTEXT-LOCAL '' "$tmp/local")")
 fi

@@ -116,7 +116,7 @@ fn the_bundled_local_model_gets_the_quick_demo_defaults_and_a_capable_one_does_n
         "workflow.review_rounds 1 # default for the bundled local model"
     );
     assert!(line(&local, "workflow.design_docs.max ").starts_with("workflow.design_docs.max 1 #"));
-    assert!(line(&local, "workflow.context_tokens ").starts_with("workflow.context_tokens 400 #"));
+    assert!(line(&local, "workflow.context_tokens ").starts_with("workflow.context_tokens 300 #"));
     // The user's own setting wins over the local default.
     let set = show(&["--set", "workflow.review_rounds=3"]);
     assert!(line(&set, "workflow.review_rounds ").starts_with("workflow.review_rounds 3 # flag"));

@@ -99,8 +99,8 @@ impl SchemaLimits {
     /// and the largest document (the proposal) stays around 1,000 tokens.
     pub(crate) fn local() -> Self {
         Self {
-            text_max: Some(120),
-            short_max: Some(64),
+            text_max: Some(100),
+            short_max: Some(56),
             label_max: Some(40),
             options: (3, Some(3)),
             steps: (8, Some(8)),
@@ -1225,7 +1225,7 @@ mod tests {
         let local =
             serde_json::to_string(&document_schema(DocKind::Proposal, &SchemaLimits::local()))
                 .unwrap();
-        assert!(local.contains("\"maxLength\":120"));
+        assert!(local.contains("\"maxLength\":100"));
         let remote = document_schema(DocKind::Proposal, &SchemaLimits::remote());
         assert!(remote["properties"]["summary"].get("maxLength").is_none());
     }
