@@ -93,7 +93,7 @@ fn prepare_session(
         && crate::intake::needs_summary(prd, over)
     {
         eprintln!(
-            "warning: the PRD (~{} tokens) is larger than {over} tokens (workflow.context_tokens, or the model's default); the architect will summarise it first",
+            "warning: the PRD (~{} tokens) is larger than {over} tokens; the architect will summarise it first",
             prd.tokens
         );
     }

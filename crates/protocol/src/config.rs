@@ -259,8 +259,7 @@ pub struct WorkflowConfig {
     /// After the repair limit: `pause` the session, or `continue` with the artifact marked invalid.
     pub on_invalid: OnInvalid,
     /// Most tokens of context (PRD, code, earlier documents) in one prompt. None: the model's
-    /// window decides (see `workflow::prompts::context`). Also sizes the codebase digest (half)
-    /// and the PRD over which the architect summarises it first.
+    /// window decides (see `workflow::prompts::context`). Also sizes the codebase digest (half).
     pub context_tokens: Option<u32>,
     /// Attempts of a task that failed (LLM error) before the session fails.
     pub task_attempts: u32,
@@ -304,11 +303,11 @@ impl WorkflowConfig {
     }
 
     /// The PRD size, in tokens, over which the architect summarises it before anything else:
-    /// `context_tokens` when set, else 3,000 for the bundled local model and 24,000 for a
-    /// capable one (a fifth of a 128k window; smaller windows shrink prompts by the stated rule).
+    /// 3,000 on the bundled local model (its 8k window) and 24,000 on a capable one (a fifth of
+    /// a 128k window; a smaller window shrinks prompts by the stated rule instead). Not tied to
+    /// `context_tokens`, which caps each prompt's context, not the PRD itself.
     pub fn prd_summary_over(&self, local_model: bool) -> u32 {
-        self.context_tokens
-            .unwrap_or(if local_model { 3_000 } else { 24_000 })
+        if local_model { 3_000 } else { 24_000 }
     }
 
     /// The resolved `stop_when`: the configured value, else `no_critical` on the bundled local
