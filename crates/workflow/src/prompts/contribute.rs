@@ -9,9 +9,7 @@ use protocol::OutputSpec;
 pub(super) fn build(cx: &Cx) -> Prompt {
     let project = cx.project;
     let mut p = UserPrompt::default();
-    p.requirements(cx.inputs);
-    p.digest(cx.inputs);
-    p.accepted(cx.inputs, DocKind::Proposal);
+    p.stable_context(cx.inputs, DocKind::Proposal);
     p.task(format!(
         "The architect will next write the design proposal for `{project}` using the chosen option. \
          Write your contribution now, as your role describes, in markdown of at most about 500 words. \

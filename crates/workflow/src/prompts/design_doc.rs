@@ -24,9 +24,7 @@ pub(super) fn build(cx: &Cx, file: &str, scope: &str) -> Prompt {
 /// The context and the task of a design document.
 pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
     let (project, inputs) = (cx.project, cx.inputs);
-    p.requirements(inputs);
-    p.digest(inputs);
-    p.accepted(inputs, DocKind::DesignDoc);
+    p.stable_context(inputs, DocKind::DesignDoc);
     if let Some(m) = inputs.manifest {
         let s = from_manifest(m, file);
         if !s.is_empty() {

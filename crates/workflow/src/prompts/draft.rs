@@ -20,8 +20,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind) -> Prompt {
 }
 
 fn prd(p: &mut UserPrompt, cx: &Cx) {
-    p.goal_and_journey(cx.inputs);
-    p.digest(cx.inputs);
+    p.stable_context(cx.inputs, DocKind::Prd);
     p.task(format!(
         "Write the product requirements document for `{}` from the goal, the user journey and the codebase. \
          Objectives are measurable; each functional requirement is one testable behaviour; non-functional \
@@ -32,8 +31,7 @@ fn prd(p: &mut UserPrompt, cx: &Cx) {
 }
 
 fn options(p: &mut UserPrompt, cx: &Cx) {
-    p.requirements(cx.inputs);
-    p.digest(cx.inputs);
+    p.stable_context(cx.inputs, DocKind::Options);
     let diagram = if cx.inputs.local_model {
         "components as nodes with short ids, data flow as edges"
     } else {
@@ -50,9 +48,7 @@ fn options(p: &mut UserPrompt, cx: &Cx) {
 
 fn proposal(p: &mut UserPrompt, cx: &Cx) {
     let inputs = cx.inputs;
-    p.requirements(inputs);
-    p.digest(inputs);
-    p.accepted(inputs, DocKind::Proposal);
+    p.stable_context(inputs, DocKind::Proposal);
     p.task(format!(
         "Write the full design proposal for `{}` based on the chosen option. Apply the design principles of \
          your role and answer, in the matching sections, where state lives, what is fast and what is slow, how data \
@@ -65,9 +61,7 @@ fn proposal(p: &mut UserPrompt, cx: &Cx) {
 
 fn implementation_plan(p: &mut UserPrompt, cx: &Cx) {
     let inputs = cx.inputs;
-    p.requirements(inputs);
-    p.digest(inputs);
-    p.accepted(inputs, DocKind::ImplementationPlan);
+    p.stable_context(inputs, DocKind::ImplementationPlan);
     for (file, md) in inputs.design_docs {
         p.add(
             Block::new(Layer::Accepted, &format!("Design document {file}"), md)

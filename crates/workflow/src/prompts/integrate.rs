@@ -15,9 +15,7 @@ use protocol::{FeedbackItem, OutputSpec};
 pub(super) fn build(cx: &Cx, kind: DocKind, document: &Value, items: &[FeedbackItem]) -> Prompt {
     let project = cx.project;
     let mut p = UserPrompt::default();
-    p.requirements(cx.inputs);
-    p.digest(cx.inputs);
-    p.accepted(cx.inputs, kind);
+    p.stable_context(cx.inputs, kind);
     // The document whole; when the window cannot hold it, the sections the items name.
     p.add(
         Block::new(

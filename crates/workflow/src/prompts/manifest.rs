@@ -13,9 +13,7 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
     let project = cx.project;
     let example = format!("{}_core_design.md", snake(project));
     let mut p = UserPrompt::default();
-    p.requirements(cx.inputs);
-    p.digest(cx.inputs);
-    p.accepted(cx.inputs, DocKind::DesignDoc);
+    p.stable_context(cx.inputs, DocKind::DesignDoc);
     trace_context(&mut p, trace_items);
     // A capable model may list more than `max` documents, up to the validator's ceiling, when
     // each one's rationale says why (the supervisor accepts them with a warning); the bundled

@@ -70,7 +70,7 @@ impl UserPrompt {
     }
 
     /// The goal, the journey and the PRD, whole (the PRD shrinks with rank [`rank::PRD`]).
-    pub(super) fn requirements(&mut self, inputs: &PromptInputs) {
+    fn requirements(&mut self, inputs: &PromptInputs) {
         self.goal_and_journey(inputs);
         if let Some(prd) = inputs.prd {
             self.doc(Layer::Inputs, "Requirements (PRD)", prd, Some(rank::PRD));
@@ -78,7 +78,7 @@ impl UserPrompt {
     }
 
     /// The codebase digest (the first block to shrink).
-    pub(super) fn digest(&mut self, inputs: &PromptInputs) {
+    fn digest(&mut self, inputs: &PromptInputs) {
         self.doc(
             Layer::Code,
             "Codebase digest",
@@ -87,12 +87,26 @@ impl UserPrompt {
         );
     }
 
+    /// The part of a prompt that every later prompt of the session repeats, in one order (so
+    /// that an endpoint's prefix cache serves it): the goal, journey and PRD (the goal and journey
+    /// only when the PRD itself is the document at hand), the codebase digest, and the documents
+    /// accepted before a task on a document of `kind`.
+    pub(super) fn stable_context(&mut self, inputs: &PromptInputs, kind: DocKind) {
+        if kind == DocKind::Prd {
+            self.goal_and_journey(inputs);
+        } else {
+            self.requirements(inputs);
+        }
+        self.digest(inputs);
+        self.accepted(inputs, kind);
+    }
+
     /// The documents accepted before a task on a document of `kind`, in workflow order and in
     /// one form, so that every later task of a role repeats them as a prefix a cache can serve:
     /// for the proposal, the chosen option with the comparison of all options and the helpers'
     /// contributions; from the design documents on, also the whole proposal and the manifest's
     /// plan (every document's scope and the phase plan).
-    pub(super) fn accepted(&mut self, inputs: &PromptInputs, kind: DocKind) {
+    fn accepted(&mut self, inputs: &PromptInputs, kind: DocKind) {
         let (options_rank, proposal_rank, plan_rank) = match kind {
             DocKind::Prd | DocKind::Options => return,
             DocKind::Proposal => (rank::BASIS, None, None),

@@ -19,13 +19,7 @@ pub(super) fn build(
 ) -> Prompt {
     let project = cx.project;
     let mut p = UserPrompt::default();
-    if kind == DocKind::Prd {
-        p.goal_and_journey(cx.inputs);
-    } else {
-        p.requirements(cx.inputs);
-    }
-    p.digest(cx.inputs);
-    p.accepted(cx.inputs, kind);
+    p.stable_context(cx.inputs, kind);
     let changed_text = if changed.trim().is_empty() {
         "(no section changed)"
     } else {

@@ -15,13 +15,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
     // Design docs are reviewed together, in the final review.
     let final_review = kind == DocKind::DesignDoc;
     let mut p = UserPrompt::default();
-    if kind == DocKind::Prd {
-        p.goal_and_journey(cx.inputs);
-    } else {
-        p.requirements(cx.inputs);
-    }
-    p.digest(cx.inputs);
-    p.accepted(cx.inputs, kind);
+    p.stable_context(cx.inputs, kind);
     if final_review {
         // Each document whole, under its file name; never summarised (the review is of them).
         for (file, md) in review_docs(cx, document) {
