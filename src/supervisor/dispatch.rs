@@ -55,14 +55,17 @@ pub(crate) fn build_task(
         request
     };
     let max_tokens = max_tokens(ctx, state, &st.role, local);
-    let mut inputs = sources.inputs(state, local);
-    inputs.budget = context_budget(ctx, state, &st.role, local, max_tokens);
+    let mut inputs = sources.inputs(
+        state,
+        local,
+        context_budget(ctx, state, &st.role, local, max_tokens),
+    );
     let mut prompt = build(role, &task, &inputs, &ctx.config);
     if local && let OutputSpec::Json { schema, .. } = &mut prompt.output {
         bound_schema(schema, 700, 10);
         one_entry_per_item(schema);
     }
-    let mut task_parts = parts::of(ctx, state, st, &prompt.output, local);
+    let mut task_parts = parts::plan(&st.kind, &prompt.output, local, max_tokens);
     if !task_parts.is_empty() {
         // Each later part repeats the parts before it: a quarter of the window is kept for them.
         let reserve = inputs.budget.window / 4;
@@ -181,9 +184,9 @@ fn context_budget(
         },
         |p| p.context_window.value,
     );
-    let output = max_tokens
-        .or_else(|| ctx.roles.max_tokens(role))
-        .unwrap_or(ctx.config.llm.max_tokens);
+    // `max_tokens` already holds the role's own setting; without one the worker sends
+    // `llm.max_tokens`.
+    let output = max_tokens.unwrap_or(ctx.config.llm.max_tokens);
     ContextBudget {
         window,
         output,

@@ -60,7 +60,13 @@ impl Sources {
         }
     }
 
-    pub(super) fn inputs<'a>(&'a self, state: &'a SessionState, local: bool) -> PromptInputs<'a> {
+    /// The session's inputs for one prompt, which may use `budget`.
+    pub(super) fn inputs<'a>(
+        &'a self,
+        state: &'a SessionState,
+        local: bool,
+        budget: ContextBudget,
+    ) -> PromptInputs<'a> {
         PromptInputs {
             project_name: &state.inputs.project_name,
             goal: state.inputs.goal.as_deref(),
@@ -74,7 +80,7 @@ impl Sources {
             manifest: self.manifest.as_ref(),
             design_docs: &self.design_docs,
             local_model: local,
-            budget: ContextBudget::default(),
+            budget,
         }
     }
 }

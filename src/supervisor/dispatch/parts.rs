@@ -36,10 +36,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::journal::SessionState;
-use crate::supervisor::session::SessionContext;
 use protocol::{OutputSpec, TaskKind, TaskPart};
-use workflow::machine::StepTask;
 
 /// Tokens expected of an unbounded prose string: a section, or a field of a section's object.
 pub(crate) const PROSE_TOKENS: u64 = 350;
@@ -50,19 +47,6 @@ pub(crate) const DEFAULT_ITEMS: u64 = 5;
 /// The share of `max_tokens` (in percent) one reply is planned to fill at most; the rest is
 /// headroom for an estimate that falls short.
 pub(crate) const BUDGET_SHARE_PCT: u64 = 80;
-
-/// The parts of the task `build_task` builds for step `st` with `output` (its budget: the
-/// task's `max_tokens`).
-pub(super) fn of(
-    ctx: &SessionContext,
-    state: &SessionState,
-    st: &StepTask,
-    output: &OutputSpec,
-    local: bool,
-) -> Vec<TaskPart> {
-    let max_tokens = super::max_tokens(ctx, state, &st.role, local);
-    plan(&st.kind, output, local, max_tokens)
-}
 
 /// The parts of a task of `kind` with `output`, or none (one reply). `local`: the task runs on
 /// the bundled local model; `max_tokens`: the task's output budget.
