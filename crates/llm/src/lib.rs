@@ -21,6 +21,7 @@ mod byot_guard;
 pub(crate) mod client;
 pub(crate) mod endpoint;
 pub(crate) mod error;
+pub(crate) mod gbnf;
 pub mod local;
 pub mod profile;
 pub(crate) mod request;

@@ -38,6 +38,10 @@ pub(crate) struct Body {
     pub request: CreateChatCompletionRequest,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cache_prompt: bool,
+    /// llama-server's `grammar`, sent to the managed local model instead of `response_format`:
+    /// the schema's JSON with no whitespace between tokens (see `gbnf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grammar: Option<String>,
 }
 
 /// Parameters a model refuses. OpenAI's reasoning models reject `max_tokens` (they want
@@ -90,9 +94,22 @@ impl Quirks {
 
 /// Builds the request body.
 pub(crate) fn build(p: &BodyParams<'_>) -> Body {
+    let grammar = p
+        .json_schema
+        .filter(|_| p.local)
+        .and_then(|(_, schema)| super::gbnf::compact(schema));
+    let request = if grammar.is_some() {
+        openai_request(&BodyParams {
+            json_schema: None,
+            ..p.clone()
+        })
+    } else {
+        openai_request(p)
+    };
     Body {
-        request: openai_request(p),
+        request,
         cache_prompt: p.local,
+        grammar,
     }
 }
 
@@ -263,5 +280,43 @@ mod tests {
         assert_eq!(local["cache_prompt"], true);
         local.as_object_mut().unwrap().remove("cache_prompt");
         assert_eq!(local, remote);
+    }
+
+    #[test]
+    fn the_local_model_gets_a_compact_grammar_instead_of_the_schema() {
+        let msgs = vec![ChatMessage::user("u")];
+        let schema = json!({"type": "object", "additionalProperties": false,
+            "required": ["a"], "properties": {"a": {"type": "string", "maxLength": 5}}});
+        let params = BodyParams {
+            model: "m",
+            messages: &msgs,
+            temperature: 0.2,
+            max_tokens: 7,
+            stream: true,
+            json_schema: Some(("answer", &schema)),
+            quirks: Quirks::default(),
+            local: true,
+        };
+        let local = serde_json::to_value(build(&params)).unwrap();
+        assert!(local.get("response_format").is_none(), "{local}");
+        let grammar = local["grammar"].as_str().unwrap();
+        assert!(grammar.contains(r#""{" "\"a\":" "#), "{grammar}");
+        // A remote endpoint gets the schema, and a schema the grammar cannot express goes to the
+        // local model as the schema too.
+        let remote = serde_json::to_value(build(&BodyParams {
+            local: false,
+            ..params.clone()
+        }))
+        .unwrap();
+        assert!(remote.get("grammar").is_none());
+        assert_eq!(remote["response_format"]["json_schema"]["schema"], schema);
+        let open = json!({"type": "object"});
+        let fallback = serde_json::to_value(build(&BodyParams {
+            json_schema: Some(("answer", &open)),
+            ..params
+        }))
+        .unwrap();
+        assert!(fallback.get("grammar").is_none());
+        assert_eq!(fallback["response_format"]["json_schema"]["schema"], open);
     }
 }
