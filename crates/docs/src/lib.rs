@@ -14,6 +14,8 @@
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
 
+pub mod baseline;
+pub mod cite;
 pub mod markdown;
 pub(crate) mod normalize;
 pub mod outputs;

@@ -1,12 +1,18 @@
 //! The validators run over an existing `.agentmux/` directory (what `agentmux validate` does, in
 //! CI or by hand): the top-level documents when present, the manifest, every design document, and
 //! the shape of `specs/` itself (no unlisted files, no subdirectories, no links).
+//!
+//! Citations are checked against the project the directory belongs to (its parent, as far up
+//! as `paths.root` goes down), and a manifest with a baseline is compared with that project's
+//! files now: drift is reported apart from the findings, since code moving on is expected and
+//! only `agentmux validate --drift` fails on it.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::citations::check_citations;
 use super::design_doc::check_design_doc;
 use super::manifest::{DESIGN_DOCS_CEILING, DocCount, check_manifest};
 use super::names::DESIGN_SUFFIX;
@@ -17,6 +23,7 @@ use super::structure::{Structure, refuse_override};
 use super::trace_form::{TraceForm, detect_form};
 use super::traceability::check_traceability;
 use super::{Finding, check_text, validate_prd};
+use crate::baseline::{Baseline, drift};
 use protocol::config::Config;
 
 /// The largest document accepted, in bytes.
@@ -32,6 +39,13 @@ pub struct Report {
     pub warnings: Vec<Finding>,
     /// The files that were checked, relative to the directory, in the order checked.
     pub checked: Vec<String>,
+    /// Citations whose file changed since the manifest's baseline (see [`crate::baseline`]);
+    /// they do not fail the report.
+    #[serde(default)]
+    pub drift: Vec<Finding>,
+    /// The baseline the drift is measured against (`commit 1a2b3c4`), when the manifest has one.
+    #[serde(default)]
+    pub baseline: Option<String>,
 }
 
 impl Report {
@@ -48,6 +62,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let specs_rel = relative_to_root(&cfg.paths.specs, &cfg.paths.root);
     let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root);
     let structure = Structure::builtin();
+    let project = project_root(agentmux_dir, &cfg.paths.root);
     if let Err(e) = refuse_override(&agentmux_dir.join(&templates_rel)) {
         report.findings.push(
             Finding::new("sections.yaml", e)
@@ -65,7 +80,8 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         if path.exists()
             && let Some(text) = read(&path, name, &mut report)
         {
-            let f = check(structure, &text);
+            let mut f = check(structure, &text);
+            f.extend(check_citations(&project, &text));
             report.add(name, f);
         }
     }
@@ -109,7 +125,8 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let prd = if files.iter().any(|f| f == prd_name) {
         let rel = format!("{specs_name}/{prd_name}");
         read(&specs.join(prd_name), &rel, &mut report).inspect(|text| {
-            let f = validate_prd(text);
+            let mut f = validate_prd(text);
+            f.extend(check_citations(&project, text));
             report.add(&rel, f);
         })
     } else {
@@ -124,7 +141,8 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     for name in &design_docs {
         let rel = format!("{specs_name}/{name}");
         if let Some(text) = read(&specs.join(name), &rel, &mut report) {
-            let f = check_design_doc(structure, &text);
+            let mut f = check_design_doc(structure, &text);
+            f.extend(check_citations(&project, &text));
             report.add(&rel, f);
         }
     }
@@ -145,6 +163,9 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
                     report
                         .warnings
                         .extend(c.warnings.into_iter().map(|f| f.in_file(&manifest_rel)));
+                    if let Some(b) = json.get("baseline") {
+                        compare_baseline(b, &project, &specs_name, &mut report);
+                    }
                     if let Some(prd) = &prd {
                         let form = trace_form_of(&json);
                         let f = check_traceability(structure, prd, None, &json)
@@ -198,6 +219,55 @@ fn trace_form_of(manifest: &Value) -> TraceForm {
         .and_then(Value::as_object)
         .and_then(|t| detect_form(t, &selected).ok())
         .unwrap_or(TraceForm::ItemToDocs)
+}
+
+/// Records the drift of the project at `project` from a manifest's `baseline` (one the schema
+/// rejects has been reported as a finding already).
+fn compare_baseline(baseline: &Value, project: &Path, specs_name: &str, report: &mut Report) {
+    let Ok(baseline) = serde_json::from_value::<Baseline>(baseline.clone()) else {
+        return;
+    };
+    report.baseline = Some(match (&baseline.commit, baseline.dirty) {
+        (Some(c), Some(true)) => format!(
+            "commit {} with uncommitted changes",
+            c.get(..12).unwrap_or(c)
+        ),
+        (Some(c), _) => format!("commit {}", c.get(..12).unwrap_or(c)),
+        (None, _) => "the files as they were (no git commit recorded)".into(),
+    });
+    for d in drift(project, &baseline) {
+        // Design documents and a generated PRD are in specs/, the others at the top.
+        let file = if d.document.ends_with(DESIGN_SUFFIX) || d.document == "project.md" {
+            format!("{specs_name}/{}", d.document)
+        } else {
+            d.document.clone()
+        };
+        let location = if d.section.is_empty() {
+            "document".to_string()
+        } else {
+            format!("section \"{}\"", d.section)
+        };
+        report
+            .drift
+            .push(Finding::new(location, d.message()).in_file(file));
+    }
+}
+
+/// The project an agentmux directory belongs to: `/p/.agentmux` -> `/p` for `paths.root:
+/// .agentmux` (as many levels up as `root` has parts).
+fn project_root(agentmux_dir: &Path, root: &str) -> PathBuf {
+    let depth = Path::new(root)
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    let mut dir = agentmux_dir;
+    for _ in 0..depth {
+        match dir.parent() {
+            Some(p) => dir = p,
+            None => break,
+        }
+    }
+    dir.to_path_buf()
 }
 
 impl Report {
@@ -255,6 +325,22 @@ fn slash(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_project_is_as_far_up_as_the_root_goes_down() {
+        assert_eq!(
+            project_root(Path::new("/p/.agentmux"), ".agentmux"),
+            PathBuf::from("/p")
+        );
+        assert_eq!(
+            project_root(Path::new("/p/tools/agentmux"), "tools/agentmux"),
+            PathBuf::from("/p")
+        );
+        assert_eq!(
+            project_root(Path::new("/p/.agentmux"), "./.agentmux/"),
+            PathBuf::from("/p")
+        );
+    }
 
     #[test]
     fn configured_paths_relative_to_the_agentmux_directory() {
