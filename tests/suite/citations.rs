@@ -212,6 +212,22 @@ fn cited_specs_pass_and_a_changed_function_is_drift_named_by_document_and_sectio
         assert!(text.contains(needle), "`{needle}` not in\n{text}");
     }
 
+    // Without `--drift` that is still only drift: the citations were right when recorded, so
+    // code moving on does not make the specs invalid. A citation added since is checked.
+    p.cmd()
+        .arg("validate")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no findings"));
+    cite_in_detailed_design(&p, "Since then: readtime/api.py:3.");
+    p.cmd()
+        .arg("validate")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "(line 28): `readtime/api.py:3` \u{2014} the file has 1 line; cite a line that exists",
+        ));
+
     // Back as it was: no drift again.
     git(p.path(), &["checkout", "--", "readtime"]);
     p.cmd().args(["validate", "--drift"]).assert().code(0);

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use super::Finding;
-use crate::cite::{Cited, find};
+use crate::cite::{Citation, Cited, find};
 
 /// A cited file larger than this is refused: source files are far smaller, and a design should
 /// not rest on a generated blob.
@@ -23,6 +23,15 @@ const BINARY_SNIFF: usize = 8000;
 
 /// Checks every citation of a markdown document against the project at `project_root`.
 pub fn check_citations(project_root: &Path, md: &str) -> Vec<Finding> {
+    check_citations_but(project_root, md, |_| false)
+}
+
+/// Like [`check_citations`], without the citations `drifted` says are reported as drift.
+pub(crate) fn check_citations_but(
+    project_root: &Path,
+    md: &str,
+    drifted: impl Fn(&Citation) -> bool,
+) -> Vec<Finding> {
     let cited = find(md);
     if cited.is_empty() {
         return Vec::new();
@@ -31,7 +40,7 @@ pub fn check_citations(project_root: &Path, md: &str) -> Vec<Finding> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for c in &cited {
-        if !seen.insert((c.section.clone(), c.citation.clone())) {
+        if !seen.insert((c.section.clone(), c.citation.clone())) || drifted(&c.citation) {
             continue;
         }
         let problem = match files.lines(&c.citation.path) {

@@ -5,14 +5,16 @@
 //! Citations are checked against the project the directory belongs to (its parent, as far up
 //! as `paths.root` goes down), and a manifest with a baseline is compared with that project's
 //! files now: drift is reported apart from the findings, since code moving on is expected and
-//! only `agentmux validate --drift` fails on it.
+//! only `agentmux validate --drift` fails on it. So a recorded citation whose file changed is
+//! drift even when its lines are gone; it is a finding only if the file is as recorded, or the
+//! citation was added after the baseline.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::citations::check_citations;
+use super::citations::{check_citations_but, normalize};
 use super::design_doc::check_design_doc;
 use super::manifest::{DESIGN_DOCS_CEILING, DocCount, check_manifest};
 use super::names::DESIGN_SUFFIX;
@@ -23,7 +25,7 @@ use super::structure::{Structure, refuse_override};
 use super::trace_form::{TraceForm, detect_form};
 use super::traceability::check_traceability;
 use super::{Finding, check_text, validate_prd};
-use crate::baseline::{Baseline, drift};
+use crate::baseline::{Baseline, Drift, drift};
 use protocol::config::Config;
 
 /// The largest document accepted, in bytes.
@@ -63,6 +65,24 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root);
     let structure = Structure::builtin();
     let project = project_root(agentmux_dir, &cfg.paths.root);
+    let specs = agentmux_dir.join(&specs_rel);
+    let specs_name = slash(&specs_rel);
+    let drifted = drift_of(
+        &specs.join("manifest.json"),
+        &project,
+        &specs_name,
+        &mut report,
+    );
+    // The citations of document `name` that are reported as drift rather than checked.
+    let check = |name: &str, text: &str| {
+        check_citations_but(&project, text, |c| {
+            drifted.iter().any(|d| {
+                d.document == name
+                    && normalize(&c.path).is_ok_and(|p| p == d.citation.path)
+                    && (c.start, c.end) == (d.citation.start, d.citation.end)
+            })
+        })
+    };
     if let Err(e) = refuse_override(&agentmux_dir.join(&templates_rel)) {
         report.findings.push(
             Finding::new("sections.yaml", e)
@@ -75,19 +95,17 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         ("design_proposal.md", check_proposal),
         ("implementation_plan.md", check_plan),
     ];
-    for (name, check) in top {
+    for (name, validate) in top {
         let path = agentmux_dir.join(name);
         if path.exists()
             && let Some(text) = read(&path, name, &mut report)
         {
-            let mut f = check(structure, &text);
-            f.extend(check_citations(&project, &text));
+            let mut f = validate(structure, &text);
+            f.extend(check(name, &text));
             report.add(name, f);
         }
     }
 
-    let specs = agentmux_dir.join(&specs_rel);
-    let specs_name = slash(&specs_rel);
     if !specs.exists() {
         return report;
     }
@@ -126,7 +144,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         let rel = format!("{specs_name}/{prd_name}");
         read(&specs.join(prd_name), &rel, &mut report).inspect(|text| {
             let mut f = validate_prd(text);
-            f.extend(check_citations(&project, text));
+            f.extend(check(prd_name, text));
             report.add(&rel, f);
         })
     } else {
@@ -142,7 +160,7 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         let rel = format!("{specs_name}/{name}");
         if let Some(text) = read(&specs.join(name), &rel, &mut report) {
             let mut f = check_design_doc(structure, &text);
-            f.extend(check_citations(&project, &text));
+            f.extend(check(name, &text));
             report.add(&rel, f);
         }
     }
@@ -163,9 +181,6 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
                     report
                         .warnings
                         .extend(c.warnings.into_iter().map(|f| f.in_file(&manifest_rel)));
-                    if let Some(b) = json.get("baseline") {
-                        compare_baseline(b, &project, &specs_name, &mut report);
-                    }
                     if let Some(prd) = &prd {
                         let form = trace_form_of(&json);
                         let f = check_traceability(structure, prd, None, &json)
@@ -221,11 +236,17 @@ fn trace_form_of(manifest: &Value) -> TraceForm {
         .unwrap_or(TraceForm::ItemToDocs)
 }
 
-/// Records the drift of the project at `project` from a manifest's `baseline` (one the schema
-/// rejects has been reported as a finding already).
-fn compare_baseline(baseline: &Value, project: &Path, specs_name: &str, report: &mut Report) {
-    let Ok(baseline) = serde_json::from_value::<Baseline>(baseline.clone()) else {
-        return;
+/// Records the drift of the project at `project` from the baseline of the manifest at
+/// `manifest` (when there is one), and returns it. A manifest that cannot be read or whose
+/// baseline the schema rejects is reported by the manifest checks; here it means no drift.
+fn drift_of(manifest: &Path, project: &Path, specs_name: &str, report: &mut Report) -> Vec<Drift> {
+    let baseline = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|mut m| m.get_mut("baseline").map(Value::take))
+        .and_then(|b| serde_json::from_value::<Baseline>(b).ok());
+    let Some(baseline) = baseline else {
+        return Vec::new();
     };
     report.baseline = Some(match (&baseline.commit, baseline.dirty) {
         (Some(c), Some(true)) => format!(
@@ -235,7 +256,8 @@ fn compare_baseline(baseline: &Value, project: &Path, specs_name: &str, report: 
         (Some(c), _) => format!("commit {}", c.get(..12).unwrap_or(c)),
         (None, _) => "the files as they were (no git commit recorded)".into(),
     });
-    for d in drift(project, &baseline) {
+    let found = drift(project, &baseline);
+    for d in &found {
         // Design documents and a generated PRD are in specs/, the others at the top.
         let file = if d.document.ends_with(DESIGN_SUFFIX) || d.document == "project.md" {
             format!("{specs_name}/{}", d.document)
@@ -251,6 +273,7 @@ fn compare_baseline(baseline: &Value, project: &Path, specs_name: &str, report: 
             .drift
             .push(Finding::new(location, d.message()).in_file(file));
     }
+    found
 }
 
 /// The project an agentmux directory belongs to: `/p/.agentmux` -> `/p` for `paths.root:
