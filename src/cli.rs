@@ -196,6 +196,10 @@ pub struct ValidateArgs {
     /// Print findings as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Fail (exit 1) when a file the specs cite changed since their baseline; without it such
+    /// drift is only reported.
+    #[arg(long)]
+    pub drift: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

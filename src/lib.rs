@@ -6,12 +6,14 @@
 //! - [`journal`]: the append-only session journal (its state fold is `workflow::state`).
 //! - [`supervisor`]: the loop that drives a session; [`agent`]: the stateless worker of a pane.
 //! - [`transport`]: task/result files; [`intake`]: the PRD and the codebase digest.
+//! - [`baseline`]: the commit and cited files a session's specs are written against.
 //! - [`dashboard`]: the supervisor pane's live view.
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
 
 mod agent;
+mod baseline;
 pub mod cli;
 mod commands;
 mod config;

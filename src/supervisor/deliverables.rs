@@ -1,7 +1,8 @@
 //! Deliverables: the files users come for, written only by the supervisor, atomically.
 //!
 //! - `.agentmux/specs/project.md` (when the PRD was generated), `specs/manifest.json`,
-//!   `specs/<area>_design.md` (flat; the manifest lists exactly the files written)
+//!   `specs/<area>_design.md` (flat; the manifest lists exactly the files written, and its
+//!   `baseline` the commit and cited files they were written against)
 //! - `.agentmux/options.md`, `.agentmux/design_proposal.md`, `.agentmux/implementation_plan.md`
 //! - `.agentmux/feedback.md`, `.agentmux/feedback.json`: every item with its disposition and status
 //!
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::journal::SessionState;
 use crate::supervisor::session::{SessionContext, design_doc_name};
+use docs::baseline::Document;
 use protocol::error::{Error, Result};
 use protocol::{Event, ItemStatus, Stage};
 
@@ -57,6 +59,9 @@ pub(crate) fn write_stage(
                 archive_stale(ctx, state)?;
             }
             let mut ok_files = Vec::new();
+            // The documents the baseline takes its citations from: the design documents written
+            // into specs/ and the proposal they elaborate.
+            let mut cited: Vec<(String, String)> = Vec::new();
             for file in &state.design_docs {
                 let name = design_doc_name(file);
                 let Some(md) = latest(Stage::DesignDocs, &name) else {
@@ -65,11 +70,19 @@ pub(crate) fn write_stage(
                 let dest = destination(ctx, state, &name, specs.join(file));
                 if dest.starts_with(specs) {
                     ok_files.push(file.clone());
+                    cited.push((file.clone(), md.clone()));
                 }
                 put(dest, &md)?;
             }
+            let proposal = root.join("design_proposal.md");
+            if let Some(md) = latest(Stage::Proposal, "proposal")
+                && destination(ctx, state, "proposal", proposal.clone()) == proposal
+            {
+                cited.push(("design_proposal.md".into(), md));
+            }
             if let Some(mut m) = ctx.store.latest_json(state, Stage::DesignDocs, "manifest") {
                 restrict_manifest(&mut m, &ok_files);
+                add_baseline(ctx, &mut m, &cited);
                 let text = serde_json::to_string_pretty(&m).unwrap_or_default() + "\n";
                 put(specs.join("manifest.json"), &text)?;
             }
@@ -94,6 +107,26 @@ pub(crate) fn write_stage(
                 .to_string(),
         })
         .collect())
+}
+
+/// Records in the manifest what the design was made against (the commit, the hash of every
+/// cited file, which section cites which lines), for `agentmux validate` to report drift later.
+/// Recorded afresh each time the specs are written, so a resumed session's baseline is the code
+/// as it was when the specs were last written.
+fn add_baseline(ctx: &SessionContext, manifest: &mut Value, cited: &[(String, String)]) {
+    let documents: Vec<Document<'_>> = cited
+        .iter()
+        .map(|(name, md)| Document { name, markdown: md })
+        .collect();
+    let own = [ctx.project.root.as_path(), ctx.project.specs.as_path()];
+    let baseline = crate::baseline::record(&ctx.project.project_dir, &own, &documents);
+    match (manifest.as_object_mut(), serde_json::to_value(&baseline)) {
+        (Some(obj), Ok(v)) => {
+            obj.insert("baseline".into(), v);
+        }
+        (_, Err(e)) => tracing::warn!("the baseline cannot be written: {e}"),
+        (None, Ok(_)) => {}
+    }
 }
 
 /// Where an artifact goes: its place, or `.agentmux/invalid/` when accepted although invalid.

@@ -275,8 +275,11 @@ fn render_checked(
     // when they cannot be used; this error is for callers that did not.
     let templates = ctx.templates.get().map_err(|e| vec![e.to_string()])?;
     let md = render(target.kind, doc, &meta, templates)?;
+    // A citation of a file or line the project does not have goes back to the author like a
+    // broken diagram; a document without citations has nothing to check there.
     let findings: Vec<String> = validate_markdown(target.kind, &md)
         .into_iter()
+        .chain(validate::check_citations(&ctx.project.project_dir, &md))
         .map(|f| f.to_string())
         .collect();
     if findings.is_empty() {

@@ -4,6 +4,7 @@ mod agent;
 mod bench_context;
 mod bench_session;
 mod bench_tmux;
+mod citations;
 mod cli;
 mod context;
 mod dashboard;

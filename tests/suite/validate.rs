@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::support::{AgentmuxCmd as _, Project};
 
-fn fixtures() -> PathBuf {
+pub(super) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs")
 }
 
@@ -24,7 +24,7 @@ fn fixture(rel: &str) -> String {
 
 /// `text` with `from` replaced by `to`; fails if `from` is not there (so a fixture edit cannot
 /// silently turn a test into a no-op).
-fn edit(text: &str, from: &str, to: &str) -> String {
+pub(super) fn edit(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "fixture does not contain {from:?}");
     text.replacen(from, to, 1)
 }
@@ -56,7 +56,7 @@ fn project_with(fixture_dir: &str) -> Project {
     p
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(super) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

@@ -10,10 +10,17 @@
 //! capable model writes Mermaid source of whatever kind the content needs instead (sequence, ER,
 //! class, C4, state); each is checked by the Mermaid parser before the document is accepted
 //! ([`schema::DiagramShape`]).
+//!
+//! Documents about an existing project cite its code as `path:line` or `path:start-end`
+//! ([`cite`]): the validators check each citation against the project's files, and the
+//! manifest's [`baseline`] records the hash of every cited file so that a later
+//! `agentmux validate` can report the documents whose code changed since.
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
 
+pub mod baseline;
+pub mod cite;
 pub mod markdown;
 pub(crate) mod normalize;
 pub mod outputs;

@@ -28,6 +28,12 @@ pub struct Script {
     /// The first design document's sequence diagram is invalid Mermaid (once; its repair and
     /// every later answer are valid).
     pub broken_mermaid_once: bool,
+    /// A citation (`path:line` or `path:start-end`) every design document's detailed design ends
+    /// with.
+    pub cite: Option<&'static str>,
+    /// The first design document cites this instead of `cite` (once; its repair and every later
+    /// answer cite `cite`).
+    pub bad_cite_once: Option<&'static str>,
 }
 
 impl Default for Script {
@@ -41,6 +47,8 @@ impl Default for Script {
             ],
             untraced: vec![],
             broken_mermaid_once: false,
+            cite: None,
+            bad_cite_once: None,
         }
     }
 }
@@ -49,9 +57,10 @@ impl Default for Script {
 pub fn responder(script: Script) -> impl Fn(&RecordedRequest) -> FakeReply + Send + Sync + 'static {
     let counter = Arc::new(AtomicUsize::new(0));
     let broken_sent = Arc::new(AtomicBool::new(false));
+    let bad_cite_sent = Arc::new(AtomicBool::new(false));
     move |req: &RecordedRequest| {
         let n = counter.fetch_add(1, Ordering::SeqCst);
-        FakeReply::text(answer(&script, req, n, &broken_sent))
+        FakeReply::text(answer(&script, req, n, &broken_sent, &bad_cite_sent))
     }
 }
 
@@ -94,7 +103,13 @@ fn requested_schema(req: &RecordedRequest) -> Option<(String, Value)> {
     ))
 }
 
-fn answer(script: &Script, req: &RecordedRequest, n: usize, broken_sent: &AtomicBool) -> String {
+fn answer(
+    script: &Script,
+    req: &RecordedRequest,
+    n: usize,
+    broken_sent: &AtomicBool,
+    bad_cite_sent: &AtomicBool,
+) -> String {
     let Some((name, schema)) = requested_schema(req).or_else(|| schema_in_prompt(req)) else {
         return format!(
             "## Notes\n\nThe core data structures are Link, Click and Owner; each is immutable once written.\n\n\
@@ -115,6 +130,11 @@ fn answer(script: &Script, req: &RecordedRequest, n: usize, broken_sent: &Atomic
         broken: script.broken_mermaid_once
             && design_doc
             && !broken_sent.swap(true, Ordering::SeqCst),
+        // Only design documents have a `detailed_design` (and their integrations, which keep it).
+        cite: match script.bad_cite_once {
+            Some(bad) if design_doc && !bad_cite_sent.swap(true, Ordering::SeqCst) => Some(bad),
+            _ => script.cite,
+        },
     };
     g.value(&schema, "", 0).to_string()
 }
@@ -182,6 +202,8 @@ struct Gen<'a> {
     review: bool,
     /// This answer's sequence diagram is broken (see `Script::broken_mermaid_once`).
     broken: bool,
+    /// The citation this answer's detailed design ends with (see `Script::cite`).
+    cite: Option<&'static str>,
 }
 
 impl Gen<'_> {
@@ -350,7 +372,10 @@ impl Gen<'_> {
                 k.replace('_', " ")
             ),
         };
-        let mut s = base;
+        let mut s = match (key, self.cite) {
+            ("detailed_design", Some(c)) => format!("The estimate is computed in `{c}`. {base}"),
+            _ => base,
+        };
         while s.chars().count() < min {
             s.push_str(" More detail follows the same plan.");
         }

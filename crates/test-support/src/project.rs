@@ -2,9 +2,22 @@
 
 use std::path::{Path, PathBuf};
 
-/// A temporary project directory, deleted on drop.
+/// A temporary project directory, deleted on drop unless the test is failing: then it is kept
+/// for a look, and its path printed with the test's output.
 pub struct Project {
     dir: tempfile::TempDir,
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "kept the failing test's project: {}",
+                self.dir.path().display()
+            );
+        }
+    }
 }
 
 impl Default for Project {

@@ -1,12 +1,20 @@
 //! The validators run over an existing `.agentmux/` directory (what `agentmux validate` does, in
 //! CI or by hand): the top-level documents when present, the manifest, every design document, and
 //! the shape of `specs/` itself (no unlisted files, no subdirectories, no links).
+//!
+//! Citations are checked against the project the directory belongs to (its parent, as far up
+//! as `paths.root` goes down), and a manifest with a baseline is compared with that project's
+//! files now: drift is reported apart from the findings, since code moving on is expected and
+//! only `agentmux validate --drift` fails on it. So a recorded citation whose file changed is
+//! drift even when its lines are gone; it is a finding only if the file is as recorded, or the
+//! citation was added after the baseline.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::citations::{check_citations_but, normalize};
 use super::design_doc::check_design_doc;
 use super::manifest::{DESIGN_DOCS_CEILING, DocCount, check_manifest};
 use super::names::DESIGN_SUFFIX;
@@ -17,6 +25,7 @@ use super::structure::{Structure, refuse_override};
 use super::trace_form::{TraceForm, detect_form};
 use super::traceability::check_traceability;
 use super::{Finding, check_text, validate_prd};
+use crate::baseline::{Baseline, Drift, drift};
 use protocol::config::Config;
 
 /// The largest document accepted, in bytes.
@@ -32,6 +41,13 @@ pub struct Report {
     pub warnings: Vec<Finding>,
     /// The files that were checked, relative to the directory, in the order checked.
     pub checked: Vec<String>,
+    /// Citations whose file changed since the manifest's baseline (see [`crate::baseline`]);
+    /// they do not fail the report.
+    #[serde(default)]
+    pub drift: Vec<Finding>,
+    /// The baseline the drift is measured against (`commit 1a2b3c4`), when the manifest has one.
+    #[serde(default)]
+    pub baseline: Option<String>,
 }
 
 impl Report {
@@ -48,6 +64,25 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let specs_rel = relative_to_root(&cfg.paths.specs, &cfg.paths.root);
     let templates_rel = relative_to_root(&cfg.paths.templates, &cfg.paths.root);
     let structure = Structure::builtin();
+    let project = project_root(agentmux_dir, &cfg.paths.root);
+    let specs = agentmux_dir.join(&specs_rel);
+    let specs_name = slash(&specs_rel);
+    let drifted = drift_of(
+        &specs.join("manifest.json"),
+        &project,
+        &specs_name,
+        &mut report,
+    );
+    // The citations of document `name` that are reported as drift rather than checked.
+    let check = |name: &str, text: &str| {
+        check_citations_but(&project, text, |c| {
+            drifted.iter().any(|d| {
+                d.document == name
+                    && normalize(&c.path).is_ok_and(|p| p == d.citation.path)
+                    && (c.start, c.end) == (d.citation.start, d.citation.end)
+            })
+        })
+    };
     if let Err(e) = refuse_override(&agentmux_dir.join(&templates_rel)) {
         report.findings.push(
             Finding::new("sections.yaml", e)
@@ -60,18 +95,17 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
         ("design_proposal.md", check_proposal),
         ("implementation_plan.md", check_plan),
     ];
-    for (name, check) in top {
+    for (name, validate) in top {
         let path = agentmux_dir.join(name);
         if path.exists()
             && let Some(text) = read(&path, name, &mut report)
         {
-            let f = check(structure, &text);
+            let mut f = validate(structure, &text);
+            f.extend(check(name, &text));
             report.add(name, f);
         }
     }
 
-    let specs = agentmux_dir.join(&specs_rel);
-    let specs_name = slash(&specs_rel);
     if !specs.exists() {
         return report;
     }
@@ -109,7 +143,8 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     let prd = if files.iter().any(|f| f == prd_name) {
         let rel = format!("{specs_name}/{prd_name}");
         read(&specs.join(prd_name), &rel, &mut report).inspect(|text| {
-            let f = validate_prd(text);
+            let mut f = validate_prd(text);
+            f.extend(check(prd_name, text));
             report.add(&rel, f);
         })
     } else {
@@ -124,7 +159,8 @@ pub fn validate_dir(agentmux_dir: &Path, cfg: &Config) -> Report {
     for name in &design_docs {
         let rel = format!("{specs_name}/{name}");
         if let Some(text) = read(&specs.join(name), &rel, &mut report) {
-            let f = check_design_doc(structure, &text);
+            let mut f = check_design_doc(structure, &text);
+            f.extend(check(name, &text));
             report.add(&rel, f);
         }
     }
@@ -200,6 +236,63 @@ fn trace_form_of(manifest: &Value) -> TraceForm {
         .unwrap_or(TraceForm::ItemToDocs)
 }
 
+/// Records the drift of the project at `project` from the baseline of the manifest at
+/// `manifest` (when there is one), and returns it. A manifest that cannot be read or whose
+/// baseline the schema rejects is reported by the manifest checks; here it means no drift.
+fn drift_of(manifest: &Path, project: &Path, specs_name: &str, report: &mut Report) -> Vec<Drift> {
+    let baseline = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|mut m| m.get_mut("baseline").map(Value::take))
+        .and_then(|b| serde_json::from_value::<Baseline>(b).ok());
+    let Some(baseline) = baseline else {
+        return Vec::new();
+    };
+    report.baseline = Some(match (&baseline.commit, baseline.dirty) {
+        (Some(c), Some(true)) => format!(
+            "commit {} with uncommitted changes",
+            c.get(..12).unwrap_or(c)
+        ),
+        (Some(c), _) => format!("commit {}", c.get(..12).unwrap_or(c)),
+        (None, _) => "the files as they were (no git commit recorded)".into(),
+    });
+    let found = drift(project, &baseline);
+    for d in &found {
+        // Design documents and a generated PRD are in specs/, the others at the top.
+        let file = if d.document.ends_with(DESIGN_SUFFIX) || d.document == "project.md" {
+            format!("{specs_name}/{}", d.document)
+        } else {
+            d.document.clone()
+        };
+        let location = if d.section.is_empty() {
+            "document".to_string()
+        } else {
+            format!("section \"{}\"", d.section)
+        };
+        report
+            .drift
+            .push(Finding::new(location, d.message()).in_file(file));
+    }
+    found
+}
+
+/// The project an agentmux directory belongs to: `/p/.agentmux` -> `/p` for `paths.root:
+/// .agentmux` (as many levels up as `root` has parts).
+fn project_root(agentmux_dir: &Path, root: &str) -> PathBuf {
+    let depth = Path::new(root)
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    let mut dir = agentmux_dir;
+    for _ in 0..depth {
+        match dir.parent() {
+            Some(p) => dir = p,
+            None => break,
+        }
+    }
+    dir.to_path_buf()
+}
+
 impl Report {
     fn add(&mut self, file: &str, findings: Vec<Finding>) {
         self.findings
@@ -255,6 +348,22 @@ fn slash(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_project_is_as_far_up_as_the_root_goes_down() {
+        assert_eq!(
+            project_root(Path::new("/p/.agentmux"), ".agentmux"),
+            PathBuf::from("/p")
+        );
+        assert_eq!(
+            project_root(Path::new("/p/tools/agentmux"), "tools/agentmux"),
+            PathBuf::from("/p")
+        );
+        assert_eq!(
+            project_root(Path::new("/p/.agentmux"), "./.agentmux/"),
+            PathBuf::from("/p")
+        );
+    }
 
     #[test]
     fn configured_paths_relative_to_the_agentmux_directory() {

@@ -14,6 +14,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::Finding;
+use super::citations::normalize;
 use super::names::check_doc_name;
 use super::trace_form::{check_trace_map, names_document};
 
@@ -239,6 +240,37 @@ fn check(
     }
     if let Some(trace) = obj.get("traceability").and_then(Value::as_object) {
         out.extend(check_trace_map(trace, &selected, &bad));
+    }
+    if let Some(baseline) = obj.get("baseline").and_then(Value::as_object) {
+        out.extend(check_baseline(baseline));
+    }
+    out
+}
+
+/// What the schema cannot say about a baseline: every file is a plain relative path inside the
+/// project (drift never reads another), and every citation's file has a hash.
+fn check_baseline(baseline: &serde_json::Map<String, Value>) -> Vec<Finding> {
+    const FIX: &str = "agentmux writes the baseline when a session writes the specs: re-run a session, or remove `baseline` to stop checking for drift";
+    let mut out = Vec::new();
+    let files = baseline.get("files").and_then(Value::as_object);
+    for path in files.into_iter().flat_map(|f| f.keys()) {
+        if normalize(path).as_deref() != Ok(path.as_str()) {
+            out.push(Finding::new(
+                format!("baseline.files.{path}"),
+                format!("`{path}` is not a path inside the project written relative to its root (no `/` at the start, no `.` or `..` parts); {FIX}"),
+            ));
+        }
+    }
+    let citations = baseline.get("citations").and_then(Value::as_array);
+    for (i, c) in citations.into_iter().flatten().enumerate() {
+        if let Some(path) = c.get("path").and_then(Value::as_str)
+            && !files.is_some_and(|f| f.contains_key(path))
+        {
+            out.push(Finding::new(
+                format!("baseline.citations[{i}]"),
+                format!("`{path}` has no hash in baseline.files; {FIX}"),
+            ));
+        }
     }
     out
 }
@@ -595,6 +627,46 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].location, "traceability.O3");
         assert!(f[0].message.contains("mixes its two forms"), "{f:?}");
+    }
+
+    #[test]
+    fn a_baseline_is_optional_and_checked_when_present() {
+        let hash = format!("sha256:{}", "a".repeat(64));
+        let mut m = good();
+        m["baseline"] = json!({
+            "commit": "0123456789abcdef0123456789abcdef01234567",
+            "dirty": false,
+            "files": {"readtime/api.py": hash},
+            "citations": [{"document": "checkout_backend_design.md", "section": "3. Detailed Design",
+                           "path": "readtime/api.py", "start": 12, "end": 40}]
+        });
+        assert!(validate_manifest(&m, Some(&written()), 2, 6).is_empty());
+        // Outside a git repository: no commit, no dirty flag.
+        m["baseline"] = json!({"files": {}, "citations": []});
+        assert!(validate_manifest(&m, Some(&written()), 2, 6).is_empty());
+
+        m["baseline"] = json!({
+            "commit": "HEAD",
+            "files": {"../etc/passwd": hash, "./a.py": hash, "b.py": "md5:x"},
+            "citations": [{"document": "x_design.md", "section": "", "path": "c.py", "start": 0, "end": 1}],
+            "by": "model"
+        });
+        let text: Vec<String> = validate_manifest(&m, Some(&written()), 2, 6)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for fragment in [
+            "baseline.commit: \"HEAD\" does not match",
+            "baseline.files.b.py: \"md5:x\" does not match",
+            "baseline.citations[0].start: 0 is less than the minimum of 1",
+            "baseline: Additional properties are not allowed ('by' was unexpected)",
+            "baseline.files.../etc/passwd: `../etc/passwd` is not a path inside the project",
+            "baseline.files../a.py: `./a.py` is not a path inside the project",
+            "baseline.citations[0]: `c.py` has no hash in baseline.files",
+        ] {
+            has(&text, true, fragment);
+        }
+        assert_eq!(text.len(), 7, "{text:#?}");
     }
 
     #[test]

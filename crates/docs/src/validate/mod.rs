@@ -13,6 +13,7 @@
 //! Every validator of a markdown document also checks its mermaid blocks with a real parser, so
 //! one call gives every finding for the artifact. Validators never panic, whatever the input.
 
+pub(crate) mod citations;
 mod design_doc;
 mod dir;
 mod labels;
@@ -34,6 +35,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use citations::{MAX_CITED_BYTES, check_citations};
 pub use design_doc::validate_design_doc;
 pub use dir::{MAX_ARTIFACT_BYTES, Report, validate_dir};
 pub use limits::check_text;
