@@ -99,6 +99,11 @@ impl SessionPaths {
     pub fn heartbeat(&self, role: &str) -> PathBuf {
         self.agent_dir(role).join("heartbeat")
     }
+    /// A task's tool record: the model's tool calls and the tools' results, one JSON line each
+    /// (see `agent::tools`).
+    pub fn tool_record(&self, id: &str) -> PathBuf {
+        self.dir.join("tool-rounds").join(format!("{id}.jsonl"))
+    }
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }

@@ -290,6 +290,7 @@ mod tests {
             max_tokens: None,
             item_ids: vec![],
             parts: vec![],
+            tools: None,
             created_at: Timestamp::UNIX_EPOCH,
         }
     }

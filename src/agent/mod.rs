@@ -8,6 +8,8 @@
 pub(crate) mod heartbeat;
 mod pipe;
 pub(crate) mod render;
+mod tools;
 mod worker;
 
+pub(crate) use tools::repository_tools;
 pub(crate) use worker::{AgentOptions, run};

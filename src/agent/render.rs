@@ -308,18 +308,29 @@ impl Display {
     /// on a line of its own, in the pane when the task streams, and in its text when it is shown
     /// later.
     pub(crate) fn part(&mut self, slot: SlotId, line: &str) {
+        self.own_line(slot, &format!("── {} ──", sanitize(line)));
+    }
+
+    /// A tool call of the task's model (`→ read a.py:1-80`), on a line of its own like a part's;
+    /// a retry after it voids only the text streamed since.
+    pub(crate) fn tool_call(&mut self, slot: SlotId, line: &str) {
+        self.own_line(slot, &sanitize(line));
+    }
+
+    /// `line` (sanitised) on a line of its own in the task's text, and in the pane when the task
+    /// streams; the current part's text starts after it.
+    fn own_line(&mut self, slot: SlotId, line: &str) {
         let Some(s) = self.slots.get_mut(&slot.0) else {
             return;
         };
-        let line = sanitize(line);
         if !s.text.is_empty() && !s.text.ends_with('\n') {
             s.text.push('\n');
         }
-        s.text.push_str(&format!("── {line} ──\n"));
+        s.text.push_str(&format!("{line}\n"));
         s.part_start = s.text.len();
         if self.focus == Some(slot.0) {
             self.break_line();
-            let text = wrap_text(&format!("── {line} ──"), (self.width)());
+            let text = wrap_text(line, (self.width)());
             let styled = self.style("2", &text);
             self.emit(&format!("{styled}\n"), &format!("{text}\n"));
         }
@@ -590,6 +601,7 @@ mod tests {
             max_tokens: None,
             item_ids: vec![],
             parts: vec![],
+            tools: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
         }
     }
@@ -724,5 +736,37 @@ mod tests {
         let b_at = t.find(" [b]\n").unwrap();
         assert!(!t[b_at..].contains("lost"), "the retried part is void: {t}");
         assert!(t[b_at..].contains("{\"risks\": 2}"), "{t}");
+    }
+
+    #[test]
+    fn tool_calls_get_a_line_each_and_a_retry_keeps_them() {
+        let (mut d, _pane, transcript) = display(false);
+        let a = d.begin(&task("a", "Draft A"));
+        let b = d.begin(&task("b", "Draft B"));
+        for s in [a, b] {
+            d.token(s, "Let me look.", false);
+            d.tool_call(s, "→ read src/a.py:1-80");
+            d.tool_call(s, "→ read .env ✗ refused\u{7}");
+            d.token(s, "lost", false);
+            d.token(s, "", true);
+            d.token(s, "{\"ok\": true}", false);
+        }
+        d.finish(b, Some(&done(2)));
+        d.finish(a, Some(&done(3)));
+        let t = transcript.text();
+        for id in ["a", "b"] {
+            let at = t.find(&format!(" [{id}]\n")).expect(&t);
+            assert!(
+                t[at..].contains(
+                    "Let me look.\n→ read src/a.py:1-80\n→ read .env ✗ refused\n{\"ok\": true}"
+                ),
+                "{t}"
+            );
+        }
+        assert!(!t.contains('\u{7}'), "{t}");
+        // Streamed text cannot be taken back (the retry line says it is void); b's, shown
+        // later, has none of it.
+        let b_at = t.find(" [b]\n").unwrap();
+        assert!(!t[b_at..].contains("lost"), "{t}");
     }
 }

@@ -5,7 +5,8 @@
 //! watcher's rescans cannot start it twice. SIGTERM, SIGINT and SIGHUP cancel the requests in
 //! flight and end the process with status 0; a cancelled task gets no result, so the supervisor
 //! dispatches it again later. A task with parts (a document too long for one reply) makes one
-//! call per part and merges the parts' JSON into one answer.
+//! call per part and merges the parts' JSON into one answer. A task with tools runs the tool
+//! loop, recording each step so that a restarted agent continues it (see [`super::tools`]).
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -21,13 +22,14 @@ use tokio_util::sync::CancellationToken;
 use super::heartbeat::{self, Heartbeat};
 use super::pipe::{Drain, Pipe};
 use super::render::{Display, SlotId};
+use super::tools::{ToolLog, ToolSource};
 use crate::config::Config;
 use crate::paths::SessionPaths;
 use crate::runtime::SessionRuntime;
 use crate::transport::{self, DirWatcher};
-use llm::{self, ChatRequest, ChatResponse, LlmClient, LlmError};
+use llm::{self, ChatRequest, ChatResponse, LlmClient, LlmError, ToolEvent, ToolSpec};
 use protocol::error::{Error, Result};
-use protocol::{ChatMessage, OutputSpec, Task, TaskOutcome, TaskResult, Usage};
+use protocol::{ChatMessage, OutputSpec, Task, TaskOutcome, TaskResult, Usage, tool_rounds};
 use serde_json::{Map, Value};
 
 /// How long in-flight tasks get to wind down after a signal.
@@ -40,6 +42,8 @@ pub(crate) struct AgentOptions {
     pub role: String,
     pub config: Config,
     pub paths: SessionPaths,
+    /// The tools offered to the model of a task with `tools` set.
+    pub tools: Arc<dyn ToolSource>,
 }
 
 /// Runs the agent until a signal (or `cancel`) stops it.
@@ -230,7 +234,23 @@ async fn chat(
         return chat_in_parts(shared, client, task, slot, cancel).await;
     }
     let req = request(shared, task, task.messages.clone(), task.output.clone());
-    match call(shared, client, &req, slot, cancel).await {
+    let tools = task
+        .tools
+        .and_then(|t| Some((t, shared.opts.tools.tools_for(task)?)));
+    let answer = match tools {
+        Some((t, toolbox)) => {
+            let req = ChatRequest {
+                tools: Some(ToolSpec {
+                    definitions: toolbox.definitions,
+                    max_rounds: t.max_rounds,
+                }),
+                ..req
+            };
+            call_with_tools(shared, client, task, &req, toolbox.executor, slot, cancel).await
+        }
+        None => call(shared, client, &req, slot, cancel).await,
+    };
+    match answer {
         Ok(resp) => Some(TaskOutcome::Completed {
             text: resp.text,
             json: resp.json,
@@ -383,6 +403,7 @@ fn request(
         model: task.model.clone(),
         temperature: task.temperature.or(role.and_then(|r| r.temperature)),
         max_tokens: task.max_tokens.or(role.and_then(|r| r.max_tokens)),
+        tools: None,
     }
 }
 
@@ -399,6 +420,53 @@ async fn call(
         lock(&display).token(slot, t, llm::is_retry_marker(t));
     };
     client.chat(req, &mut on_token, cancel).await
+}
+
+/// The tool loop of `task`, continued from its record: tokens and tool calls go to the task's
+/// slot of the pane, each step to the record (a record that cannot be written is reported and
+/// the task goes on: only a restart would miss it).
+async fn call_with_tools(
+    shared: &Shared,
+    client: &LlmClient,
+    task: &Task,
+    req: &ChatRequest,
+    executor: Arc<dyn llm::ToolExecutor>,
+    slot: SlotId,
+    cancel: &CancellationToken,
+) -> std::result::Result<ChatResponse, LlmError> {
+    let (mut log, records) = match ToolLog::open(&shared.opts.paths, &task.id) {
+        Ok((log, records)) => (Some(log), records),
+        Err(e) => {
+            tracing::warn!(task = %task.id, "{e}");
+            (None, Vec::new())
+        }
+    };
+    let rounds = tool_rounds(&records);
+    if !rounds.is_empty() {
+        tracing::info!(task = %task.id, rounds = rounds.len(), "continuing the task's recorded tool rounds");
+    }
+    let display = shared.display.clone();
+    let mut on_event = |e: ToolEvent<'_>| match e {
+        ToolEvent::Token(t) => lock(&display).token(slot, t, llm::is_retry_marker(t)),
+        ToolEvent::Call {
+            call,
+            result,
+            replayed,
+        } => lock(&display).tool_call(slot, &llm::tools::call_line(call, result, replayed)),
+        ToolEvent::Record(r) => {
+            if let Some(Err(e)) = log.as_mut().map(|l| l.append(r)) {
+                tracing::warn!(task = %task.id, "cannot record a tool step: {e}");
+                lock(&display).note(
+                    &format!("cannot record a tool step of {}: {e}", task.id),
+                    true,
+                );
+                log = None;
+            }
+        }
+    };
+    client
+        .chat_with_tools(req, &rounds, executor, &mut on_event, cancel)
+        .await
 }
 
 /// The outcome of a call that failed (None: cancelled); `earlier_retries`: the retries of the
@@ -554,6 +622,9 @@ fn pane_width() -> impl Fn() -> usize + Send {
         }
     }
 }
+
+#[cfg(test)]
+mod resume_tests;
 
 #[cfg(test)]
 mod tests {

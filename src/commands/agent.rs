@@ -42,6 +42,7 @@ pub(super) fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
         role: args.role.clone(),
         config: loaded.config,
         paths,
+        tools: agent::repository_tools(&ctx.project_dir),
     }))?;
     Ok(exit::SUCCESS)
 }

@@ -100,6 +100,13 @@ pub(crate) fn build_task(
         kind: st.kind.clone(),
         title,
         messages,
+        // Not for a task in parts: its replies build one answer field by field, and a tool
+        // round between them would have to be replayed per part.
+        tools: if task_parts.is_empty() {
+            llm::profile::task_tools(state.profile(&st.role), local)
+        } else {
+            None
+        },
         parts: task_parts,
         output,
         model: ctx.roles.model(&st.role),

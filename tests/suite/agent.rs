@@ -122,6 +122,7 @@ impl Fixture {
             max_tokens: None,
             item_ids: vec![],
             parts: vec![],
+            tools: None,
             created_at: jiff::Timestamp::now(),
         }
     }

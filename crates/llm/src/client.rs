@@ -20,6 +20,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_openai::types::chat::ChatCompletionTools;
 use futures::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -30,10 +31,11 @@ use super::error::LlmError;
 use super::request::{self, BodyParams, Quirks};
 use super::sse::{self, SseParser};
 use super::structured::{self, Support};
+use super::tool_calls::ToolCallAccumulator;
 use super::wire::{self, WireChunk};
 use super::{ChatRequest, ChatResponse, RETRY_MARKER};
 use protocol::config::{LlmConfig, RetriesConfig, StructuredOutput, TimeoutsConfig};
-use protocol::{ChatMessage, OutputSpec, Usage, estimate_tokens};
+use protocol::{ChatMessage, OutputSpec, ToolCall, Usage, estimate_tokens};
 
 /// Most HTTP chunks parsed before their text is drawn (see the stream loop in `read_events`).
 const DRAW_EVERY: usize = 512;
@@ -81,6 +83,7 @@ struct Attempt {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
     cached_prompt_tokens: Option<u64>,
+    tool_calls: Vec<ToolCall>,
 }
 
 impl LlmClient {
@@ -121,22 +124,42 @@ impl LlmClient {
     /// [`super::RETRY_MARKER`] when an attempt failed and the request starts again (the text
     /// streamed before the marker is void). Retryable failures are retried up to
     /// `llm.retries.max_retries` times; `cancel` aborts at once with [`LlmError::Cancelled`].
+    /// With `req.tools` the tools are offered and the model's calls, if it makes any, are in
+    /// [`ChatResponse::tool_calls`]; [`LlmClient::chat_with_tools`] runs them.
     pub async fn chat(
         &self,
         req: &ChatRequest,
         on_token: &mut (dyn FnMut(&str) + Send),
         cancel: &CancellationToken,
     ) -> Result<ChatResponse, LlmError> {
+        let run = async {
+            let tools = match &req.tools {
+                Some(t) => Some(self.tool_definitions(&t.definitions)?),
+                None => None,
+            };
+            self.chat_with_retries(req, tools.as_deref(), on_token)
+                .await
+        };
         tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(LlmError::Cancelled),
-            r = self.chat_with_retries(req, on_token) => r,
+            r = run => r,
         }
     }
 
-    async fn chat_with_retries(
+    /// The typed `tools` entries of `definitions`.
+    pub(crate) fn tool_definitions(
+        &self,
+        definitions: &[serde_json::Value],
+    ) -> Result<Vec<ChatCompletionTools>, LlmError> {
+        request::tool_definitions(&self.inner.endpoint.base_url, definitions)
+    }
+
+    /// One request (`tools` offered when given), retried as configured.
+    pub(crate) async fn chat_with_retries(
         &self,
         req: &ChatRequest,
+        tools: Option<&[ChatCompletionTools]>,
         on_token: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, LlmError> {
         let base_url = self.inner.endpoint.base_url.clone();
@@ -155,7 +178,7 @@ impl LlmClient {
         let mut quirks = Quirks::known(&base_url, &model);
         let mut retries = 0u32;
         loop {
-            match self.attempt(req, mode, quirks, on_token).await {
+            match self.attempt(req, mode, quirks, tools, on_token).await {
                 Ok(a) => {
                     if mode == JsonMode::Schema {
                         structured::remember(&base_url, true);
@@ -214,8 +237,9 @@ impl LlmClient {
 
     fn response(&self, req: &ChatRequest, a: Attempt, retries: u32) -> ChatResponse {
         let json = match req.output {
-            OutputSpec::Json { .. } => structured::extract_json(&a.text),
-            OutputSpec::Text => None,
+            // Text beside tool calls is not the answer.
+            OutputSpec::Json { .. } if a.tool_calls.is_empty() => structured::extract_json(&a.text),
+            OutputSpec::Json { .. } | OutputSpec::Text => None,
         };
         let estimated = a.prompt_tokens.is_none() || a.completion_tokens.is_none();
         let prompt_tokens = a
@@ -223,9 +247,13 @@ impl LlmClient {
             .unwrap_or_else(|| estimate_prompt_tokens(&req.messages));
         let usage = Usage {
             prompt_tokens,
-            completion_tokens: a
-                .completion_tokens
-                .unwrap_or_else(|| u64::from(estimate_tokens(&a.text))),
+            completion_tokens: a.completion_tokens.unwrap_or_else(|| {
+                u64::from(estimate_tokens(&a.text))
+                    + a.tool_calls
+                        .iter()
+                        .map(|c| u64::from(estimate_tokens(&c.arguments)) + 4)
+                        .sum::<u64>()
+            }),
             cached_prompt_tokens: a.cached_prompt_tokens.unwrap_or(0).min(prompt_tokens),
             estimated,
         };
@@ -236,6 +264,8 @@ impl LlmClient {
             finish_reason: a.finish_reason,
             retries,
             text: a.text,
+            tool_calls: a.tool_calls,
+            tool_rounds: 0,
         }
     }
 
@@ -249,12 +279,13 @@ impl LlmClient {
         req: &ChatRequest,
         mode: JsonMode,
         quirks: Quirks,
+        tools: Option<&[ChatCompletionTools]>,
         on_token: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Attempt, LlmError> {
         let secs = self.inner.timeouts.total_secs.max(1);
         timeout(
             Duration::from_secs(secs),
-            self.attempt_inner(req, mode, quirks, on_token),
+            self.attempt_inner(req, mode, quirks, tools, on_token),
         )
         .await
         .map_err(|_| LlmError::TotalTimeout {
@@ -268,6 +299,7 @@ impl LlmClient {
         req: &ChatRequest,
         mode: JsonMode,
         quirks: Quirks,
+        tools: Option<&[ChatCompletionTools]>,
         on_token: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Attempt, LlmError> {
         let ep = &self.inner.endpoint;
@@ -292,6 +324,7 @@ impl LlmClient {
             json_schema,
             quirks,
             local: ep.is_local,
+            tools,
         });
 
         let first_secs = self.inner.timeouts.first_token_secs.max(1);
@@ -479,6 +512,7 @@ struct Accumulator {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
     cached_prompt_tokens: Option<u64>,
+    tool_calls: ToolCallAccumulator,
     /// Text received but not yet passed to `on_token` (see [`Accumulator::emit`]).
     pending: String,
 }
@@ -523,6 +557,12 @@ impl Accumulator {
             self.pending.push_str(t);
             self.got_text = true;
         }
+        let calls = chunk.tool_calls();
+        if !calls.is_empty() {
+            self.tool_calls.absorb(calls);
+            // The answer is under way, even with no text: no first-token timeout.
+            self.got_text = true;
+        }
         if let Some(r) = chunk.finish_reason() {
             self.finish_reason = Some(r.to_string());
             // A completion may legitimately be empty; the stream is alive, so stop waiting for a
@@ -552,6 +592,7 @@ impl Accumulator {
             prompt_tokens: self.prompt_tokens,
             completion_tokens: self.completion_tokens,
             cached_prompt_tokens: self.cached_prompt_tokens,
+            tool_calls: self.tool_calls.finish(),
         }
     }
 }
@@ -582,7 +623,14 @@ fn whole_completion(
 fn estimate_prompt_tokens(messages: &[ChatMessage]) -> u64 {
     messages
         .iter()
-        .map(|m| u64::from(estimate_tokens(&m.content)) + 4)
+        .map(|m| {
+            let calls: u64 = m
+                .tool_calls
+                .iter()
+                .map(|c| u64::from(estimate_tokens(&c.name) + estimate_tokens(&c.arguments)) + 4)
+                .sum();
+            u64::from(estimate_tokens(&m.content)) + 4 + calls
+        })
         .sum()
 }
 

@@ -10,6 +10,8 @@
 //! - [`client`]: the request loop: timeouts, retries with backoff, cancellation, usage.
 //! - [`wire`] and [`sse`]: tolerant parsing of what servers send back.
 //! - [`structured`]: JSON output, by `response_format` json_schema or by prompt and extraction.
+//! - [`tools`]: the tool loop ([`LlmClient::chat_with_tools`]): run the model's tool calls
+//!   through a [`ToolExecutor`] until it answers, replaying the rounds a resumed task recorded.
 //! - [`profile`]: each role's model profile (window, output budget, ...) and where it came from.
 //! - [`local`]: the managed `llama-server` + SmolLM2 used when nothing is configured.
 
@@ -27,6 +29,8 @@ pub mod profile;
 pub(crate) mod request;
 pub(crate) mod sse;
 pub mod structured;
+pub(crate) mod tool_calls;
+pub mod tools;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -34,9 +38,10 @@ use std::collections::BTreeMap;
 pub use client::LlmClient;
 pub use endpoint::{ApiKey, Endpoint, resolve_endpoint, uses_local_model};
 pub use error::LlmError;
+pub use tools::{ToolEvent, ToolExecutor, ToolOutcome};
 
 use protocol::config::Price;
-use protocol::{ChatMessage, OutputSpec, Usage};
+use protocol::{ChatMessage, OutputSpec, ToolCall, Usage};
 
 /// The text passed to the `on_token` callback of [`LlmClient::chat`] when an attempt failed and the
 /// request is restarted. Everything streamed before it belongs to the abandoned attempt: a pane
@@ -60,6 +65,19 @@ pub struct ChatRequest {
     pub temperature: Option<f64>,
     /// None: `llm.max_tokens`.
     pub max_tokens: Option<u32>,
+    /// Tools the model may call. None: no tools offered.
+    pub tools: Option<ToolSpec>,
+}
+
+/// The tools offered with a request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolSpec {
+    /// OpenAI `tools` entries: `{"type": "function", "function": {"name", "description",
+    /// "parameters"}}`.
+    pub definitions: Vec<serde_json::Value>,
+    /// [`LlmClient::chat_with_tools`]: the most rounds of tool calls before the model is asked
+    /// for its answer without tools.
+    pub max_rounds: u32,
 }
 
 impl ChatRequest {
@@ -71,6 +89,7 @@ impl ChatRequest {
             model: None,
             temperature: None,
             max_tokens: None,
+            tools: None,
         }
     }
 }
@@ -88,8 +107,15 @@ pub struct ChatResponse {
     pub model: String,
     /// As the server sent it, unknown values included (`stop`, `length`, `eos`, ...).
     pub finish_reason: Option<String>,
-    /// Attempts that failed and were retried before this response.
+    /// Attempts that failed and were retried before this response (summed over the requests
+    /// of a tool loop).
     pub retries: u32,
+    /// [`LlmClient::chat`] with tools: the calls the model made instead of answering (empty when
+    /// it answered). [`LlmClient::chat_with_tools`] runs them and returns the final answer, so
+    /// this is empty there.
+    pub tool_calls: Vec<ToolCall>,
+    /// [`LlmClient::chat_with_tools`]: the tool rounds the answer took (recorded ones included).
+    pub tool_rounds: u32,
 }
 
 /// The price of `model`: its own entry, else (servers often answer with a dated name,

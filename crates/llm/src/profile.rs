@@ -31,6 +31,8 @@ use crate::endpoint::{Endpoint, role_model};
 pub const DEFAULT_CONTEXT_WINDOW: u32 = 16_384;
 /// The output budget assumed for a model nobody describes.
 const DEFAULT_MAX_OUTPUT: u32 = 4_096;
+/// The tool rounds a task may have before its model is asked to answer without tools.
+pub const TOOL_ROUNDS: u32 = 8;
 /// How long the endpoint may take to describe itself.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -227,6 +229,17 @@ pub fn resolve(
     }
 }
 
+/// The tools a task of a role with `profile` gets: the one rule for who calls tools. Only a
+/// model whose profile says it calls tools does; the bundled local model never does (its
+/// llama-server runs without a tool-call template, and a 135M model would not use them), even
+/// when `llm.tools` says so. No profile (not journaled yet): no tools.
+pub fn task_tools(profile: Option<&ModelProfile>, local: bool) -> Option<protocol::TaskTools> {
+    let p = profile?;
+    (p.tools.value && !p.local && !local).then_some(protocol::TaskTools {
+        max_rounds: TOOL_ROUNDS,
+    })
+}
+
 /// The profile of each of `roles`, asking the endpoint once per distinct remote model (the
 /// bundled local model is not asked: it starts in a pane of its own, maybe after this runs).
 pub async fn resolve_roles(config: &Config, roles: &[String]) -> Vec<RoleProfile> {
@@ -380,6 +393,30 @@ mod tests {
             1_048_576
         );
         assert!(lookup("fake-model").is_none());
+    }
+
+    #[test]
+    fn only_a_remote_model_whose_profile_calls_tools_gets_them() {
+        let none = EndpointFacts::default();
+        let gpt = resolve(&remote(), "architect", "gpt-4o", false, &none);
+        assert_eq!(
+            task_tools(Some(&gpt), false),
+            Some(protocol::TaskTools {
+                max_rounds: TOOL_ROUNDS
+            })
+        );
+        assert_eq!(task_tools(None, false), None, "no profile journaled yet");
+        let unknown = resolve(&remote(), "architect", "fake-model", false, &none);
+        assert!(!unknown.tools.value);
+        assert_eq!(task_tools(Some(&unknown), false), None);
+        // `llm.tools: true` does not give the bundled model tools.
+        let mut c = Config::default();
+        c.llm.tools = Some(true);
+        let local = resolve(&c, "architect", "smollm2-135m", true, &none);
+        assert!(local.tools.value && local.local);
+        assert_eq!(task_tools(Some(&local), true), None);
+        // Nor a remote profile on a session that now runs the local model.
+        assert_eq!(task_tools(Some(&gpt), true), None);
     }
 
     #[test]

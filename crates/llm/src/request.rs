@@ -6,13 +6,18 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use async_openai::types::chat::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    ChatCompletionStreamOptions, CreateChatCompletionRequest, ResponseFormat,
-    ResponseFormatJsonSchema,
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent,
+    ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, ChatCompletionToolChoiceOption,
+    ChatCompletionTools, CreateChatCompletionRequest, FunctionCall, ResponseFormat,
+    ResponseFormatJsonSchema, ToolChoiceOptions,
 };
 
 use protocol::{ChatMessage, MessageRole};
+
+use crate::error::LlmError;
 
 /// What goes into one request body.
 #[derive(Clone, Debug)]
@@ -27,6 +32,8 @@ pub(crate) struct BodyParams<'a> {
     pub quirks: Quirks,
     /// The managed local llama-server: ask it to keep the prompt's KV cache for the next request.
     pub local: bool,
+    /// The tools offered (sent with `tool_choice: auto`); None or empty: no `tools` field.
+    pub tools: Option<&'a [ChatCompletionTools]>,
 }
 
 /// The body sent: OpenAI's request, plus llama-server's `cache_prompt` for the local model (an
@@ -128,6 +135,11 @@ fn openai_request(p: &BodyParams<'_>) -> CreateChatCompletionRequest {
             include_usage: Some(true),
             ..Default::default()
         }),
+        tools: p.tools.filter(|t| !t.is_empty()).map(<[_]>::to_vec),
+        tool_choice: p
+            .tools
+            .filter(|t| !t.is_empty())
+            .map(|_| ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Auto)),
         response_format: p
             .json_schema
             .map(|(name, schema)| ResponseFormat::JsonSchema {
@@ -151,10 +163,58 @@ fn message(m: &ChatMessage) -> ChatCompletionRequestMessage {
         MessageRole::User => {
             ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage::from(text))
         }
-        MessageRole::Assistant => ChatCompletionRequestMessage::Assistant(
-            ChatCompletionRequestAssistantMessage::from(text),
-        ),
+        MessageRole::Assistant if m.tool_calls.is_empty() => {
+            ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage::from(
+                text,
+            ))
+        }
+        MessageRole::Assistant => {
+            let calls = m
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
+                        id: c.id.clone(),
+                        function: FunctionCall {
+                            name: c.name.clone(),
+                            arguments: c.arguments.clone(),
+                        },
+                    })
+                })
+                .collect();
+            ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage {
+                // OpenAI wants no content (rather than an empty one) beside tool calls.
+                content: (!text.is_empty())
+                    .then_some(ChatCompletionRequestAssistantMessageContent::Text(text)),
+                tool_calls: Some(calls),
+                ..Default::default()
+            })
+        }
+        MessageRole::Tool => ChatCompletionRequestMessage::Tool(ChatCompletionRequestToolMessage {
+            content: ChatCompletionRequestToolMessageContent::Text(text),
+            tool_call_id: m.tool_call_id.clone().unwrap_or_default(),
+        }),
     }
+}
+
+/// The typed `tools` entries of OpenAI-shaped definitions (`{"type": "function", "function":
+/// {"name", "description", "parameters"}}`); an error names the definition that is not one.
+pub(crate) fn tool_definitions(
+    url: &str,
+    definitions: &[serde_json::Value],
+) -> Result<Vec<ChatCompletionTools>, LlmError> {
+    definitions
+        .iter()
+        .map(|d| {
+            serde_json::from_value(d.clone()).map_err(|e| LlmError::Config {
+                url: url.to_string(),
+                message: format!(
+                    "the tool definition {} is not an OpenAI `tools` entry: {e}",
+                    crate::wire::shorten(&d.to_string(), 120)
+                ),
+            })
+        })
+        .collect()
 }
 
 /// OpenAI allows `[a-zA-Z0-9_-]{1,64}` as a schema name.
@@ -191,6 +251,7 @@ mod tests {
             json_schema: Some(("review items", &schema)),
             quirks: Quirks::default(),
             local: false,
+            tools: None,
         }))
         .unwrap();
         assert!(body.get("cache_prompt").is_none());
@@ -205,6 +266,56 @@ mod tests {
             "review_items"
         );
         assert_eq!(body["response_format"]["json_schema"]["schema"], schema);
+    }
+
+    #[test]
+    fn tools_and_a_tool_conversation_in_openai_shape() {
+        let defs = [json!({
+            "type": "function",
+            "function": {
+                "name": "read_file",
+                "description": "Read lines of a file.",
+                "parameters": {"type": "object", "properties": {"path": {"type": "string"}}},
+            },
+        })];
+        let tools = tool_definitions("u", &defs).unwrap();
+        let call = protocol::ToolCall {
+            id: "call_1".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"a.py"}"#.into(),
+        };
+        let msgs = vec![
+            ChatMessage::user("u"),
+            ChatMessage::assistant_tool_calls("", vec![call]),
+            ChatMessage::tool("call_1", "1: import os"),
+        ];
+        let body = serde_json::to_value(build(&BodyParams {
+            model: "m",
+            messages: &msgs,
+            temperature: 0.0,
+            max_tokens: 5,
+            stream: true,
+            json_schema: None,
+            quirks: Quirks::default(),
+            local: false,
+            tools: Some(&tools),
+        }))
+        .unwrap();
+        assert_eq!(body["tools"], json!(defs));
+        assert_eq!(body["tool_choice"], "auto");
+        assert_eq!(
+            body["messages"][1],
+            json!({"role": "assistant", "tool_calls": [{
+                "id": "call_1", "type": "function",
+                "function": {"name": "read_file", "arguments": "{\"path\":\"a.py\"}"},
+            }]})
+        );
+        assert_eq!(
+            body["messages"][2],
+            json!({"role": "tool", "content": "1: import os", "tool_call_id": "call_1"})
+        );
+        let e = tool_definitions("u", &[json!({"name": "no type"})]).unwrap_err();
+        assert!(e.to_string().contains("not an OpenAI `tools` entry"), "{e}");
     }
 
     #[test]
@@ -232,6 +343,7 @@ mod tests {
             json_schema: None,
             quirks: q,
             local: false,
+            tools: None,
         }))
         .unwrap();
         assert!(body.get("max_tokens").is_none());
@@ -251,6 +363,7 @@ mod tests {
             json_schema: None,
             quirks: Quirks::default(),
             local: false,
+            tools: None,
         }))
         .unwrap();
         assert_eq!(body["stream"], false);
@@ -270,6 +383,7 @@ mod tests {
             json_schema: None,
             quirks: Quirks::default(),
             local: false,
+            tools: None,
         };
         let remote = serde_json::to_value(build(&params)).unwrap();
         let mut local = serde_json::to_value(build(&BodyParams {

@@ -47,6 +47,40 @@ pub(crate) struct WireChoice<'a> {
 pub(crate) struct WireMessage<'a> {
     #[serde(default, borrow)]
     pub content: Option<WireStr<'a>>,
+    /// Tool calls: pieces of them in a streamed delta (see [`crate::tool_calls`]), whole ones
+    /// in a non-streamed message.
+    #[serde(default, borrow)]
+    pub tool_calls: Option<Vec<WireToolCall<'a>>>,
+}
+
+/// One entry of `tool_calls`. In a stream, OpenAI sends a call's `index`, `id` and name in its
+/// first delta and then its arguments in fragments under the same `index`; other servers send
+/// the whole call in one delta, or omit `index`.
+#[derive(Deserialize, Debug, Default)]
+pub(crate) struct WireToolCall<'a> {
+    #[serde(default)]
+    pub index: Option<u32>,
+    #[serde(default, borrow)]
+    pub id: Option<WireStr<'a>>,
+    #[serde(default, borrow)]
+    pub function: Option<WireFunction<'a>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub(crate) struct WireFunction<'a> {
+    #[serde(default, borrow)]
+    pub name: Option<WireStr<'a>>,
+    /// A string in OpenAI's shape; some servers send the arguments as a JSON object instead.
+    #[serde(default)]
+    pub arguments: Option<WireArguments<'a>>,
+}
+
+/// Tool-call arguments: a (fragment of a) JSON text, or an object sent as such.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+pub(crate) enum WireArguments<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Value(Value),
 }
 
 /// A string of a chunk, borrowed from the event's text when it has no escapes. (serde borrows a
@@ -95,6 +129,18 @@ impl WireChunk<'_> {
             .and_then(|d| d.content.as_deref())
             .or_else(|| c.message.as_ref().and_then(|m| m.content.as_deref()))
             .or(c.text.as_deref())
+    }
+
+    /// The tool-call entries of the first choice (a delta's pieces, or a message's calls).
+    pub(crate) fn tool_calls(&self) -> &[WireToolCall<'_>] {
+        let Some(c) = self.choices.first() else {
+            return &[];
+        };
+        c.delta
+            .as_ref()
+            .and_then(|d| d.tool_calls.as_deref())
+            .or_else(|| c.message.as_ref().and_then(|m| m.tool_calls.as_deref()))
+            .unwrap_or(&[])
     }
 
     /// The finish reason of the first choice, as sent.

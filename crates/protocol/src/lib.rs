@@ -12,8 +12,10 @@
 pub mod config;
 pub mod error;
 pub mod profile;
+pub mod tools;
 
 pub use error::{Error, Result};
+pub use tools::{TaskTools, ToolCall, ToolRecord, ToolResult, ToolRound, tool_rounds};
 
 use std::fmt;
 
@@ -197,6 +199,8 @@ pub enum MessageRole {
     System,
     User,
     Assistant,
+    /// A tool's answer to one of the assistant's tool calls.
+    Tool,
 }
 
 /// One chat message of a prompt.
@@ -204,25 +208,44 @@ pub enum MessageRole {
 pub struct ChatMessage {
     pub role: MessageRole,
     pub content: String,
+    /// An assistant message that calls tools: the calls (its content is then often empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// A tool message: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl ChatMessage {
-    pub fn system(content: impl Into<String>) -> Self {
+    fn of(role: MessageRole, content: impl Into<String>) -> Self {
         Self {
-            role: MessageRole::System,
+            role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
+    }
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::of(MessageRole::System, content)
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Self {
-            role: MessageRole::User,
-            content: content.into(),
-        }
+        Self::of(MessageRole::User, content)
     }
     pub fn assistant(content: impl Into<String>) -> Self {
+        Self::of(MessageRole::Assistant, content)
+    }
+    /// The assistant's answer that calls tools, with the text it wrote along (often none).
+    pub fn assistant_tool_calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
         Self {
-            role: MessageRole::Assistant,
-            content: content.into(),
+            tool_calls: calls,
+            ..Self::of(MessageRole::Assistant, content)
+        }
+    }
+    /// A tool's answer to the call `call_id`.
+    pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            tool_call_id: Some(call_id.into()),
+            ..Self::of(MessageRole::Tool, content)
         }
     }
 }
@@ -269,6 +292,9 @@ pub struct Task {
     /// merges the parts' JSON objects into the one answer (see `supervisor::dispatch::parts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<TaskPart>,
+    /// The tools the model may call (the role's profile says it calls tools). None: no tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<TaskTools>,
     pub created_at: Timestamp,
 }
 
@@ -677,7 +703,11 @@ mod slug_tests {
             "created_at":"2026-11-22T03:15:00Z"}"#;
         let mut task: Task = serde_json::from_str(old).unwrap();
         assert!(task.parts.is_empty());
-        assert!(!serde_json::to_string(&task).unwrap().contains("parts"));
+        assert_eq!(task.tools, None);
+        assert_eq!(task.messages, [ChatMessage::user("hi")]);
+        let written = serde_json::to_string(&task).unwrap();
+        assert!(!written.contains("parts"));
+        assert!(!written.contains("tool"), "{written}");
         task.parts = vec![TaskPart {
             fields: vec!["title".into(), "summary".into()],
             schema: serde_json::json!({"type": "object"}),
@@ -687,6 +717,26 @@ mod slug_tests {
         }];
         let again: Task = serde_json::from_str(&serde_json::to_string(&task).unwrap()).unwrap();
         assert_eq!(again, task);
+    }
+
+    #[test]
+    fn tool_messages_round_trip_and_plain_ones_keep_their_shape() {
+        let call = ToolCall {
+            id: "call_1".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"a.py"}"#.into(),
+        };
+        let msgs = vec![
+            ChatMessage::assistant_tool_calls("", vec![call]),
+            ChatMessage::tool("call_1", "print('hi')"),
+        ];
+        let text = serde_json::to_string(&msgs).unwrap();
+        let back: Vec<ChatMessage> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, msgs);
+        assert_eq!(
+            serde_json::to_string(&ChatMessage::assistant("a")).unwrap(),
+            r#"{"role":"assistant","content":"a"}"#
+        );
     }
 
     #[test]

@@ -12,6 +12,18 @@
 //! // point llm.base_url at fake.url()
 //! ```
 //!
+//! Tool calling: a reply may be tool calls ([`FakeReply::tool_calls`]), streamed as OpenAI
+//! streams them (the call's id and name first, then its arguments' JSON in fragments); the
+//! client's next request then carries the results as `tool` messages, which a responder (or the
+//! test, through [`FakeOpenAi::requests`]) reads with [`RecordedRequest::tool_results`].
+//!
+//! ```ignore
+//! let fake = FakeOpenAi::start(|req| match req.tool_results().as_slice() {
+//!     [] => FakeReply::tool_calls(vec![FakeToolCall::new("read_file", json!({"path": "a.py"}))]),
+//!     [r, ..] => FakeReply::text(format!("{{\"read\": {}}}", r.content.len())),
+//! });
+//! ```
+//!
 //! Endpoints: `POST /v1/chat/completions` (streamed when the body says `stream: true`),
 //! `GET /v1/models`, `GET /health`.
 
@@ -35,6 +47,10 @@ use serde_json::{Value, json};
 pub struct RecordedMessage {
     pub role: String,
     pub content: String,
+    /// An assistant message's tool calls.
+    pub tool_calls: Vec<FakeToolCall>,
+    /// A tool message: the call it answers.
+    pub tool_call_id: Option<String>,
 }
 
 /// A request the server received (chat completions only).
@@ -64,6 +80,26 @@ impl RecordedRequest {
                             Value::Null => String::new(),
                             other => other.to_string(),
                         },
+                        tool_calls: m["tool_calls"]
+                            .as_array()
+                            .map(|calls| {
+                                calls
+                                    .iter()
+                                    .map(|c| FakeToolCall {
+                                        id: c["id"].as_str().unwrap_or_default().into(),
+                                        name: c["function"]["name"]
+                                            .as_str()
+                                            .unwrap_or_default()
+                                            .into(),
+                                        arguments: c["function"]["arguments"]
+                                            .as_str()
+                                            .unwrap_or_default()
+                                            .into(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        tool_call_id: m["tool_call_id"].as_str().map(str::to_string),
                     })
                     .collect()
             })
@@ -102,6 +138,23 @@ impl RecordedRequest {
             .unwrap_or_default()
     }
 
+    /// The names of the tools offered (`tools[].function.name`).
+    pub fn tool_names(&self) -> Vec<String> {
+        self.body["tools"]
+            .as_array()
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| t["function"]["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `tool` messages: the results of the model's earlier calls, in order.
+    pub fn tool_results(&self) -> Vec<&RecordedMessage> {
+        self.messages.iter().filter(|m| m.role == "tool").collect()
+    }
+
     /// True when the client asked for usage in the stream (`stream_options.include_usage`).
     pub fn wants_stream_usage(&self) -> bool {
         self.body["stream_options"]["include_usage"]
@@ -137,8 +190,13 @@ impl Drop for SpanGuard {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FakeReply {
     pub text: String,
-    /// Sent in the last chunk; `stop` by default.
+    /// Sent in the last chunk; `stop` by default, `tool_calls` for [`FakeReply::tool_calls`].
     pub finish_reason: String,
+    /// Tool calls, streamed after the text.
+    pub tool_calls: Vec<FakeToolCall>,
+    /// A fault for this reply (when no queued or random fault applies): lets a responder break
+    /// a particular request, e.g. the one that carries the tool results.
+    pub fault: Option<Fault>,
 }
 
 impl FakeReply {
@@ -146,7 +204,56 @@ impl FakeReply {
         Self {
             text: text.into(),
             finish_reason: "stop".into(),
+            tool_calls: Vec::new(),
+            fault: None,
         }
+    }
+
+    /// An answer that calls tools (ids `call_<n>` where none is given).
+    pub fn tool_calls(calls: Vec<FakeToolCall>) -> Self {
+        Self {
+            text: String::new(),
+            finish_reason: "tool_calls".into(),
+            tool_calls: calls,
+            fault: None,
+        }
+    }
+
+    /// This reply with `fault`.
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// Text streamed before the tool calls.
+    pub fn with_text(mut self, text: impl Into<String>) -> Self {
+        self.text = text.into();
+        self
+    }
+}
+
+/// A tool call of a reply, or of an assistant message received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeToolCall {
+    /// Empty: the server makes one up (`call_<n>`).
+    pub id: String,
+    pub name: String,
+    /// The arguments' JSON text.
+    pub arguments: String,
+}
+
+impl FakeToolCall {
+    pub fn new(name: &str, arguments: Value) -> Self {
+        Self {
+            id: String::new(),
+            name: name.into(),
+            arguments: arguments.to_string(),
+        }
+    }
+
+    pub fn with_id(mut self, id: &str) -> Self {
+        self.id = id.into();
+        self
     }
 }
 
@@ -225,6 +332,10 @@ pub struct Settings {
     pub stream_time: Duration,
     /// Characters per chunk; 0 splits after each space (word by word).
     pub chunk_chars: usize,
+    /// Characters of a tool call's arguments per chunk (at least 1).
+    pub tool_argument_chars: usize,
+    /// Send each tool call whole in one chunk (as some servers do) instead of in pieces.
+    pub whole_tool_calls: bool,
     /// Send `usage` in the last chunk when the client asks for it (and in whole completions).
     pub send_usage: bool,
     /// Report this many prompt tokens (at most all of them) as read from the prompt cache, in
@@ -232,6 +343,8 @@ pub struct Settings {
     pub cached_prompt_tokens: Option<u64>,
     /// Answer 400 to any request carrying `response_format` (servers without structured output).
     pub reject_response_format: bool,
+    /// Answer 400 to any request offering `tools` (llama-server without a tool-call template).
+    pub reject_tools: bool,
     /// Answer 400 to `max_tokens` and to a `temperature`, as OpenAI's reasoning models do.
     pub reasoning_model_params: bool,
     /// The model name the server reports (None: echo the requested one).
@@ -255,9 +368,12 @@ impl Default for Settings {
             chunk_delay: Duration::ZERO,
             stream_time: Duration::ZERO,
             chunk_chars: 0,
+            tool_argument_chars: 7,
+            whole_tool_calls: false,
             send_usage: true,
             cached_prompt_tokens: None,
             reject_response_format: false,
+            reject_tools: false,
             reasoning_model_params: false,
             model: None,
             models: vec!["fake-model".into()],
@@ -484,6 +600,23 @@ fn next_fault(shared: &Shared) -> Option<Fault> {
     fault
 }
 
+/// The answer of a fault that strikes before any chunk: an error status, or a hang.
+async fn answer_before_streaming(fault: Option<&Fault>) -> Option<Response> {
+    match fault? {
+        Fault::Status { code, message } => Some(error_response(*code, message, None)),
+        Fault::RateLimited { retry_after_secs } => Some(error_response(
+            429,
+            "rate limit reached (injected)",
+            Some(("retry-after", retry_after_secs.to_string())),
+        )),
+        Fault::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Some(StatusCode::GATEWAY_TIMEOUT.into_response())
+        }
+        _ => None,
+    }
+}
+
 fn error_response(code: u16, message: &str, extra: Option<(&'static str, String)>) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (
@@ -530,6 +663,9 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     if settings.reject_response_format && req.response_format.is_some() {
         return error_response(400, "response_format is not supported by this server", None);
     }
+    if settings.reject_tools && req.body.get("tools").is_some() {
+        return error_response(400, "tools param requires --jinja flag", None);
+    }
     if settings.reasoning_model_params {
         if req.body.get("max_tokens").is_some() {
             return error_response(
@@ -547,23 +683,21 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         }
     }
     let fault = next_fault(&shared);
-    match &fault {
-        Some(Fault::Status { code, message }) => return error_response(*code, message, None),
-        Some(Fault::RateLimited { retry_after_secs }) => {
-            return error_response(
-                429,
-                "rate limit reached (injected)",
-                Some(("retry-after", retry_after_secs.to_string())),
-            );
-        }
-        Some(Fault::Hang) => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
-        }
-        _ => {}
+    if let Some(resp) = answer_before_streaming(fault.as_ref()).await {
+        return resp;
     }
 
     let reply = (shared.responder)(&req);
+    let fault = match (fault, &reply.fault) {
+        (None, Some(f)) => {
+            shared.injected.lock().unwrap().push(f.clone());
+            if let Some(resp) = answer_before_streaming(Some(f)).await {
+                return resp;
+            }
+            Some(f.clone())
+        }
+        (fault, _) => fault,
+    };
     let model = settings
         .model
         .clone()
@@ -574,11 +708,29 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         _ => reply.finish_reason.clone(),
     };
     let prompt_tokens = (req.prompt().chars().count() as u64).div_ceil(4);
-    let pieces = split(&reply.text, settings.chunk_chars);
+    let calls: Vec<FakeToolCall> = reply
+        .tool_calls
+        .iter()
+        .enumerate()
+        .map(|(n, c)| FakeToolCall {
+            id: if c.id.is_empty() {
+                format!("call_{n}")
+            } else {
+                c.id.clone()
+            },
+            ..c.clone()
+        })
+        .collect();
+    // Every delta after the role: the text's pieces, then the calls' pieces.
+    let mut deltas: Vec<Value> = split(&reply.text, settings.chunk_chars)
+        .into_iter()
+        .map(|piece| json!({"content": piece}))
+        .collect();
+    deltas.extend(tool_call_deltas(&calls, &settings));
     let mut usage = json!({
         "prompt_tokens": prompt_tokens,
-        "completion_tokens": pieces.len(),
-        "total_tokens": prompt_tokens + pieces.len() as u64,
+        "completion_tokens": deltas.len(),
+        "total_tokens": prompt_tokens + deltas.len() as u64,
     });
     if let Some(cached) = settings.cached_prompt_tokens {
         usage["prompt_tokens_details"] = json!({"cached_tokens": cached.min(prompt_tokens)});
@@ -593,7 +745,7 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             "model": model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.text},
+                "message": whole_message(&reply.text, &calls),
                 "finish_reason": finish_reason,
             }],
         });
@@ -615,7 +767,7 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     };
     let mut steps = VecDeque::new();
     steps.push_back(chunk(json!({"role": "assistant", "content": ""}), None));
-    for (i, piece) in pieces.iter().enumerate() {
+    for (i, delta) in deltas.into_iter().enumerate() {
         match &fault {
             Some(Fault::DropMidStream { after_chunks }) if *after_chunks == i => {
                 steps.push_back(Step::Drop);
@@ -636,7 +788,7 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             }
             _ => {}
         }
-        steps.push_back(chunk(json!({"content": piece}), None));
+        steps.push_back(chunk(delta, None));
     }
     steps.push_back(chunk(json!({}), Some(&finish_reason)));
     if send_usage && req.wants_stream_usage() {
@@ -703,6 +855,58 @@ enum Step {
     Drop,
     Hang,
     End,
+}
+
+/// The deltas of tool calls as OpenAI streams them: per call, its index, id and name with empty
+/// arguments, then the arguments in pieces of `tool_argument_chars` characters; or each call
+/// whole in one delta (`whole_tool_calls`).
+fn tool_call_deltas(calls: &[FakeToolCall], settings: &Settings) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (index, c) in calls.iter().enumerate() {
+        let head = |arguments: &str| {
+            json!({"tool_calls": [{
+                "index": index,
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": arguments},
+            }]})
+        };
+        if settings.whole_tool_calls {
+            out.push(head(&c.arguments));
+            continue;
+        }
+        out.push(head(""));
+        for piece in split(&c.arguments, settings.tool_argument_chars.max(1)) {
+            out.push(json!({"tool_calls": [{
+                "index": index,
+                "function": {"arguments": piece},
+            }]}));
+        }
+    }
+    out
+}
+
+/// The `message` of a non-streamed completion.
+fn whole_message(text: &str, calls: &[FakeToolCall]) -> Value {
+    if calls.is_empty() {
+        return json!({"role": "assistant", "content": text});
+    }
+    let calls: Vec<Value> = calls
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            })
+        })
+        .collect();
+    let content = if text.is_empty() {
+        Value::Null
+    } else {
+        Value::String(text.into())
+    };
+    json!({"role": "assistant", "content": content, "tool_calls": calls})
 }
 
 /// Splits text into chunks: word by word (`chars == 0`) or `chars` characters each.

@@ -344,6 +344,7 @@ fn render_prompt(
             MessageRole::System => "system",
             MessageRole::User => "user",
             MessageRole::Assistant => "assistant",
+            MessageRole::Tool => "tool",
         };
         s.push_str(&format!("----- {role} -----\n{}", m.content));
         if !s.ends_with('\n') {
