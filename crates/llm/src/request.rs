@@ -408,6 +408,7 @@ mod tests {
             max_tokens: 7,
             stream: true,
             json_schema: Some(("answer", &schema)),
+            tools: None,
             quirks: Quirks::default(),
             local: true,
         };
