@@ -1,0 +1,30 @@
+//! Read-only access to the project's repository for the agents: a [`Repo`] that refuses every path
+//! outside the project, ignored, secret-looking or binary, [`ToolBox`] tools a model calls (list,
+//! read, search, outline) within per-call and per-task budgets, and an [`index::Index`] that ranks
+//! symbol-sized excerpts into a context [`index::Pack`] for models without tools. Depends on no
+//! other agentmux crate; no function here writes to the project (the index cache goes where the
+//! caller says).
+//!
+//! Why a crate of its own: everything a model is shown of the user's code passes through here, so
+//! the refusal rules live in one place ([`Repo::resolve`] for one path, the walk for many) and a
+//! tool or the index cannot reach a file by another road.
+
+// A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
+
+mod error;
+mod fmt;
+mod ignores;
+pub mod index;
+mod lang;
+mod lines;
+pub mod outline;
+mod policy;
+mod repo;
+mod tools;
+
+pub use error::{BinaryKind, RepoError, Rule};
+pub use lang::Language;
+pub use policy::{IndexLimits, Policy};
+pub use repo::{FileEntry, LineRange, Repo, Resolved};
+pub use tools::{Budget, ToolBox, ToolOutcome, Usage};
