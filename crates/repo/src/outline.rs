@@ -2,8 +2,9 @@
 //! tree-sitter parse. The `outline` tool shows them; the index cuts chunks along them, so an
 //! excerpt is a whole function rather than sixty arbitrary lines.
 //!
-//! Only grammars compiled in are supported (Python, Rust); any other language has no outline
-//! and the index falls back to blocks split at blank lines.
+//! Only grammars compiled in are supported (Python, Rust, JavaScript, Go); any other language
+//! has no outline and the index falls back to blocks split at blank lines. TypeScript is left
+//! out on purpose: its two grammars are more generated C than the other four together.
 
 use tree_sitter::{Node, Parser};
 
@@ -19,15 +20,15 @@ pub enum SymbolKind {
     Function,
     /// A function inside a class, impl or trait.
     Method,
-    /// A Python class.
+    /// A class (Python, JavaScript).
     Class,
-    /// A Rust struct.
+    /// A Rust or Go struct.
     Struct,
     /// A Rust enum.
     Enum,
     /// A Rust union.
     Union,
-    /// A Rust trait.
+    /// A Rust trait or Go interface.
     Trait,
     /// A Rust impl block.
     Impl,
@@ -83,7 +84,7 @@ pub fn supports(language: Language) -> bool {
 
 /// The names of the languages [`outline`] supports, for messages.
 pub fn supported_names() -> &'static str {
-    "Python (.py) and Rust (.rs)"
+    "Python (.py), Rust (.rs), JavaScript (.js, .jsx, .mjs, .cjs) and Go (.go)"
 }
 
 /// The symbols of `text` in `language`; `None` when the language has no grammar here or the
@@ -101,9 +102,9 @@ fn grammar(language: Language) -> Option<tree_sitter::Language> {
     match language {
         Language::Python => Some(tree_sitter_python::LANGUAGE.into()),
         Language::Rust => Some(tree_sitter_rust::LANGUAGE.into()),
-        Language::JavaScript
-        | Language::TypeScript
-        | Language::Go
+        Language::JavaScript => Some(tree_sitter_javascript::LANGUAGE.into()),
+        Language::Go => Some(tree_sitter_go::LANGUAGE.into()),
+        Language::TypeScript
         | Language::Java
         | Language::Kotlin
         | Language::C
@@ -126,10 +127,12 @@ fn grammar(language: Language) -> Option<tree_sitter::Language> {
     }
 }
 
-/// What a node declares: its kind, name and the node holding its members, if any.
+/// What a node declares: its kind, name, the node whose lines it spans and the node holding
+/// its members, if any.
 struct Declared<'t> {
     kind: SymbolKind,
     name: String,
+    span: Node<'t>,
     body: Option<Node<'t>>,
 }
 
@@ -138,26 +141,29 @@ fn collect(language: Language, parent: Node<'_>, src: &[u8], in_type: bool) -> V
     let mut cursor = parent.walk();
     for node in parent.named_children(&mut cursor) {
         let declared = match language {
-            Language::Python => python(node, src, in_type),
-            Language::Rust => rust(node, src, in_type),
-            _ => None,
+            Language::Python => python(node, src, in_type).into_iter().collect(),
+            Language::Rust => rust(node, src, in_type).into_iter().collect(),
+            Language::JavaScript => javascript(node, node, src, in_type),
+            Language::Go => go(node, src),
+            _ => Vec::new(),
         };
-        let Some(d) = declared else { continue };
-        let nested = matches!(
-            d.kind,
-            SymbolKind::Class | SymbolKind::Impl | SymbolKind::Trait
-        );
-        let children = d
-            .body
-            .map(|b| collect(language, b, src, nested))
-            .unwrap_or_default();
-        out.push(Symbol {
-            kind: d.kind,
-            name: d.name,
-            start_line: line(node.start_position().row),
-            end_line: line(last_row(node)),
-            children,
-        });
+        for d in declared {
+            let nested = matches!(
+                d.kind,
+                SymbolKind::Class | SymbolKind::Impl | SymbolKind::Trait
+            );
+            let children = d
+                .body
+                .map(|b| collect(language, b, src, nested))
+                .unwrap_or_default();
+            out.push(Symbol {
+                kind: d.kind,
+                name: d.name,
+                start_line: line(d.span.start_position().row),
+                end_line: line(last_row(d.span)),
+                children,
+            });
+        }
     }
     out
 }
@@ -187,6 +193,7 @@ fn field<'t>(node: Node<'t>, name: &str, src: &[u8]) -> Option<String> {
 }
 
 fn python<'t>(node: Node<'t>, src: &[u8], in_class: bool) -> Option<Declared<'t>> {
+    let span = node;
     match node.kind() {
         "function_definition" => Some(Declared {
             kind: if in_class {
@@ -195,15 +202,20 @@ fn python<'t>(node: Node<'t>, src: &[u8], in_class: bool) -> Option<Declared<'t>
                 SymbolKind::Function
             },
             name: field(node, "name", src)?,
+            span,
             body: None,
         }),
         "class_definition" => Some(Declared {
             kind: SymbolKind::Class,
             name: field(node, "name", src)?,
+            span,
             body: node.child_by_field_name("body"),
         }),
         // `@decorator` lines belong to the definition they decorate.
-        "decorated_definition" => python(node.child_by_field_name("definition")?, src, in_class),
+        "decorated_definition" => {
+            let inner = python(node.child_by_field_name("definition")?, src, in_class)?;
+            Some(Declared { span, ..inner })
+        }
         "expression_statement" if !in_class => {
             let assignment = node.named_child(0).filter(|n| n.kind() == "assignment")?;
             let left = assignment.child_by_field_name("left")?;
@@ -214,6 +226,7 @@ fn python<'t>(node: Node<'t>, src: &[u8], in_class: bool) -> Option<Declared<'t>
             constant.then_some(Declared {
                 kind: SymbolKind::Const,
                 name,
+                span,
                 body: None,
             })
         }
@@ -222,10 +235,12 @@ fn python<'t>(node: Node<'t>, src: &[u8], in_class: bool) -> Option<Declared<'t>
 }
 
 fn rust<'t>(node: Node<'t>, src: &[u8], in_type: bool) -> Option<Declared<'t>> {
+    let span = node;
     let named = |kind| {
         Some(Declared {
             kind,
             name: field(node, "name", src)?,
+            span,
             body: None,
         })
     };
@@ -244,11 +259,13 @@ fn rust<'t>(node: Node<'t>, src: &[u8], in_type: bool) -> Option<Declared<'t>> {
         "trait_item" => Some(Declared {
             kind: SymbolKind::Trait,
             name: field(node, "name", src)?,
+            span,
             body: node.child_by_field_name("body"),
         }),
         "mod_item" => Some(Declared {
             kind: SymbolKind::Module,
             name: field(node, "name", src)?,
+            span,
             body: node.child_by_field_name("body"),
         }),
         "impl_item" => {
@@ -260,10 +277,155 @@ fn rust<'t>(node: Node<'t>, src: &[u8], in_type: bool) -> Option<Declared<'t>> {
             Some(Declared {
                 kind: SymbolKind::Impl,
                 name,
+                span,
                 body: node.child_by_field_name("body"),
             })
         }
         _ => None,
+    }
+}
+
+/// JavaScript: functions, classes and their methods, `const f = () => ...`, and all of these
+/// behind `export`. `span` is the outermost node (the `export` statement).
+fn javascript<'t>(node: Node<'t>, span: Node<'t>, src: &[u8], in_class: bool) -> Vec<Declared<'t>> {
+    let one = |kind, name: Option<String>, body| {
+        name.map(|name| Declared {
+            kind,
+            name,
+            span,
+            body,
+        })
+        .into_iter()
+        .collect()
+    };
+    match node.kind() {
+        "function_declaration" | "generator_function_declaration" => {
+            one(SymbolKind::Function, field(node, "name", src), None)
+        }
+        "class_declaration" | "class" => one(
+            SymbolKind::Class,
+            field(node, "name", src),
+            node.child_by_field_name("body"),
+        ),
+        "method_definition" if in_class => one(SymbolKind::Method, field(node, "name", src), None),
+        "export_statement" => match node.child_by_field_name("declaration") {
+            Some(d) => javascript(d, span, src, in_class),
+            None => node
+                .child_by_field_name("value")
+                .map(|v| javascript(v, span, src, in_class))
+                .unwrap_or_default(),
+        },
+        "lexical_declaration" | "variable_declaration" => {
+            let mut cursor = node.walk();
+            let declarators: Vec<Node<'t>> = node
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() == "variable_declarator")
+                .collect();
+            // Only `const f = () => ...` and `const C = class ...` are symbols; other variables
+            // are data.
+            let mut out = Vec::new();
+            for d in &declarators {
+                let value = d.child_by_field_name("value").map(|v| v.kind());
+                let kind = match value {
+                    Some("arrow_function" | "function_expression" | "function") => {
+                        SymbolKind::Function
+                    }
+                    Some("class") => SymbolKind::Class,
+                    _ => continue,
+                };
+                let Some(name) = field(*d, "name", src) else {
+                    continue;
+                };
+                let span = if declarators.len() == 1 { span } else { *d };
+                let body = (kind == SymbolKind::Class)
+                    .then(|| {
+                        d.child_by_field_name("value")
+                            .and_then(|v| v.child_by_field_name("body"))
+                    })
+                    .flatten();
+                out.push(Declared {
+                    kind,
+                    name,
+                    span,
+                    body,
+                });
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Go: functions, methods (named with their receiver), types (each spec of a grouped
+/// declaration on its own) and constants.
+fn go<'t>(node: Node<'t>, src: &[u8]) -> Vec<Declared<'t>> {
+    let specs = |spec_kinds: &[&str]| {
+        let mut cursor = node.walk();
+        node.named_children(&mut cursor)
+            .filter(|c| spec_kinds.contains(&c.kind()))
+            .collect::<Vec<_>>()
+    };
+    match node.kind() {
+        "function_declaration" => field(node, "name", src)
+            .map(|name| Declared {
+                kind: SymbolKind::Function,
+                name,
+                span: node,
+                body: None,
+            })
+            .into_iter()
+            .collect(),
+        "method_declaration" => {
+            let Some(name) = field(node, "name", src) else {
+                return Vec::new();
+            };
+            let name = match field(node, "receiver", src) {
+                Some(receiver) => format!("{receiver} {name}"),
+                None => name,
+            };
+            vec![Declared {
+                kind: SymbolKind::Method,
+                name,
+                span: node,
+                body: None,
+            }]
+        }
+        "type_declaration" => {
+            let found = specs(&["type_spec", "type_alias"]);
+            let single = found.len() == 1;
+            found
+                .into_iter()
+                .filter_map(|spec| {
+                    let kind = match spec.child_by_field_name("type").map(|t| t.kind()) {
+                        Some("struct_type") => SymbolKind::Struct,
+                        Some("interface_type") => SymbolKind::Trait,
+                        _ => SymbolKind::Type,
+                    };
+                    Some(Declared {
+                        kind,
+                        name: field(spec, "name", src)?,
+                        span: if single { node } else { spec },
+                        body: None,
+                    })
+                })
+                .collect()
+        }
+        "const_declaration" => {
+            let found = specs(&["const_spec"]);
+            let single = found.len() == 1;
+            found
+                .into_iter()
+                .filter_map(|spec| {
+                    Some(Declared {
+                        kind: SymbolKind::Const,
+                        name: field(spec, "name", src)?,
+                        span: if single { node } else { spec },
+                        body: None,
+                    })
+                })
+                .collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -375,8 +537,76 @@ macro_rules! m { () => {} }
     }
 
     #[test]
+    fn javascript_functions_classes_and_exports() {
+        let src = "\
+import x from 'y';
+
+export function parse(text) {
+  return text;
+}
+
+class Reader {
+  constructor() {}
+  read() {
+    return 1;
+  }
+}
+
+export const format = (value) => `${value}`;
+const LIMIT = 3;
+export default class Writer {}
+";
+        let symbols = outline(Language::JavaScript, src).unwrap();
+        assert_eq!(
+            names(&symbols),
+            [
+                "function parse 3-5",
+                "class Reader 7-12",
+                "  method constructor 8-8",
+                "  method read 9-11",
+                "function format 14-14",
+                "class Writer 16-16",
+            ]
+        );
+    }
+
+    #[test]
+    fn go_functions_methods_types_and_constants() {
+        let src = "\
+package main
+
+const Limit = 3
+
+type (
+\tServer struct{ addr string }
+\tHandler interface{ Serve() }
+)
+
+type ID int
+
+func (s *Server) Start() error {
+\treturn nil
+}
+
+func main() {}
+";
+        let symbols = outline(Language::Go, src).unwrap();
+        assert_eq!(
+            names(&symbols),
+            [
+                "const Limit 3-3",
+                "struct Server 6-6",
+                "trait Handler 7-7",
+                "type ID 10-10",
+                "method (s *Server) Start 12-14",
+                "function main 16-16",
+            ]
+        );
+    }
+
+    #[test]
     fn other_languages_have_no_outline() {
         assert!(outline(Language::Markdown, "# Title\n").is_none());
-        assert!(!supports(Language::Go));
+        assert!(!supports(Language::TypeScript));
     }
 }

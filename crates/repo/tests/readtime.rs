@@ -211,7 +211,7 @@ fn outline_of_an_unsupported_language_is_a_clear_error() {
     assert!(o.is_error);
     assert!(
         o.content.contains(
-            "`README.md` is a Markdown file; outline supports Python (.py) and Rust (.rs)"
+            "`README.md` is a Markdown file; outline supports Python (.py), Rust (.rs), JavaScript (.js, .jsx, .mjs, .cjs) and Go (.go)"
         ),
         "{}",
         o.content

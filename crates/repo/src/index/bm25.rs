@@ -8,6 +8,7 @@
 //! and the tokeniser is the part that matters for code.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -21,53 +22,81 @@ const STOP_WORDS: &[&str] = &[
     "which", "while", "who", "will", "with", "would", "you", "your",
 ];
 
-/// Calls `f` with every term of `text`.
+/// Calls `f` with every term of `text`: each word's parts, then the whole word when it has
+/// several parts.
 pub(crate) fn for_each_term(text: &str, mut f: impl FnMut(&str)) {
     let mut buf = String::new();
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if word.is_empty() {
+    let bytes = text.as_bytes();
+    let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !word_byte(bytes[i]) {
+            i += 1;
             continue;
         }
-        let parts = split_identifier(word);
-        if parts.len() > 1 {
-            emit(word, &mut buf, &mut f);
+        let start = i;
+        while i < bytes.len() && word_byte(bytes[i]) {
+            i += 1;
         }
-        for part in parts {
-            emit(part, &mut buf, &mut f);
+        // The run stops at an ASCII byte, so both ends are character boundaries.
+        let run = &text[start..i];
+        if run.is_ascii() {
+            word(run, &mut buf, &mut f);
+        } else {
+            // Unicode punctuation (`—`, `“`) separates words too.
+            for w in run.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                word(w, &mut buf, &mut f);
+            }
         }
+    }
+}
+
+/// The terms of one word: its `snake_case`, `camelCase`, `PascalCase` or `HTTPServer` parts,
+/// and the whole word if it has more than one.
+fn word(w: &str, buf: &mut String, f: &mut impl FnMut(&str)) {
+    if w.is_empty() {
+        return;
+    }
+    let mut parts = 0;
+    for piece in w.split('_').filter(|p| !p.is_empty()) {
+        let mut start = 0;
+        let mut prev: Option<char> = None;
+        let mut chars = piece.char_indices().peekable();
+        while let Some((i, cur)) = chars.next() {
+            if let Some(p) = prev {
+                let next_lower = chars.peek().is_some_and(|(_, c)| c.is_lowercase());
+                if (p.is_lowercase() && cur.is_uppercase())
+                    || (p.is_uppercase() && cur.is_uppercase() && next_lower)
+                {
+                    emit(&piece[start..i], buf, f);
+                    parts += 1;
+                    start = i;
+                }
+            }
+            prev = Some(cur);
+        }
+        emit(&piece[start..], buf, f);
+        parts += 1;
+    }
+    if parts > 1 {
+        emit(w, buf, f);
     }
 }
 
 /// Normalises one word into `buf` and passes it on, unless it is a stop word or one character.
 fn emit(word: &str, buf: &mut String, f: &mut impl FnMut(&str)) {
     buf.clear();
-    buf.extend(word.chars().flat_map(char::to_lowercase));
-    if buf.chars().count() < 2 || STOP_WORDS.binary_search(&buf.as_str()).is_ok() {
+    if word.is_ascii() {
+        buf.push_str(word);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    if buf.chars().nth(1).is_none() || STOP_WORDS.binary_search(&buf.as_str()).is_ok() {
         return;
     }
     stem(buf);
     f(buf);
-}
-
-/// `snake_case`, `camelCase`, `PascalCase` and `HTTPServer` split into their words.
-fn split_identifier(word: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    for piece in word.split('_').filter(|p| !p.is_empty()) {
-        let chars: Vec<(usize, char)> = piece.char_indices().collect();
-        let mut start = 0;
-        for i in 1..chars.len() {
-            let (prev, cur) = (chars[i - 1].1, chars[i].1);
-            let next_lower = chars.get(i + 1).is_some_and(|c| c.1.is_lowercase());
-            let boundary = (prev.is_lowercase() && cur.is_uppercase())
-                || (prev.is_uppercase() && cur.is_uppercase() && next_lower);
-            if boundary {
-                parts.push(&piece[start..chars[i].0]);
-                start = chars[i].0;
-            }
-        }
-        parts.push(&piece[start..]);
-    }
-    parts
 }
 
 /// A light suffix stemmer (plural `s`, `ies`, `ing`, `ed`, final `e`), applied alike to queries
@@ -106,51 +135,92 @@ pub(crate) fn query_terms(query: &str) -> Vec<String> {
     terms.into_iter().collect()
 }
 
+/// A fast hash for short strings (the rustc `FxHasher` mix): the index hashes every token of
+/// the repository, and the keys are the repository's own words, not an attacker's.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// An inverted index of documents (chunks) by term.
 #[derive(Debug, Default)]
 pub(crate) struct Bm25 {
-    postings: HashMap<String, Vec<(u32, u32)>>,
+    ids: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
+    /// By term id: (document, term frequency), in document order.
+    postings: Vec<Vec<(u32, u32)>>,
     lengths: Vec<u32>,
     average: f64,
 }
 
 impl Bm25 {
-    /// Indexes `docs` in order: document `i` is the `i`th item.
+    /// Indexes `docs` in order: document `i` is the `i`th item, the concatenation of its parts.
     pub(crate) fn build<'a>(docs: impl Iterator<Item = &'a [&'a str]>) -> Self {
-        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
-        let mut lengths = Vec::new();
-        let mut counts: HashMap<String, u32> = HashMap::new();
-        for (id, parts) in docs.enumerate() {
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
-            counts.clear();
+        let mut index = Bm25::default();
+        // Term frequencies of the current document by term id, and the ids it touched.
+        let mut tf: Vec<u32> = Vec::new();
+        let mut touched: Vec<u32> = Vec::new();
+        for (doc, parts) in docs.enumerate() {
+            let doc = u32::try_from(doc).unwrap_or(u32::MAX);
             let mut length = 0u32;
             for part in parts {
                 for_each_term(part, |t| {
                     length += 1;
-                    match counts.get_mut(t) {
-                        Some(c) => *c += 1,
+                    let id = match index.ids.get(t) {
+                        Some(&id) => id,
                         None => {
-                            counts.insert(t.to_string(), 1);
+                            let id = u32::try_from(index.postings.len()).unwrap_or(u32::MAX);
+                            index.ids.insert(t.into(), id);
+                            index.postings.push(Vec::new());
+                            tf.push(0);
+                            id
                         }
+                    };
+                    if tf[id as usize] == 0 {
+                        touched.push(id);
                     }
+                    tf[id as usize] += 1;
                 });
             }
-            for (term, tf) in counts.drain() {
-                postings.entry(term).or_default().push((id, tf));
+            for id in touched.drain(..) {
+                index.postings[id as usize].push((doc, tf[id as usize]));
+                tf[id as usize] = 0;
             }
-            lengths.push(length);
+            index.lengths.push(length);
         }
-        let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
-        let average = if lengths.is_empty() {
-            0.0
-        } else {
-            total as f64 / lengths.len() as f64
-        };
-        Self {
-            postings,
-            lengths,
-            average,
+        let total: u64 = index.lengths.iter().map(|&l| u64::from(l)).sum();
+        if !index.lengths.is_empty() {
+            index.average = total as f64 / index.lengths.len() as f64;
         }
+        index
     }
 
     /// BM25 scores of every document for `terms`; zero where none occurs.
@@ -158,9 +228,10 @@ impl Bm25 {
         let n = self.lengths.len() as f64;
         let mut scores = vec![0.0; self.lengths.len()];
         for term in terms {
-            let Some(postings) = self.postings.get(term) else {
+            let Some(&id) = self.ids.get(term.as_str()) else {
                 continue;
             };
+            let postings = &self.postings[id as usize];
             let df = postings.len() as f64;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
             for &(doc, tf) in postings {
@@ -193,10 +264,12 @@ mod tests {
     fn identifiers_split_into_their_words() {
         assert_eq!(
             terms("read_time_as_seconds"),
-            ["read_time_as_second", "read", "tim", "second"]
+            ["read", "tim", "second", "read_time_as_second"]
         );
-        assert_eq!(terms("HTMLParser"), ["htmlparser", "html", "parser"]);
-        assert_eq!(terms("wordsPerMinute"), ["wordsperminut", "word", "minut"]);
+        assert_eq!(terms("HTMLParser"), ["html", "parser", "htmlparser"]);
+        assert_eq!(terms("wordsPerMinute"), ["word", "minut", "wordsperminut"]);
+        assert_eq!(terms("fn main() -> x;"), ["fn", "main"]);
+        assert_eq!(terms("“naïve—Ünïcode”"), ["naïve", "ünïcode"]);
     }
 
     #[test]

@@ -161,7 +161,7 @@ impl ToolBox {
             ),
             _ => function(
                 name,
-                "List the symbols of a source file (functions, classes, methods, types, impls) with their line ranges, to find what to read. Python and Rust files only.",
+                "List the symbols of a source file (functions, classes, methods, types, impls) with their line ranges, to find what to read. Python, Rust, JavaScript and Go files only.",
                 json!({
                     "path": {"type": "string", "description": "Path relative to the project root, as list_files prints it."},
                 }),

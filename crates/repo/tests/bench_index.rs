@@ -1,0 +1,200 @@
+//! The index on a large repository: build time, peak memory and the incremental update after one
+//! file changes. Ignored by default; `scripts/bench-index.sh` runs it optimised and prints the
+//! figures BENCHMARKS.md quotes.
+//!
+//! The repository is real code: `.rs` files copied from the cargo registry's sources (every
+//! developer machine has them), topped up with generated Python modules if there are too few.
+//! `AGENTMUX_BENCH_FILES` sets the file count (default 12,000), `AGENTMUX_BENCH_SOURCE` the
+//! directory to copy from.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use repo::index::Index;
+use repo::{IndexLimits, Policy, Repo};
+
+/// Resident-memory high-water mark of this process, in MiB (Linux).
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// Resets the high-water mark to the current resident size, so each phase reports its own peak.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn source_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("AGENTMUX_BENCH_SOURCE") {
+        return Some(PathBuf::from(dir));
+    }
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok()?;
+    Some(home.join("registry/src"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() {
+            rust_files(&e.path(), out);
+        } else if kind.is_file() && e.path().extension().is_some_and(|x| x == "rs") {
+            out.push(e.path());
+        }
+    }
+}
+
+/// Fills `root` with `count` source files; returns their total size.
+fn make_repository(root: &Path, count: usize) -> (u64, usize) {
+    let mut sources = Vec::new();
+    if let Some(src) = source_dir() {
+        rust_files(&src, &mut sources);
+    }
+    let source_root = source_dir().unwrap_or_default();
+    let mut bytes = 0;
+    let copied = sources.len().min(count);
+    for path in sources.iter().take(count) {
+        let rel = path.strip_prefix(&source_root).unwrap();
+        let target = root.join(rel);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        bytes += std::fs::copy(path, &target).unwrap();
+    }
+    for i in copied..count {
+        let mut text = format!("\"\"\"Generated module {i}.\"\"\"\n\nimport math\n\n");
+        for j in 0..20 {
+            text.push_str(&format!(
+                "def compute_{i}_{j}(value, factor={j}):\n    \"\"\"Scales value by factor {j}.\"\"\"\n    return math.ceil(value * factor / {})\n\n\n",
+                i % 97 + 1
+            ));
+        }
+        let target = root.join(format!("generated/pkg_{}/module_{i}.py", i / 500));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, &text).unwrap();
+        bytes += text.len() as u64;
+    }
+    (bytes, copied)
+}
+
+#[test]
+#[ignore = "a benchmark: run scripts/bench-index.sh"]
+fn bench_index_on_a_large_repository() {
+    let count: usize = std::env::var("AGENTMUX_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("project");
+    let cache = dir.path().join("cache");
+    let (bytes, copied) = make_repository(&root, count);
+    println!(
+        "repository: {count} files ({copied} .rs from the cargo registry, {} generated .py), {:.1} MiB",
+        count - copied,
+        bytes as f64 / 1048576.0
+    );
+
+    // Limits raised so that every file is indexed: this measures the whole repository.
+    let policy = Policy {
+        index: IndexLimits {
+            max_files: 1_000_000,
+            max_total_bytes: 4 << 30,
+            time_budget: std::time::Duration::from_secs(3600),
+            ..IndexLimits::default()
+        },
+        ..Policy::default()
+    };
+    let repo = Repo::open(&root, policy).unwrap();
+    let measured_peak = reset_peak();
+    let base = peak_mib();
+
+    let started = Instant::now();
+    let (index, stats) = Index::build_or_update(&repo, &cache).unwrap();
+    let build = started.elapsed();
+    let build_peak = peak_mib();
+    println!(
+        "build, no cache: {:.2} s, peak RSS {build_peak:.0} MiB (before: {base:.0} MiB)",
+        build.as_secs_f64()
+    );
+    println!("  {stats}");
+    assert!(stats.files >= count * 9 / 10, "{stats}");
+
+    reset_peak();
+    let started = Instant::now();
+    let pack = index.pack(
+        "incremental parser for configuration files: read a token stream, report errors with line numbers",
+        8_000,
+    );
+    let first_pack = started.elapsed();
+    let pack_peak = peak_mib();
+    let started = Instant::now();
+    let again = index.pack("hash map with open addressing and a custom hasher", 8_000);
+    let second_pack = started.elapsed();
+    println!(
+        "first pack (builds the BM25 postings): {:.2} s, peak RSS {pack_peak:.0} MiB; next pack: {:.3} s; {} and {} excerpts",
+        first_pack.as_secs_f64(),
+        second_pack.as_secs_f64(),
+        pack.excerpts.len(),
+        again.excerpts.len()
+    );
+    drop(index);
+
+    // Change one file.
+    let changed = repo.files().into_iter().nth(count / 2).unwrap().path;
+    let path = root.join(&changed);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n// changed for the benchmark\nfn benchmark_marker() {}\n");
+    std::fs::write(&path, text).unwrap();
+    reset_peak();
+    let started = Instant::now();
+    let (_index, stats) = Index::build_or_update(&repo, &cache).unwrap();
+    let update = started.elapsed();
+    println!(
+        "update after one file changed: {:.2} s, peak RSS {:.0} MiB",
+        update.as_secs_f64(),
+        peak_mib()
+    );
+    println!("  {stats}");
+    assert_eq!(stats.rechunked, [changed]);
+    drop(_index);
+
+    let started = Instant::now();
+    let (_index, stats) = Index::build_or_update(&repo, &cache).unwrap();
+    println!(
+        "update, nothing changed: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(stats.rechunked.is_empty());
+    drop(_index);
+
+    // The default limits on the same repository: bounded, and saying what they left out.
+    let bounded = Repo::open(&root, Policy::default()).unwrap();
+    reset_peak();
+    let started = Instant::now();
+    let (_index, stats) =
+        Index::build_or_update(&bounded, &dir.path().join("cache-default")).unwrap();
+    println!(
+        "build with the default limits: {:.2} s, peak RSS {:.0} MiB",
+        started.elapsed().as_secs_f64(),
+        peak_mib()
+    );
+    println!("  {stats}");
+    if !measured_peak {
+        println!(
+            "(peak RSS is the process's, not per phase: /proc/self/clear_refs was not writable)"
+        );
+    }
+}
