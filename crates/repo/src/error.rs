@@ -115,6 +115,8 @@ pub enum Rule {
         /// How it was told.
         kind: BinaryKind,
     },
+    /// Not a regular file: a pipe, socket or device (reading one could block forever).
+    Special,
     /// Too large to read whole.
     TooLarge {
         /// Its size in bytes.
@@ -174,9 +176,12 @@ impl std::fmt::Display for Rule {
             } => f.write_str(
                 "it is not UTF-8 text; read the code or documentation that describes it instead",
             ),
+            Self::Special => f.write_str(
+                "it is not a regular file (a pipe, socket or device); read regular files instead",
+            ),
             Self::TooLarge { size: s, limit } => write!(
                 f,
-                "it is {}, over the {} limit for a whole read; read a line range (start_line, end_line), search it or outline it instead",
+                "it is {}, over the {} limit for a whole read; read a line range (start_line, end_line) or search it instead",
                 size(*s),
                 size(*limit)
             ),
@@ -196,6 +201,7 @@ impl Rule {
             Self::Secret { .. } => "secret",
             Self::Denied { .. } => "deny list",
             Self::Binary { .. } => "binary",
+            Self::Special => "not a regular file",
             Self::TooLarge { .. } => "too large",
         }
     }

@@ -28,3 +28,16 @@ pub use lang::Language;
 pub use policy::{IndexLimits, Policy};
 pub use repo::{FileEntry, LineRange, Repo, Resolved};
 pub use tools::{Budget, ToolBox, ToolOutcome, Usage};
+
+#[cfg(test)]
+mod tests {
+    /// The integrator runs tools and indexing on blocking threads and shares the index.
+    #[test]
+    fn the_public_types_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::Repo>();
+        send_sync::<super::ToolBox>();
+        send_sync::<super::index::Index>();
+        send_sync::<super::index::Pack>();
+    }
+}

@@ -90,20 +90,31 @@ pub fn supported_names() -> &'static str {
 /// The symbols of `text` in `language`; `None` when the language has no grammar here or the
 /// parser gives up. A file with syntax errors still gets the symbols that parsed.
 pub fn outline(language: Language, text: &str) -> Option<Vec<Symbol>> {
-    let grammar = grammar(language)?;
+    let (grammar, classify) = grammar(language)?;
     let mut parser = Parser::new();
     parser.set_language(&grammar).ok()?;
     let tree = parser.parse(text, None)?;
     let src = text.as_bytes();
-    Some(collect(language, tree.root_node(), src, false))
+    Some(collect(classify, tree.root_node(), src, false))
 }
 
-fn grammar(language: Language) -> Option<tree_sitter::Language> {
+/// What the named children of a node declare; `in_type` inside a class, impl or trait.
+type Classify = for<'t> fn(Node<'t>, &[u8], bool) -> Vec<Declared<'t>>;
+
+/// A language's grammar and how to read symbols off its syntax tree: one place to add one.
+fn grammar(language: Language) -> Option<(tree_sitter::Language, Classify)> {
     match language {
-        Language::Python => Some(tree_sitter_python::LANGUAGE.into()),
-        Language::Rust => Some(tree_sitter_rust::LANGUAGE.into()),
-        Language::JavaScript => Some(tree_sitter_javascript::LANGUAGE.into()),
-        Language::Go => Some(tree_sitter_go::LANGUAGE.into()),
+        Language::Python => Some((tree_sitter_python::LANGUAGE.into(), |n, src, in_type| {
+            python(n, src, in_type).into_iter().collect()
+        })),
+        Language::Rust => Some((tree_sitter_rust::LANGUAGE.into(), |n, src, in_type| {
+            rust(n, src, in_type).into_iter().collect()
+        })),
+        Language::JavaScript => Some((
+            tree_sitter_javascript::LANGUAGE.into(),
+            |n, src, in_type| javascript(n, n, src, in_type),
+        )),
+        Language::Go => Some((tree_sitter_go::LANGUAGE.into(), |n, src, _| go(n, src))),
         Language::TypeScript
         | Language::Java
         | Language::Kotlin
@@ -136,25 +147,18 @@ struct Declared<'t> {
     body: Option<Node<'t>>,
 }
 
-fn collect(language: Language, parent: Node<'_>, src: &[u8], in_type: bool) -> Vec<Symbol> {
+fn collect(classify: Classify, parent: Node<'_>, src: &[u8], in_type: bool) -> Vec<Symbol> {
     let mut out = Vec::new();
     let mut cursor = parent.walk();
     for node in parent.named_children(&mut cursor) {
-        let declared = match language {
-            Language::Python => python(node, src, in_type).into_iter().collect(),
-            Language::Rust => rust(node, src, in_type).into_iter().collect(),
-            Language::JavaScript => javascript(node, node, src, in_type),
-            Language::Go => go(node, src),
-            _ => Vec::new(),
-        };
-        for d in declared {
+        for d in classify(node, src, in_type) {
             let nested = matches!(
                 d.kind,
                 SymbolKind::Class | SymbolKind::Impl | SymbolKind::Trait
             );
             let children = d
                 .body
-                .map(|b| collect(language, b, src, nested))
+                .map(|b| collect(classify, b, src, nested))
                 .unwrap_or_default();
             out.push(Symbol {
                 kind: d.kind,

@@ -153,6 +153,9 @@ impl Repo {
         if meta.is_dir() {
             return Err(RepoError::NotAFile { path: rel });
         }
+        if !meta.is_file() {
+            return Err(refused(Rule::Special));
+        }
         for candidate in [&rel, &target_rel] {
             if let Some(by) = ignored_by(&self.root, candidate) {
                 return Err(refused(Rule::Ignored { by }));

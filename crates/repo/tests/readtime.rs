@@ -132,6 +132,16 @@ fn read_file_returns_the_real_lines_numbered() {
     );
     assert_eq!(o.summary, "read readtime/utils.py:66-68 (180 B)");
 
+    let empty = call(
+        &mut tools,
+        "read_file",
+        json!({"path": "readtime/__init__.py"}),
+    );
+    assert_eq!(
+        (empty.content.as_str(), empty.is_error),
+        ("readtime/__init__.py is an empty file\n", false)
+    );
+
     let whole = call(
         &mut tools,
         "read_file",
@@ -354,6 +364,23 @@ fn a_binary_is_refused() {
     );
     let o = call(&mut tools, "read_file", json!({"path": "docs/latin1.txt"}));
     assert_refused(&o, "docs/latin1.txt", "not UTF-8 text");
+}
+
+#[test]
+fn a_named_pipe_is_refused_not_read() {
+    let project = Project::readtime();
+    let fifo = project.root().join("events.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo is not available; skipped");
+        return;
+    }
+    let mut tools = project.tools();
+    // Opening a pipe with no writer would block this call forever.
+    let o = call(&mut tools, "read_file", json!({"path": "events.pipe"}));
+    assert_refused(&o, "events.pipe", "not a regular file");
+    let listed = call(&mut tools, "list_files", json!({}));
+    assert!(!listed.content.contains("events.pipe"));
 }
 
 /// The high-water mark of this process's resident memory, in bytes (Linux).
@@ -644,4 +671,15 @@ fn the_index_says_what_it_skipped_and_where_a_limit_stopped_it() {
             .len(),
         3
     );
+
+    // A stopped walk keeps the cache entries of the files it did not reach: after a complete
+    // build, a limited run and then a complete one again, nothing is chunked twice.
+    let project = Project::readtime();
+    Index::build_or_update(&project.repo(), &project.cache()).expect("index");
+    let limited_repo = Repo::open(project.root(), limited.policy.clone()).expect("open");
+    let (_, stats) = Index::build_or_update(&limited_repo, &project.cache()).expect("index");
+    assert!(stats.stopped.is_some() && stats.dropped == 0, "{stats}");
+    let (_, stats) = Index::build_or_update(&project.repo(), &project.cache()).expect("index");
+    assert!(stats.rechunked.is_empty(), "{stats}");
+    assert_eq!(stats.reused, 17);
 }

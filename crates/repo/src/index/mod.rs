@@ -64,7 +64,8 @@ pub struct IndexStats {
     pub rechunked: Vec<String>,
     /// Of those, files whose cached chunks were reused (content hash unchanged).
     pub reused: usize,
-    /// Files in the cache that are no longer indexed (removed, or now refused or over a limit).
+    /// Cache entries removed: files gone or now refused. (When a limit stops the walk, the
+    /// entries of the files it did not reach are kept for the next run.)
     pub dropped: usize,
     /// Chunks in the index.
     pub chunks: usize,
@@ -323,14 +324,21 @@ impl Index {
             hashes.push(hash);
             ControlFlow::Continue(())
         });
-        // What is left in the cache was not met, or not indexed, this time.
-        stats.dropped = cached.len();
+        // What is left in the cache was not indexed this time. After a complete walk those files
+        // are gone (or now refused) and their entries are dropped; when a limit stopped the walk,
+        // the files it did not reach keep theirs, so the next run need not chunk them again.
+        let carried: Vec<CachedFile> = if stats.stopped.is_some() {
+            cached.into_values().collect()
+        } else {
+            stats.dropped = cached.len();
+            Vec::new()
+        };
         stats.files = files.len();
 
         let changed =
             !stats.rechunked.is_empty() || stats.dropped > 0 || stats.cache != CacheStatus::Loaded;
         if changed {
-            let entries = files
+            let mut entries: Vec<CachedFile> = files
                 .iter()
                 .zip(&spans)
                 .zip(&hashes)
@@ -339,7 +347,9 @@ impl Index {
                     hash: h.clone(),
                     chunks: s.clone(),
                 })
+                .chain(carried)
                 .collect();
+            entries.sort_by(|a, b| a.path.cmp(&b.path));
             cache::store(cache_dir, entries).map_err(|source| IndexError {
                 path: cache::path(cache_dir),
                 source,

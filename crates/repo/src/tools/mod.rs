@@ -345,6 +345,12 @@ fn read_file(repo: &Repo, a: ReadArgs, cap: usize) -> ToolOutcome {
         Ok(r) => r,
         Err(e) => return path_error(verb, &a.path, &e),
     };
+    if range.lines_in_file == Some(0) {
+        return ok(
+            format!("{} is an empty file\n", range.path),
+            format!("{verb} {}: empty", range.path),
+        );
+    }
     if range.last < range.first {
         let lines = range.lines_in_file.unwrap_or(0);
         return error(
