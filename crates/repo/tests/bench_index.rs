@@ -1,6 +1,8 @@
 //! The index on a large repository: build time, peak memory and the incremental update after one
 //! file changes. Ignored by default; `scripts/bench-index.sh` runs it optimised and prints the
-//! figures BENCHMARKS.md quotes.
+//! figures BENCHMARKS.md quotes. Each phase runs in a process of its own (this test binary again,
+//! running `bench_phase`), so its peak resident memory is its own and not the allocator's
+//! leftovers from an earlier phase.
 //!
 //! The repository is real code: `.rs` files copied from the cargo registry's sources (every
 //! developer machine has them), topped up with generated Python modules if there are too few.
@@ -10,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use repo::index::Index;
@@ -49,11 +52,6 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, String) {
         cpu_secs() - cpu
     );
     (out, text)
-}
-
-/// Resets the high-water mark to the current resident size, so each phase reports its own peak.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 fn source_dir() -> Option<PathBuf> {
@@ -114,6 +112,48 @@ fn make_repository(root: &Path, count: usize) -> (u64, usize) {
     (bytes, copied)
 }
 
+fn bench_policy() -> Policy {
+    // Limits raised so that every file is indexed: this measures the whole repository.
+    Policy {
+        index: IndexLimits {
+            max_files: 1_000_000,
+            max_total_bytes: 4 << 30,
+            time_budget: std::time::Duration::from_secs(3600),
+            ..IndexLimits::default()
+        },
+        ..Policy::default()
+    }
+}
+
+/// Runs `phase` in a fresh process over the repository in `dir` and prints what it printed.
+fn run_phase(phase: &str, dir: &Path) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "bench_phase",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("AGENTMUX_BENCH_PHASE", phase)
+        .env("AGENTMUX_BENCH_DIR", dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // libtest prints `test bench_phase ... ` before the first line, so look inside lines.
+    for line in stdout
+        .lines()
+        .filter_map(|l| l.split_once("bench: ").map(|(_, rest)| rest))
+    {
+        println!("{line}");
+    }
+    assert!(
+        out.status.success(),
+        "phase {phase} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 #[ignore = "a benchmark: run scripts/bench-index.sh"]
 fn bench_index_on_a_large_repository() {
@@ -122,90 +162,103 @@ fn bench_index_on_a_large_repository() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(12_000);
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("project");
-    let cache = dir.path().join("cache");
-    let (bytes, copied) = make_repository(&root, count);
+    let (bytes, copied) = make_repository(&dir.path().join("project"), count);
     println!(
         "repository: {count} files ({copied} .rs from the cargo registry, {} generated .py), {:.1} MiB",
         count - copied,
         bytes as f64 / 1048576.0
     );
+    run_phase("build", dir.path());
+    run_phase("pack", dir.path());
+    run_phase("update", dir.path());
+    run_phase("unchanged", dir.path());
+    run_phase("default-limits", dir.path());
+}
 
-    // Limits raised so that every file is indexed: this measures the whole repository.
-    let policy = Policy {
-        index: IndexLimits {
-            max_files: 1_000_000,
-            max_total_bytes: 4 << 30,
-            time_budget: std::time::Duration::from_secs(3600),
-            ..IndexLimits::default()
-        },
-        ..Policy::default()
+/// One phase, when run by [`run_phase`]; nothing otherwise.
+#[test]
+#[ignore = "a phase of bench_index_on_a_large_repository"]
+fn bench_phase() {
+    let (Ok(phase), Ok(dir)) = (
+        std::env::var("AGENTMUX_BENCH_PHASE"),
+        std::env::var("AGENTMUX_BENCH_DIR"),
+    ) else {
+        return;
     };
-    let repo = Repo::open(&root, policy).unwrap();
-    let measured_peak = reset_peak();
-    let base = peak_mib();
-
-    let ((index, stats), build) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
-    println!(
-        "build, no cache: {build}, peak RSS {:.0} MiB (before: {base:.0} MiB)",
-        peak_mib()
-    );
-    println!("  {stats}");
-    assert!(stats.files >= count * 9 / 10, "{stats}");
-
-    reset_peak();
-    let (pack, first_pack) = timed(|| {
-        index.pack(
-            "incremental parser for configuration files: read a token stream, report errors with line numbers",
-            8_000,
-        )
-    });
-    let pack_peak = peak_mib();
-    let (again, second_pack) =
-        timed(|| index.pack("hash map with open addressing and a custom hasher", 8_000));
-    println!(
-        "first pack (builds the BM25 postings): {first_pack}, peak RSS {pack_peak:.0} MiB; next pack: {second_pack}; {} and {} excerpts, {} and {} tokens",
-        pack.excerpts.len(),
-        again.excerpts.len(),
-        pack.tokens(),
-        again.tokens()
-    );
-    drop(index);
-
-    // Change one file.
-    let changed = repo.files().into_iter().nth(count / 2).unwrap().path;
-    let path = root.join(&changed);
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str("\n// changed for the benchmark\nfn benchmark_marker() {}\n");
-    std::fs::write(&path, text).unwrap();
-    reset_peak();
-    let ((index, stats), update) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
-    println!(
-        "update after one file changed: {update}, peak RSS {:.0} MiB",
-        peak_mib()
-    );
-    println!("  {stats}");
-    assert_eq!(stats.rechunked, [changed]);
-    drop(index);
-
-    let ((index, stats), unchanged) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
-    println!("update, nothing changed: {unchanged}");
-    assert!(stats.rechunked.is_empty());
-    drop(index);
-
-    // The default limits on the same repository: bounded, and saying what they left out.
-    let bounded = Repo::open(&root, Policy::default()).unwrap();
-    reset_peak();
-    let ((_index, stats), default_build) =
-        timed(|| Index::build_or_update(&bounded, &dir.path().join("cache-default")).unwrap());
-    println!(
-        "build with the default limits: {default_build}, peak RSS {:.0} MiB",
-        peak_mib()
-    );
-    println!("  {stats}");
-    if !measured_peak {
-        println!(
-            "(peak RSS is the process's, not per phase: /proc/self/clear_refs was not writable)"
-        );
+    let dir = PathBuf::from(dir);
+    let (root, cache) = (dir.join("project"), dir.join("cache"));
+    let repo = Repo::open(&root, bench_policy()).unwrap();
+    let before = peak_mib();
+    match phase.as_str() {
+        "build" => {
+            let ((_index, stats), t) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
+            println!(
+                "bench: build, no cache: {t}, peak RSS {:.0} MiB (at start {before:.0} MiB)",
+                peak_mib()
+            );
+            println!("bench:   {stats}");
+            assert_eq!(stats.rechunked.len(), stats.files);
+        }
+        "pack" => {
+            let ((index, stats), load) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
+            assert!(stats.rechunked.is_empty(), "{stats}");
+            let (pack, first) = timed(|| {
+                index.pack(
+                    "incremental parser for configuration files: read a token stream, report errors with line numbers",
+                    8_000,
+                )
+            });
+            let (again, next) =
+                timed(|| index.pack("hash map with open addressing and a custom hasher", 8_000));
+            println!(
+                "bench: load from the cache {load}; first pack (builds the BM25 postings) {first}; next pack {next}; peak RSS {:.0} MiB",
+                peak_mib()
+            );
+            println!(
+                "bench:   {} and {} excerpts, {} and {} tokens (budget 8000)",
+                pack.excerpts.len(),
+                again.excerpts.len(),
+                pack.tokens(),
+                again.tokens()
+            );
+        }
+        "update" => {
+            let changed = repo
+                .files()
+                .into_iter()
+                .nth(repo.files().len() / 2)
+                .unwrap()
+                .path;
+            let path = root.join(&changed);
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            text.push_str("\n// changed for the benchmark\nfn benchmark_marker() {}\n");
+            std::fs::write(&path, text).unwrap();
+            let ((_index, stats), t) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
+            println!(
+                "bench: update after one file changed: {t}, peak RSS {:.0} MiB",
+                peak_mib()
+            );
+            println!("bench:   {stats}");
+            assert_eq!(stats.rechunked, [changed]);
+        }
+        "unchanged" => {
+            let ((_index, stats), t) = timed(|| Index::build_or_update(&repo, &cache).unwrap());
+            println!(
+                "bench: update, nothing changed: {t}, peak RSS {:.0} MiB",
+                peak_mib()
+            );
+            assert!(stats.rechunked.is_empty());
+        }
+        "default-limits" => {
+            let bounded = Repo::open(&root, Policy::default()).unwrap();
+            let ((_index, stats), t) =
+                timed(|| Index::build_or_update(&bounded, &dir.join("cache-default")).unwrap());
+            println!(
+                "bench: build with the default limits, no cache: {t}, peak RSS {:.0} MiB",
+                peak_mib()
+            );
+            println!("bench:   {stats}");
+        }
+        other => panic!("unknown phase {other}"),
     }
 }
