@@ -8,6 +8,31 @@
 //! Why a crate of its own: everything a model is shown of the user's code passes through here, so
 //! the refusal rules live in one place ([`Repo::resolve`] for one path, the walk for many) and a
 //! tool or the index cannot reach a file by another road.
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use repo::index::Index;
+//! use repo::{Budget, Policy, Repo, ToolBox};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let repo = Repo::open(".", Policy::default())?;
+//!
+//! // A model that calls tools: offer the definitions, answer each call, show the summary line.
+//! let definitions = ToolBox::definitions();
+//! let mut tools = ToolBox::new(repo.clone(), Budget::default());
+//! let outcome = tools.call("read_file", r#"{"path": "src/main.rs", "end_line": 40}"#);
+//! println!("{} -> {}", outcome.summary, outcome.is_error);
+//!
+//! // Every model: a context pack for the stage, within its token budget.
+//! let (index, stats) = Index::build_or_update(&repo, Path::new(".agentmux/index"))?;
+//! println!("{stats}");
+//! let pack = index.pack("the goal, the PRD or the stage's subject", 4_000);
+//! print!("{}", pack.render());
+//! # let _ = definitions;
+//! # Ok(())
+//! # }
+//! ```
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
