@@ -9,10 +9,11 @@ use serde_json::Value;
 
 /// Every workspace crate and its layer. A crate may depend only on crates of a lower layer;
 /// `agentmux-test-support` may only ever be a dev-dependency. A new crate must be added here.
-const LAYERS: [(&str, u8); 8] = [
+const LAYERS: [(&str, u8); 9] = [
     ("agentmux-protocol", 0),
     ("agentmux-osutil", 1),
     ("agentmux-docs", 1),
+    ("agentmux-repo", 1),
     ("agentmux-tmux", 2),
     ("agentmux-llm", 2),
     ("agentmux-workflow", 2),
