@@ -41,28 +41,62 @@ pub(crate) struct TaskToolBox {
     pub(crate) executor: Arc<dyn ToolExecutor>,
 }
 
-/// The repository tools of the project at `project_dir`.
-///
-/// The repository tools (crate `repo`: `ToolBox::definitions`, `ToolBox::call`) are not part of
-/// this build yet; until they are, agents offer no tools and every task is one plain request.
-/// They plug in here: an adapter implementing `llm::ToolExecutor` over a `ToolBox` rooted at
-/// `project_dir`, returned by [`ToolSource::tools_for`] with the box's definitions.
-pub(crate) fn repository_tools(project_dir: &Path) -> Arc<dyn ToolSource> {
-    Arc::new(NoTools {
+/// The repository tools of the project at `project_dir` (crate `repo`: list, read, search,
+/// outline), refusing what `deny` names besides the built-in secret patterns. Each task gets a
+/// `ToolBox` of its own, so the per-task budget of calls and bytes is the task's.
+pub(crate) fn repository_tools(project_dir: &Path, deny: &[String]) -> Arc<dyn ToolSource> {
+    Arc::new(RepoTools {
         project_dir: project_dir.to_owned(),
+        deny: deny.to_vec(),
     })
 }
 
-/// No tools to offer.
+/// The repository tools.
 #[derive(Debug)]
-struct NoTools {
-    #[allow(dead_code)] // the root the repository tools will be opened at
+struct RepoTools {
     project_dir: PathBuf,
+    deny: Vec<String>,
 }
 
-impl ToolSource for NoTools {
-    fn tools_for(&self, _task: &Task) -> Option<TaskToolBox> {
-        None
+impl ToolSource for RepoTools {
+    fn tools_for(&self, task: &Task) -> Option<TaskToolBox> {
+        let policy = repo::Policy {
+            deny: self.deny.clone(),
+            ..repo::Policy::default()
+        };
+        let repo = match repo::Repo::open(&self.project_dir, policy) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("{}: no repository tools for this task: {e}", task.id);
+                return None;
+            }
+        };
+        let definitions = match repo::ToolBox::definitions() {
+            Value::Array(d) => d,
+            _ => return None,
+        };
+        Some(TaskToolBox {
+            definitions,
+            executor: Arc::new(RepoExecutor(std::sync::Mutex::new(repo::ToolBox::new(
+                repo,
+                repo::Budget::default(),
+            )))),
+        })
+    }
+}
+
+/// One task's `ToolBox`, behind a lock: the tool loop calls from the blocking pool.
+struct RepoExecutor(std::sync::Mutex<repo::ToolBox>);
+
+impl ToolExecutor for RepoExecutor {
+    fn call(&self, name: &str, arguments: &str) -> llm::ToolOutcome {
+        let mut tools = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let o = tools.call(name, arguments);
+        llm::ToolOutcome {
+            content: o.content,
+            is_error: o.is_error,
+            summary: o.summary,
+        }
     }
 }
 

@@ -37,12 +37,13 @@ pub(super) fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let tools = agent::repository_tools(&ctx.project_dir, &loaded.config.repository.deny);
     runtime.block_on(agent::run(AgentOptions {
         session_id: args.session.clone(),
         role: args.role.clone(),
         config: loaded.config,
         paths,
-        tools: agent::repository_tools(&ctx.project_dir),
+        tools,
     }))?;
     Ok(exit::SUCCESS)
 }

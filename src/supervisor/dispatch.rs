@@ -8,6 +8,7 @@ mod parts;
 use serde_json::Value;
 
 use crate::journal::SessionState;
+use crate::supervisor::code;
 use crate::supervisor::session::SessionContext;
 use material::{Material, Sources};
 use protocol::error::{Error, Result};
@@ -55,11 +56,20 @@ pub(crate) fn build_task(
         request
     };
     let max_tokens = max_tokens(ctx, state, &st.role, local);
-    let mut inputs = sources.inputs(
-        state,
-        local,
-        context_budget(ctx, state, &st.role, local, max_tokens),
-    );
+    let budget = context_budget(ctx, state, &st.role, local, max_tokens);
+    let room = budget.window.saturating_sub(budget.output);
+    let pack_tokens = code::pack_tokens(st.stage, &st.kind, local, room);
+    let code = if pack_tokens == 0 {
+        String::new()
+    } else {
+        ctx.code.pack(
+            &sources.code_query(state, st.stage, &st.kind),
+            pack_tokens,
+            !local,
+        )
+    };
+    let mut inputs = sources.inputs(state, local, budget);
+    inputs.code = &code;
     let mut prompt = build(role, &task, &inputs, &ctx.config);
     if local && let OutputSpec::Json { schema, .. } = &mut prompt.output {
         bound_schema(schema, 700, 10);

@@ -1,6 +1,7 @@
 //! The supervisor: the one stateful process of a session (see `run`).
 
 pub(crate) mod agents;
+pub(crate) mod code;
 mod collect;
 pub(crate) mod control;
 pub(crate) mod deliverables;

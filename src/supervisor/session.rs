@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::journal::SessionState;
 use crate::paths::{ProjectPaths, SessionPaths};
+use crate::supervisor::code::CodeIndex;
 use crate::supervisor::store::Store;
 use docs::DocKind;
 use docs::templates::TemplatesLoader;
@@ -30,6 +31,8 @@ pub(crate) struct SessionContext {
     /// Compiled on a thread once the first requests are out; see [`TemplatesLoader`].
     pub templates: TemplatesLoader,
     pub store: Store,
+    /// The project's code index (built on a thread from here on), for the context packs.
+    pub code: CodeIndex,
 }
 
 impl SessionContext {
@@ -80,6 +83,11 @@ impl SessionContext {
             prd_needs_summary,
         );
         let templates = TemplatesLoader::new(project.templates.clone());
+        let code = CodeIndex::start(
+            project_dir,
+            project.root.join("index"),
+            config.repository.deny.clone(),
+        );
         tracing::debug!(
             roles_us,
             total_us = t0.elapsed().as_micros() as u64,
@@ -95,6 +103,7 @@ impl SessionContext {
             local_model,
             templates,
             store,
+            code,
         })
     }
 

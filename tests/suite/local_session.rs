@@ -31,6 +31,8 @@ fn local_model_session_on_a_real_prd_produces_valid_deliverables() {
         return;
     }
     let project = Project::new();
+    // The PRD's own library is the project's code (the real readtime, BSD).
+    super::grounding::copy_readtime(project.path());
     project.write("PRD.md", include_str!("../fixtures/prd/readtime.md"));
     let tokens = run_session(
         &project,
@@ -42,6 +44,35 @@ fn local_model_session_on_a_real_prd_produces_valid_deliverables() {
         ],
     );
     eprintln!("local session: {tokens} tokens");
+    // The bundled model reads no code through tools: its proposal and design-document drafts
+    // get the context pack, with the function that computes the reading time (`read_time`), its
+    // path and lines.
+    let tasks = std::fs::read_dir(project.path().join(".agentmux/sessions"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("tasks"))
+        .next()
+        .unwrap();
+    let drafts: Vec<_> = std::fs::read_dir(&tasks)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("proposal.draft.") || n.starts_with("design_docs.doc-")
+        })
+        .collect();
+    assert!(drafts.len() >= 3, "{drafts:?}");
+    for p in drafts {
+        let task: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let user = task["messages"][1]["content"].as_str().unwrap_or_default();
+        assert!(
+            user.contains("## Code from the repository")
+                && user.contains("readtime/utils.py:")
+                && user.contains("def read_time"),
+            "{}: no context pack with the reading-time function:\n{user}",
+            p.display()
+        );
+    }
 }
 
 /// The "done when": `start --detach --goal ... --journey ...` then `wait`, with no PRD,

@@ -9,6 +9,7 @@ mod cli;
 mod context;
 mod dashboard;
 mod diagrams;
+mod grounding;
 mod llm;
 mod local_model;
 mod local_session;

@@ -18,6 +18,7 @@ pub struct Config {
     pub roles: BTreeMap<String, RoleConfig>,
     pub paths: PathsConfig,
     pub notify: NotifyConfig,
+    pub repository: RepositoryConfig,
 }
 
 /// The LLM endpoint and how agents use it.
@@ -408,6 +409,16 @@ impl Default for PathsConfig {
             templates: ".agentmux/templates".into(),
         }
     }
+}
+
+/// What the agents may read of the project's repository (the repository tools and the context
+/// pack). Paths outside the project, ignored files, `.git/`, `.agentmux/`, binaries and files that
+/// look like secrets (`.env*`, `*.pem`, `*.key`, ssh keys, credentials files) are always refused.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepositoryConfig {
+    /// More files to refuse: globs relative to the project root (e.g. `config/prod/**`).
+    pub deny: Vec<String>,
 }
 
 /// Notifications when a session completes, fails or needs input.

@@ -60,6 +60,41 @@ impl Sources {
         }
     }
 
+    /// What the context pack of a task in `stage` is ranked against: the goal, the journey and
+    /// the PRD, then the stage's subject (the options for the proposal, the accepted proposal
+    /// from the design documents on, and a design document's scope in the manifest).
+    pub(super) fn code_query(&self, state: &SessionState, stage: Stage, kind: &TaskKind) -> String {
+        let mut q: Vec<&str> = [
+            state.inputs.goal.as_deref(),
+            state.inputs.journey.as_deref(),
+            self.prd.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let scope;
+        match stage {
+            Stage::Proposal => q.extend(self.options_doc.as_deref()),
+            Stage::DesignDocs | Stage::FinalReview | Stage::ImplementationPlan => {
+                q.extend(self.proposal_doc.as_deref());
+                if let TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } = kind.base()
+                    && let Some(m) = &self.manifest
+                {
+                    scope = m["documents"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|d| d["file"].as_str() == Some(file.as_str()))
+                        .map(|d| d.to_string())
+                        .unwrap_or_default();
+                    q.push(&scope);
+                }
+            }
+            _ => {}
+        }
+        q.join("\n\n")
+    }
+
     /// The session's inputs for one prompt, which may use `budget`.
     pub(super) fn inputs<'a>(
         &'a self,
@@ -73,6 +108,7 @@ impl Sources {
             journey: state.inputs.journey.as_deref(),
             prd: self.prd.as_deref(),
             digest: &self.digest,
+            code: "",
             options_doc: self.options_doc.as_deref(),
             selected_option: state.selected_option.as_deref(),
             proposal_doc: self.proposal_doc.as_deref(),

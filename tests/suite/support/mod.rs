@@ -76,7 +76,14 @@ impl Rig {
     }
 
     pub(crate) fn new(script: design_team::Script, extra_config: &str) -> Self {
-        let server = fake_openai::FakeOpenAi::start(design_team::responder(script));
+        Self::with_server(
+            fake_openai::FakeOpenAi::start(design_team::responder(script)),
+            extra_config,
+        )
+    }
+
+    /// A project wired to `server` (a fake with a responder of the test's own).
+    pub(crate) fn with_server(server: fake_openai::FakeOpenAi, extra_config: &str) -> Self {
         let project = Project::new();
         project.write(
             ".agentmux/config.yaml",

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::context::Layer;
-use super::parts::{UserPrompt, one_line};
+use super::parts::{UserPrompt, cite_rule, one_line};
 use super::{Cx, Prompt};
 use docs::DocKind;
 
@@ -53,7 +53,8 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
          gaps under Assumptions (TBD) with an owner. Do not repeat what the other planned documents cover. The title \
          names the area (e.g. \"Order API\"). Include {diagrams}, 3 to 5 candidates in the stack selection, and the \
          four phases (spike, MVP, scale-up, hardening) each with scope, KPIs, exit criteria and tests, in line with the \
-         manifest's phase plan."
+         manifest's phase plan.{}",
+        cite_rule(inputs)
     ));
 }
 

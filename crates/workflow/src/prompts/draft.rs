@@ -2,7 +2,7 @@
 //! implementation plan. Each reads, whole, what its stage builds on.
 
 use super::context::{Block, Layer};
-use super::parts::{UserPrompt, rank};
+use super::parts::{UserPrompt, cite_rule, rank};
 use super::{Cx, Prompt, design_doc};
 use docs::DocKind;
 
@@ -54,8 +54,9 @@ fn proposal(p: &mut UserPrompt, cx: &Cx) {
          your role and answer, in the matching sections, where state lives, what is fast and what is slow, how data \
          stays consistent, what fails and how it recovers, and what to build first. The implementation plan has 8 \
          to 20 numbered steps; each is a task an experienced developer can pick up: objective, code/config changes \
-         (files, functions, schemas), pseudocode, and a testable acceptance check.",
-        cx.project
+         (files, functions, schemas), pseudocode, and a testable acceptance check.{}",
+        cx.project,
+        cite_rule(inputs)
     ));
 }
 
@@ -74,7 +75,8 @@ fn implementation_plan(p: &mut UserPrompt, cx: &Cx) {
          chosen solution only. Tasks are small enough for one pull request each, grouped in phases (preparation, \
          core implementation, integration, testing, deployment and rollout), each with its purpose, files or \
          modules, dependencies and owner agent (e.g. coder, reviewer, docs-manager). Keep it simple: no task that \
-         no requirement needs. Do not write code.",
-        cx.project
+         no requirement needs. Do not write code.{}",
+        cx.project,
+        cite_rule(inputs)
     ));
 }

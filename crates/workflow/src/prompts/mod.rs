@@ -36,6 +36,9 @@ use parts::{UserPrompt, ids};
 use protocol::config::Config;
 use protocol::{ChatMessage, ContextCut, Disposition, FeedbackItem, OutputSpec, estimate_tokens};
 
+/// The title of the context pack's block in a prompt (see `PromptInputs::code`).
+pub const CODE_PACK: &str = "Code from the repository";
+
 /// The title of a design document's block in a final review's prompt, before `: <file>`; a cut
 /// of such a block means the documents do not fit one window together.
 pub const REVIEWED_DOC: &str = "Design document to review";
@@ -52,6 +55,9 @@ pub struct PromptInputs<'a> {
     pub prd: Option<&'a str>,
     /// The codebase digest (see `intake::digest`).
     pub digest: &'a str,
+    /// The context pack: the repository's summary and the code excerpts ranked most relevant to
+    /// this stage, within the budget the caller gave it (empty: no code to show).
+    pub code: &'a str,
     /// The options document (markdown).
     pub options_doc: Option<&'a str>,
     /// The chosen option: its letter (`B`), `Option B`, or its name. None: the options

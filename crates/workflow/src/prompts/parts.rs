@@ -31,6 +31,29 @@ pub(super) mod rank {
     pub(crate) const CORE: u8 = 5;
 }
 
+/// What an author is told about citing the code: with a capable model and code to show,
+/// "cite what you rely on" (every citation is checked, and a bad one comes back for repair);
+/// otherwise nothing (a greenfield project has nothing to cite, and the bundled model cannot).
+pub(super) fn cite_rule(inputs: &PromptInputs) -> &'static str {
+    if inputs.local_model || inputs.code.trim().is_empty() {
+        ""
+    } else {
+        " When you rely on existing code, cite it as `path:line` or `path:start-end` (paths from the project \
+         root, as in the code shown above) next to the claim; every citation is checked, and a file or line that \
+         does not exist is sent back to you."
+    }
+}
+
+/// What a reviewer is told about claims on existing code (see [`cite_rule`]).
+pub(super) fn check_citations_rule(inputs: &PromptInputs) -> &'static str {
+    if inputs.local_model || inputs.code.trim().is_empty() {
+        ""
+    } else {
+        " Check every claim about existing code against the code shown and the lines it cites; raise an item \
+         where a claim has no citation or the code says otherwise."
+    }
+}
+
 /// The user message under construction: titled blocks, sent stable-first.
 #[derive(Default)]
 pub(super) struct UserPrompt {
@@ -77,7 +100,10 @@ impl UserPrompt {
         }
     }
 
-    /// The codebase digest (the first block to shrink).
+    /// The codebase digest (the first block to shrink), then the context pack. The pack was
+    /// fitted to its own budget when it was made; on the bundled model it never shrinks further
+    /// (its few hundred tokens are the only code that model sees), elsewhere it goes with the
+    /// digest.
     fn digest(&mut self, inputs: &PromptInputs) {
         self.doc(
             Layer::Code,
@@ -85,6 +111,10 @@ impl UserPrompt {
             inputs.digest,
             Some(rank::CODE),
         );
+        if !inputs.code.trim().is_empty() {
+            let rank = (!inputs.local_model).then_some(rank::CODE);
+            self.text(Layer::Code, super::CODE_PACK, inputs.code, rank);
+        }
     }
 
     /// The part of a prompt that every later prompt of the session repeats, in one order (so

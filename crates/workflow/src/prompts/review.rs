@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::context::Layer;
-use super::parts::{UserPrompt, capitalise, section_list};
+use super::parts::{UserPrompt, capitalise, check_citations_rule, section_list};
 use super::{Cx, Prompt, REVIEWED_DOC};
 use docs::DocKind;
 use docs::schema::review_schema;
@@ -56,9 +56,10 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &str, round: u32) -> Promp
         "\nSections: {}.\n\
          Return your most important items first, at most {}. Category: critical (must fix before implementation), \
          important (should fix), nice-to-have, or question. Each item: what is wrong or missing and why it matters \
-         (`comment`), and a concrete fix (`suggestion`).",
+         (`comment`), and a concrete fix (`suggestion`).{}",
         section_list(kind),
-        cx.lim.review_items_max.unwrap_or(10)
+        cx.lim.review_items_max.unwrap_or(10),
+        check_citations_rule(cx.inputs)
     );
     p.task(t);
     p.output_json("`items`: the feedback items");

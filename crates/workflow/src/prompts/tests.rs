@@ -77,6 +77,7 @@ fn inputs<'a>(w: &'a World, prd: Option<&'a str>) -> PromptInputs<'a> {
         journey: Some(JOURNEY),
         prd,
         digest: &w.digest,
+        code: "",
         options_doc: Some(&w.options_md),
         selected_option: None,
         proposal_doc: Some(&w.proposal_md),
@@ -560,4 +561,58 @@ fn large_documents_in_integration_show_only_the_named_sections() {
     assert!(user.contains("\"security\":"), "{user}");
     assert!(!user.contains("component detail"));
     assert!(user.contains("Sections not shown") && user.contains("components"));
+}
+
+#[test]
+fn the_code_pack_goes_after_the_digest_and_capable_authors_are_asked_to_cite() {
+    let w = world();
+    let roles = roles();
+    let pack = "## Code excerpts relevant to this task\n\nreadtime/utils.py:66-93\n```python\ndef read_time_as_seconds(text):\n```\n";
+    let prompt = |local_model, kind, role: &str, code| {
+        let task = match kind {
+            Some(kind) => PromptTask::Draft { kind },
+            None => PromptTask::Review {
+                kind: DocKind::Proposal,
+                document: "",
+                round: 1,
+            },
+        };
+        let inp = PromptInputs {
+            local_model,
+            code,
+            budget: if local_model {
+                ContextBudget::LOCAL
+            } else {
+                ContextBudget {
+                    window: 128_000,
+                    output: 16_384,
+                    ..ContextBudget::LOCAL
+                }
+            },
+            ..inputs(&w, Some(READTIME))
+        };
+        build(roles.get(role).unwrap(), &task, &inp, &Config::default()).messages[1]
+            .content
+            .clone()
+    };
+    let cite = "cite it as `path:line` or `path:start-end`";
+    let check = "Check every claim about existing code";
+    let capable = prompt(false, Some(DocKind::Proposal), "architect", pack);
+    let digest = capable.find("Codebase digest").unwrap();
+    let code = capable.find(super::CODE_PACK).unwrap();
+    assert!(digest < code, "the pack follows the digest");
+    assert!(
+        capable[code..].contains("readtime/utils.py:66-93\n```python\ndef read_time_as_seconds")
+    );
+    assert!(capable.contains(cite), "{capable}");
+    assert!(prompt(false, None, "code-reviewer", pack).contains(check));
+    // The bundled model sees the code but is not asked to cite it; no code, no rule.
+    let local = prompt(true, Some(DocKind::Proposal), "architect", pack);
+    assert!(
+        local.contains("def read_time_as_seconds") && !local.contains(cite),
+        "{local}"
+    );
+    let greenfield = prompt(false, Some(DocKind::Proposal), "architect", "");
+    assert!(!greenfield.contains(super::CODE_PACK) && !greenfield.contains(cite));
+    assert!(!prompt(false, None, "code-reviewer", "").contains(check));
 }
