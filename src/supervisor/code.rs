@@ -87,7 +87,7 @@ impl CodeIndex {
         let mut out = Vec::new();
         for e in &ranked.excerpts {
             let text = e.render();
-            if text.len() + 1 <= room {
+            if text.len() < room {
                 room -= text.len() + 1;
                 out.push(text);
             }
