@@ -69,12 +69,22 @@ impl CodeIndex {
     /// repository's structural summary first; without it (the bundled model, whose prompt has the
     /// digest and only a few hundred tokens for code) the budget goes to excerpts alone, taken in
     /// rank order as long as each fits.
-    pub(crate) fn pack(&self, query: &str, budget_tokens: u32, summary: bool) -> String {
+    /// Excerpts of `skip` (the PRD file, relative to the project: the prompt has it whole
+    /// already) are left out.
+    pub(crate) fn pack(
+        &self,
+        query: &str,
+        budget_tokens: u32,
+        summary: bool,
+        skip: Option<&str>,
+    ) -> String {
         let Some(index) = self.get() else {
             return String::new();
         };
+        let keep = |e: &repo::index::Excerpt| skip != Some(e.path.as_str());
         if summary {
-            let pack = index.pack(query, budget_tokens as usize);
+            let mut pack = index.pack(query, budget_tokens as usize);
+            pack.excerpts.retain(keep);
             return if pack.excerpts.is_empty() {
                 String::new()
             } else {
@@ -85,7 +95,7 @@ impl CodeIndex {
         let ranked = index.pack(query, budget_tokens as usize * 4);
         let mut room = budget_tokens as usize * 4;
         let mut out = Vec::new();
-        for e in &ranked.excerpts {
+        for e in ranked.excerpts.iter().filter(|e| keep(e)) {
             let text = e.render();
             if text.len() < room {
                 room -= text.len() + 1;
@@ -184,8 +194,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("notes.txt"), "").unwrap();
         let code = CodeIndex::start(dir.path(), dir.path().join(".agentmux/index"), vec![]);
-        assert_eq!(code.pack("reading time", 1_000, true), "");
-        assert_eq!(code.pack("reading time", 1_000, false), "");
+        assert_eq!(code.pack("reading time", 1_000, true, None), "");
+        assert_eq!(code.pack("reading time", 1_000, false, None), "");
     }
 
     /// The bundled model's pack is small; it still holds `read_time`, the function that computes a
@@ -197,7 +207,7 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let code = CodeIndex::start(&root, cache.path().join("index"), vec![]);
         let prd = include_str!("../../tests/fixtures/prd/readtime.md");
-        let pack = code.pack(prd, LOCAL_PACK_TOKENS, false);
+        let pack = code.pack(prd, LOCAL_PACK_TOKENS, false, None);
         assert!(
             pack.contains("readtime/utils.py:") && pack.contains("def read_time("),
             "{pack}"

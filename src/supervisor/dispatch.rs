@@ -66,6 +66,7 @@ pub(crate) fn build_task(
             &sources.code_query(state, st.stage, &st.kind),
             pack_tokens,
             !local,
+            prd_in_project(state).as_deref(),
         )
     };
     let mut inputs = sources.inputs(state, local, budget);
@@ -340,6 +341,19 @@ pub(crate) fn one_entry_per_item(schema: &mut Value) {
             o.insert("maxItems".into(), Value::from(ids.len()));
         }
     }
+}
+
+/// The PRD file's path relative to the project, when it is in the project (its excerpts would
+/// repeat what the prompt has whole).
+fn prd_in_project(state: &SessionState) -> Option<String> {
+    let prd = std::path::Path::new(state.inputs.prd_path.as_deref()?);
+    let dir = std::path::Path::new(&state.inputs.project_dir);
+    let rel = if prd.is_absolute() {
+        prd.strip_prefix(dir).ok()?
+    } else {
+        prd
+    };
+    Some(rel.to_string_lossy().replace('\\', "/"))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! the context pack, the documents cite real lines, and the tool rounds are on record.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -160,4 +161,85 @@ fn a_greenfield_project_gets_no_pack_no_citation_rule() {
         assert!(!user.contains("## Code from the repository"), "{user}");
         assert!(!user.contains("cite it as"), "{user}");
     }
+}
+
+/// The crash case: the architect's agent and the supervisor are killed with SIGKILL while
+/// the options draft is in a tool round (its calls answered and recorded, the request with their
+/// results on its way), the tmux server goes with them, then `resume`: the session completes,
+/// the request the model answered with tool calls is never sent again, and the tools' results
+/// are not recomputed (the resumed request carries the recorded ones).
+#[test]
+fn kill_9_during_a_tool_round_then_resume_completes_without_asking_again() {
+    let server = fake_openai::FakeOpenAi::start(responder());
+    server.configure(|s| s.latency = std::time::Duration::from_millis(1500));
+    let rig = Rig::with_server(
+        server,
+        "  context_window: 128000\n  max_output_tokens: 16384\n  tools: true\nworkflow:\n  review_rounds: 1\n",
+    );
+    copy_readtime(rig.project.path());
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "Reading time for CJK text"])
+        .assert()
+        .success();
+    let record = |rig: &Rig| {
+        std::fs::read_to_string(
+            rig.session_dir()
+                .join("tool-rounds/options.draft.r0.architect.a1.jsonl"),
+        )
+        .unwrap_or_default()
+    };
+    test_support::wait::wait_for(
+        Duration::from_secs(60),
+        "the tool results on record",
+        || (record(&rig).lines().count() >= 4).then_some(()),
+    );
+    let heartbeat =
+        std::fs::read_to_string(rig.session_dir().join("agents/architect/heartbeat")).unwrap();
+    let agent: i32 = heartbeat
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let supervisor = rig.lock_holder_pid().expect("a supervisor holds the lock");
+    for pid in [agent, supervisor] {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        test_support::wait::wait_for_exit(pid as u32, Duration::from_secs(30));
+    }
+    rig.tmux.tmux(&["kill-server"]);
+    let before = rig.server.requests().len();
+    rig.cmd().args(["resume", "--detach"]).assert().success();
+    let (code, out) = rig.wait(180);
+    assert_eq!(code, 0, "{out}");
+
+    let requests = rig.server.requests();
+    assert!(requests.len() > before);
+    let options_draft = |r: &&RecordedRequest| {
+        r.messages
+            .iter()
+            .any(|m| m.role == "user" && m.content.contains("Propose at least three"))
+    };
+    let asked: Vec<&RecordedRequest> = requests.iter().filter(options_draft).collect();
+    let first_round = asked.iter().filter(|r| r.tool_results().is_empty()).count();
+    assert_eq!(
+        first_round, 1,
+        "the request answered with tool calls was sent again"
+    );
+    // Every later request of the task carries the same recorded results.
+    let with_results: Vec<Vec<String>> = asked
+        .iter()
+        .filter(|r| !r.tool_results().is_empty())
+        .map(|r| r.tool_results().iter().map(|m| m.content.clone()).collect())
+        .collect();
+    assert!(!with_results.is_empty());
+    assert!(
+        with_results.windows(2).all(|w| w[0] == w[1]),
+        "{with_results:#?}"
+    );
+    assert_eq!(record(&rig).lines().count(), 4, "no tool ran twice");
+    rig.cmd().arg("validate").assert().success();
 }

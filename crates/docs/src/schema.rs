@@ -99,15 +99,15 @@ impl SchemaLimits {
     /// and the largest document (the proposal) stays around 1,000 tokens.
     pub(crate) fn local() -> Self {
         Self {
-            text_max: Some(100),
-            short_max: Some(56),
+            text_max: Some(80),
+            short_max: Some(48),
             label_max: Some(40),
             options: (3, Some(3)),
             steps: (8, Some(8)),
             candidates: (3, Some(3)),
             list_max: Some(3),
-            diagram_nodes_max: Some(5),
-            diagram_edges_max: Some(6),
+            diagram_nodes_max: Some(4),
+            diagram_edges_max: Some(4),
             review_items_max: Some(2),
             closed: true,
             diagrams: DiagramShape::Graph,
@@ -1225,7 +1225,7 @@ mod tests {
         let local =
             serde_json::to_string(&document_schema(DocKind::Proposal, &SchemaLimits::local()))
                 .unwrap();
-        assert!(local.contains("\"maxLength\":100"));
+        assert!(local.contains("\"maxLength\":80"));
         let remote = document_schema(DocKind::Proposal, &SchemaLimits::remote());
         assert!(remote["properties"]["summary"].get("maxLength").is_none());
     }
