@@ -64,6 +64,8 @@ pub struct SchemaLimits {
     pub diagram_edges_max: Option<u32>,
     /// Most new items in one review.
     pub review_items_max: Option<u32>,
+    /// Most sections one integration may rewrite (`maxProperties` of its document patch).
+    pub patch_sections_max: Option<u32>,
     /// `additionalProperties: false` on every object (what a grammar needs); false when checking
     /// output from a model that may add harmless extra fields.
     pub closed: bool,
@@ -88,6 +90,7 @@ impl SchemaLimits {
             diagram_nodes_max: Some(16),
             diagram_edges_max: Some(24),
             review_items_max: Some(20),
+            patch_sections_max: None,
             closed: true,
             diagrams: DiagramShape::Mermaid,
             step_notes: true,
@@ -99,8 +102,8 @@ impl SchemaLimits {
     /// and the largest document (the proposal) stays around 1,000 tokens.
     pub(crate) fn local() -> Self {
         Self {
-            text_max: Some(80),
-            short_max: Some(48),
+            text_max: Some(64),
+            short_max: Some(40),
             label_max: Some(40),
             options: (3, Some(3)),
             steps: (8, Some(8)),
@@ -109,6 +112,8 @@ impl SchemaLimits {
             diagram_nodes_max: Some(4),
             diagram_edges_max: Some(4),
             review_items_max: Some(2),
+            // What made a demo run long was an integration rewriting every section.
+            patch_sections_max: Some(2),
             closed: true,
             diagrams: DiagramShape::Graph,
             step_notes: false,
@@ -129,6 +134,7 @@ impl SchemaLimits {
             diagram_nodes_max: None,
             diagram_edges_max: None,
             review_items_max: None,
+            patch_sections_max: None,
             closed: false,
             diagrams: DiagramShape::Either,
             step_notes: true,
@@ -657,7 +663,7 @@ pub fn integration_schema(kind: DocKind, item_ids: &[String], lim: &SchemaLimits
             (
                 "document".into(),
                 described(
-                    document_patch_schema(kind, lim),
+                    bounded_patch(document_patch_schema(kind, lim), lim),
                     "Only the sections you changed, each complete; omit unchanged sections.",
                 ),
             ),
@@ -677,6 +683,14 @@ pub fn integration_schema(kind: DocKind, item_ids: &[String], lim: &SchemaLimits
         ],
         lim,
     )
+}
+
+/// A document patch with at most `patch_sections_max` sections.
+fn bounded_patch(mut patch: Value, lim: &SchemaLimits) -> Value {
+    if let (Some(max), Some(o)) = (lim.patch_sections_max, patch.as_object_mut()) {
+        o.insert("maxProperties".into(), json!(max));
+    }
+    patch
 }
 
 /// What a ReReview task returns: a verdict on each of the reviewer's own items and any new items.
@@ -1225,7 +1239,7 @@ mod tests {
         let local =
             serde_json::to_string(&document_schema(DocKind::Proposal, &SchemaLimits::local()))
                 .unwrap();
-        assert!(local.contains("\"maxLength\":80"));
+        assert!(local.contains("\"maxLength\":64"));
         let remote = document_schema(DocKind::Proposal, &SchemaLimits::remote());
         assert!(remote["properties"]["summary"].get("maxLength").is_none());
     }
@@ -1260,6 +1274,14 @@ mod tests {
         );
         assert_eq!(d["items"]["properties"]["item_id"]["enum"], json!(ids));
         assert!(s["properties"]["document"]["required"].is_null());
+        // The bundled model rewrites at most two sections; a capable one any number.
+        assert_eq!(s["properties"]["document"]["maxProperties"], json!(2));
+        let remote = integration_schema(DocKind::Options, &ids, &SchemaLimits::remote());
+        assert!(
+            remote["properties"]["document"]
+                .get("maxProperties")
+                .is_none()
+        );
     }
 
     #[test]

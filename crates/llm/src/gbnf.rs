@@ -106,15 +106,29 @@ impl Grammar {
                 opt.push(self.rule(kv));
             }
         }
-        // Optional members, in order, any subset: tail(i) is a non-empty run starting at i or later.
-        let mut tail: Option<String> = None;
+        // Optional members, in order, any subset (of at most `maxProperties` members with the
+        // required ones): tail(i, c) is a non-empty run of at most c members from i on.
+        let room = match uint(o, "maxProperties")? {
+            Some(m) => m.checked_sub(req.len() as u64)? as usize,
+            None => opt.len(),
+        };
+        let mut next: Vec<Option<String>> = vec![None; room + 1];
         for kv in opt.iter().rev() {
-            let body = match &tail {
-                None => kv.clone(),
-                Some(t) => format!(r#"{kv} ("," {t})? | {t}"#),
-            };
-            tail = Some(self.rule(body));
+            let mut here: Vec<Option<String>> = vec![None; room + 1];
+            for c in 1..=room {
+                let more = match &next[c - 1] {
+                    Some(t) => format!(r#"{kv} ("," {t})?"#),
+                    None => kv.clone(),
+                };
+                let body = match &next[c] {
+                    Some(t) => format!("{more} | {t}"),
+                    None => more,
+                };
+                here[c] = Some(self.rule(body));
+            }
+            next = here;
         }
+        let tail = next.get(room).cloned().flatten();
         let body = match (req.is_empty(), tail) {
             (true, None) => r#""{" "}""#.to_string(),
             (true, Some(t)) => format!(r#""{{" {t}? "}}""#),
@@ -405,6 +419,31 @@ mod tests {
         .unwrap();
         // tail(b) = b; tail(a) = a ("," tail(b))? | tail(b); object = "{" tail(a)? "}".
         assert!(g.contains(r#"("," r"#) && g.contains(r#"? "}""#), "{g}");
+    }
+
+    #[test]
+    fn max_properties_bounds_how_many_optional_members_appear() {
+        let schema = json!({
+            "type": "object", "additionalProperties": false, "maxProperties": 1,
+            "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}
+        });
+        let g = compact(&schema).unwrap();
+        // One member at most: no rule continues a member with a comma.
+        assert!(!g.contains(r#"("," "#), "{g}");
+        let two = compact(&json!({
+            "type": "object", "additionalProperties": false, "maxProperties": 2,
+            "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}, "c": {"type": "boolean"}}
+        }))
+        .unwrap();
+        assert!(two.contains(r#"("," "#), "{two}");
+        // More required members than maxProperties allows: not expressible, the schema goes.
+        assert_eq!(
+            compact(
+                &json!({"type": "object", "additionalProperties": false, "maxProperties": 0,
+                "required": ["a"], "properties": {"a": {"type": "boolean"}}})
+            ),
+            None
+        );
     }
 
     #[test]
