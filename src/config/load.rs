@@ -131,7 +131,8 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Loaded> {
 }
 
 /// What the bundled local model runs with unless the config says otherwise: a first run that
-/// shows the whole workflow in minutes on two cores (one review round, one design document, and
+/// shows the whole workflow in minutes on two cores (one review round, none for the options, one
+/// design document, and
 /// at most 300 tokens of context besides the document a task works on: on two cores the model
 /// reads about 150 prompt tokens a second, and every token it writes costs more the longer the
 /// prompt).
@@ -140,6 +141,7 @@ static LOCAL_MODEL_DEFAULTS: std::sync::LazyLock<Value> = std::sync::LazyLock::n
     serde_json::json!({
         "workflow": {
             "review_rounds": 1,
+            "options_review_rounds": 0,
             "design_docs": { "min": 1, "max": 1 },
             "context_tokens": 300
         }

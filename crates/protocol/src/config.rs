@@ -250,6 +250,10 @@ pub struct WorkflowConfig {
     pub stages: Vec<String>,
     /// Review rounds per review loop (options, proposal, final review).
     pub review_rounds: u32,
+    /// Review rounds of the options document. None: `review_rounds`. 0: the options are not
+    /// reviewed (the bundled local model's default: the demo reviews the proposal and the design
+    /// documents).
+    pub options_review_rounds: Option<u32>,
     /// When a review loop ends early: `no_critical` or `no_critical_or_important`. None: by model,
     /// see [`WorkflowConfig::stop_when_for`].
     pub stop_when: Option<StopWhen>,
@@ -282,6 +286,7 @@ impl Default for WorkflowConfig {
             .map(String::from)
             .to_vec(),
             review_rounds: 2,
+            options_review_rounds: None,
             stop_when: None,
             gates: GatesConfig::default(),
             design_docs: DesignDocsConfig::default(),

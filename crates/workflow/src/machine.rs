@@ -26,6 +26,8 @@ pub struct Plan {
     pub reviewers: Vec<String>,
     pub helpers: Vec<String>,
     pub review_rounds: u32,
+    /// Review rounds of the options (0: not reviewed).
+    pub options_review_rounds: u32,
     pub stop_when: StopWhen,
     pub options_gate: Gate,
     pub proposal_gate: Gate,
@@ -65,6 +67,10 @@ impl Plan {
             reviewers,
             helpers,
             review_rounds: cfg.workflow.review_rounds.max(1),
+            options_review_rounds: cfg
+                .workflow
+                .options_review_rounds
+                .unwrap_or(cfg.workflow.review_rounds.max(1)),
             stop_when: cfg.workflow.stop_when_for(local_model),
             options_gate: cfg.workflow.gates.options,
             proposal_gate: cfg.workflow.gates.proposal,
@@ -354,7 +360,12 @@ fn raised_or_reopened_in(plan: &Plan, state: &SessionState, stage: Stage, round:
 fn review_loop(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
     let author = plan.author.as_str();
     let mut last_round = 0;
-    for r in 1..=plan.review_rounds {
+    let rounds = if stage == Stage::Options {
+        plan.options_review_rounds
+    } else {
+        plan.review_rounds
+    };
+    for r in 1..=rounds {
         let (kind, reviewers) = if r == 1 {
             (TaskKind::Review, plan.reviewers.clone())
         } else {
@@ -791,6 +802,29 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn options_review_rounds_zero_accepts_the_options_draft_and_reviews_the_rest() {
+        let mut d = Driver::new(plan_with(|c| c.workflow.options_review_rounds = Some(0)));
+        d.raise.push((
+            Stage::Proposal,
+            "principal-engineer",
+            1,
+            vec![Category::Critical],
+        ));
+        assert_eq!(d.run(), Next::Finish);
+        assert_eq!(d.tasks_of(Stage::Options), vec!["draft.r0.architect.a1"]);
+        let proposal = d.tasks_of(Stage::Proposal);
+        assert!(
+            proposal.contains(&"review.r1.principal-engineer.a1".to_string())
+                && proposal.contains(&"integrate.r1.architect.a1".to_string()),
+            "{proposal:?}"
+        );
+        // Unset, the options get `review_rounds`.
+        let mut d = Driver::new(plan_with(|_| {}));
+        assert_eq!(d.run(), Next::Finish);
+        assert!(d.tasks_of(Stage::Options).len() > 1);
     }
 
     #[test]
