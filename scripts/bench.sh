@@ -137,6 +137,7 @@ dirty=$(git diff --quiet || echo ' (with local changes)')
 # measured by their own scripts; they are kept as they are.
 build_block=$(sed -n '/<!-- build:begin/,/<!-- build:end -->/p' "$out" 2>/dev/null || true)
 context_block=$(sed -n '/<!-- context:begin/,/<!-- context:end -->/p' "$out" 2>/dev/null || true)
+index_block=$(sed -n '/<!-- index:begin/,/<!-- index:end -->/p' "$out" 2>/dev/null || true)
 {
   echo "# Benchmarks"
   echo
@@ -227,6 +228,10 @@ context_block=$(sed -n '/<!-- context:begin/,/<!-- context:end -->/p' "$out" 2>/
     echo "$local_line"
   else
     echo "Not run (pass \`--local\`; a full SmolLM2 session takes many minutes on 2 cores)."
+  fi
+  if [[ -n $index_block ]]; then
+    echo
+    echo "$index_block"
   fi
   if [[ -n $context_block ]]; then
     echo
