@@ -212,6 +212,13 @@ fn validate(config: &Config) -> Result<()> {
             message: "must be at least 1".into(),
         });
     }
+    if let Err(e) = repo::check_deny(&config.repository.deny) {
+        return Err(Error::ConfigValue {
+            origin: "config".into(),
+            key: "repository.deny".into(),
+            message: e.to_string(),
+        });
+    }
     if let Err(message) = tmux::layout::check_layout(&config.tmux.layout) {
         return Err(Error::ConfigValue {
             origin: "config".into(),
@@ -586,6 +593,18 @@ mod tests {
         assert_eq!(origins["llm.model"], Origin::Env("AGENTMUX_MODEL".into()));
         assert!(matches!(origins["llm.temperature"], Origin::ProjectFile(_)));
         assert_eq!(origins["llm.max_tokens"], Origin::Default);
+    }
+
+    #[test]
+    fn a_bad_deny_glob_is_a_config_error_naming_the_key_and_the_glob() {
+        let err = resolve(&[layer("repository:\n  deny: [\"config/[prod\"]\n")])
+            .expect_err("a glob that does not parse");
+        let text = err.to_string();
+        assert!(
+            text.contains("repository.deny") && text.contains("config/[prod"),
+            "{text}"
+        );
+        assert!(resolve(&[layer("repository:\n  deny: [\"config/prod/**\"]\n")]).is_ok());
     }
 
     #[test]

@@ -50,7 +50,7 @@ mod tools;
 
 pub use error::{BinaryKind, RepoError, Rule};
 pub use lang::Language;
-pub use policy::{IndexLimits, Policy};
+pub use policy::{IndexLimits, Policy, check_deny};
 pub use repo::{FileEntry, LineRange, Repo, Resolved};
 pub use tools::{Budget, ToolBox, ToolOutcome, Usage};
 

@@ -181,6 +181,15 @@ impl NameRules {
     }
 }
 
+/// Checks a configured deny list: the first glob that does not parse, as the error
+/// [`crate::Repo::open`] would give (for a config check before any session starts).
+pub fn check_deny(deny: &[String]) -> Result<(), RepoError> {
+    for g in deny {
+        glob(g.trim_start_matches('/'))?;
+    }
+    Ok(())
+}
+
 fn glob(pattern: &str) -> Result<globset::Glob, RepoError> {
     GlobBuilder::new(pattern)
         .case_insensitive(true)
