@@ -72,27 +72,28 @@ impl Sources {
         .into_iter()
         .flatten()
         .collect();
-        let scope;
         match stage {
             Stage::Proposal => q.extend(self.options_doc.as_deref()),
             Stage::DesignDocs | Stage::FinalReview | Stage::ImplementationPlan => {
                 q.extend(self.proposal_doc.as_deref());
                 if let TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } = kind.base()
-                    && let Some(m) = &self.manifest
                 {
-                    scope = m["documents"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|d| d["file"].as_str() == Some(file.as_str()))
-                        .map(|d| d.to_string())
-                        .unwrap_or_default();
-                    q.push(&scope);
+                    q.push(self.scope_of(file));
                 }
             }
             _ => {}
         }
         q.join("\n\n")
+    }
+
+    /// A design document's scope: its entry in the manifest's `design_areas` ("" when none).
+    fn scope_of(&self, file: &str) -> &str {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.get("design_areas"))
+            .and_then(|a| a.get(file))
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// The session's inputs for one prompt, which may use `budget`.
@@ -272,16 +273,9 @@ fn manifest(ctx: &SessionContext, state: &SessionState, sources: &Sources) -> Ma
 
 /// A design-document task: the file and its scope from the manifest.
 fn design_doc(file: &str, sources: &Sources) -> Material {
-    let scope = sources
-        .manifest
-        .as_ref()
-        .and_then(|m| m.get("design_areas"))
-        .and_then(|a| a.get(file))
-        .and_then(Value::as_str)
-        .unwrap_or("");
     Material::DesignDoc {
         file: file.to_string(),
-        scope: scope.to_string(),
+        scope: sources.scope_of(file).to_string(),
     }
 }
 
@@ -346,5 +340,36 @@ fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) ->
         "(no section changed)".into()
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_design_documents_pack_is_ranked_against_its_scope_in_the_manifest() {
+        let sources = Sources {
+            prd: Some("the PRD".into()),
+            digest: String::new(),
+            options_doc: Some("the options".into()),
+            proposal_doc: Some("the proposal".into()),
+            contributions: Vec::new(),
+            manifest: Some(serde_json::json!({
+                "design_areas": {"cjk_design.md": "Reading time of CJK text"}
+            })),
+            design_docs: Vec::new(),
+        };
+        let state = SessionState::default();
+        let doc = TaskKind::DesignDoc {
+            file: "cjk_design.md".into(),
+        };
+        let q = sources.code_query(&state, Stage::DesignDocs, &doc);
+        assert!(
+            q.contains("the proposal") && q.contains("Reading time of CJK text"),
+            "{q}"
+        );
+        let q = sources.code_query(&state, Stage::Proposal, &TaskKind::Draft);
+        assert!(q.contains("the options") && !q.contains("CJK"), "{q}");
     }
 }
