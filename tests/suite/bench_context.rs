@@ -171,14 +171,7 @@ fn session_dir(project: &Path) -> PathBuf {
 
 /// Copies the readtime project (its code and README) into `to`.
 fn copy_readtime(to: &Path) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/project/readtime");
-    let ok = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(format!("{}/.", from.display()))
-        .arg(to)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "copy {from:?}");
+    super::support::copy_dir_into("tests/fixtures/project/readtime", to);
 }
 
 #[test]

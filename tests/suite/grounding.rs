@@ -8,20 +8,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::support::{Rig, design_team::Script, fake_openai};
+use super::support::{Rig, copy_dir_into, design_team::Script, fake_openai};
 use test_support::design_team;
 use test_support::fake_openai::{FakeReply, FakeToolCall, RecordedRequest};
 
 /// The real readtime library, copied into `to`.
 pub(super) fn copy_readtime(to: &Path) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/repo/tests/fixtures/readtime");
-    let ok = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(format!("{}/.", from.display()))
-        .arg(to)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "copy {from:?}");
+    copy_dir_into("crates/repo/tests/fixtures/readtime", to);
 }
 
 const CITE: &str = "readtime/utils.py:66-93";

@@ -55,6 +55,18 @@ pub(crate) fn agentmux_on(dir: &Path, tmux: &TmuxServer) -> assert_cmd::Command 
     c
 }
 
+/// Copies the directory `rel` (relative to the repository root, e.g. a fixture project) into `to`.
+pub(crate) fn copy_dir_into(rel: &str, to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let ok = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "copy {from:?}");
+}
+
 /// A project wired to a fake OpenAI server and a private tmux server.
 pub(crate) struct Rig {
     pub project: Project,

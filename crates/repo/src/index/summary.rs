@@ -382,13 +382,7 @@ fn cargo(
         .and_then(|p| p.get("name"))
         .and_then(toml::Value::as_str)
     {
-        let dir = at("");
-        let dir = dir.trim_end_matches('/');
-        let place = if dir.is_empty() {
-            ".".to_string()
-        } else {
-            format!("{dir}/")
-        };
+        let place = package_place(&at(""));
         modules.insert(format!("{place} (Rust crate `{name}`)"));
     }
     for bin in doc
@@ -568,13 +562,7 @@ fn package_json(
         entries.insert(at(main.trim_start_matches("./")));
     }
     if let Some(name) = doc.get("name").and_then(Value::as_str) {
-        let dir = at("");
-        let dir = dir.trim_end_matches('/');
-        let place = if dir.is_empty() {
-            ".".to_string()
-        } else {
-            format!("{dir}/")
-        };
+        let place = package_place(&at(""));
         modules.insert(format!("{place} (npm package `{name}`)"));
     }
     keys("scripts").into_iter().collect()
@@ -596,6 +584,16 @@ fn go_mod(text: &str, m: &mut Manifest, modules: &mut BTreeSet<String>) {
         {
             m.dependencies.push(path.to_string());
         }
+    }
+}
+
+/// How a summary names the directory a manifest is in: `.` for the root, else `dir/`.
+fn package_place(dir: &str) -> String {
+    let dir = dir.trim_end_matches('/');
+    if dir.is_empty() {
+        ".".to_string()
+    } else {
+        format!("{dir}/")
     }
 }
 
