@@ -1,6 +1,6 @@
 //! The project's code as the prompts see it: the index of crate `repo`, built once per supervisor
-//! process (on a thread, from the cache under `.agentmux/index/`), and the context pack each
-//! task's prompt gets from it.
+//! process (on a thread the supervisor starts, from the cache under `.agentmux/index/`), and the
+//! context pack each task's prompt gets from it.
 //!
 //! Which tasks get a pack, and how large: with a capable model every task, the size of a quarter
 //! of the room its prompt has (at most [`MAX_PACK_TOKENS`]); with the bundled model only the
@@ -24,10 +24,20 @@ pub(crate) const MAX_PACK_TOKENS: u32 = 16_000;
 /// The pack of the bundled model's proposal and design-document drafts.
 pub(crate) const LOCAL_PACK_TOKENS: u32 = 500;
 
-/// The index, built on a thread when the session context is made and joined on first use.
+/// The index: started on a thread by the supervisor ([`CodeIndex::start`]) and joined on first
+/// use, or built then when nobody started it. A command that loads the session context only for
+/// its plan (`feedback`, `approve` without a running supervisor) never indexes the repository.
 pub(crate) struct CodeIndex {
-    building: Mutex<Option<JoinHandle<Option<Index>>>>,
+    source: Mutex<Source>,
     index: OnceLock<Option<Index>>,
+}
+
+/// Where the index comes from, until it is there.
+enum Source {
+    /// What to index: the project, the cache directory and the deny list.
+    Idle(PathBuf, PathBuf, Vec<String>),
+    Building(JoinHandle<Option<Index>>),
+    Taken,
 }
 
 impl std::fmt::Debug for CodeIndex {
@@ -37,29 +47,43 @@ impl std::fmt::Debug for CodeIndex {
 }
 
 impl CodeIndex {
-    /// Starts indexing `project_dir` (what the repository policy allows, `deny` refused too),
-    /// with the cache in `cache_dir`.
-    pub(crate) fn start(project_dir: &Path, cache_dir: PathBuf, deny: Vec<String>) -> Self {
-        let project_dir = project_dir.to_owned();
-        let handle = std::thread::Builder::new()
-            .name("code-index".into())
-            .spawn(move || build(&project_dir, &cache_dir, deny))
-            .ok();
+    /// The index of `project_dir` (what the repository policy allows, `deny` refused too), with
+    /// the cache in `cache_dir`; nothing is read yet.
+    pub(crate) fn new(project_dir: &Path, cache_dir: PathBuf, deny: Vec<String>) -> Self {
         Self {
-            building: Mutex::new(handle),
+            source: Mutex::new(Source::Idle(project_dir.to_owned(), cache_dir, deny)),
             index: OnceLock::new(),
+        }
+    }
+
+    /// Starts building the index on a thread, so that it is ready by the first prompt.
+    pub(crate) fn start(&self) {
+        let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        if let Source::Idle(dir, cache, deny) = std::mem::replace(&mut *source, Source::Taken) {
+            let (d, c, x) = (dir.clone(), cache.clone(), deny.clone());
+            *source = match std::thread::Builder::new()
+                .name("code-index".into())
+                .spawn(move || build(&d, &c, x))
+            {
+                Ok(handle) => Source::Building(handle),
+                // No thread: the first use builds it.
+                Err(_) => Source::Idle(dir, cache, deny),
+            };
         }
     }
 
     fn get(&self) -> Option<&Index> {
         self.index
             .get_or_init(|| {
-                let handle = self
-                    .building
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take();
-                handle.and_then(|h| h.join().ok().flatten())
+                let source = std::mem::replace(
+                    &mut *self.source.lock().unwrap_or_else(|p| p.into_inner()),
+                    Source::Taken,
+                );
+                match source {
+                    Source::Idle(dir, cache, deny) => build(&dir, &cache, deny),
+                    Source::Building(h) => h.join().ok().flatten(),
+                    Source::Taken => None,
+                }
             })
             .as_ref()
     }
@@ -193,7 +217,7 @@ mod tests {
     fn a_project_without_code_gets_no_pack() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("notes.txt"), "").unwrap();
-        let code = CodeIndex::start(dir.path(), dir.path().join(".agentmux/index"), vec![]);
+        let code = CodeIndex::new(dir.path(), dir.path().join(".agentmux/index"), vec![]);
         assert_eq!(code.pack("reading time", 1_000, true, None), "");
         assert_eq!(code.pack("reading time", 1_000, false, None), "");
     }
@@ -205,7 +229,11 @@ mod tests {
         let root =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/repo/tests/fixtures/readtime");
         let cache = tempfile::tempdir().unwrap();
-        let code = CodeIndex::start(&root, cache.path().join("index"), vec![]);
+        let code = CodeIndex::new(&root, cache.path().join("index"), vec![]);
+        // Made but not started (a control command's session context): nothing is indexed.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!cache.path().join("index").exists());
+        code.start();
         let prd = include_str!("../../tests/fixtures/prd/readtime.md");
         let pack = code.pack(prd, LOCAL_PACK_TOKENS, false, None);
         assert!(

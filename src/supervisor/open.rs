@@ -56,6 +56,7 @@ impl Supervisor {
             });
         }
         let ctx = SessionContext::load(&project.project_dir, cfg, &state)?;
+        ctx.code.start();
         let local_model = ctx.local_model;
         tracing::debug!("session context loaded");
         let watcher = DirWatcher::new(&[paths.results(), paths.control()])?;

@@ -31,7 +31,7 @@ pub(crate) struct SessionContext {
     /// Compiled on a thread once the first requests are out; see [`TemplatesLoader`].
     pub templates: TemplatesLoader,
     pub store: Store,
-    /// The project's code index (built on a thread from here on), for the context packs.
+    /// The project's code index, for the context packs (the supervisor starts building it).
     pub code: CodeIndex,
 }
 
@@ -83,7 +83,7 @@ impl SessionContext {
             prd_needs_summary,
         );
         let templates = TemplatesLoader::new(project.templates.clone());
-        let code = CodeIndex::start(
+        let code = CodeIndex::new(
             project_dir,
             project.root.join("index"),
             config.repository.deny.clone(),
