@@ -31,27 +31,30 @@ pub(super) mod rank {
     pub(crate) const CORE: u8 = 5;
 }
 
-/// What an author is told about citing the code: with a capable model and code to show,
-/// "cite what you rely on" (every citation is checked, and a bad one comes back for repair);
-/// otherwise nothing (a greenfield project has nothing to cite, and the bundled model cannot).
-pub(super) fn cite_rule(inputs: &PromptInputs) -> &'static str {
-    if inputs.local_model || inputs.code.trim().is_empty() {
-        ""
-    } else {
-        " When you rely on existing code, cite it as `path:line` or `path:start-end` (paths from the project \
-         root, as in the code shown above) next to the claim; every citation is checked, and a file or line that \
-         does not exist is sent back to you."
-    }
+/// Whether a prompt asks for citations: with a capable model and code to show. A greenfield
+/// project has nothing to cite, and the bundled model cannot.
+fn cites(inputs: &PromptInputs) -> bool {
+    !inputs.local_model && !inputs.code.trim().is_empty()
 }
 
-/// What a reviewer is told about claims on existing code (see [`cite_rule`]).
-pub(super) fn check_citations_rule(inputs: &PromptInputs) -> &'static str {
-    if inputs.local_model || inputs.code.trim().is_empty() {
-        ""
-    } else {
-        " Check every claim about existing code against the code shown and the lines it cites; raise an item \
-         where a claim has no citation or the code says otherwise."
+/// What an author is told about citing the code (when [`cites`]): "cite what you rely on"
+/// (every citation is checked, and a bad one comes back for repair).
+pub(super) fn cite_rule(inputs: &PromptInputs) -> &'static str {
+    if !cites(inputs) {
+        return "";
     }
+    " When you rely on existing code, cite it as `path:line` or `path:start-end` (paths from the project \
+     root, as in the code shown above) next to the claim; every citation is checked, and a file or line that \
+     does not exist is sent back to you."
+}
+
+/// What a reviewer is told about claims on existing code (when [`cites`]).
+pub(super) fn check_citations_rule(inputs: &PromptInputs) -> &'static str {
+    if !cites(inputs) {
+        return "";
+    }
+    " Check every claim about existing code against the code shown and the lines it cites; raise an item \
+     where a claim has no citation or the code says otherwise."
 }
 
 /// The user message under construction: titled blocks, sent stable-first.
