@@ -150,6 +150,9 @@ pub struct LogsArgs {
     /// Keep printing as the transcript grows.
     #[arg(short, long)]
     pub follow: bool,
+    /// The model's replies as they streamed (JSON tokens), not the readable form of the pane.
+    #[arg(long)]
+    pub raw: bool,
     /// Session id (default: the project's latest session).
     #[arg(long)]
     pub session: Option<String>,

@@ -96,6 +96,10 @@ impl SessionPaths {
     pub fn transcript(&self, role: &str) -> PathBuf {
         self.agent_dir(role).join("transcript.log")
     }
+    /// The model's replies as they streamed (`agentmux logs ROLE --raw`).
+    pub fn raw_transcript(&self, role: &str) -> PathBuf {
+        self.agent_dir(role).join("raw.log")
+    }
     pub fn heartbeat(&self, role: &str) -> PathBuf {
         self.agent_dir(role).join("heartbeat")
     }

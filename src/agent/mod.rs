@@ -8,6 +8,7 @@
 pub(crate) mod heartbeat;
 mod pipe;
 pub(crate) mod render;
+mod stream_doc;
 mod tools;
 mod worker;
 

@@ -1,7 +1,10 @@
-//! What an agent pane shows, and the same text without colour for `transcript.log`.
+//! What an agent pane shows, the same text without colour for `transcript.log`, and the raw
+//! reply for `raw.log`.
 //!
-//! A task appears as a header (role, stage, round, attempt, title), the model's tokens as they
-//! stream, word-wrapped to the pane's width, and a footer (tokens, seconds, tokens/s). When several
+//! A task appears as a header (role, stage, round, attempt, title), the model's answer as it
+//! streams, word-wrapped to the pane's width, and a footer (tokens, seconds, tokens/s). A JSON
+//! answer is shown as the document it is becoming ([`super::stream_doc`]: section headings with
+//! progress, prose, list and review items), not as its tokens; `raw.log` keeps the tokens. When several
 //! tasks run at once only one streams (the focus); the others get a progress line now and then
 //! and are shown in full, one after another, when the focus is done. Model output is untrusted:
 //! control characters (escape sequences that could repaint the pane) are dropped.
@@ -10,7 +13,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use protocol::{Task, TaskOutcome};
+use protocol::{OutputSpec, Task, TaskOutcome};
+
+use super::stream_doc::{Piece, StreamDoc, Style, Titles, section_count};
 
 /// How often a task that is not streaming gets a progress line.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -70,6 +75,11 @@ impl Wrapper {
                 }
             }
         }
+    }
+
+    /// Writes the word held back, keeping the spaces before the next one (a change of style).
+    pub(crate) fn settle(&mut self, width: usize, out: &mut String) {
+        self.place_word(width.max(MIN_WIDTH), out);
     }
 
     /// Writes the word held back (end of a stream).
@@ -161,6 +171,8 @@ struct Slot {
     last_progress: Instant,
     /// Set when finished while another task had the focus: shown in full later.
     finished: Option<String>,
+    /// The layout of a JSON answer (None: free text, shown as it is).
+    doc: Option<StreamDoc>,
 }
 
 /// The pane and the transcript of one agent.
@@ -169,6 +181,8 @@ pub(crate) struct Display {
     colour: bool,
     out: Box<dyn Write + Send>,
     transcript: Option<Box<dyn Write + Send>>,
+    /// The model's replies as they came (headers and footers as in the transcript).
+    raw: Option<Box<dyn Write + Send>>,
     width: Box<dyn Fn() -> usize + Send>,
     wrap: Wrapper,
     slots: BTreeMap<u64, Slot>,
@@ -197,6 +211,7 @@ impl Display {
             colour,
             out,
             transcript,
+            raw: None,
             width,
             wrap: Wrapper::default(),
             slots: BTreeMap::new(),
@@ -204,6 +219,12 @@ impl Display {
             next: 0,
             queued: Vec::new(),
         }
+    }
+
+    /// Also writes the raw replies to `raw` (`agentmux logs ROLE --raw`).
+    pub(crate) fn with_raw(mut self, raw: Box<dyn Write + Send>) -> Self {
+        self.raw = Some(raw);
+        self
     }
 
     /// A line of its own (status, waiting, errors), bold when `strong`, else dim. While a task
@@ -254,6 +275,13 @@ impl Display {
                 started: now,
                 last_progress: now,
                 finished: None,
+                doc: match &task.output {
+                    OutputSpec::Json { schema, .. } => Some(StreamDoc::new(
+                        Titles::for_stage(task.stage.as_str()),
+                        section_count(schema),
+                    )),
+                    OutputSpec::Text => None,
+                },
             },
         );
         if self.focus.is_none() {
@@ -278,6 +306,9 @@ impl Display {
         };
         if retry {
             s.text.truncate(s.part_start);
+            if let Some(d) = &mut s.doc {
+                d.restart();
+            }
             if self.focus == Some(slot.0) {
                 self.break_line();
                 let text = "↻ the attempt failed; retrying (the text above is void)";
@@ -290,7 +321,7 @@ impl Display {
         s.text.push_str(&clean);
         s.chunks += 1;
         if self.focus == Some(slot.0) {
-            self.stream(&clean);
+            self.stream(slot.0, &clean);
         } else if s.last_progress.elapsed() >= PROGRESS_EVERY {
             s.last_progress = Instant::now();
             let line = format!(
@@ -314,6 +345,13 @@ impl Display {
     /// A tool call of the task's model (`→ read a.py:1-80`), on a line of its own like a part's;
     /// a retry after it voids only the text streamed since.
     pub(crate) fn tool_call(&mut self, slot: SlotId, line: &str) {
+        self.step(slot, line);
+    }
+
+    /// One line for one step of the task (a tool call, a coding-agent CLI's step), dim, on a
+    /// line of its own in the pane, the transcript and the raw log; the answer's layout starts
+    /// again after it.
+    pub(crate) fn step(&mut self, slot: SlotId, line: &str) {
         self.own_line(slot, &sanitize(line));
     }
 
@@ -328,6 +366,9 @@ impl Display {
         }
         s.text.push_str(&format!("{line}\n"));
         s.part_start = s.text.len();
+        if let Some(d) = &mut s.doc {
+            d.restart();
+        }
         if self.focus == Some(slot.0) {
             self.break_line();
             let text = wrap_text(line, (self.width)());
@@ -366,7 +407,7 @@ impl Display {
                 Some(s) => (s.text.clone(), s.finished.take().unwrap_or_default()),
                 None => break,
             };
-            self.stream(&text);
+            self.replay(id, &text);
             self.close_focus(id, &footer);
         }
         if let Some(&id) = self.slots.keys().next() {
@@ -377,7 +418,7 @@ impl Display {
                 .get(&id)
                 .map(|s| s.text.clone())
                 .unwrap_or_default();
-            self.stream(&text);
+            self.replay(id, &text);
         }
     }
 
@@ -439,13 +480,129 @@ impl Display {
         self.wrap.reset();
     }
 
-    fn stream(&mut self, text: &str) {
+    /// Shows a task's text again from its start (the layout starts over).
+    fn replay(&mut self, id: u64, text: &str) {
+        if let Some(d) = self.slots.get_mut(&id).and_then(|s| s.doc.as_mut()) {
+            d.restart();
+        }
+        self.stream(id, text);
+    }
+
+    /// Shows the next piece of a task's answer: laid out when it is JSON, else as it is.
+    fn stream(&mut self, id: u64, text: &str) {
         let width = (self.width)();
-        let mut out = String::new();
-        self.wrap.push(text, width, &mut out);
-        self.emit(&out, &out);
+        let Some(s) = self.slots.get_mut(&id) else {
+            return;
+        };
+        let pieces = s.doc.as_mut().map(|d| d.push(text));
+        let (styled, plain) = match pieces {
+            None => {
+                let mut out = String::new();
+                self.wrap.push(text, width, &mut out);
+                (out.clone(), out)
+            }
+            Some(pieces) => {
+                let progress = (s.chunks, s.started.elapsed().as_secs_f64());
+                self.lay_out(pieces, progress, width)
+            }
+        };
+        self.emit_to(&styled, &plain, Some(text));
         if self.wrap.at_line_start() {
             self.flush_notes();
+        }
+    }
+
+    /// Word-wraps laid-out pieces: (pane text with colour, plain text).
+    fn lay_out(
+        &mut self,
+        pieces: Vec<Piece>,
+        (chunks, secs): (u64, f64),
+        width: usize,
+    ) -> (String, String) {
+        let mut styled = String::new();
+        let mut plain = String::new();
+        for p in pieces {
+            match p {
+                Piece::Text(Style::Plain, t) => {
+                    let mut o = String::new();
+                    self.wrap.push(&t, width, &mut o);
+                    styled.push_str(&o);
+                    plain.push_str(&o);
+                }
+                Piece::Text(style, t) => {
+                    let sgr = match style {
+                        Style::Plain => "0",
+                        Style::Label | Style::Id => "1",
+                        Style::Dim => "2",
+                        Style::Badge(tone) => tone.sgr(),
+                    };
+                    self.styled_run(&t, sgr, width, &mut styled, &mut plain);
+                }
+                Piece::Break => self.line_end(width, &mut styled, &mut plain),
+                Piece::Heading {
+                    title,
+                    index,
+                    total,
+                } => {
+                    self.line_end(width, &mut styled, &mut plain);
+                    let mut o = String::new();
+                    self.wrap.push("\n", width, &mut o);
+                    styled.push_str(&o);
+                    plain.push_str(&o);
+                    let colour = format!("1;4;{}", role_colour(&self.role));
+                    self.styled_run(&title, &colour, width, &mut styled, &mut plain);
+                    let of = if total > 0 {
+                        format!("{index}/{total}")
+                    } else {
+                        format!("{index}")
+                    };
+                    let rate = if secs > 0.0 {
+                        chunks as f64 / secs
+                    } else {
+                        0.0
+                    };
+                    let progress = format!(" {of} · {chunks} tok · {rate:.0} tok/s");
+                    self.styled_run(&progress, "2", width, &mut styled, &mut plain);
+                    self.line_end(width, &mut styled, &mut plain);
+                }
+            }
+        }
+        (styled, plain)
+    }
+
+    /// `text` wrapped and coloured with `sgr` as a whole (the word held back before it is
+    /// written first, so it keeps its own colour).
+    fn styled_run(
+        &mut self,
+        text: &str,
+        sgr: &str,
+        width: usize,
+        styled: &mut String,
+        plain: &mut String,
+    ) {
+        let mut before = String::new();
+        self.wrap.settle(width, &mut before);
+        styled.push_str(&before);
+        plain.push_str(&before);
+        let mut o = String::new();
+        self.wrap.push(text, width, &mut o);
+        self.wrap.settle(width, &mut o);
+        if o.is_empty() {
+            return;
+        }
+        styled.push_str(&self.style(sgr, &o));
+        plain.push_str(&o);
+    }
+
+    /// Ends the current line, if anything is on it.
+    fn line_end(&mut self, width: usize, styled: &mut String, plain: &mut String) {
+        if !self.wrap.at_line_start() {
+            let mut o = String::new();
+            self.wrap.flush(width, &mut o);
+            o.push('\n');
+            styled.push_str(&o);
+            plain.push_str(&o);
+            self.wrap.reset();
         }
     }
 
@@ -470,14 +627,26 @@ impl Display {
     }
 
     fn emit(&mut self, styled: &str, plain: &str) {
-        if styled.is_empty() {
-            return;
+        self.emit_to(styled, plain, None);
+    }
+
+    /// Writes to the pane, the transcript and the raw log; `raw` None: the raw log gets `plain`
+    /// (headers, notes, footers), else `raw` (the model's own text).
+    fn emit_to(&mut self, styled: &str, plain: &str, raw: Option<&str>) {
+        if !styled.is_empty() {
+            let _ = self.out.write_all(styled.as_bytes());
+            let _ = self.out.flush();
         }
-        let _ = self.out.write_all(styled.as_bytes());
-        let _ = self.out.flush();
-        if let Some(t) = &mut self.transcript {
-            let _ = t.write_all(plain.as_bytes());
-            let _ = t.flush();
+        if !plain.is_empty() {
+            if let Some(t) = &mut self.transcript {
+                let _ = t.write_all(plain.as_bytes());
+                let _ = t.flush();
+            }
+        }
+        let raw = raw.unwrap_or(plain);
+        if let (Some(r), false) = (&mut self.raw, raw.is_empty()) {
+            let _ = r.write_all(raw.as_bytes());
+            let _ = r.flush();
         }
     }
 }
@@ -736,6 +905,56 @@ mod tests {
         let b_at = t.find(" [b]\n").unwrap();
         assert!(!t[b_at..].contains("lost"), "the retried part is void: {t}");
         assert!(t[b_at..].contains("{\"risks\": 2}"), "{t}");
+    }
+
+    #[test]
+    fn a_json_answer_is_shown_as_a_document_at_40_columns_and_the_raw_log_keeps_the_tokens() {
+        let pane = Buf::default();
+        let transcript = Buf::default();
+        let raw = Buf::default();
+        let mut d = Display::new(
+            "code-reviewer",
+            true,
+            Box::new(pane.clone()),
+            Some(Box::new(transcript.clone())),
+            Box::new(|| 40),
+        )
+        .with_raw(Box::new(raw.clone()));
+        let mut t = task("r", "Review the options");
+        t.output = OutputSpec::Json {
+            name: "review".into(),
+            schema: serde_json::json!({"type": "object", "properties": {"items": {}}}),
+        };
+        let s = d.begin(&t);
+        let reply = r#"{"items": [{"category": "critical", "section": "Risks", "comment": "The cache has no eviction policy, so memory grows without bound under load.", "suggestion": "Use an LRU with a size cap."}]}"#;
+        for c in reply.chars() {
+            d.token(s, &c.to_string(), false);
+        }
+        d.finish(s, Some(&done(40)));
+        let plain = transcript.text();
+        for line in plain.lines() {
+            assert!(line.chars().count() <= 40, "{line:?} in\n{plain}");
+        }
+        assert!(plain.contains("Items 1/1 · "), "{plain}");
+        assert!(
+            plain.contains("#1 [critical] § Risks\nComment: The cache"),
+            "{plain}"
+        );
+        for bad in ["{", "}", "\":", "\\n"] {
+            assert!(!plain.contains(bad), "{bad:?} in {plain}");
+        }
+        // The space before a badge may take its colour (the wrapper holds spaces until the word).
+        assert!(
+            pane.text().contains("\x1b[1;31m [critical]\x1b[0m"),
+            "{}",
+            pane.text()
+        );
+        assert!(raw.text().contains(reply), "{}", raw.text());
+        assert!(
+            raw.text().contains("Review the options [r]"),
+            "{}",
+            raw.text()
+        );
     }
 
     #[test]

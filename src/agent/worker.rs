@@ -578,31 +578,38 @@ fn listen_for_signals(cancel: CancellationToken) -> Result<()> {
     Ok(())
 }
 
-/// The pane (stdout, coloured on a terminal unless `NO_COLOR`) and `transcript.log`, each
-/// written by its own thread (see [`Pipe`]) so that a slow pane never holds up a task.
-fn pane_display(opts: &AgentOptions) -> Result<(Display, [Drain; 2])> {
+/// The pane (stdout, coloured on a terminal unless `NO_COLOR`), `transcript.log` (what the pane
+/// shows, plain) and `raw.log` (the replies as they came), each written by its own thread (see
+/// [`Pipe`]) so that a slow pane never holds up a task.
+fn pane_display(opts: &AgentOptions) -> Result<(Display, [Drain; 3])> {
     let path = opts.paths.transcript(&opts.role);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let transcript = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let append = |path: &std::path::Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))
+    };
+    let transcript = append(&path)?;
+    let raw = append(&opts.paths.raw_transcript(&opts.role))?;
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let pipe_err = |e| Error::Other(format!("cannot start the pane writer: {e}"));
     let (pane, pane_drain) = Pipe::spawn("pane", Box::new(stdout)).map_err(pipe_err)?;
     let (log, log_drain) = Pipe::spawn("transcript", Box::new(transcript)).map_err(pipe_err)?;
+    let (raw, raw_drain) = Pipe::spawn("raw", Box::new(raw)).map_err(pipe_err)?;
     let display = Display::new(
         &opts.role,
         colour,
         Box::new(pane),
         Some(Box::new(log)),
         Box::new(pane_width()),
-    );
-    Ok((display, [pane_drain, log_drain]))
+    )
+    .with_raw(Box::new(raw));
+    Ok((display, [pane_drain, log_drain, raw_drain]))
 }
 
 /// The pane width, asked of the terminal at most twice a second.

@@ -1,5 +1,6 @@
-//! `agentmux logs [ROLE] [-f] [--session ID]`: what the agents streamed, read back from their
-//! transcripts (`agents/<role>/transcript.log`), so it works after the panes are gone.
+//! `agentmux logs [ROLE] [-f] [--raw] [--session ID]`: what the agents streamed, read back from
+//! their transcripts (`agents/<role>/transcript.log`, the readable form the pane showed; with
+//! `--raw`, `raw.log`, the replies as the model sent them), so it works after the panes are gone.
 //!
 //! One role: the transcript as it is, byte for byte (with `-f`, streamed as it grows, like the
 //! pane). All roles: every line prefixed with its role, role after role in file order; with
@@ -29,7 +30,8 @@ pub(super) fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
     let project = ProjectPaths::new(&ctx.project_dir, &loaded.config);
     let id = sessions::select(&project, args.session.as_deref())?.id;
     let session = project.session(&id);
-    let with_transcript = roles_with_transcripts(&session)?;
+    let file = Transcript::of(args.raw);
+    let with_transcript = roles_with_transcripts(&session, file)?;
 
     let roles = match &args.role {
         Some(role) => {
@@ -48,13 +50,13 @@ pub(super) fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
     if roles.is_empty() && !args.follow {
         eprintln!(
             "session {id} has no transcripts yet (agents write {} when they start)",
-            session.transcript("<role>").display()
+            file.path(&session, "<role>").display()
         );
         return Ok(exit::SUCCESS);
     }
     if args.follow {
-        for r in roles.iter().filter(|r| !session.transcript(r).exists()) {
-            eprintln!("waiting for {} ...", session.transcript(r).display());
+        for r in roles.iter().filter(|r| !file.path(&session, r).exists()) {
+            eprintln!("waiting for {} ...", file.path(&session, r).display());
         }
     }
 
@@ -63,7 +65,7 @@ pub(super) fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let mut tails: Vec<Tail> = roles
         .iter()
-        .map(|r| Tail::new(r, session.transcript(r)))
+        .map(|r| Tail::new(r, file.path(&session, r)))
         .collect();
     let result = (|| -> std::io::Result<()> {
         for (i, t) in tails.iter_mut().enumerate() {
@@ -78,9 +80,9 @@ pub(super) fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8> {
             std::thread::sleep(POLL);
             if prefixed {
                 // Agents that start later get their transcript followed too.
-                for r in roles_with_transcripts(&session).unwrap_or_default() {
+                for r in roles_with_transcripts(&session, file).unwrap_or_default() {
                     if !tails.iter().any(|t| t.role == r) {
-                        let path = session.transcript(&r);
+                        let path = file.path(&session, &r);
                         tails.push(Tail::new(&r, path));
                     }
                 }
@@ -194,8 +196,34 @@ impl Tail {
     }
 }
 
+/// Which of an agent's logs is shown.
+#[derive(Clone, Copy, Debug)]
+enum Transcript {
+    /// What the pane showed, without colour.
+    Readable,
+    /// The model's replies as they came.
+    Raw,
+}
+
+impl Transcript {
+    fn of(raw: bool) -> Self {
+        if raw {
+            Transcript::Raw
+        } else {
+            Transcript::Readable
+        }
+    }
+
+    fn path(self, session: &SessionPaths, role: &str) -> PathBuf {
+        match self {
+            Transcript::Readable => session.transcript(role),
+            Transcript::Raw => session.raw_transcript(role),
+        }
+    }
+}
+
 /// Roles with a transcript file in the session, sorted by name.
-fn roles_with_transcripts(session: &SessionPaths) -> Result<Vec<String>> {
+fn roles_with_transcripts(session: &SessionPaths, file: Transcript) -> Result<Vec<String>> {
     let agents = session.dir.join("agents");
     let entries = match std::fs::read_dir(&agents) {
         Ok(e) => e,
@@ -205,7 +233,7 @@ fn roles_with_transcripts(session: &SessionPaths) -> Result<Vec<String>> {
     let mut roles: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|r| session.transcript(r).is_file())
+        .filter(|r| file.path(session, r).is_file())
         .collect();
     roles.sort();
     Ok(roles)
