@@ -72,6 +72,9 @@ pub enum Command {
     Wait(WaitArgs),
     /// Run the deliverable validators on an existing `.agentmux/` directory.
     Validate(ValidateArgs),
+    /// Write `.agentmux/report.html`: the documents with their diagrams drawn, the feedback
+    /// ledger, the revisions, the traceability matrix and the figures, in one offline page.
+    Report(ReportArgs),
     /// Check the LLM endpoint (or local model), tmux and the terminal, and print fixes.
     Doctor(DoctorArgs),
     /// Inspect the configuration.
@@ -156,6 +159,15 @@ pub struct LogsArgs {
     /// Session id (default: the project's latest session).
     #[arg(long)]
     pub session: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReportArgs {
+    /// Session id (default: the project's latest session).
+    pub session: Option<String>,
+    /// Open the report in the default browser (xdg-open) once written.
+    #[arg(long)]
+    pub open: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

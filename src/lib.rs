@@ -7,7 +7,7 @@
 //! - [`supervisor`]: the loop that drives a session; [`agent`]: the stateless worker of a pane.
 //! - [`transport`]: task/result files; [`intake`]: the PRD and the codebase digest.
 //! - [`baseline`]: the commit and cited files a session's specs are written against.
-//! - [`dashboard`]: the supervisor pane's live view.
+//! - [`dashboard`]: the supervisor pane's live view; [`report`]: `.agentmux/report.html`.
 
 // A dependency no code uses is an error (dev-dependencies are checked by the test builds' use).
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
@@ -23,6 +23,7 @@ mod journal;
 mod localtime;
 mod logging;
 mod paths;
+mod report;
 mod roles;
 mod runtime;
 mod supervisor;

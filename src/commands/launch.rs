@@ -539,9 +539,10 @@ pub(crate) fn supervise(ctx: &Ctx, args: &SuperviseArgs) -> Result<u8> {
         let roles = sup.ctx.roles.enabled_names();
         let (dash_paths, stages, dash_cfg) = (paths.clone(), sup.ctx.plan.stages.clone(), cfg.clone());
         let specs = project.specs.display().to_string();
+        let report = crate::report::path(&project).display().to_string();
         sup.view = Box::new(crate::supervisor::view::LazyView::new(
             Box::new(move || {
-                crate::supervisor::view::DashboardView::new(dash_paths, roles, stages, &dash_cfg, specs)
+                crate::supervisor::view::DashboardView::new(dash_paths, roles, stages, &dash_cfg, specs, report)
                     .map(|v| Box::new(v) as Box<dyn crate::supervisor::run::View>)
             }),
             Box::new(crate::supervisor::view::LineView::new(false)),

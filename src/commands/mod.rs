@@ -9,6 +9,7 @@ mod init;
 pub(crate) mod launch;
 mod logs;
 mod profiles;
+mod report;
 pub(crate) mod sessions;
 mod status;
 mod stop;
@@ -79,6 +80,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Approve(args) => control_cmds::approve(&ctx, &args),
         Command::Wait(args) => status::wait(&ctx, &args),
         Command::Validate(args) => validate::run(&ctx, &args),
+        Command::Report(args) => report::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Supervise(args) => launch::supervise(&ctx, &args),
         Command::Agent(args) => agent::run(&ctx, &args),

@@ -137,8 +137,12 @@ pub(super) fn banner(
             } else {
                 format!(", specs in {}", live.specs_dir)
             };
+            let mut lines = vec![format!(" COMPLETED: {n} deliverables written{where_}")];
+            if !live.report.is_empty() {
+                lines.push(format!(" report: {}", live.report));
+            }
             (
-                vec![format!(" COMPLETED: {n} deliverables written{where_}")],
+                lines,
                 Style::new()
                     .fg(Color::Black)
                     .bg(Color::Green)

@@ -46,6 +46,8 @@ pub struct Live {
     pub max_total_tokens: Option<u64>,
     /// Where the deliverables go, as shown to the user (e.g. `.agentmux/specs`).
     pub specs_dir: String,
+    /// Where the HTML report is written when the session completes (empty: not offered).
+    pub report: String,
 }
 
 /// What one agent is doing.

@@ -629,6 +629,7 @@ mod tests {
             budget_usd: None,
             max_total_tokens: None,
             specs_dir: String::new(),
+            report: String::new(),
         };
         let text = |width| {
             agents(&s, &live, width).lines[0]

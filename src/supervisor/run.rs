@@ -252,10 +252,19 @@ impl Supervisor {
 
     fn finish(&mut self) -> Result<SessionStatus> {
         self.record_durable(Event::Completed)?;
+        // The report reads the journal just made durable; a report that cannot be written does
+        // not fail a finished session (`agentmux report` writes it again).
+        let report = match crate::report::write(&self.ctx.project, &self.ctx.paths) {
+            Ok(p) => format!("; report: {}", p.display()),
+            Err(e) => {
+                tracing::warn!("cannot write the report: {e}");
+                String::new()
+            }
+        };
         self.view.render(&self.state, &self.live);
         self.host.shutdown();
         let msg = format!(
-            "completed: {} design documents in {}",
+            "completed: {} design documents in {}{report}",
             self.state.design_docs.len(),
             self.ctx.project.specs.display()
         );

@@ -107,6 +107,7 @@ pub(crate) struct DashboardView {
     budget_usd: Option<f64>,
     max_total_tokens: Option<u64>,
     specs_dir: String,
+    report: String,
     started: Instant,
 }
 
@@ -118,6 +119,7 @@ impl DashboardView {
         stages: Vec<Stage>,
         cfg: &crate::config::Config,
         specs_dir: String,
+        report: String,
     ) -> Option<Self> {
         let dash = Dashboard::new().ok()?;
         Some(Self {
@@ -129,6 +131,7 @@ impl DashboardView {
             budget_usd: cfg.llm.budget_usd,
             max_total_tokens: cfg.llm.max_total_tokens,
             specs_dir,
+            report,
             started: Instant::now(),
         })
     }
@@ -145,6 +148,7 @@ impl View for DashboardView {
             budget_usd: self.budget_usd,
             max_total_tokens: self.max_total_tokens,
             specs_dir: self.specs_dir.clone(),
+            report: self.report.clone(),
         };
         if let Err(e) = self.dash.render(state, &dl, &self.stages) {
             tracing::warn!("dashboard: {e}");

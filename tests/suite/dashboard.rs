@@ -361,6 +361,7 @@ fn live(secs: u64, agents: Vec<AgentLive>) -> Live {
         budget_usd: None,
         max_total_tokens: None,
         specs_dir: ".agentmux/specs".into(),
+        report: ".agentmux/report.html".into(),
     }
 }
 

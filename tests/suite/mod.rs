@@ -19,6 +19,7 @@ mod parts;
 mod profile;
 mod recovery;
 mod reliability;
+mod report;
 mod session;
 pub(crate) mod support;
 mod tmux;
