@@ -15,6 +15,7 @@ mod local_model;
 mod local_session;
 mod logs;
 mod model_rule;
+mod panes;
 mod parts;
 mod profile;
 mod recovery;
