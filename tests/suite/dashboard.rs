@@ -506,6 +506,7 @@ fn completed_session() {
     assert!(out.contains("COMPLETED"));
     assert!(out.contains("Stages 6/6"));
     assert!(out.contains("design docs 3/3"));
+    assert!(out.contains("report: .agentmux/report.html"), "{out}");
 }
 
 #[test]
