@@ -637,11 +637,9 @@ impl Display {
             let _ = self.out.write_all(styled.as_bytes());
             let _ = self.out.flush();
         }
-        if !plain.is_empty() {
-            if let Some(t) = &mut self.transcript {
-                let _ = t.write_all(plain.as_bytes());
-                let _ = t.flush();
-            }
+        if let (Some(t), false) = (&mut self.transcript, plain.is_empty()) {
+            let _ = t.write_all(plain.as_bytes());
+            let _ = t.flush();
         }
         let raw = raw.unwrap_or(plain);
         if let (Some(r), false) = (&mut self.raw, raw.is_empty()) {

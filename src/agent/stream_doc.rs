@@ -398,12 +398,12 @@ impl StreamDoc {
     fn open(&mut self, c: char) {
         if self.in_array() {
             self.element_start(c == '{');
-        } else if let Some((key, depth)) = self.current_key() {
-            if depth > 1 {
-                let label = self.titles.title(key);
-                self.out.push(Piece::Break);
-                self.text(Style::Label, format!("{label}:"));
-            }
+        } else if let Some((key, depth)) = self.current_key()
+            && depth > 1
+        {
+            let label = self.titles.title(key);
+            self.out.push(Piece::Break);
+            self.text(Style::Label, format!("{label}:"));
         }
         let key = self.current_key().map(|(k, _)| k.to_string());
         if c == '{' {

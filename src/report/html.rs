@@ -179,10 +179,10 @@ pub(crate) fn page(input: &Input<'_>) -> String {
         (Some(a), Some(b)) => format_secs(b.duration_since(a).as_secs_f64()),
         _ => "–".into(),
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<header><h1>{project}</h1><div class=\"meta\">session {} · {} · {} · {} tokens{} · ${:.4} · \
-         generated {} · diagrams by Mermaid {}</div></header>\n",
+         generated {} · diagrams by Mermaid {}</div></header>",
         escape(&st.session_id),
         escape(st.status().as_str()),
         duration,

@@ -2,6 +2,7 @@
 
 mod agent;
 mod bench_context;
+mod bench_report;
 mod bench_session;
 mod bench_tmux;
 mod citations;
