@@ -72,8 +72,12 @@ pub enum Command {
     Wait(WaitArgs),
     /// Run the deliverable validators on an existing `.agentmux/` directory.
     Validate(ValidateArgs),
-    /// Write `.agentmux/report.html`: the documents with their diagrams drawn, the feedback
-    /// ledger, the revisions, the traceability matrix and the figures, in one offline page.
+    /// Write `.agentmux/report.html`: the session in one offline page, diagrams drawn.
+    ///
+    /// Every document with its Mermaid diagrams drawn, the feedback ledger (filterable by
+    /// category, status and author), the revision history, the traceability matrix (PRD item x
+    /// design document, gaps marked) and the figures (time, tokens, cost per stage and role).
+    /// The page loads nothing from the network. A completed session writes it too.
     Report(ReportArgs),
     /// Check the LLM endpoint (or local model), tmux and the terminal, and print fixes.
     Doctor(DoctorArgs),
