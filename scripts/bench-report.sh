@@ -4,7 +4,9 @@
 # draw every Mermaid diagram (median of 5 runs of `chromium --headless --dump-dom` with a virtual
 # time budget, which ends when the page is idle; "render" is that minus the same for a blank
 # page, i.e. without the browser's start-up). Prints the figures for BENCHMARKS.md's report
-# section. Needs `chromium` (apt-get install chromium). Nothing is asserted about time.
+# section, and writes that section (between its `report` markers; scripts/bench.sh keeps it when
+# it rewrites the file). Needs `chromium` (apt-get install chromium). Nothing is asserted about
+# time.
 #
 # Usage: scripts/bench-report.sh
 set -euo pipefail
@@ -14,4 +16,41 @@ out=$(nice -n 19 cargo test -j 1 --locked --test all bench_report -- --include-i
   || { echo "$out" >&2; exit 1; }
 line=$(grep -o 'REPORT-BENCH .*' <<<"$out" | sed 's/^REPORT-BENCH //')
 echo "$line"
-echo "chromium $(chromium --version 2>/dev/null | head -1); $(nproc) cores"
+field() { grep -o "$1=[0-9]*" <<<"$line" | cut -d= -f2; }
+bytes=$(field bytes)
+block=$(cat <<BLOCK
+<!-- report:begin (written by scripts/bench-report.sh) -->
+## HTML report (\`agentmux report\`)
+
+The report of a session with six design documents (plus the PRD, options, proposal and plan:
+$(field documents) documents, $(field diagrams) Mermaid diagrams) on the fake model, opened with
+\`chromium --headless --dump-dom\` and a virtual-time budget (the run ends once the page is idle,
+every diagram drawn); median of 5 runs, against the same for a blank page (the browser's start).
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD), $(chromium --version 2>/dev/null | head -1),
+$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine; the build of other work ran beside it).
+
+| figure | measured | target |
+|---|---|---|
+| file size | $((bytes / 1024)) KiB ($bytes bytes; the embedded Mermaid 11 build is 3,489 KiB of it) | < 5 MB |
+| load and draw every diagram (report run minus blank run) | $(field render_ms) ms | < 3 s |
+| whole \`chromium\` run on the report / on a blank page | $(field chromium_ms) ms / $(field blank_ms) ms | |
+
+\`\`\`sh
+scripts/bench-report.sh   # cargo test --test all bench_report -- --include-ignored --nocapture
+\`\`\`
+<!-- report:end -->
+BLOCK
+)
+out=BENCHMARKS.md
+if grep -q '<!-- report:begin' "$out"; then
+  python3 - "$out" "$block" <<'PY'
+import re, sys
+path, block = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = re.sub(r"<!-- report:begin.*?<!-- report:end -->", lambda _: block, text, flags=re.S)
+open(path, "w").write(text)
+PY
+else
+  printf '\n%s\n' "$block" >>"$out"
+fi
+echo "wrote the report section of $out" >&2

@@ -133,11 +133,12 @@ fi
 
 # Before the file is rewritten: writing BENCHMARKS.md would itself count as a local change.
 dirty=$(git diff --quiet || echo ' (with local changes)')
-# The build times (scripts/bench-build.sh) and the context figures (scripts/bench-context.sh) are
-# measured by their own scripts; they are kept as they are.
+# The build times (scripts/bench-build.sh), the context figures (scripts/bench-context.sh) and the
+# report's (scripts/bench-report.sh) are measured by their own scripts; they are kept as they are.
 build_block=$(sed -n '/<!-- build:begin/,/<!-- build:end -->/p' "$out" 2>/dev/null || true)
 context_block=$(sed -n '/<!-- context:begin/,/<!-- context:end -->/p' "$out" 2>/dev/null || true)
 index_block=$(sed -n '/<!-- index:begin/,/<!-- index:end -->/p' "$out" 2>/dev/null || true)
+report_block=$(sed -n '/<!-- report:begin/,/<!-- report:end -->/p' "$out" 2>/dev/null || true)
 {
   echo "# Benchmarks"
   echo
@@ -236,6 +237,10 @@ index_block=$(sed -n '/<!-- index:begin/,/<!-- index:end -->/p' "$out" 2>/dev/nu
   if [[ -n $context_block ]]; then
     echo
     echo "$context_block"
+  fi
+  if [[ -n $report_block ]]; then
+    echo
+    echo "$report_block"
   fi
   if [[ -n $build_block ]]; then
     echo
