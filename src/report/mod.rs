@@ -217,3 +217,109 @@ fn stage_times(records: &[protocol::JournalRecord]) -> Vec<StageTime> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PRD: &str = "# PRD\n\n## Objectives\n\n- **O1**: Shorten links.\n- **O2**: Count clicks.\n\n\
+                       ## Functional Requirements\n\n- **FR-1**: Redirect in under 50 ms.\n";
+
+    #[test]
+    fn the_matrix_has_every_item_the_manifests_cells_in_both_forms_and_the_gaps() {
+        let state = SessionState::default();
+        // Keyed by item, as agentmux writes it.
+        let by_item = json!({
+            "selected_docs": ["api_design.md", "stats_design.md"],
+            "traceability": {"O1": ["api_design.md"], "FR-1": ["api_design.md", "stats_design.md"]}
+        });
+        let t = trace(PRD, &state, &by_item);
+        let keys: Vec<&str> = t.items.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["O1", "O2", "FR-1"]);
+        assert_eq!(t.docs, ["api_design.md", "stats_design.md"]);
+        assert_eq!(t.gaps, ["O2"]);
+        assert!(t.cells.contains(&("FR-1".into(), "stats_design.md".into())));
+        // Keyed by document, as other seed-004 tools write it: the same cells.
+        let by_doc = json!({
+            "selected_docs": ["api_design.md", "stats_design.md"],
+            "traceability": {"api_design.md": ["O1", "FR-1"], "stats_design.md": ["FR-1"]}
+        });
+        let t2 = trace(PRD, &state, &by_doc);
+        let mut a = t.cells.clone();
+        let mut b = t2.cells.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(t2.gaps, ["O2"]);
+
+        let input = Input {
+            project_name: "<p>".into(),
+            state: &state,
+            docs: vec![],
+            trace: Some(t),
+            stage_times: vec![],
+            generated: Timestamp::UNIX_EPOCH,
+        };
+        let page = html::page(&input);
+        assert!(page.contains("<title>agentmux report: &lt;p&gt;</title>"));
+        assert!(
+            page.contains("3 PRD items, 2 design documents, 1 gaps"),
+            "matrix summary"
+        );
+        let gap_row = page
+            .lines()
+            .find(|l| l.contains("<strong>O2</strong>") || l.contains(">O2"))
+            .expect("the O2 row");
+        assert!(
+            gap_row.contains("class=\"gap\"") && gap_row.contains("gap</td>"),
+            "{gap_row}"
+        );
+    }
+
+    #[test]
+    fn stage_times_run_from_entering_a_stage_to_the_next_and_skip_paused_time() {
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let rec = |seq, s, event| protocol::JournalRecord {
+            seq,
+            at: at(s),
+            event,
+        };
+        let records = vec![
+            rec(
+                1,
+                0,
+                Event::StageEntered {
+                    stage: Stage::Options,
+                },
+            ),
+            rec(2, 10, Event::Paused { reason: "x".into() }),
+            rec(
+                3,
+                100,
+                Event::StageEntered {
+                    stage: Stage::Options,
+                },
+            ),
+            rec(
+                4,
+                105,
+                Event::StageCompleted {
+                    stage: Stage::Options,
+                },
+            ),
+            rec(
+                5,
+                105,
+                Event::StageEntered {
+                    stage: Stage::Proposal,
+                },
+            ),
+            rec(6, 125, Event::Completed),
+        ];
+        let t = stage_times(&records);
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].stage, t[0].secs), (Stage::Options, 15.0));
+        assert_eq!((t[1].stage, t[1].secs), (Stage::Proposal, 20.0));
+    }
+}

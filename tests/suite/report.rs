@@ -210,6 +210,22 @@ fn a_completed_session_writes_a_report_that_draws_every_diagram_filters_and_stay
         assert!(html.contains(&format!("<td>{id}</td>")), "ledger row {id}");
     }
 
+    // The figures per stage and role, the revisions and the matrix, from the journal and manifest.
+    let figures = &html[html.find("id=\"figures\"").expect("figures")..];
+    for row in [
+        "<tr><td>options</td>",
+        "<tr><td>design_docs</td>",
+        "<tr><td>architect</td>",
+        "<tr><td>code-reviewer</td>",
+    ] {
+        assert!(figures.contains(row), "{row} in the figures");
+    }
+    assert!(html.contains("id=\"revisions\"") && !html.contains("No revision yet"));
+    assert!(
+        html.contains(" PRD items, 2 design documents, "),
+        "the traceability matrix"
+    );
+
     let Some(browser) = chromium() else { return };
     let work = tempfile::tempdir().unwrap();
     // The checks can fail: a page that logs an error and fetches an image is caught by both.
