@@ -956,6 +956,42 @@ mod tests {
     }
 
     #[test]
+    fn a_pane_narrowed_mid_answer_wraps_what_follows_to_the_new_width_and_no_colour_is_plain() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let width = Arc::new(AtomicUsize::new(80));
+        let w = width.clone();
+        let pane = Buf::default();
+        let mut d = Display::new(
+            "architect",
+            false,
+            Box::new(pane.clone()),
+            None,
+            Box::new(move || w.load(Ordering::SeqCst)),
+        );
+        let mut t = task("t", "Draft");
+        t.output = OutputSpec::Json {
+            name: "options".into(),
+            schema: serde_json::json!({"properties": {"summary": {}, "comparison": {}}}),
+        };
+        let s = d.begin(&t);
+        let words = "word ".repeat(40);
+        let reply = format!(r#"{{"summary": "{words}", "comparison": "{words}"}}"#);
+        let (first, second) = reply.split_at(reply.find("\"comparison\"").unwrap());
+        d.token(s, first, false);
+        width.store(40, Ordering::SeqCst);
+        d.token(s, second, false);
+        d.finish(s, Some(&done(9)));
+        let shown = pane.text();
+        assert!(!shown.contains('\x1b'), "no colour: {shown}");
+        let after = &shown[shown.find("Option Comparison").expect(&shown)..];
+        for line in after.lines() {
+            assert!(line.chars().count() <= 40, "{line:?} in\n{after}");
+        }
+        let before = &shown[..shown.find("Option Comparison").unwrap()];
+        assert!(before.lines().any(|l| l.chars().count() > 40), "{before}");
+    }
+
+    #[test]
     fn tool_calls_get_a_line_each_and_a_retry_keeps_them() {
         let (mut d, _pane, transcript) = display(false);
         let a = d.begin(&task("a", "Draft A"));
