@@ -556,6 +556,7 @@ impl Display {
                     } else {
                         format!("{index}")
                     };
+                    // Streamed chunks: OpenAI-compatible servers send one token a chunk.
                     let rate = if secs > 0.0 {
                         chunks as f64 / secs
                     } else {
