@@ -214,6 +214,8 @@ pub(crate) struct StreamDoc {
     /// A high surrogate waiting for its low half.
     surrogate: Option<u32>,
     scalar: String,
+    /// Outside the value, in a code fence's line.
+    fence: bool,
     out: Vec<Piece>,
 }
 
@@ -231,6 +233,7 @@ impl StreamDoc {
             held: String::new(),
             surrogate: None,
             scalar: String::new(),
+            fence: false,
             out: Vec::new(),
         }
     }
@@ -269,11 +272,14 @@ impl StreamDoc {
             Lex::Raw => self.text(Style::Plain, c),
             Lex::Outside => match c {
                 '{' | '[' => {
+                    self.fence = false;
                     self.lex = Lex::Between;
                     self.open(c);
                 }
-                // Code fences around the JSON are noise.
-                '`' => {}
+                // A code fence around the JSON (```json) is noise: its line is dropped.
+                '`' => self.fence = true,
+                '\n' if self.fence => self.fence = false,
+                _ if self.fence => {}
                 c => self.text(Style::Plain, c),
             },
             Lex::Str { key } => match c {
@@ -700,6 +706,15 @@ mod tests {
         assert_eq!(s, "Let me look first.");
         let (_, s) = whole("options", "{\"summary\": \"ok\" ???");
         assert!(s.ends_with("ok\n???"), "{s}");
+    }
+
+    #[test]
+    fn a_code_fence_around_the_json_is_dropped() {
+        let (_, s) = whole(
+            "options",
+            "Here it is:\n```json\n{\"summary\": \"ok\"}\n```\nDone.",
+        );
+        assert_eq!(s, "Here it is:\n## Title and Summary (1/3)\nok\n\nDone.");
     }
 
     #[test]
