@@ -252,15 +252,7 @@ impl Supervisor {
 
     fn finish(&mut self) -> Result<SessionStatus> {
         self.record_durable(Event::Completed)?;
-        // The report reads the journal just made durable; a report that cannot be written does
-        // not fail a finished session (`agentmux report` writes it again).
-        let report = match crate::report::write(&self.ctx.project, &self.ctx.paths) {
-            Ok(p) => format!("; report: {}", p.display()),
-            Err(e) => {
-                tracing::warn!("cannot write the report: {e}");
-                String::new()
-            }
-        };
+        let report = self.write_report();
         self.view.render(&self.state, &self.live);
         self.host.shutdown();
         let msg = format!(
@@ -341,10 +333,24 @@ impl Supervisor {
         self.record_durable(Event::Failed {
             reason: reason.clone(),
         })?;
+        let report = self.write_report();
         self.view.render(&self.state, &self.live);
-        self.view.message(&format!("failed: {reason}"));
+        self.view.message(&format!("failed: {reason}{report}"));
         self.notify(Occasion::Failed, &reason);
         Ok(SessionStatus::Failed)
+    }
+
+    /// Writes `.agentmux/report.html` at the end of the session; `; report: PATH` for the last
+    /// message. It reads the journal just made durable; a report that cannot be written does not
+    /// fail the session (`agentmux report` writes it again).
+    fn write_report(&self) -> String {
+        match crate::report::write(&self.ctx.project, &self.ctx.paths) {
+            Ok(p) => format!("; report: {}", p.display()),
+            Err(e) => {
+                tracing::warn!("cannot write the report: {e}");
+                String::new()
+            }
+        }
     }
 
     /// Journals an event and folds it into the state. The files written so far (artifacts,

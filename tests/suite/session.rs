@@ -340,6 +340,10 @@ fn a_broken_template_override_fails_the_session_naming_the_file() {
             .iter()
             .any(|e| e["type"] == "artifact_accepted")
     );
+    // A failed session still ends with its report, saying so.
+    let report = rig.read(".agentmux/report.html");
+    assert!(report.contains(" · failed · "), "the report's status");
+    assert!(stderr.contains("report: "), "{stderr}");
 }
 
 #[test]
