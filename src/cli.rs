@@ -77,7 +77,7 @@ pub enum Command {
     /// Every document with its Mermaid diagrams drawn, the feedback ledger (filterable by
     /// category, status and author), the revision history, the traceability matrix (PRD item x
     /// design document, gaps marked) and the figures (time, tokens, cost per stage and role).
-    /// The page loads nothing from the network. A completed session writes it too.
+    /// The page loads nothing from the network. A session writes it too when it ends.
     Report(ReportArgs),
     /// Check the LLM endpoint (or local model), tmux and the terminal, and print fixes.
     Doctor(DoctorArgs),
