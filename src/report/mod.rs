@@ -3,9 +3,9 @@
 //! The documents with their Mermaid diagrams drawn, the feedback ledger as a filterable table,
 //! the revision history, the traceability matrix (PRD item x design document, gaps marked) and
 //! the session's figures (time, tokens, cost per stage and role). Written by `agentmux report`
-//! and when a session ends (completed or failed). The page works offline and makes no network request: the
-//! pinned Mermaid build is embedded ([`assets`]) and a Content-Security-Policy forbids any
-//! other source. Everything a model wrote is escaped ([`html`]).
+//! and when a session ends (completed or failed). The page works offline and makes no network
+//! request: the pinned Mermaid build is embedded ([`assets`]) and a Content-Security-Policy
+//! forbids any other source. Everything a model wrote is escaped ([`html`]).
 //!
 //! This module gathers the data from the session's journal and the deliverables on disk;
 //! [`html`] turns it into the page (pure, so tests render it without a session).
