@@ -285,3 +285,31 @@ fn a_completed_session_writes_a_report_that_draws_every_diagram_filters_and_stay
     let png = screenshot(&browser, &page, work.path(), "report.png");
     eprintln!("screenshot: {}", png.display());
 }
+
+#[test]
+fn report_without_a_session_says_how_to_start_one_and_an_unknown_session_is_refused() {
+    use super::support::{AgentmuxCmd as _, Project};
+    use predicates::prelude::*;
+    let p = Project::new();
+    p.cmd()
+        .arg("report")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no session in"))
+        .stderr(predicate::str::contains("agentmux start"));
+    super::logs::session(&p, "20261122-031500-ab12", "2026-11-22T03:15:00Z");
+    p.cmd()
+        .args(["report", "20261122-999999-zz99"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("20261122-999999-zz99"));
+    // A session that has written nothing yet still gets a page that says so.
+    p.cmd()
+        .arg("report")
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with("report.html\n"));
+    let html = std::fs::read_to_string(p.path().join(".agentmux/report.html")).unwrap();
+    assert!(html.contains("No document has been written yet."));
+    assert!(html.contains("No manifest and PRD to trace yet."));
+}
