@@ -367,7 +367,7 @@ impl Display {
         s.text.push_str(&format!("{line}\n"));
         s.part_start = s.text.len();
         if let Some(d) = &mut s.doc {
-            d.restart();
+            d.next_reply();
         }
         if self.focus == Some(slot.0) {
             self.break_line();
@@ -483,7 +483,7 @@ impl Display {
     /// Shows a task's text again from its start (the layout starts over).
     fn replay(&mut self, id: u64, text: &str) {
         if let Some(d) = self.slots.get_mut(&id).and_then(|s| s.doc.as_mut()) {
-            d.restart();
+            d.reset();
         }
         self.stream(id, text);
     }

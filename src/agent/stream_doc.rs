@@ -205,6 +205,8 @@ pub(crate) struct StreamDoc {
     total: usize,
     /// Top-level sections seen.
     index: usize,
+    /// Sections seen before the current reply (a task answered in parts).
+    base: usize,
     lex: Lex,
     stack: Vec<Frame>,
     /// Object-key position: the next string is a key.
@@ -226,6 +228,7 @@ impl StreamDoc {
             titles,
             total,
             index: 0,
+            base: 0,
             lex: Lex::Outside,
             stack: Vec::new(),
             expect_key: false,
@@ -238,9 +241,26 @@ impl StreamDoc {
         }
     }
 
-    /// Starts again on a new reply (a retry, the next part of a task answered in parts).
-    pub(crate) fn restart(&mut self) {
+    /// Starts the whole answer again (it is shown again from its start).
+    pub(crate) fn reset(&mut self) {
         *self = StreamDoc::new(self.titles.clone(), self.total);
+    }
+
+    /// The current reply is void (a retry): starts it again, its sections counted again.
+    pub(crate) fn restart(&mut self) {
+        let base = self.base;
+        self.reset();
+        self.base = base;
+        self.index = base;
+    }
+
+    /// A new reply follows (the next part of a task answered in parts, the answer after a tool
+    /// call): the parser starts again, the sections go on counting.
+    pub(crate) fn next_reply(&mut self) {
+        let index = self.index;
+        self.reset();
+        self.base = index;
+        self.index = index;
     }
 
     /// Feeds the next piece of the reply; returns what to show.
@@ -706,6 +726,22 @@ mod tests {
         assert_eq!(s, "Let me look first.");
         let (_, s) = whole("options", "{\"summary\": \"ok\" ???");
         assert!(s.ends_with("ok\n???"), "{s}");
+    }
+
+    #[test]
+    fn parts_count_on_and_a_retry_counts_its_part_again() {
+        let mut d = doc("options");
+        let p1 = plain(&d.push(r#"{"summary": "a"}"#));
+        assert!(p1.contains("(1/3)"), "{p1}");
+        d.next_reply();
+        let lost = plain(&d.push(r#"{"options": ["#));
+        assert!(lost.contains("(2/3)"), "{lost}");
+        d.restart();
+        let p2 = plain(&d.push(r#"{"options": [], "comparison": "c"}"#));
+        assert!(p2.contains("Architecture Options (2/3)"), "{p2}");
+        assert!(p2.contains("Option Comparison and Decision (3/3)"), "{p2}");
+        d.reset();
+        assert!(plain(&d.push(r#"{"summary": "a"}"#)).contains("(1/3)"));
     }
 
     #[test]
