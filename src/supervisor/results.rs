@@ -755,6 +755,11 @@ fn dispositions(
                         .as_ref()
                         .map(|c| c.trim().to_string())
                         .filter(|c| !c.is_empty()),
+                    acknowledgement: d
+                        .acknowledgement
+                        .as_ref()
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty()),
                     round: rec.round,
                 });
             }
@@ -799,6 +804,14 @@ fn revision_entry(
             out.revision.changes.clone()
         },
         rationale: out.revision.rationale.trim().to_string(),
+        acknowledgements: dispositions
+            .iter()
+            .filter_map(|d| {
+                d.acknowledgement
+                    .as_ref()
+                    .map(|a| format!("{}: {a}", d.item_id))
+            })
+            .collect(),
     }
 }
 

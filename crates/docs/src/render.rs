@@ -419,6 +419,7 @@ pub(crate) mod tests {
                 "Section 6: | pipes".into(),
             ],
             rationale: "Bounded retries".into(),
+            acknowledgements: vec!["PE-r1-2: retries are unbounded".into()],
         });
         m.open_items.push(FeedbackItem {
             id: "CR-r2-1".into(),
@@ -432,7 +433,7 @@ pub(crate) mod tests {
         });
         let md = render(DocKind::Proposal, &fixture(DocKind::Proposal), &m, &tpl).unwrap();
         let appendix = section_text(&md, "Appendix").unwrap();
-        assert!(appendix.contains("| 2026-01-16 | principal-engineer | Section 13: added retry budget (PE-r1-2)<br>Section 6: \\| pipes | Bounded retries |"), "{appendix}");
+        assert!(appendix.contains("| 2026-01-16 | principal-engineer | Acknowledged: PE-r1-2: retries are unbounded<br>Section 13: added retry budget (PE-r1-2)<br>Section 6: \\| pipes | Bounded retries |"), "{appendix}");
         assert!(
             appendix.contains("| CR-r2-1 | important | API Design | Error format undefined |"),
             "{appendix}"

@@ -309,6 +309,7 @@ fn own_items(items: &[FeedbackItem]) -> Vec<(FeedbackItem, Option<Disposition>)>
             decision: protocol::Decision::Accepted,
             rationale: "Counts must exclude code that is never read.".into(),
             change: Some("Option A risks: drop script and style before counting".into()),
+            acknowledgement: None,
             round: 1,
         }),
     )]
