@@ -51,6 +51,20 @@ fn a_capable_session_renders_every_structure_the_coverage_table_claims() {
     let ledger: Value = serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap();
     findings.extend(check_acknowledged(&ledger).iter().map(|f| f.to_string()));
     assert!(findings.is_empty(), "{findings:#?}");
+    // Every review item was answered and none reopened: the delivered proposal and design
+    // documents are Approved, the plan (not reviewed) stays in Review.
+    assert!(proposal.contains("\n**Status**: Approved\n"), "{proposal}");
+    for d in &docs {
+        assert!(
+            rig.read(&format!(".agentmux/specs/{d}"))
+                .contains("\n**Status**: Approved\n"),
+            "{d}"
+        );
+    }
+    assert!(
+        rig.read(".agentmux/implementation_plan.md")
+            .contains("\n**Status**: Review\n")
+    );
     // The acknowledgements reach the revision log and the feedback ledger.
     assert!(proposal.contains("Acknowledged: "), "{proposal}");
     assert!(

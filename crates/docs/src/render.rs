@@ -65,6 +65,12 @@ impl RenderMeta {
     }
 }
 
+/// The header status of a rendered document whose review is over (seed 001: Draft, Review,
+/// Approved): the first `**Status**: Review` line becomes `**Status**: Approved`.
+pub fn approved(md: &str) -> String {
+    md.replacen("\n**Status**: Review\n", "\n**Status**: Approved\n", 1)
+}
+
 /// Renders a document. The error lists every problem found (missing sections, wrong shapes,
 /// counts outside the seed's limits), each naming its section.
 pub fn render(
@@ -405,6 +411,25 @@ pub(crate) mod tests {
         doc["comparison"]["recommended"] = json!("D");
         let err = render(DocKind::Options, &doc, &meta(), &tpl).unwrap_err();
         assert!(err[0].contains("`D` is not one of A, B, C"), "{err:?}");
+    }
+
+    #[test]
+    fn an_approved_document_says_so_in_its_header_only() {
+        let tpl = Templates::builtin().unwrap();
+        let md = render(
+            DocKind::Proposal,
+            &fixture(DocKind::Proposal),
+            &meta(),
+            &tpl,
+        )
+        .unwrap();
+        assert!(md.contains("\n**Status**: Review\n"), "{md}");
+        let done = approved(&md);
+        assert!(done.contains("\n**Status**: Approved\n"));
+        assert_eq!(
+            done.matches("Approved").count(),
+            md.matches("Approved").count() + 1
+        );
     }
 
     #[test]
