@@ -416,13 +416,9 @@ pub(crate) mod tests {
     #[test]
     fn an_approved_document_says_so_in_its_header_only() {
         let tpl = Templates::builtin().unwrap();
-        let md = render(
-            DocKind::Proposal,
-            &fixture(DocKind::Proposal),
-            &meta(),
-            &tpl,
-        )
-        .unwrap();
+        let mut m = meta();
+        m.status = "Review".into();
+        let md = render(DocKind::Proposal, &fixture(DocKind::Proposal), &m, &tpl).unwrap();
         assert!(md.contains("\n**Status**: Review\n"), "{md}");
         let done = approved(&md);
         assert!(done.contains("\n**Status**: Approved\n"));

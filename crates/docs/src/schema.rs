@@ -1124,6 +1124,35 @@ mod tests {
             .collect()
     }
 
+    /// The seeds' full depth is the capable profile's: the local schemas (and the grammar built
+    /// from them) keep their shapes, the remote ones carry every addition.
+    #[test]
+    fn the_seed_depth_reaches_the_remote_schemas_only() {
+        let ids = ["PE-r1-1".to_string()];
+        for (lim, want) in [
+            (SchemaLimits::local(), false),
+            (SchemaLimits::remote(), true),
+        ] {
+            let mut all = String::new();
+            for kind in DocKind::ALL {
+                let text = document_schema(kind, &lim).to_string();
+                for sec in sections().of(kind).iter().filter(|s| !s.depth.is_empty()) {
+                    assert_eq!(text.contains(&sec.depth), want, "{kind} {}", sec.key);
+                }
+                all.push_str(&text);
+            }
+            all.push_str(&integration_schema(DocKind::DesignDoc, &ids, &lim).to_string());
+            for key in [
+                "\"appendix\"",
+                "\"entry_criteria\"",
+                "\"deltas\"",
+                "\"acknowledgement\"",
+            ] {
+                assert_eq!(all.contains(key), want, "{key}");
+            }
+        }
+    }
+
     #[test]
     fn every_section_key_is_required_in_order() {
         for lim in [
