@@ -80,6 +80,13 @@ fn a_capable_session_renders_every_structure_the_coverage_table_claims() {
             .any(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == "re_review"),
         "no re-review"
     );
+    // The design documents get their re-review too, after the final review's integrations.
+    assert!(
+        journal.iter().any(|e| e["type"] == "task_dispatched"
+            && e["kind"]["kind"] == "re_review"
+            && e["stage"] == "final_review"),
+        "no re-review of the design documents"
+    );
     let position = |what: &str, role: &str| {
         journal
             .iter()

@@ -34,6 +34,9 @@ pub struct Plan {
     pub prd_needs_summary: bool,
     pub repair_attempts: u32,
     pub task_attempts: u32,
+    /// The final review re-reviews the design documents once after integrating blocking items
+    /// (seed 001's protocol, step 5): on a capable model; the bundled local model keeps one round.
+    pub design_doc_rereview: bool,
 }
 
 impl Plan {
@@ -77,6 +80,7 @@ impl Plan {
             prd_needs_summary,
             repair_attempts: cfg.workflow.repair_attempts,
             task_attempts: cfg.workflow.task_attempts.max(1),
+            design_doc_rereview: !local_model,
         }
     }
 
@@ -469,9 +473,29 @@ fn final_review(plan: &Plan, state: &SessionState) -> Eval {
     if let Eval::Pending(n) = group(plan, state, stage, &steps) {
         return Eval::Pending(n);
     }
-    leftovers(plan, state, stage, 0, |section| TaskKind::IntegrateDoc {
+    let kind_for = |section: &str| TaskKind::IntegrateDoc {
         file: doc_for_section(section, docs),
-    })
+    };
+    if let Eval::Pending(n) = leftovers(plan, state, stage, 0, kind_for) {
+        return Eval::Pending(n);
+    }
+    // One re-review round (2) by the reviewers whose blocking items round 1 integrated; what
+    // they reopen is integrated in the rounds after it.
+    let blocking = state
+        .stage_items(stage)
+        .any(|i| plan.blocking(i.item.category) && addressed_in(i, 1));
+    if !plan.design_doc_rereview || plan.review_rounds < 2 || !blocking {
+        return Eval::Done;
+    }
+    let reviewers = reviewers_to_recheck(plan, state, stage, 1);
+    let steps: Vec<_> = reviewers
+        .iter()
+        .map(|rv| (TaskKind::ReReview, 2, rv.as_str()))
+        .collect();
+    if let Eval::Pending(n) = group(plan, state, stage, &steps) {
+        return Eval::Pending(n);
+    }
+    leftovers(plan, state, stage, 2, kind_for)
 }
 
 /// The design document a final-review item is about: the one its section names, else the one
@@ -1085,6 +1109,31 @@ mod tests {
                 "review.r1.principal-engineer.a1",
                 "review.r1.code-reviewer.a1",
                 "integrate-api-design.r1.architect.a1",
+            ]
+        );
+    }
+
+    /// On a capable model, the reviewer whose blocking item the final review integrated checks
+    /// the revised design document once more (round 2); a reopened item is integrated again.
+    #[test]
+    fn a_capable_final_review_re_reviews_integrated_blocking_items() {
+        let mut d = Driver::new(plan_for(false, |_| {}));
+        d.raise.push((
+            Stage::FinalReview,
+            "principal-engineer",
+            1,
+            vec![Category::Important],
+        ));
+        d.reopen = vec![Category::Important];
+        assert_eq!(d.run(), Next::Finish);
+        assert_eq!(
+            d.tasks_of(Stage::FinalReview),
+            vec![
+                "review.r1.principal-engineer.a1",
+                "review.r1.code-reviewer.a1",
+                "integrate-api-design.r1.architect.a1",
+                "rereview.r2.principal-engineer.a1",
+                "integrate-api-design.r2.architect.a1",
             ]
         );
     }
