@@ -139,6 +139,7 @@ impl J {
                 decision,
                 rationale: "see the revised section".into(),
                 change: None,
+                acknowledgement: None,
                 round,
             },
         })

@@ -22,6 +22,7 @@ mod profile;
 mod recovery;
 mod reliability;
 mod report;
+mod seed_coverage;
 mod session;
 pub(crate) mod support;
 mod tmux;

@@ -81,6 +81,9 @@ pub fn ledger_md(state: &SessionState) -> String {
             out.push_str(&format!("**Suggestion:** {s}\n\n"));
         }
         for d in &i.dispositions {
+            if let Some(a) = &d.acknowledgement {
+                out.push_str(&format!("**Acknowledged (round {}):** {a}\n\n", d.round));
+            }
             out.push_str(&format!(
                 "**Disposition (round {}):** {:?}. {}{}\n\n",
                 d.round,

@@ -34,6 +34,9 @@ pub struct Plan {
     pub prd_needs_summary: bool,
     pub repair_attempts: u32,
     pub task_attempts: u32,
+    /// The final review re-reviews the design documents once after integrating blocking items
+    /// (seed 001's protocol, step 5): on a capable model; the bundled local model keeps one round.
+    pub design_doc_rereview: bool,
 }
 
 impl Plan {
@@ -77,6 +80,7 @@ impl Plan {
             prd_needs_summary,
             repair_attempts: cfg.workflow.repair_attempts,
             task_attempts: cfg.workflow.task_attempts.max(1),
+            design_doc_rereview: !local_model,
         }
     }
 
@@ -196,13 +200,15 @@ fn stage_next(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
             &|| review_loop(plan, state, stage),
             &|| gate(plan, state, stage),
         ]),
+        // Seed 002: the helpers run one after another in their configured order (data structures
+        // first, then idioms), so each one's prompt carries the contributions before it.
         Stage::Helpers => {
-            let steps: Vec<_> = plan
-                .helpers
-                .iter()
-                .map(|h| (TaskKind::Contribute, 0, h.as_str()))
-                .collect();
-            group(plan, state, stage, &steps)
+            for h in &plan.helpers {
+                if let Eval::Pending(n) = step(plan, state, stage, TaskKind::Contribute, 0, h) {
+                    return Eval::Pending(n);
+                }
+            }
+            Eval::Done
         }
         Stage::DesignDocs => seq([
             &|| step(plan, state, stage, TaskKind::Manifest, 0, author),
@@ -467,9 +473,29 @@ fn final_review(plan: &Plan, state: &SessionState) -> Eval {
     if let Eval::Pending(n) = group(plan, state, stage, &steps) {
         return Eval::Pending(n);
     }
-    leftovers(plan, state, stage, 0, |section| TaskKind::IntegrateDoc {
+    let kind_for = |section: &str| TaskKind::IntegrateDoc {
         file: doc_for_section(section, docs),
-    })
+    };
+    if let Eval::Pending(n) = leftovers(plan, state, stage, 0, kind_for) {
+        return Eval::Pending(n);
+    }
+    // One re-review round (2) by the reviewers whose blocking items round 1 integrated; what
+    // they reopen is integrated in the rounds after it.
+    let blocking = state
+        .stage_items(stage)
+        .any(|i| plan.blocking(i.item.category) && addressed_in(i, 1));
+    if !plan.design_doc_rereview || plan.review_rounds < 2 || !blocking {
+        return Eval::Done;
+    }
+    let reviewers = reviewers_to_recheck(plan, state, stage, 1);
+    let steps: Vec<_> = reviewers
+        .iter()
+        .map(|rv| (TaskKind::ReReview, 2, rv.as_str()))
+        .collect();
+    if let Eval::Pending(n) = group(plan, state, stage, &steps) {
+        return Eval::Pending(n);
+    }
+    leftovers(plan, state, stage, 2, kind_for)
 }
 
 /// The design document a final-review item is about: the one its section names, else the one
@@ -650,6 +676,7 @@ mod tests {
                                 decision: Decision::Accepted,
                                 rationale: "ok".into(),
                                 change: None,
+                                acknowledgement: None,
                                 round: t.round,
                             },
                         });
@@ -1086,8 +1113,33 @@ mod tests {
         );
     }
 
+    /// On a capable model, the reviewer whose blocking item the final review integrated checks
+    /// the revised design document once more (round 2); a reopened item is integrated again.
     #[test]
-    fn helpers_contribute_in_parallel_only_when_enabled() {
+    fn a_capable_final_review_re_reviews_integrated_blocking_items() {
+        let mut d = Driver::new(plan_for(false, |_| {}));
+        d.raise.push((
+            Stage::FinalReview,
+            "principal-engineer",
+            1,
+            vec![Category::Important],
+        ));
+        d.reopen = vec![Category::Important];
+        assert_eq!(d.run(), Next::Finish);
+        assert_eq!(
+            d.tasks_of(Stage::FinalReview),
+            vec![
+                "review.r1.principal-engineer.a1",
+                "review.r1.code-reviewer.a1",
+                "integrate-api-design.r1.architect.a1",
+                "rereview.r2.principal-engineer.a1",
+                "integrate-api-design.r2.architect.a1",
+            ]
+        );
+    }
+
+    #[test]
+    fn helpers_contribute_in_sequence_only_when_enabled() {
         let cfg = Config::default();
         let plan = Plan::new(
             &cfg,
@@ -1100,7 +1152,23 @@ mod tests {
         );
         assert!(plan.stages.contains(&Stage::Helpers));
         let mut d = Driver::new(plan);
-        d.run();
+        // Each helper's task is dispatched alone, after the one before it completed.
+        loop {
+            match next(&d.plan, &d.state) {
+                Next::EnterStage(s) => d.apply(Event::StageEntered { stage: s }),
+                Next::CompleteStage(s) => d.apply(Event::StageCompleted { stage: s }),
+                Next::Dispatch(tasks) => {
+                    if tasks[0].stage == Stage::Helpers {
+                        assert_eq!(tasks.len(), 1, "{tasks:?}");
+                    }
+                    let ids = d.dispatch(&tasks);
+                    for (t, id) in tasks.iter().zip(ids) {
+                        d.complete(t, &id);
+                    }
+                }
+                _ => break,
+            }
+        }
         assert_eq!(
             d.tasks_of(Stage::Helpers),
             vec![

@@ -321,14 +321,49 @@ fn own_items(state: &SessionState, st: &StepTask) -> Vec<(FeedbackItem, Option<D
 /// For a re-review: the sections of the stage's document that changed in the last revision,
 /// found by comparing the two revisions' JSON section by section and quoted from the rendered
 /// markdown (the same helpers the prompts use).
+/// In the final review: the design documents its integrations revised, each under its file name.
 fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) -> String {
-    let name = doc_name(stage);
+    if stage != Stage::FinalReview {
+        return changed_in(ctx, state, stage, doc_name(stage), doc_kind(stage));
+    }
+    let parts: Vec<String> = state
+        .design_docs
+        .iter()
+        .filter_map(|file| {
+            let name = design_doc_name(file);
+            (state.artifact_revision(Stage::DesignDocs, &name)? > 1).then(|| {
+                let text = changed_in(
+                    ctx,
+                    state,
+                    Stage::DesignDocs,
+                    &name,
+                    Some(DocKind::DesignDoc),
+                );
+                format!("### {file}\n\n{text}")
+            })
+        })
+        .collect();
+    if parts.is_empty() {
+        "(no section changed)".into()
+    } else {
+        parts.join("\n\n")
+    }
+}
+
+/// The sections of the artifact `name` of `stage` that changed in its last revision.
+fn changed_in(
+    ctx: &SessionContext,
+    state: &SessionState,
+    stage: Stage,
+    name: &str,
+    kind: Option<DocKind>,
+) -> String {
     let Some(rev) = state.artifact_revision(stage, name) else {
         return String::new();
     };
     let new_md = ctx.store.md(stage, name, rev).unwrap_or_default();
     let read_json = |r: u32| ctx.store.json(stage, name, r);
-    let (Some(kind), true) = (doc_kind(stage), rev > 1) else {
+    let (Some(kind), true) = (kind, rev > 1) else {
         return new_md;
     };
     let (Some(old), Some(new)) = (read_json(rev - 1), read_json(rev)) else {
