@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use protocol::config::{Config, Price, RoleConfig};
+use protocol::config::{Backend, Config, Price, RoleConfig};
 use protocol::error::{Error, Result};
 
 /// Where a value came from.
@@ -226,6 +226,41 @@ fn validate(config: &Config) -> Result<()> {
             message,
         });
     }
+    for (name, role) in &config.roles {
+        let command = role.command.as_deref().map(str::trim);
+        match (role.backend(), command) {
+            (Backend::Command, None | Some("")) => {
+                return Err(Error::ConfigValue {
+                    origin: "config".into(),
+                    key: format!("roles.{name}.command"),
+                    message: format!(
+                        "is needed with `backend: command`: set it to the program that answers the role's \
+                         tasks (e.g. `command: my-agent --json`), or choose another backend ({})",
+                        backend_names()
+                    ),
+                });
+            }
+            (Backend::Command, Some(_)) | (_, None) => {}
+            (other, Some(_)) => {
+                return Err(Error::ConfigValue {
+                    origin: "config".into(),
+                    key: format!("roles.{name}.command"),
+                    message: format!(
+                        "is only used with `backend: command` (this role's backend is `{}`): remove it, \
+                         or set `roles.{name}.backend: command`",
+                        other.as_str()
+                    ),
+                });
+            }
+        }
+        if role.timeout_secs == Some(0) {
+            return Err(Error::ConfigValue {
+                origin: "config".into(),
+                key: format!("roles.{name}.timeout_secs"),
+                message: "must be at least 1 (or unset for `llm.timeouts.total_secs`)".into(),
+            });
+        }
+    }
     for s in &config.workflow.stages {
         if protocol::Stage::parse(s).is_none() {
             let names: Vec<&str> = protocol::Stage::ALL.iter().map(|s| s.as_str()).collect();
@@ -237,6 +272,11 @@ fn validate(config: &Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The valid values of `roles.<name>.backend`, for error messages.
+fn backend_names() -> String {
+    Backend::ALL.map(Backend::as_str).join(", ")
 }
 
 /// Parses one YAML file into a raw layer.
