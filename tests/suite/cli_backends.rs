@@ -209,12 +209,29 @@ fn a_mixed_team_on_codex_claude_code_and_the_api_completes_a_session() {
             .any(|e| e.file_name().to_string_lossy().ends_with(".jsonl")),
         "no raw output in {raw:?}"
     );
+    // status --json: Claude Code's reported cost is counted; Codex's calls are unknown, not $0.
     let status = m.rig.status();
     assert_eq!(status["state"], "completed");
-    assert!(
-        status.to_string().contains("principal-engineer"),
-        "status --json: {status}"
+    let agent = |role: &str| {
+        status["agents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["role"] == role)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {role} in status --json: {status}"))
+    };
+    let (eng, arch) = (agent("principal-engineer"), agent("architect"));
+    assert!(eng["cost_usd"].as_f64().unwrap() > 0.0, "{eng}");
+    assert_eq!(eng["cost_unknown_calls"], 0, "{eng}");
+    assert_eq!(arch["cost_usd"], 0.0, "{arch}");
+    assert_eq!(
+        arch["cost_unknown_calls"].as_u64(),
+        Some(architect.len() as u64),
+        "{arch}"
     );
+    assert!(status["cost_unknown_calls"].as_u64().unwrap() >= architect.len() as u64);
+    assert!(status["cost_usd"].as_f64().unwrap() >= eng["cost_usd"].as_f64().unwrap());
 }
 
 #[test]
@@ -230,11 +247,12 @@ fn pausing_ends_a_cli_mid_task_and_resume_reuses_the_answered_tasks() {
     wait_for(Duration::from_secs(180), "a CLI waiting mid-task", || {
         (m.apis.waiting() > 0).then_some(())
     });
-    let running = cli_pids();
+    let project = m.rig.project.path().canonicalize().unwrap();
+    let running = cli_pids(&project);
     assert!(!running.is_empty(), "no CLI process while one is mid-task");
     m.cmd().arg("pause").assert().success();
     wait_for(Duration::from_secs(30), "the CLIs to end", || {
-        cli_pids()
+        cli_pids(&project)
             .iter()
             .all(|p| !running.contains(p))
             .then_some(())
@@ -264,17 +282,18 @@ fn pausing_ends_a_cli_mid_task_and_resume_reuses_the_answered_tasks() {
     assert!(m.apis.requests().len() > before);
 }
 
-/// Pids of the `claude` and `codex` processes running now.
-fn cli_pids() -> Vec<u32> {
+/// Pids of the `claude` and `codex` processes running now in `project`.
+fn cli_pids(project: &Path) -> Vec<u32> {
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                let c = String::from_utf8_lossy(&c);
-                c.contains("claude") || c.contains("codex")
-            })
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|d| d == project)
+                && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                    let c = String::from_utf8_lossy(&c);
+                    c.contains("claude") || c.contains("codex")
+                })
         })
         .collect()
 }
