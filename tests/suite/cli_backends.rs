@@ -459,3 +459,57 @@ fn a_command_backend_answer_goes_through_the_validators_and_its_cost_is_unknown(
     let status = rig.status();
     assert_eq!(status["state"], "completed", "{status}");
 }
+
+#[test]
+fn doctor_checks_each_configured_cli_with_one_structured_call() {
+    let Some(bin) = agent_clis() else { return };
+    let m = Mixed::new(&bin, "");
+    let out = m.cmd().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "architect (codex)",
+        "codex-cli 0.",
+        "architect call",
+        "principal-engineer (claude)",
+        "(Claude Code)",
+        "principal-engineer call",
+    ] {
+        assert!(text.contains(line), "missing `{line}`:\n{text}");
+    }
+    assert!(text.contains("structured answer from fake-codex"), "{text}");
+    assert!(
+        m.apis.count(Api::Responses, "connection check") == 1,
+        "{text}"
+    );
+    assert!(
+        m.apis.count(Api::Messages, "connection check") >= 1,
+        "{text}"
+    );
+}
+
+#[test]
+fn doctor_fails_a_cli_that_is_not_on_path_and_says_how_to_fix_it() {
+    let rig = Rig::new(
+        Script::default(),
+        "roles:\n  architect:\n    backend: gemini\n",
+    );
+    let empty = rig.project.path().join(".empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::os::unix::fs::symlink(which("tmux").unwrap(), empty.join("tmux")).unwrap();
+    let out = rig
+        .cmd()
+        .env("PATH", &empty)
+        .args(["doctor", "--no-llm"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("FAIL  architect (gemini)"), "{text}");
+    assert!(text.contains("@google/gemini-cli"), "{text}");
+    assert!(text.contains("roles.architect.backend: api"), "{text}");
+}

@@ -477,6 +477,93 @@ pub(crate) fn json_in(text: &str) -> std::result::Result<Value, String> {
     }
 }
 
+/// `doctor`: the CLI of `backend` on PATH and its version (`--version`); Err: what is wrong
+/// and the fix. The `command` backend has no version to ask.
+pub(crate) fn version(backend: Backend) -> std::result::Result<String, String> {
+    let Some(program) = backend.program().filter(|_| backend != Backend::Command) else {
+        return Ok("a command of your own (no version to check)".into());
+    };
+    match std::process::Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let v = String::from_utf8_lossy(&out.stdout);
+            Ok(format!(
+                "`{program}` {}",
+                v.lines().next().unwrap_or("").trim()
+            ))
+        }
+        Ok(out) => Err(format!(
+            "`{program} --version` exited with {}: {}",
+            out.status,
+            quote(&String::from_utf8_lossy(&out.stderr))
+        )),
+        Err(e) => Err(format!(
+            "`{program}` is not on PATH ({e}); install it ({})",
+            install_hint(backend)
+        )),
+    }
+}
+
+/// `doctor`: one minimal structured call of `role`'s CLI in `project_dir`, its files under
+/// `scratch`. Ok: the model and usage; Err: the error a task would get.
+pub(crate) async fn probe(
+    config: &Config,
+    role: &str,
+    project_dir: &Path,
+    scratch: &Path,
+) -> std::result::Result<String, String> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}},
+        "required": ["ok"],
+        "additionalProperties": false
+    });
+    let task_messages = [ChatMessage::user(
+        "This is a connection check. Answer with the JSON object {\"ok\": true} and do nothing else.",
+    )];
+    let output = OutputSpec::Json {
+        name: "check".into(),
+        schema: schema.clone(),
+    };
+    let Some(rc) = config.roles.get(role) else {
+        return Err(format!("no role `{role}` in the configuration"));
+    };
+    let inv = Invocation {
+        role,
+        backend: rc.backend(),
+        command: rc.command.as_deref(),
+        model: rc.model.as_deref(),
+        prompt: prompt_text(&task_messages, &output),
+        schema: Some(schema),
+        project_dir,
+        raw_log: scratch.join(format!("{role}.jsonl")),
+        schema_file: scratch.join(format!("{role}.schema.json")),
+        timeout: Duration::from_secs(rc.timeout_secs.unwrap_or(120).min(300)),
+    };
+    match run(&inv, &mut |_| {}, &CancellationToken::new()).await {
+        Some(TaskOutcome::Completed {
+            json: Some(v),
+            model,
+            usage,
+            cost_usd,
+            ..
+        }) if v.get("ok").is_some() => Ok(format!(
+            "structured answer from {model} ({} tokens, {})",
+            usage.total(),
+            cost_usd.map_or("cost unknown".into(), |c| format!("${c:.4}"))
+        )),
+        Some(TaskOutcome::Completed { text, .. }) => Err(format!(
+            "the answer is not the JSON asked for: `{}`",
+            short(&text, 120)
+        )),
+        Some(TaskOutcome::Failed { error, .. }) => Err(error),
+        None => Err("cancelled".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
