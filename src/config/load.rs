@@ -636,6 +636,42 @@ mod tests {
     }
 
     #[test]
+    fn a_role_backend_is_api_by_default_and_a_bad_one_names_the_key_and_the_choices() {
+        let (cfg, _) = resolve(&[layer("roles:\n  architect:\n    backend: codex\n")])
+            .expect("codex is a backend");
+        assert_eq!(cfg.roles["architect"].backend(), Backend::Codex);
+        assert_eq!(RoleConfig::default().backend(), Backend::Api);
+        let err = resolve(&[layer("roles:\n  architect:\n    backend: cursor\n")])
+            .expect_err("unknown backend")
+            .to_string();
+        assert!(err.contains("roles.architect.backend"), "{err}");
+        assert!(err.contains("cursor") && err.contains("claude"), "{err}");
+    }
+
+    #[test]
+    fn the_command_backend_needs_a_command_and_only_it_takes_one() {
+        let err = resolve(&[layer("roles:\n  architect:\n    backend: command\n")])
+            .expect_err("no command")
+            .to_string();
+        assert!(
+            err.contains("roles.architect.command") && err.contains("is needed"),
+            "{err}"
+        );
+        let err = resolve(&[layer("roles:\n  architect:\n    command: my-agent\n")])
+            .expect_err("a command without backend: command")
+            .to_string();
+        assert!(err.contains("roles.architect.backend: command"), "{err}");
+        let ok = "roles:\n  architect:\n    backend: command\n    command: my-agent --json\n";
+        assert!(resolve(&[layer(ok)]).is_ok());
+        let err = resolve(&[layer(
+            "roles:\n  architect:\n    backend: claude\n    timeout_secs: 0\n",
+        )])
+        .expect_err("zero timeout")
+        .to_string();
+        assert!(err.contains("roles.architect.timeout_secs"), "{err}");
+    }
+
+    #[test]
     fn a_bad_deny_glob_is_a_config_error_naming_the_key_and_the_glob() {
         let err = resolve(&[layer("repository:\n  deny: [\"config/[prod\"]\n")])
             .expect_err("a glob that does not parse");
