@@ -19,6 +19,11 @@ use super::support::{Rig, agentmux_bin};
 
 /// The directory holding `claude` and `codex`, or None (test skipped) when they are missing.
 fn agent_clis() -> Option<PathBuf> {
+    cli_dir(&["claude", "codex"])
+}
+
+/// The directory holding every one of `names`, or None (test skipped) when one is missing.
+fn cli_dir(names: &[&str]) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
@@ -30,13 +35,14 @@ fn agent_clis() -> Option<PathBuf> {
     }
     let found = dirs
         .into_iter()
-        .find(|d| d.join("claude").is_file() && d.join("codex").is_file());
+        .find(|d| names.iter().all(|n| d.join(n).is_file()));
     if found.is_none() {
+        let names = names.join(", ");
         if std::env::var("AGENTMUX_REQUIRE_AGENT_CLIS").as_deref() == Ok("1") {
-            panic!("AGENTMUX_REQUIRE_AGENT_CLIS=1 but `claude` and `codex` are not installed");
+            panic!("AGENTMUX_REQUIRE_AGENT_CLIS=1 but one of {names} is not installed");
         }
         eprintln!(
-            "SKIPPED cli_backends test: `claude` and `codex` are not installed; run \
+            "SKIPPED cli_backends test: one of {names} is not installed; run \
              scripts/install-agent-clis.sh, or set AGENTMUX_REQUIRE_AGENT_CLIS=1 to make this a failure"
         );
     }
@@ -512,4 +518,90 @@ fn doctor_fails_a_cli_that_is_not_on_path_and_says_how_to_fix_it() {
     assert!(text.contains("FAIL  architect (gemini)"), "{text}");
     assert!(text.contains("@google/gemini-cli"), "{text}");
     assert!(text.contains("roles.architect.backend: api"), "{text}");
+}
+
+#[test]
+fn a_role_on_the_real_gemini_cli_answers_a_structured_call_read_only() {
+    let Some(bin) = cli_dir(&["gemini"]) else {
+        return;
+    };
+    let apis = FakeAgentApis::start(design_team::responder(Script::default()));
+    let rig = Rig::new(
+        Script::default(),
+        "roles:\n  architect:\n    backend: gemini\n",
+    );
+    // Gemini CLI with an API key (the only way to give it a base URL), in a private HOME.
+    let home = rig.project.path().join(".test-home");
+    std::fs::create_dir_all(home.join(".gemini")).unwrap();
+    std::fs::write(
+        home.join(".gemini/settings.json"),
+        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = rig
+        .cmd()
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("GEMINI_API_KEY", "test-key")
+        .env("GOOGLE_GEMINI_BASE_URL", apis.base_url())
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("ok    architect (gemini) `gemini` 0."),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok    architect call     structured answer from fake-gemini"),
+        "{text}"
+    );
+    assert!(text.contains("cost unknown"), "{text}");
+    let reqs = apis.requests();
+    assert!(reqs.iter().any(|r| r.api == Api::Gemini), "{text}");
+    // Plan mode: Gemini CLI offered its model no tool that writes files or runs commands.
+    for r in &reqs {
+        for decl in r.body["tools"].as_array().into_iter().flatten() {
+            for f in decl["functionDeclarations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let name = f["name"].as_str().unwrap_or_default();
+                assert!(
+                    !["write_file", "replace", "run_shell_command"].contains(&name),
+                    "gemini was offered {name}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_real_gemini_cli_accepts_every_flag_agentmux_passes() {
+    let Some(bin) = cli_dir(&["gemini"]) else {
+        return;
+    };
+    let help = std::process::Command::new(bin.join("gemini"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--output-format",
+        "stream-json",
+        "--approval-mode",
+        "\"plan\"",
+        "--skip-trust",
+        "--policy",
+        "--model",
+        "--prompt",
+    ] {
+        assert!(help.contains(flag), "gemini --help lacks {flag}:\n{help}");
+    }
 }

@@ -1,6 +1,8 @@
 //! A fake model server for the coding-agent CLIs, over real HTTP: the Anthropic Messages API
-//! (`POST /v1/messages`, what Claude Code speaks with `ANTHROPIC_BASE_URL`) and the OpenAI
-//! Responses API (`POST /v1/responses`, what Codex speaks to a custom model provider).
+//! (`POST /v1/messages`, what Claude Code speaks with `ANTHROPIC_BASE_URL`), the OpenAI
+//! Responses API (`POST /v1/responses`, what Codex speaks to a custom model provider) and the
+//! Gemini API (`POST /v1beta/models/MODEL:streamGenerateContent`, what Gemini CLI speaks with
+//! `GOOGLE_GEMINI_BASE_URL`).
 //!
 //! Both turn the request into the chat form the [`crate::fake_openai`] responders read (system
 //! text, user and assistant messages, and the answer's JSON Schema as a `response_format`), so a
@@ -10,6 +12,8 @@
 //!   of that tool with the JSON; the next request (carrying its `tool_result`) gets a short text
 //!   that ends the turn. Otherwise the answer is text.
 //! - Responses: the answer is one `output_text` message and `response.completed` with usage.
+//! - Gemini: one candidate with the answer's text. Gemini has no schema option in Gemini CLI, so
+//!   the schema is read from the prompt (the JSON object after its last `JSON Schema`).
 //!
 //! Every model request is recorded. [`FakeAgentApis::hold`] keeps new requests waiting (a CLI
 //! stays mid-task, for pause tests) until [`FakeAgentApis::release`].
@@ -36,6 +40,7 @@ use crate::fake_openai::{FakeReply, RecordedRequest};
 pub enum Api {
     Messages,
     Responses,
+    Gemini,
 }
 
 /// A request as the responder saw it, with the API it came in on.
@@ -90,6 +95,7 @@ impl FakeAgentApis {
         let app = Router::new()
             .route("/v1/messages", post(messages))
             .route("/v1/responses", post(responses))
+            .route("/v1beta/models/{*call}", post(gemini))
             .with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -413,4 +419,87 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                    "response": response("completed", json!([item]), usage)}),
         ),
     ])
+}
+
+/// The schema in `text`: the last JSON object with `properties` that follows a `JSON Schema`
+/// (the words also occur inside schemas and prompts).
+fn schema_in_text(text: &str) -> Option<Value> {
+    text.match_indices("JSON Schema")
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find_map(|(at, _)| {
+            let start = at + text[at..].find('{')?;
+            let v = serde_json::Deserializer::from_str(&text[start..])
+                .into_iter::<Value>()
+                .next()?
+                .ok()?;
+            v.get("properties").is_some().then_some(v)
+        })
+}
+
+async fn gemini(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(call): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    if call.contains("countTokens") {
+        return axum::Json(json!({"totalTokens": INPUT_TOKENS})).into_response();
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let parts_text = |c: &Value| {
+        c["parts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut chat_messages = Vec::new();
+    let system = parts_text(&body["systemInstruction"]);
+    if !system.is_empty() {
+        chat_messages.push(json!({"role": "system", "content": system}));
+    }
+    // Every user turn: Gemini CLI may put its session context after the prompt.
+    let mut last_user = String::new();
+    for c in body["contents"].as_array().into_iter().flatten() {
+        let role = if c["role"] == "model" {
+            "assistant"
+        } else {
+            "user"
+        };
+        let text = parts_text(c);
+        if role == "user" {
+            last_user.push_str(&text);
+            last_user.push('\n');
+        }
+        chat_messages.push(json!({"role": role, "content": text}));
+    }
+    let mut chat_body = json!({"model": call, "messages": chat_messages});
+    if let Some(schema) = schema_in_text(&last_user) {
+        chat_body["response_format"] =
+            json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}});
+    }
+    let chat = RecordedRequest::from_body(chat_body, None);
+    if let Some(failure) = admit(&shared, Api::Gemini, &chat, &body).await {
+        return failure;
+    }
+    let text = (shared.responder)(&chat).text;
+    let chunk = json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                        "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": INPUT_TOKENS, "cachedContentTokenCount": CACHED_TOKENS,
+                          "candidatesTokenCount": OUTPUT_TOKENS,
+                          "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS},
+        "modelVersion": "fake-gemini"
+    });
+    if call.contains("streamGenerateContent") {
+        Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(Body::from(format!("data: {chunk}\n\n")))
+            .expect("response")
+    } else {
+        axum::Json(chunk).into_response()
+    }
 }

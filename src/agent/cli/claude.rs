@@ -39,6 +39,8 @@ pub(super) fn command_line(inv: &Invocation<'_>) -> CommandLine {
         program: "claude".into(),
         args,
         env: Vec::new(),
+        stdin_suffix: None,
+        files: Vec::new(),
     }
 }
 

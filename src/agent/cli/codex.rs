@@ -36,6 +36,8 @@ pub(super) fn command_line(
         program: "codex".into(),
         args,
         env: Vec::new(),
+        stdin_suffix: None,
+        files: Vec::new(),
     }
 }
 

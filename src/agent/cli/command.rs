@@ -24,6 +24,8 @@ pub(super) fn command_line(
         program: "sh".into(),
         args: vec!["-c".into(), inv.command.unwrap_or_default().to_string()],
         env,
+        stdin_suffix: None,
+        files: Vec::new(),
     }
 }
 

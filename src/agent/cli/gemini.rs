@@ -1,7 +1,8 @@
-//! Gemini CLI: `gemini -p` (headless) with stream-json events, in plan mode (read-only tools).
+//! Gemini CLI: `gemini -p` (headless) with stream-json events, in plan mode, with a policy file
+//! that denies every tool that writes or runs commands.
 //!
-//! Gemini CLI has no structured-output option, so the schema is in the prompt (see
-//! [`super::prompt_text`] plus the schema appended here) and the answer's JSON is checked after.
+//! Gemini CLI has no structured-output option, so the schema is in the prompt (appended to it on
+//! stdin) and the answer's JSON is checked after.
 //! The prompt comes on stdin; `-p` adds a short line after it. Events: `init`, `message`
 //! (assistant text, in deltas), `tool_use`, `tool_result`, `error`, `result` with `stats`.
 //! Gemini CLI reports no cost, so the cost stays unknown.
@@ -10,6 +11,12 @@ use serde_json::Value;
 
 use super::{Answer, CommandLine, Invocation, json_in, short, tool_arg};
 use protocol::Usage;
+
+/// Gemini CLI's policy engine: no tool that writes, edits or runs anything.
+const READ_ONLY_POLICY: &str = "[[rule]]\n\
+toolName = [\"write_file\", \"replace\", \"run_shell_command\", \"exit_plan_mode\"]\n\
+decision = \"deny\"\n\
+priority = 999\n";
 
 pub(super) fn command_line(inv: &Invocation<'_>) -> CommandLine {
     let mut args: Vec<String> = vec![
@@ -22,18 +29,24 @@ pub(super) fn command_line(inv: &Invocation<'_>) -> CommandLine {
     if let Some(model) = inv.model {
         args.extend(["--model".into(), model.into()]);
     }
-    let ask = match &inv.schema {
-        Some(schema) => format!(
-            "Answer the task above with exactly one JSON object conforming to this JSON Schema, \
-             and nothing else:\n{schema}"
-        ),
-        None => "Answer the task above.".into(),
-    };
-    args.extend(["--prompt".into(), ask]);
+    // Plan mode still offers the model its file-writing tools (for plan files); a policy that
+    // denies them (and the shell) takes them out of the model's view altogether.
+    let policy = inv.schema_file.with_file_name("gemini-read-only.toml");
+    args.extend(["--policy".into(), policy.display().to_string()]);
+    args.extend(["--prompt".into(), "Answer the task above.".into()]);
+    // The schema goes on stdin with the prompt: a command-line argument has a size limit.
+    let stdin_suffix = inv.schema.as_ref().map(|schema| {
+        format!(
+            "\n## Answer format\n\nAnswer with exactly one JSON object conforming to this JSON \
+             Schema, and nothing else:\n{schema}\n"
+        )
+    });
     CommandLine {
         program: "gemini".into(),
         args,
         env: Vec::new(),
+        stdin_suffix,
+        files: vec![(policy, READ_ONLY_POLICY.into())],
     }
 }
 
@@ -128,7 +141,12 @@ impl super::Events for Events {
                 estimated: stats["input_tokens"].is_null(),
             },
             cost_usd: None,
-            model: self.model.clone().unwrap_or_default(),
+            // The model that answered (the init event may say only `auto`).
+            model: stats["models"]
+                .as_object()
+                .and_then(|m| m.keys().next().cloned())
+                .or_else(|| self.model.clone())
+                .unwrap_or_default(),
         })
     }
 }

@@ -80,6 +80,10 @@ pub(crate) struct CommandLine {
     pub program: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Text written on stdin after the prompt (a schema too large for an argument).
+    pub stdin_suffix: Option<String>,
+    /// Files the command line names, written before it runs (path, contents).
+    pub files: Vec<(PathBuf, String)>,
 }
 
 /// The command line and event parser of `inv`'s backend.
@@ -313,6 +317,10 @@ async fn run_inner(
         osutil::write_atomic_unsynced(&inv.schema_file, &bytes)
             .map_err(|e| Failure::Io(e.to_string()))?;
     }
+    for (path, text) in &cmd.files {
+        osutil::write_atomic_unsynced(path, text.as_bytes())
+            .map_err(|e| Failure::Io(e.to_string()))?;
+    }
     let mut raw = tokio::fs::File::create(&inv.raw_log)
         .await
         .map_err(|e| Failure::Io(format!("cannot write {}: {e}", inv.raw_log.display())))?;
@@ -335,7 +343,10 @@ async fn run_inner(
     else {
         return Err(Failure::Io("internal: the CLI's pipes are missing".into()));
     };
-    let prompt = inv.prompt.clone();
+    let prompt = match &cmd.stdin_suffix {
+        Some(suffix) => format!("{}{suffix}", inv.prompt),
+        None => inv.prompt.clone(),
+    };
     // The prompt is written while the output is read: a large prompt must not block on a CLI
     // that writes before it has read all of its input.
     let feed = tokio::spawn(async move {
