@@ -605,3 +605,54 @@ fn the_real_gemini_cli_accepts_every_flag_agentmux_passes() {
         assert!(help.contains(flag), "gemini --help lacks {flag}:\n{help}");
     }
 }
+
+#[test]
+fn claude_code_refused_by_its_endpoint_fails_the_task_naming_the_role_and_the_login_fix() {
+    let Some(bin) = cli_dir(&["claude"]) else {
+        return;
+    };
+    let apis = FakeAgentApis::start(design_team::responder(Script::default()));
+    apis.fail_with(Some((401, "invalid x-api-key")));
+    let rig = Rig::new(
+        Script::default(),
+        "workflow:\n  task_attempts: 1\nroles:\n  principal-engineer:\n    backend: claude\n",
+    );
+    let home = rig.project.path().join(".test-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    rig.cmd()
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("ANTHROPIC_BASE_URL", apis.base_url())
+        .env("ANTHROPIC_API_KEY", "wrong-key")
+        // Claude Code retries a refused request for minutes by default.
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    rig.wait_journal(300, "a failed principal-engineer task", |j| {
+        j.iter()
+            .any(|e| e["type"] == "task_failed" && e["role"] == "principal-engineer")
+    });
+    let j = rig.journal();
+    let e = j
+        .iter()
+        .find(|e| e["type"] == "task_failed" && e["role"] == "principal-engineer")
+        .and_then(|e| e["error"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        e.contains("role principal-engineer (backend `claude`, command `claude`)"),
+        "{e}"
+    );
+    assert!(e.contains("ANTHROPIC_API_KEY"), "{e}");
+    assert!(
+        e.contains("HTTP 401") && e.contains("Invalid API key"),
+        "{e}"
+    );
+    assert!(e.contains("/cli/"), "the raw output's place: {e}");
+}

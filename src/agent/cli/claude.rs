@@ -107,11 +107,10 @@ impl super::Events for Events {
         };
         let text = r["result"].as_str().unwrap_or_default().to_string();
         if r["is_error"].as_bool() == Some(true) {
-            return Err(format!(
-                "it reported an error ({}): {}",
-                r["subtype"].as_str().unwrap_or("error"),
-                short(&text, 300)
-            ));
+            let http = r["api_error_status"]
+                .as_u64()
+                .map_or(String::new(), |s| format!(" (HTTP {s})"));
+            return Err(format!("it reported an error{http}: {}", short(&text, 300)));
         }
         let json = match r.get("structured_output") {
             Some(v) if !v.is_null() => Some(v.clone()),
