@@ -308,6 +308,7 @@ mod tests {
                 model: "m".into(),
                 finish_reason: None,
                 retries: 0,
+                cost_usd: None,
             },
         }
     }

@@ -5,6 +5,7 @@
 //! and writes `results/<id>.json`. It keeps no state of its own: a crashed agent is simply started
 //! again and finds the same task files.
 
+pub(crate) mod cli;
 pub(crate) mod heartbeat;
 mod pipe;
 pub(crate) mod render;

@@ -786,6 +786,7 @@ mod tests {
             model: "fake-model".into(),
             finish_reason: None,
             retries: 0,
+            cost_usd: None,
         }
     }
 

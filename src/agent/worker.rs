@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::cli;
 use super::heartbeat::{self, Heartbeat};
 use super::pipe::{Drain, Pipe};
 use super::render::{Display, SlotId};
@@ -42,6 +43,8 @@ pub(crate) struct AgentOptions {
     pub role: String,
     pub config: Config,
     pub paths: SessionPaths,
+    /// The project directory: where a coding-agent CLI runs.
+    pub project_dir: PathBuf,
     /// The tools offered to the model of a task with `tools` set.
     pub tools: Arc<dyn ToolSource>,
 }
@@ -177,9 +180,22 @@ async fn run_task(shared: Arc<Shared>, task: Task, cancel: CancellationToken) {
     let started_at = Timestamp::now();
     let slot = lock(&shared.display).begin(&task);
     tracing::info!(task = %task.id, "task started");
-    let outcome = match shared.clients.get() {
-        Ok(client) => chat(&shared, &client, &task, slot, &cancel).await,
-        Err(failed) => Some(*failed),
+    let outcome = match cli::invocation(
+        &shared.opts.config,
+        &task,
+        &shared.opts.project_dir,
+        &shared.opts.paths.agent_dir(&task.role),
+    ) {
+        // A coding-agent CLI answers (its own process group; the same result file after).
+        Some(inv) => {
+            let display = shared.display.clone();
+            let mut on_progress = move |line: &str| lock(&display).tool_call(slot, line);
+            cli::run(&inv, &mut on_progress, &cancel).await
+        }
+        None => match shared.clients.get() {
+            Ok(client) => chat(&shared, &client, &task, slot, &cancel).await,
+            Err(failed) => Some(*failed),
+        },
     };
     let Some(outcome) = outcome else {
         lock(&shared.display).finish(slot, None);
@@ -258,6 +274,7 @@ async fn chat(
             model: resp.model,
             finish_reason: resp.finish_reason,
             retries: resp.retries,
+            cost_usd: None,
         }),
         Err(e) => failed(e, 0),
     }
@@ -355,6 +372,7 @@ async fn chat_in_parts(
             finish_reason
         },
         retries,
+        cost_usd: None,
     })
 }
 

@@ -43,6 +43,7 @@ pub(super) fn run(ctx: &Ctx, args: &AgentArgs) -> Result<u8> {
         role: args.role.clone(),
         config: loaded.config,
         paths,
+        project_dir: ctx.project_dir.clone(),
         tools,
     }))?;
     Ok(exit::SUCCESS)

@@ -4,7 +4,8 @@
 //! the runtime files and a server that starts and answers; then against the endpoint: reachable
 //! (naming the URL), the model listed by `/v1/models` (servers without that route are tolerated),
 //! a one-token completion, streaming, and structured output. A check that depends on a failed one is
-//! skipped. Exit 0 only when every check passes. The API key is never printed; only whether the
+//! skipped. Every role on a coding-agent CLI: the CLI on PATH, its version, and (unless
+//! `--no-llm`) one minimal structured call through it. Exit 0 only when every check passes. The API key is never printed; only whether the
 //! variable holding it is set.
 
 use std::process::Command;
@@ -13,8 +14,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
+use crate::agent::cli;
 use crate::cli::DoctorArgs;
-use crate::config::{Config, StructuredOutput};
+use crate::config::{Backend, Config, StructuredOutput};
 use llm::local::{LocalRuntime, LocalServer};
 use llm::structured::{self, Support};
 use llm::{ChatRequest, Endpoint, LlmClient, resolve_endpoint};
@@ -132,6 +134,9 @@ pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
             None
         }
     };
+    if let Some(config) = &config {
+        cli_checks(ctx, config, args.no_llm, &mut report)?;
+    }
     if !args.no_llm {
         match &config {
             Some(config) => {
@@ -163,7 +168,64 @@ pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<u8> {
     }
 }
 
+/// Every role on a coding-agent CLI: the CLI found and its version, and unless `no_llm` one
+/// minimal structured call through it (as a task would make it, in the project directory).
+fn cli_checks(ctx: &Ctx, config: &Config, no_llm: bool, report: &mut Report) -> Result<()> {
+    let roles: Vec<(&String, Backend)> = config
+        .roles
+        .iter()
+        .map(|(name, rc)| (name, rc.backend()))
+        .filter(|(_, b)| *b != Backend::Api)
+        .collect();
+    if roles.is_empty() {
+        return Ok(());
+    }
+    // The calls' raw output and schema files; removed after the checks.
+    let scratch = std::env::temp_dir().join(format!("agentmux-doctor-{}", std::process::id()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    for (role, backend) in roles {
+        let name = format!("{role} ({})", backend.as_str());
+        match cli::version(backend) {
+            Ok(v) => report.add(Check::pass(&name, v)),
+            Err(e) => {
+                report.add(Check::fail(
+                    &name,
+                    e,
+                    format!("or run the role on the API: `roles.{role}.backend: api`"),
+                ));
+                continue;
+            }
+        };
+        if no_llm {
+            continue;
+        }
+        let call = format!("{role} call");
+        match rt.block_on(cli::probe(config, role, &ctx.project_dir, &scratch)) {
+            Ok(detail) => report.add(Check::pass(&call, detail)),
+            Err(e) => report.add(Check::error(&call, &e)),
+        };
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
 async fn llm_checks(config: &Config, report: &mut Report) {
+    // The endpoint is checked with the model of a role that uses it (not one on a CLI).
+    let api_role = ["architect", "principal-engineer", "code-reviewer"]
+        .into_iter()
+        .find(|r| {
+            config
+                .roles
+                .get(*r)
+                .is_none_or(|rc| rc.backend() == Backend::Api)
+        });
+    let Some(api_role) = api_role else {
+        report.add(Check::skip("llm", "every role runs on a coding-agent CLI"));
+        return;
+    };
     let key_env = &config.llm.api_key_env;
     let key_set = std::env::var(key_env).is_ok_and(|k| !k.trim().is_empty());
     let local = config.llm.base_url.is_none() && !key_set;
@@ -205,7 +267,7 @@ async fn llm_checks(config: &Config, report: &mut Report) {
                 ));
                 let url = server.base_url().to_string();
                 _local_server = Some(server);
-                resolve_endpoint(config, "architect", Some(&url))
+                resolve_endpoint(config, api_role, Some(&url))
             }
             Err(e) => {
                 report.add(Check::fail(
@@ -223,7 +285,7 @@ async fn llm_checks(config: &Config, report: &mut Report) {
     } else {
         let key = if key_set { "set" } else { "not set" };
         report.add(Check::pass("api key", format!("${key_env} is {key}")));
-        resolve_endpoint(config, "architect", None)
+        resolve_endpoint(config, api_role, None)
     };
     let endpoint = match endpoint {
         Ok(e) => e,

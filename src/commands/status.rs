@@ -74,6 +74,8 @@ pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
                 "tokens": st.by_role.get(r).map(|t| t.tokens()).unwrap_or(0),
                 "cached_prompt_tokens": st.by_role.get(r).map(|t| t.cached_prompt_tokens).unwrap_or(0),
                 "cached_share": st.by_role.get(r).and_then(cached_share),
+                "cost_usd": st.by_role.get(r).map(|t| (t.cost_usd * 1e6).round() / 1e6).unwrap_or(0.0),
+                "cost_unknown_calls": st.by_role.get(r).map(|t| t.unpriced_calls).unwrap_or(0),
             })
         })
         .collect();
@@ -103,6 +105,8 @@ pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
             "cost_usd": (t.cost_usd * 1e6).round() / 1e6,
         }))).collect::<serde_json::Map<String, Value>>(),
         "cost_usd": (st.totals.cost_usd * 1e6).round() / 1e6,
+        // Calls left out of `cost_usd` because their cost is unknown (not $0).
+        "cost_unknown_calls": st.totals.unpriced_calls,
         "started_at": st.started_at.map(|t| t.to_string()),
         "deliverables": st.deliverables,
         "pause_reason": st.pause_reason,

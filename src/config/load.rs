@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use protocol::config::{Config, Price, RoleConfig};
+use protocol::config::{Backend, Config, Price, RoleConfig};
 use protocol::error::{Error, Result};
 
 /// Where a value came from.
@@ -226,6 +226,41 @@ fn validate(config: &Config) -> Result<()> {
             message,
         });
     }
+    for (name, role) in &config.roles {
+        let command = role.command.as_deref().map(str::trim);
+        match (role.backend(), command) {
+            (Backend::Command, None | Some("")) => {
+                return Err(Error::ConfigValue {
+                    origin: "config".into(),
+                    key: format!("roles.{name}.command"),
+                    message: format!(
+                        "is needed with `backend: command`: set it to the program that answers the role's \
+                         tasks (e.g. `command: my-agent --json`), or choose another backend ({})",
+                        backend_names()
+                    ),
+                });
+            }
+            (Backend::Command, Some(_)) | (_, None) => {}
+            (other, Some(_)) => {
+                return Err(Error::ConfigValue {
+                    origin: "config".into(),
+                    key: format!("roles.{name}.command"),
+                    message: format!(
+                        "is only used with `backend: command` (this role's backend is `{}`): remove it, \
+                         or set `roles.{name}.backend: command`",
+                        other.as_str()
+                    ),
+                });
+            }
+        }
+        if role.timeout_secs == Some(0) {
+            return Err(Error::ConfigValue {
+                origin: "config".into(),
+                key: format!("roles.{name}.timeout_secs"),
+                message: "must be at least 1 (or unset for `llm.timeouts.total_secs`)".into(),
+            });
+        }
+    }
     for s in &config.workflow.stages {
         if protocol::Stage::parse(s).is_none() {
             let names: Vec<&str> = protocol::Stage::ALL.iter().map(|s| s.as_str()).collect();
@@ -237,6 +272,11 @@ fn validate(config: &Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The valid values of `roles.<name>.backend`, for error messages.
+fn backend_names() -> String {
+    Backend::ALL.map(Backend::as_str).join(", ")
 }
 
 /// Parses one YAML file into a raw layer.
@@ -593,6 +633,42 @@ mod tests {
         assert_eq!(origins["llm.model"], Origin::Env("AGENTMUX_MODEL".into()));
         assert!(matches!(origins["llm.temperature"], Origin::ProjectFile(_)));
         assert_eq!(origins["llm.max_tokens"], Origin::Default);
+    }
+
+    #[test]
+    fn a_role_backend_is_api_by_default_and_a_bad_one_names_the_key_and_the_choices() {
+        let (cfg, _) = resolve(&[layer("roles:\n  architect:\n    backend: codex\n")])
+            .expect("codex is a backend");
+        assert_eq!(cfg.roles["architect"].backend(), Backend::Codex);
+        assert_eq!(RoleConfig::default().backend(), Backend::Api);
+        let err = resolve(&[layer("roles:\n  architect:\n    backend: cursor\n")])
+            .expect_err("unknown backend")
+            .to_string();
+        assert!(err.contains("roles.architect.backend"), "{err}");
+        assert!(err.contains("cursor") && err.contains("claude"), "{err}");
+    }
+
+    #[test]
+    fn the_command_backend_needs_a_command_and_only_it_takes_one() {
+        let err = resolve(&[layer("roles:\n  architect:\n    backend: command\n")])
+            .expect_err("no command")
+            .to_string();
+        assert!(
+            err.contains("roles.architect.command") && err.contains("is needed"),
+            "{err}"
+        );
+        let err = resolve(&[layer("roles:\n  architect:\n    command: my-agent\n")])
+            .expect_err("a command without backend: command")
+            .to_string();
+        assert!(err.contains("roles.architect.backend: command"), "{err}");
+        let ok = "roles:\n  architect:\n    backend: command\n    command: my-agent --json\n";
+        assert!(resolve(&[layer(ok)]).is_ok());
+        let err = resolve(&[layer(
+            "roles:\n  architect:\n    backend: claude\n    timeout_secs: 0\n",
+        )])
+        .expect_err("zero timeout")
+        .to_string();
+        assert!(err.contains("roles.architect.timeout_secs"), "{err}");
     }
 
     #[test]

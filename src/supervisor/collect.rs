@@ -18,6 +18,8 @@ struct Reply {
     json: Option<serde_json::Value>,
     usage: Usage,
     model: String,
+    /// The cost the backend reported (a coding-agent CLI); None: priced from `llm.prices`.
+    cost_usd: Option<f64>,
     elapsed_ms: u64,
 }
 
@@ -63,6 +65,7 @@ impl Supervisor {
                 json,
                 usage,
                 model,
+                cost_usd,
                 ..
             } => {
                 let reply = Reply {
@@ -70,6 +73,7 @@ impl Supervisor {
                     json,
                     usage,
                     model,
+                    cost_usd,
                     elapsed_ms,
                 };
                 self.completed(id, &rec, reply, started)
@@ -191,7 +195,9 @@ impl Supervisor {
         for e in processed.events {
             self.record(e)?;
         }
-        let cost = llm::cost_usd(&self.ctx.config.llm.prices, &reply.model, &reply.usage);
+        let cost = reply
+            .cost_usd
+            .or_else(|| llm::cost_usd(&self.ctx.config.llm.prices, &reply.model, &reply.usage));
         self.record(Event::TaskCompleted {
             task_id: id,
             role: rec.role.clone(),

@@ -7,6 +7,7 @@ mod bench_session;
 mod bench_tmux;
 mod citations;
 mod cli;
+mod cli_backends;
 mod context;
 mod dashboard;
 mod diagrams;

@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 pub use client::LlmClient;
 pub use endpoint::{ApiKey, Endpoint, resolve_endpoint, uses_local_model};
 pub use error::LlmError;
+pub use structured::extract_json;
 pub use tools::{ToolEvent, ToolExecutor, ToolOutcome};
 
 use protocol::config::Price;

@@ -87,7 +87,7 @@ pub(crate) fn prompt_mode_messages(
 
 /// Finds and parses the JSON in a model's text: the whole text, else a ```json fence, else the
 /// first balanced `{...}` (or `[...]`) that parses.
-pub(crate) fn extract_json(text: &str) -> Option<Value> {
+pub fn extract_json(text: &str) -> Option<Value> {
     let trimmed = text.trim();
     if let Ok(v) = serde_json::from_str::<Value>(trimmed)
         && (v.is_object() || v.is_array())

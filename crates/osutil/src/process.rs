@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 /// Whether a process exists (signal 0). A process we may not signal (another user's) exists.
@@ -73,6 +73,25 @@ pub fn terminate(pids: &BTreeSet<u32>, grace: Duration) -> Vec<u32> {
         .copied()
         .filter(|&p| alive_not_zombie(p))
         .collect()
+}
+
+/// Signals a whole process group (a CLI started with its own group and every process it
+/// started): SIGTERM, then SIGKILL to what is left after `grace`. Returns when the group is
+/// gone or after the SIGKILL. A group that is already gone needs nothing.
+pub fn end_group(pgid: u32, grace: Duration) {
+    let Some(group) = as_pid(pgid) else { return };
+    if killpg(group, Signal::SIGTERM).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        // Signal 0: only whether any process of the group is left (zombies count until reaped).
+        if killpg(group, None).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = killpg(group, Signal::SIGKILL);
 }
 
 fn as_pid(pid: u32) -> Option<Pid> {

@@ -387,6 +387,73 @@ pub struct RoleConfig {
     pub model: Option<String>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
+    /// Who answers the role's tasks. None: `api`, the built-in client of `llm`.
+    pub backend: Option<Backend>,
+    /// `backend: command` only: the program run for each task, through `sh -c` in the project
+    /// directory (contract: see [`Backend::Command`]).
+    pub command: Option<String>,
+    /// A CLI backend: seconds one task may take before its process group is ended. None:
+    /// `llm.timeouts.total_secs`.
+    pub timeout_secs: Option<u64>,
+}
+
+impl RoleConfig {
+    /// The role's backend (`api` unless set).
+    pub fn backend(&self) -> Backend {
+        self.backend.unwrap_or(Backend::Api)
+    }
+}
+
+/// What runs a role's tasks: the built-in streaming client, or a coding-agent CLI in the pane.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// The built-in OpenAI-compatible client (`llm.*`).
+    #[default]
+    Api,
+    /// Claude Code (`claude -p`, stream-json output, `--json-schema`).
+    Claude,
+    /// Codex CLI (`codex exec --json --output-schema`, read-only sandbox).
+    Codex,
+    /// Gemini CLI (`gemini -p`, stream-json output, read-only tools).
+    Gemini,
+    /// Any program (`roles.<name>.command`): it gets the prompt on stdin, the answer's JSON
+    /// Schema in the file named by `AGENTMUX_SCHEMA_FILE` (unset for a text answer), the role's
+    /// model (if any) in `AGENTMUX_MODEL`, and runs in the project directory; it prints the answer
+    /// on stdout (a JSON answer as the last non-empty line, or as the whole output) and exits 0.
+    /// Anything else on stderr is shown when it fails.
+    Command,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 5] = [
+        Backend::Api,
+        Backend::Claude,
+        Backend::Codex,
+        Backend::Gemini,
+        Backend::Command,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Api => "api",
+            Backend::Claude => "claude",
+            Backend::Codex => "codex",
+            Backend::Gemini => "gemini",
+            Backend::Command => "command",
+        }
+    }
+
+    /// The program a CLI backend runs (None: `api`; `command` runs `sh`).
+    pub fn program(self) -> Option<&'static str> {
+        match self {
+            Backend::Api => None,
+            Backend::Claude => Some("claude"),
+            Backend::Codex => Some("codex"),
+            Backend::Gemini => Some("gemini"),
+            Backend::Command => Some("sh"),
+        }
+    }
 }
 
 /// Where things live, relative to the project directory.

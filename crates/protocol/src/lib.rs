@@ -398,6 +398,10 @@ pub enum TaskOutcome {
         /// How many times the request was retried (429, 5xx, broken streams).
         #[serde(default)]
         retries: u32,
+        /// The cost the backend itself reported (a coding-agent CLI such as Claude Code). None:
+        /// the supervisor prices the usage from `llm.prices`, or the cost is unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
     },
     Failed {
         error: String,

@@ -220,7 +220,11 @@ fn answer(
              Reply {n}: keep the public functions small and typed.\n"
         );
     };
-    if name.contains("manifest") || schema_has(&schema, "selected_docs") {
+    // A coding-agent CLI names the schema its own way: the manifest is known by its fields too.
+    if name.contains("manifest")
+        || schema_has(&schema, "selected_docs")
+        || (schema_has(&schema, "project_name") && schema_has(&schema, "traceability"))
+    {
         return manifest(script).to_string();
     }
     let design_doc = schema

@@ -67,7 +67,8 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    fn from_body(body: Value, authorization: Option<String>) -> Self {
+    /// A request from its JSON body (the chat completions shape), as the server records it.
+    pub fn from_body(body: Value, authorization: Option<String>) -> Self {
         let messages = body
             .get("messages")
             .and_then(Value::as_array)

@@ -85,6 +85,9 @@ pub struct Totals {
     pub cached_prompt_tokens: u64,
     pub cost_usd: f64,
     pub calls: u64,
+    /// Calls whose cost is unknown: no price for the model in `llm.prices` and none reported by
+    /// the backend (Codex and Gemini CLI report none). `cost_usd` leaves them out.
+    pub unpriced_calls: u64,
     pub estimated: bool,
 }
 
@@ -94,6 +97,7 @@ impl Totals {
         self.completion_tokens += usage.completion_tokens;
         self.cached_prompt_tokens += usage.cached_prompt_tokens.min(usage.prompt_tokens);
         self.cost_usd += cost.unwrap_or(0.0);
+        self.unpriced_calls += u64::from(cost.is_none());
         self.calls += 1;
         self.estimated |= usage.estimated;
     }

@@ -85,6 +85,7 @@ fn options(session: &Path, url: &str) -> AgentOptions {
         role: ROLE.into(),
         config,
         paths: SessionPaths::new(session.to_owned()),
+        project_dir: session.to_owned(),
         tools: Arc::new(LoggedTools {
             log: session.join("tool-calls.log"),
         }),
