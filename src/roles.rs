@@ -40,7 +40,7 @@ mod tests {
     }
 
     #[test]
-    fn builtins_load_with_helpers_off() {
+    fn builtins_load_with_helpers_on() {
         let roles = load_roles(Path::new("/nonexistent"), &Config::default()).unwrap();
         let names = |v: Vec<&RoleDef>| v.into_iter().map(|r| r.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(roles.enabled_authors()), ["architect"]);
@@ -48,7 +48,11 @@ mod tests {
             names(roles.enabled_reviewers()),
             ["principal-engineer", "code-reviewer"]
         );
-        assert!(roles.enabled_helpers().is_empty());
+        // Seed 002's helpers, data structures first (the bundled model's defaults turn them off).
+        assert_eq!(
+            names(roles.enabled_helpers()),
+            ["data-modeler", "language-idioms"]
+        );
         assert_eq!(roles.all().len(), 5);
         let arch = roles.get("architect").unwrap();
         assert!(arch.prompt.contains("Acknowledge"));
@@ -57,12 +61,12 @@ mod tests {
     }
 
     #[test]
-    fn config_enables_helpers_and_overrides_model() {
+    fn config_disables_a_helper_and_overrides_model() {
         let mut cfg = Config::default();
         cfg.roles.insert(
             "data-modeler".into(),
             RoleConfig {
-                enabled: Some(true),
+                enabled: Some(false),
                 ..Default::default()
             },
         );

@@ -131,14 +131,18 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Loaded> {
 }
 
 /// What the bundled local model runs with unless the config says otherwise: a first run that
-/// shows the whole workflow in minutes on two cores (one review round, none for the options, one
-/// design document, and
+/// shows the whole workflow in minutes on two cores (no helper contributions, one review round,
+/// none for the options, one design document, and
 /// at most 300 tokens of context besides the document a task works on: on two cores the model
 /// reads about 150 prompt tokens a second, and every token it writes costs more the longer the
 /// prompt).
 /// A capable model keeps the defaults of [`Config::default`].
 static LOCAL_MODEL_DEFAULTS: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
     serde_json::json!({
+        "roles": {
+            "data-modeler": { "enabled": false },
+            "language-idioms": { "enabled": false }
+        },
         "workflow": {
             "review_rounds": 1,
             "options_review_rounds": 0,

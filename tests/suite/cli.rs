@@ -117,6 +117,15 @@ fn the_bundled_local_model_gets_the_quick_demo_defaults_and_a_capable_one_does_n
     );
     assert!(line(&local, "workflow.design_docs.max ").starts_with("workflow.design_docs.max 1 #"));
     assert!(line(&local, "workflow.context_tokens ").starts_with("workflow.context_tokens 300 #"));
+    // Seed 002's helpers are on by default, but not on the bundled model.
+    for helper in ["data-modeler", "language-idioms"] {
+        let key = format!("roles.{helper}.enabled ");
+        assert_eq!(
+            line(&local, &key),
+            format!("{key}false # default for the bundled local model"),
+            "{local}"
+        );
+    }
     // The user's own setting wins over the local default.
     let set = show(&["--set", "workflow.review_rounds=3"]);
     assert!(line(&set, "workflow.review_rounds ").starts_with("workflow.review_rounds 3 # flag"));
@@ -129,6 +138,7 @@ fn the_bundled_local_model_gets_the_quick_demo_defaults_and_a_capable_one_does_n
     assert!(
         line(&remote, "workflow.context_tokens ").starts_with("workflow.context_tokens null #")
     );
+    assert!(!remote.contains("roles.data-modeler.enabled"), "{remote}");
 }
 
 #[test]

@@ -47,17 +47,9 @@ pub enum RoleKind {
     Author,
     /// Reviews documents and confirms or reopens its own items.
     Reviewer,
-    /// Contributes before the proposal (off unless enabled in the config).
+    /// Contributes before the proposal (on by default; the bundled local model's defaults turn
+    /// the built-in helpers off).
     Helper,
-}
-
-impl RoleKind {
-    fn enabled_by_default(self) -> bool {
-        match self {
-            RoleKind::Author | RoleKind::Reviewer => true,
-            RoleKind::Helper => false,
-        }
-    }
 }
 
 /// One role, as read from its file.
@@ -107,16 +99,15 @@ impl Roles {
         &self.roles
     }
 
-    /// Whether the role takes part: `roles.<name>.enabled`, else on for authors and reviewers
-    /// and off for helpers.
+    /// Whether the role takes part: `roles.<name>.enabled`, else on.
     pub(crate) fn is_enabled(&self, name: &str) -> bool {
-        let Some(role) = self.get(name) else {
+        if self.get(name).is_none() {
             return false;
-        };
+        }
         self.config
             .get(name)
             .and_then(|c| c.enabled)
-            .unwrap_or(role.kind.enabled_by_default())
+            .unwrap_or(true)
     }
 
     fn enabled(&self, kind: RoleKind) -> Vec<&RoleDef> {
