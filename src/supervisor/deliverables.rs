@@ -55,8 +55,13 @@ pub(crate) fn write_stage(
     }
     match stage {
         Stage::DesignDocs | Stage::FinalReview => {
+            let update = state.inputs.update.is_some();
             if stage == Stage::DesignDocs {
-                archive_stale(ctx, state)?;
+                if update {
+                    crate::supervisor::update::retire(ctx, state)?;
+                } else {
+                    archive_stale(ctx, state)?;
+                }
             }
             let mut ok_files = Vec::new();
             // The documents the baseline takes its citations from: the design documents written
@@ -74,14 +79,33 @@ pub(crate) fn write_stage(
                 }
                 put(dest, &md)?;
             }
+            if update {
+                // The documents the update leaves alone are cited as they are.
+                for (file, md) in crate::supervisor::update::current_docs(ctx, state) {
+                    if !cited.iter().any(|(f, _)| *f == file) {
+                        ok_files.push(file.clone());
+                        cited.push((file, md));
+                    }
+                }
+            }
             let proposal = root.join("design_proposal.md");
-            if let Some(md) = latest(Stage::Proposal, "proposal")
-                && destination(ctx, state, "proposal", proposal.clone()) == proposal
+            if let Some(md) = latest(Stage::Proposal, "proposal").or_else(|| {
+                update
+                    .then(|| crate::supervisor::update::baseline_proposal(&ctx.store))
+                    .flatten()
+            }) && destination(ctx, state, "proposal", proposal.clone()) == proposal
             {
                 cited.push(("design_proposal.md".into(), md));
             }
-            if let Some(mut m) = ctx.store.latest_json(state, Stage::DesignDocs, "manifest") {
-                restrict_manifest(&mut m, &ok_files);
+            let manifest = if update {
+                crate::supervisor::update::manifest(ctx, state)
+            } else {
+                ctx.store.latest_json(state, Stage::DesignDocs, "manifest")
+            };
+            if let Some(mut m) = manifest {
+                if !update {
+                    restrict_manifest(&mut m, &ok_files);
+                }
                 add_baseline(ctx, &mut m, &cited);
                 let text = serde_json::to_string_pretty(&m).unwrap_or_default() + "\n";
                 put(specs.join("manifest.json"), &text)?;
@@ -186,13 +210,14 @@ fn feedback_files(
     state: &SessionState,
 ) -> (PathBuf, String, PathBuf, String) {
     let root: &Path = &ctx.project.root;
-    let text = serde_json::to_string_pretty(&workflow::ledger::ledger_json(state))
+    let prior = crate::supervisor::update::baseline_feedback(&ctx.store);
+    let text = serde_json::to_string_pretty(&workflow::ledger::ledger_json(state, prior.as_ref()))
         .unwrap_or_default()
         + "\n";
     (
         root.join("feedback.json"),
         text,
         root.join("feedback.md"),
-        workflow::ledger::ledger_md(state),
+        workflow::ledger::ledger_md(state, prior.as_ref()),
     )
 }

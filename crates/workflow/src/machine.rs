@@ -34,6 +34,8 @@ pub struct Plan {
     pub prd_needs_summary: bool,
     pub repair_attempts: u32,
     pub task_attempts: u32,
+    /// An update session: it revises existing specs (see [`Plan::for_update`]).
+    pub update: bool,
 }
 
 impl Plan {
@@ -77,7 +79,19 @@ impl Plan {
             prd_needs_summary,
             repair_attempts: cfg.workflow.repair_attempts,
             task_attempts: cfg.workflow.task_attempts.max(1),
+            update: false,
         }
+    }
+
+    /// The plan of an update session: no requirements, options or proposal of its own (the
+    /// existing specs are the design); the design documents stage starts with a change proposal
+    /// instead of a manifest and writes only the documents the change names, which the final
+    /// review then reviews. The implementation plan is left as it is.
+    pub fn for_update(mut self) -> Plan {
+        self.stages
+            .retain(|s| matches!(s, Stage::Intake | Stage::DesignDocs | Stage::FinalReview));
+        self.update = true;
+        self
     }
 
     fn gate(&self, stage: Stage) -> Gate {
@@ -205,8 +219,19 @@ fn stage_next(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
             group(plan, state, stage, &steps)
         }
         Stage::DesignDocs => seq([
-            &|| step(plan, state, stage, TaskKind::Manifest, 0, author),
             &|| {
+                let kind = if plan.update {
+                    TaskKind::Change
+                } else {
+                    TaskKind::Manifest
+                };
+                step(plan, state, stage, kind, 0, author)
+            },
+            &|| {
+                if state.design_docs.is_empty() && plan.update {
+                    // A change that only retires documents writes none.
+                    return Eval::Done;
+                }
                 if state.design_docs.is_empty() {
                     return Eval::Pending(Next::Fail(
                         "the accepted manifest selected no design documents".to_string(),
@@ -459,6 +484,9 @@ fn gate(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
 fn final_review(plan: &Plan, state: &SessionState) -> Eval {
     let stage = Stage::FinalReview;
     let docs = &state.design_docs;
+    if plan.update && docs.is_empty() {
+        return Eval::Done;
+    }
     let steps: Vec<_> = plan
         .reviewers
         .iter()

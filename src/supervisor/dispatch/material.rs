@@ -8,6 +8,7 @@ use crate::journal::SessionState;
 use crate::supervisor::session::{
     INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name,
 };
+use crate::supervisor::update;
 use docs::DocKind;
 use protocol::error::{Error, Result};
 use protocol::{Disposition, FeedbackItem, ItemStatus, Stage, TaskKind};
@@ -40,22 +41,31 @@ impl Sources {
                     .map(|t| (h.clone(), t))
             })
             .collect();
-        let design_docs = state
-            .design_docs
-            .iter()
-            .filter_map(|f| {
-                store
-                    .latest_md(state, Stage::DesignDocs, &design_doc_name(f))
-                    .map(|t| (f.clone(), t))
-            })
-            .collect();
+        let design_docs = if state.inputs.update.is_some() {
+            // An update session reads the specs it revises, with its own revisions.
+            update::current_docs(ctx, state)
+        } else {
+            state
+                .design_docs
+                .iter()
+                .filter_map(|f| {
+                    store
+                        .latest_md(state, Stage::DesignDocs, &design_doc_name(f))
+                        .map(|t| (f.clone(), t))
+                })
+                .collect()
+        };
         Self {
             prd: ctx.prd_text(state),
             digest: store.read_input(INPUT_DIGEST).unwrap_or_default(),
             options_doc: store.latest_md(state, Stage::Options, "options"),
-            proposal_doc: store.latest_md(state, Stage::Proposal, "proposal"),
+            proposal_doc: store
+                .latest_md(state, Stage::Proposal, "proposal")
+                .or_else(|| update::baseline_proposal(store)),
             contributions,
-            manifest: store.latest_json(state, Stage::DesignDocs, "manifest"),
+            manifest: store
+                .latest_json(state, Stage::DesignDocs, "manifest")
+                .or_else(|| update::baseline_manifest(store)),
             design_docs,
         }
     }
@@ -142,6 +152,10 @@ pub(super) enum Material {
         file: String,
         scope: String,
     },
+    Change {
+        existing: Vec<String>,
+        drifted: Vec<String>,
+    },
     Review {
         kind: DocKind,
         document: String,
@@ -180,7 +194,20 @@ impl Material {
             TaskKind::Draft => Material::Draft { kind: doc },
             TaskKind::Contribute => Material::Contribute,
             TaskKind::Manifest => manifest(ctx, state, sources),
-            TaskKind::DesignDoc { file } => design_doc(file, sources),
+            TaskKind::DesignDoc { file } => match update::doc_scope(ctx, state, file) {
+                Some(scope) => Material::DesignDoc {
+                    file: file.clone(),
+                    scope,
+                },
+                None => design_doc(file, sources),
+            },
+            TaskKind::Change => {
+                let up = state.inputs.update.clone().unwrap_or_default();
+                Material::Change {
+                    existing: up.documents,
+                    drifted: up.drifted,
+                }
+            }
             TaskKind::Review => Material::Review {
                 kind: doc,
                 document: stage_document(ctx, state, st.stage),
@@ -226,6 +253,7 @@ impl Material {
                 trace_items,
             },
             Material::DesignDoc { file, scope } => PromptTask::DesignDoc { file, scope },
+            Material::Change { existing, drifted } => PromptTask::Change { existing, drifted },
             Material::Review {
                 kind,
                 document,

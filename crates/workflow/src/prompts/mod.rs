@@ -12,6 +12,7 @@
 //! Each task kind has its own module; this one only dispatches. A repair is the prompt of the
 //! task it repairs, continued (see [`repair`]), so what is sent for a repair is built here too.
 
+mod change;
 mod context;
 mod contribute;
 mod design_doc;
@@ -118,6 +119,12 @@ pub enum PromptTask<'a> {
         changed: &'a str,
         own_items: &'a [(FeedbackItem, Option<Disposition>)],
     },
+    /// An update session's change proposal: `existing` design documents, `drifted` those whose
+    /// cited code changed (`start --update` without a goal).
+    Change {
+        existing: &'a [String],
+        drifted: &'a [String],
+    },
     /// Ask again after an answer to `of` failed validation: the output and its schema are those
     /// of `of`.
     Repair {
@@ -143,6 +150,7 @@ impl PromptTask<'_> {
             | PromptTask::Draft { .. }
             | PromptTask::Contribute
             | PromptTask::Manifest { .. }
+            | PromptTask::Change { .. }
             | PromptTask::DesignDoc { .. }
             | PromptTask::Review { .. } => Vec::new(),
         }
@@ -184,6 +192,7 @@ pub fn build(role: &RoleDef, task: &PromptTask, inputs: &PromptInputs, cfg: &Con
             trace_items,
         } => manifest::build(&cx, min, max, trace_items),
         PromptTask::DesignDoc { file, scope } => design_doc::build(&cx, file, scope),
+        PromptTask::Change { existing, drifted } => change::build(&cx, existing, drifted),
         PromptTask::Review {
             kind,
             document,

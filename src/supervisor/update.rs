@@ -1,0 +1,385 @@
+//! Update sessions: a session in a project whose `specs/` already hold a valid design revises
+//! that design instead of writing it again.
+//!
+//! `start` checks the specs (the same validators as `agentmux validate`) and snapshots them into
+//! the session's intake (`artifacts/intake/baseline/`): the manifest, the design documents, the
+//! proposal and the feedback ledger. Everything the session does afterwards reads the snapshot,
+//! never `specs/` itself, so a resumed session (after `kill -9`) sees the same baseline even
+//! though it may already have written some of its documents. The architect's change proposal
+//! (`TaskKind::Change`) names the documents to revise, add or retire; a revised document is the
+//! snapshot with only the named sections replaced and revision rows appended
+//! ([`docs::change::revise_markdown`]); untouched documents are never written.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::cli::StartArgs;
+use crate::config::Config;
+use crate::journal::SessionState;
+use crate::paths::ProjectPaths;
+use crate::supervisor::results::{ArtifactFile, Processed};
+use crate::supervisor::session::{SessionContext, design_doc_name, stage_code};
+use crate::supervisor::store::Store;
+use docs::change::{Action, Change, change_md, parse_change, revise_markdown};
+use protocol::error::{Error, Result};
+use protocol::{Event, RevisionEntry, Stage, UpdateOf};
+
+/// The artifact name of the change proposal (under the design documents stage).
+pub(crate) const CHANGE: &str = "change";
+/// Where the baseline snapshot lives among the session's inputs.
+const BASELINE: &str = "baseline";
+const MANIFEST: &str = "manifest.json";
+const PROPOSAL: &str = "design_proposal.md";
+const FEEDBACK: &str = "feedback.json";
+
+/// The specs a new update session starts from, read and checked, not yet written anywhere.
+pub(crate) struct Baseline {
+    pub of: UpdateOf,
+    /// (file name in the snapshot, text).
+    files: Vec<(String, String)>,
+    /// The goal derived from drift, for `start --update` without a goal.
+    pub derived_goal: Option<String>,
+}
+
+/// Decides whether `start` opens an update session: the specs exist (a manifest) and `--fresh`
+/// was not given. The specs must pass the validators; otherwise the error names the files and
+/// the two ways on (fix them, or `--fresh`), and nothing is written.
+pub(crate) fn detect(
+    cfg: &Config,
+    project: &ProjectPaths,
+    args: &StartArgs,
+) -> Result<Option<Baseline>> {
+    let manifest_path = project.specs.join(MANIFEST);
+    if args.fresh {
+        return Ok(None);
+    }
+    if !manifest_path.is_file() {
+        if args.update {
+            return Err(Error::Usage(format!(
+                "there are no specs to update: {} does not exist; run `agentmux start --goal \"...\"` first",
+                manifest_path.display()
+            )));
+        }
+        return Ok(None);
+    }
+    let mut judged = cfg.clone();
+    // A session's own specs pass whatever design_docs bounds it ran with.
+    judged.workflow.design_docs.min = 1;
+    judged.workflow.design_docs.max = judged
+        .workflow
+        .design_docs
+        .max
+        .max(docs::validate::DESIGN_DOCS_CEILING as u32);
+    let report = docs::validate::validate_dir(&project.root, &judged);
+    if !report.is_ok() {
+        let mut files: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| f.file.clone().unwrap_or_else(|| f.location.clone()))
+            .collect();
+        files.dedup();
+        let listed: Vec<String> = report
+            .findings
+            .iter()
+            .take(12)
+            .map(|f| format!("  {f}"))
+            .collect();
+        return Err(Error::Usage(format!(
+            "the existing specs in {} cannot be revised: {} is not valid:\n{}\n\
+             Fix them (`agentmux validate` lists every problem) and run `agentmux start` again to revise them, \
+             or run `agentmux start --fresh ...` to design again from scratch (the old design documents are \
+             archived). Nothing was written.",
+            project.specs.display(),
+            files.join(", "),
+            listed.join("\n")
+        )));
+    }
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::io(p, e));
+    let manifest_text = read(&manifest_path)?;
+    let manifest: Value = serde_json::from_str(&manifest_text).map_err(|e| Error::Input {
+        path: manifest_path.clone(),
+        message: format!("is not JSON: {e}"),
+    })?;
+    let documents: Vec<String> = manifest
+        .get("selected_docs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut files = vec![(MANIFEST.to_string(), manifest_text)];
+    for d in &documents {
+        files.push((d.clone(), read(&project.specs.join(d))?));
+    }
+    let proposal = project.root.join(PROPOSAL);
+    if proposal.is_file() {
+        files.push((PROPOSAL.into(), read(&proposal)?));
+    }
+    let feedback = project.root.join(FEEDBACK);
+    let mut earlier_sessions = Vec::new();
+    if feedback.is_file() {
+        let text = read(&feedback)?;
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            earlier_sessions = workflow::ledger::sessions_of(&v);
+        }
+        files.push((FEEDBACK.into(), text));
+    }
+    let mut drifted: Vec<String> = report
+        .drift
+        .iter()
+        .filter_map(|f| f.file.as_deref())
+        .filter_map(|f| f.rsplit('/').next())
+        .filter(|f| documents.iter().any(|d| d == f))
+        .map(String::from)
+        .collect();
+    drifted.dedup();
+    let no_goal = args.goal.as_deref().is_none_or(|g| g.trim().is_empty()) && args.prd.is_none();
+    let derived_goal = if args.update && no_goal {
+        if drifted.is_empty() {
+            return Err(Error::Usage(
+                "nothing to update: no code the design documents cite changed since the specs were written; \
+                 give --goal \"...\" or --prd FILE to revise them for a change"
+                    .into(),
+            ));
+        }
+        Some(format!(
+            "Bring the design documents in line with the code that changed under their citations: {}.",
+            drifted.join(", ")
+        ))
+    } else {
+        drifted.clear();
+        None
+    };
+    Ok(Some(Baseline {
+        of: UpdateOf {
+            documents,
+            earlier_sessions,
+            drifted,
+        },
+        files,
+        derived_goal,
+    }))
+}
+
+/// Writes the baseline snapshot into a new session's inputs.
+pub(crate) fn write(store: &Store, b: &Baseline) -> Result<()> {
+    for (name, text) in &b.files {
+        osutil::write_atomic(&store.input_path(&snapshot(name)), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn snapshot(name: &str) -> String {
+    format!("{BASELINE}/{name}")
+}
+
+/// A file of the baseline snapshot.
+pub(crate) fn baseline_text(store: &Store, name: &str) -> Option<String> {
+    store.read_input(&snapshot(name))
+}
+
+/// The baseline manifest.
+pub(crate) fn baseline_manifest(store: &Store) -> Option<Value> {
+    baseline_text(store, MANIFEST).and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// The earlier sessions' feedback ledger.
+pub(crate) fn baseline_feedback(store: &Store) -> Option<Value> {
+    baseline_text(store, FEEDBACK).and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// The proposal of the specs the session revises.
+pub(crate) fn baseline_proposal(store: &Store) -> Option<String> {
+    baseline_text(store, PROPOSAL)
+}
+
+/// The design documents of the baseline, with this session's latest revision of those it
+/// rewrote (and the ones it added), in the baseline's order: what the change and the final
+/// review read.
+pub(crate) fn current_docs(ctx: &SessionContext, state: &SessionState) -> Vec<(String, String)> {
+    let Some(up) = &state.inputs.update else {
+        return Vec::new();
+    };
+    let retired = accepted_change(ctx, state)
+        .map(|c| c.retired())
+        .unwrap_or_default();
+    let mut files: Vec<String> = up.documents.clone();
+    for f in &state.design_docs {
+        if !files.contains(f) {
+            files.push(f.clone());
+        }
+    }
+    files
+        .into_iter()
+        .filter(|f| !retired.contains(f))
+        .filter_map(|f| {
+            ctx.store
+                .latest_md(state, Stage::DesignDocs, &design_doc_name(&f))
+                .or_else(|| baseline_text(&ctx.store, &f))
+                .map(|t| (f, t))
+        })
+        .collect()
+}
+
+/// The feedback item id prefix of `stage` in this session: `S2-DOC` in the second session of a
+/// ledger, the bare stage code in a first session.
+pub(crate) fn item_code(state: &SessionState, stage: Stage) -> String {
+    let prefix = state
+        .inputs
+        .update
+        .as_ref()
+        .map(UpdateOf::item_prefix)
+        .unwrap_or_default();
+    format!("{prefix}{}", stage_code(stage))
+}
+
+/// The session's accepted change proposal, once there is one.
+pub(crate) fn accepted_change(ctx: &SessionContext, state: &SessionState) -> Option<Change> {
+    let json = ctx.store.latest_json(state, Stage::DesignDocs, CHANGE)?;
+    serde_json::from_value(json).ok()
+}
+
+/// Accepts a change proposal: the artifact, and the documents the stage then writes.
+pub(crate) fn accept_change(
+    state: &SessionState,
+    json: Option<&Value>,
+) -> std::result::Result<Processed, Vec<String>> {
+    let existing = state
+        .inputs
+        .update
+        .as_ref()
+        .map(|u| u.documents.clone())
+        .unwrap_or_default();
+    let Some(v) = json.filter(|v| v.is_object()) else {
+        return Err(vec![
+            "the reply is not a JSON object; return exactly one JSON object matching the schema"
+                .into(),
+        ]);
+    };
+    let change = parse_change(v, &existing)?;
+    let goal = state.inputs.goal.clone().unwrap_or_default();
+    let revision = state
+        .artifact_revision(Stage::DesignDocs, CHANGE)
+        .unwrap_or(0)
+        + 1;
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage: Stage::DesignDocs,
+        name: CHANGE.into(),
+        revision,
+        md: change_md(&change, &goal),
+        json: serde_json::to_value(&change).ok(),
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage: Stage::DesignDocs,
+        name: CHANGE.into(),
+        revision,
+    });
+    p.events.push(Event::DesignDocsSelected {
+        files: change.written(),
+    });
+    Ok(p)
+}
+
+/// What a design document task of an update session is told about its document: the change
+/// asked of it (its scope from the baseline manifest when it is revised).
+pub(crate) fn doc_scope(ctx: &SessionContext, state: &SessionState, file: &str) -> Option<String> {
+    let change = accepted_change(ctx, state)?;
+    let c = change.find(file)?;
+    Some(match c.action {
+        Action::Add => format!("{} (new in this update: {})", c.scope, c.why),
+        Action::Revise | Action::Retire => format!(
+            "{} Revision for this update: rewrite the sections {} ({}); the other sections stay as they are",
+            c.scope,
+            c.sections.join(", "),
+            c.why
+        ),
+    })
+}
+
+/// A design document as an update session writes it: for a document the change revises, the
+/// baseline's text with only the sections the change names (and those the session's
+/// integrations changed since its draft) taken from `rendered`, and a revision row for the
+/// update followed by the session's own revisions. Any other document is `rendered` as is.
+pub(crate) fn in_place(
+    ctx: &SessionContext,
+    state: &SessionState,
+    file: &str,
+    doc: &Value,
+    rendered: String,
+    history: &[RevisionEntry],
+) -> String {
+    if state.inputs.update.is_none() {
+        return rendered;
+    }
+    let Some(change) = accepted_change(ctx, state) else {
+        return rendered;
+    };
+    let Some(c) = change.find(file).filter(|c| c.action == Action::Revise) else {
+        return rendered;
+    };
+    let Some(old) = baseline_text(&ctx.store, file) else {
+        return rendered;
+    };
+    let mut keys = c.sections.clone();
+    if let Some(draft) = ctx.store.json(Stage::DesignDocs, &design_doc_name(file), 1) {
+        for k in docs::markdown::changed_sections(docs::DocKind::DesignDoc, &draft, doc) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    let mut rows = vec![RevisionEntry {
+        date: crate::supervisor::results::today(),
+        feedback_from: vec![format!("update {}", state.session_id)],
+        changes: c
+            .sections
+            .iter()
+            .map(|s| format!("{}: rewritten", section_title(s)))
+            .collect(),
+        rationale: c.why.clone(),
+    }];
+    rows.extend(history.iter().cloned());
+    revise_markdown(&old, &rendered, &keys, &rows)
+}
+
+fn section_title(key: &str) -> String {
+    docs::sections::sections()
+        .find(docs::DocKind::DesignDoc, key)
+        .map(|s| s.title.clone())
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// The manifest an update session writes: the baseline's with the change applied (the caller
+/// records the baseline of citations afresh).
+pub(crate) fn manifest(ctx: &SessionContext, state: &SessionState) -> Option<Value> {
+    let base = baseline_manifest(&ctx.store)?;
+    let change = accepted_change(ctx, state)?;
+    Some(docs::change::apply_to_manifest(
+        &base,
+        &change,
+        &ctx.session_id,
+        &crate::supervisor::results::today(),
+    ))
+}
+
+/// Moves the documents the change retires from `specs/` to `archive/<session>/` (again on a
+/// resumed session: a document already moved is left alone).
+pub(crate) fn retire(ctx: &SessionContext, state: &SessionState) -> Result<()> {
+    let Some(change) = accepted_change(ctx, state) else {
+        return Ok(());
+    };
+    for file in change.retired() {
+        let from = ctx.project.specs.join(&file);
+        if !from.is_file() {
+            continue;
+        }
+        let dir = ctx.project.root.join("archive").join(&ctx.session_id);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        std::fs::rename(&from, dir.join(&file)).map_err(|e| Error::io(&from, e))?;
+    }
+    Ok(())
+}
