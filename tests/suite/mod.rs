@@ -22,6 +22,7 @@ mod reliability;
 mod session;
 pub(crate) mod support;
 mod tmux;
+mod update;
 mod validate;
 mod validate_props;
 mod workspace;

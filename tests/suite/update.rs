@@ -1,0 +1,196 @@
+//! Update sessions: a second session in a project with specs revises them in place and keeps
+//! their history (the feedback ledger across sessions), against the fake model server.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::support::Rig;
+use super::support::design_team::Script;
+
+const FIRST_GOAL: &str = "A team link shortener with click statistics";
+const SECOND_GOAL: &str = "Add a CSV export of each link's click statistics";
+/// The document the fake architect's change revises (the first one its schema offers), and the
+/// one it leaves alone.
+const REVISED: &str = "link_service_backend_design.md";
+const UNTOUCHED: &str = "analytics_pipeline_design.md";
+
+fn run(rig: &Rig, goal: &str) -> String {
+    let out = rig.cmd().args(["run", "--goal", goal]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The files of `specs/`, by name.
+fn specs(rig: &Rig) -> BTreeMap<String, String> {
+    let dir = rig.project.path().join(".agentmux/specs");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            (name, text)
+        })
+        .collect()
+}
+
+fn ledger(rig: &Rig) -> Value {
+    serde_json::from_str(&rig.read(".agentmux/feedback.json")).unwrap()
+}
+
+fn revision_rows(md: &str) -> usize {
+    let Some(at) = md.find("### Revision History") else {
+        return 0;
+    };
+    md[at..]
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Date"))
+        .count()
+}
+
+/// Two sessions in a row: the first designs, the second adds a feature.
+fn two_sessions() -> (Rig, BTreeMap<String, String>, Value) {
+    let rig = Rig::new(Script::default(), "");
+    run(&rig, FIRST_GOAL);
+    let before = specs(&rig);
+    let first_ledger = ledger(&rig);
+    git(rig.project.path(), &["init", "-q"]);
+    git(rig.project.path(), &["add", "-A"]);
+    git(rig.project.path(), &["commit", "-qm", "first design"]);
+    run(&rig, SECOND_GOAL);
+    (rig, before, first_ledger)
+}
+
+#[test]
+fn a_second_session_revises_the_specs_in_place_and_keeps_the_ledger() {
+    let (rig, before, first_ledger) = two_sessions();
+    let after = specs(&rig);
+    // The session was an update of the first session's specs.
+    let started = rig
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "session_started")
+        .unwrap();
+    assert_eq!(
+        started["inputs"]["update"]["documents"],
+        serde_json::json!([REVISED, UNTOUCHED]),
+        "{started}"
+    );
+    // The untouched document is byte for byte the same; the revised one keeps its text and
+    // history and gains a revision entry for the update.
+    assert_eq!(after[UNTOUCHED], before[UNTOUCHED]);
+    let (old, new) = (&before[REVISED], &after[REVISED]);
+    assert!(
+        revision_rows(new) > revision_rows(old),
+        "a new revision entry:\n{new}"
+    );
+    assert!(
+        new.contains(&format!("| update {} |", rig.session_id())),
+        "{new}"
+    );
+    let history = old.find("### Revision History").unwrap_or(old.len());
+    assert!(
+        new.starts_with(&old[..history]),
+        "the rest stays as it was:\n{new}"
+    );
+    // `git diff` of the specs names only the revised document and the manifest.
+    let changed = git(
+        rig.project.path(),
+        &["diff", "--name-only", "--", ".agentmux/specs"],
+    );
+    assert_eq!(
+        changed.lines().collect::<Vec<_>>(),
+        [
+            format!(".agentmux/specs/{REVISED}").as_str(),
+            ".agentmux/specs/manifest.json"
+        ],
+        "{changed}"
+    );
+    let manifest: Value = serde_json::from_str(&after["manifest.json"]).unwrap();
+    let old_manifest: Value = serde_json::from_str(&before["manifest.json"]).unwrap();
+    for key in ["selected_docs", "design_areas", "traceability"] {
+        assert_eq!(manifest[key], old_manifest[key], "{key}");
+    }
+    // The ledger holds both sessions' items with distinct ids; the first session's are as they
+    // were.
+    let ledger = ledger(&rig);
+    let items = ledger["items"].as_array().unwrap();
+    let first_items = first_ledger["items"].as_array().unwrap();
+    assert!(!first_items.is_empty());
+    assert!(items.len() > first_items.len(), "{ledger}");
+    let mut ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), items.len(), "ids are unique: {ids:?}");
+    for (old, new) in first_items.iter().zip(items) {
+        for key in ["id", "status", "disposition", "category", "comment"] {
+            assert_eq!(old[key], new[key], "{key} of {}", old["id"]);
+        }
+    }
+    assert!(
+        items[first_items.len()..]
+            .iter()
+            .all(|i| i["id"].as_str().unwrap().starts_with("S2-")),
+        "{ledger}"
+    );
+    let md = rig.read(".agentmux/feedback.md");
+    assert_eq!(md.matches("## Session `").count(), 2, "{md}");
+    // The specs pass the validators; status and list say the session was an update.
+    rig.cmd().arg("validate").assert().success();
+    let status = rig.status();
+    assert_eq!(status["update"]["documents"][0], REVISED, "{status}");
+    let list = rig.cmd().arg("list").output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("update"), "{list}");
+}
+
+#[test]
+fn invalid_existing_specs_are_reported_and_nothing_is_overwritten() {
+    let rig = Rig::new(Script::default(), "");
+    run(&rig, FIRST_GOAL);
+    let doc = rig.project.path().join(".agentmux/specs").join(UNTOUCHED);
+    let broken = std::fs::read_to_string(&doc)
+        .unwrap()
+        .replace("## 3. Detailed Design", "## 3. Something Else");
+    std::fs::write(&doc, &broken).unwrap();
+    let before = specs(&rig);
+    let sessions = || {
+        std::fs::read_dir(rig.project.path().join(".agentmux/sessions"))
+            .unwrap()
+            .count()
+    };
+    let count = sessions();
+    let out = rig
+        .cmd()
+        .args(["start", "--detach", "--goal", SECOND_GOAL])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(UNTOUCHED), "{stderr}");
+    assert!(
+        stderr.contains("--fresh") && stderr.contains("agentmux validate"),
+        "{stderr}"
+    );
+    assert_eq!(specs(&rig), before);
+    assert_eq!(sessions(), count, "no session was created");
+}
