@@ -194,3 +194,80 @@ fn invalid_existing_specs_are_reported_and_nothing_is_overwritten() {
     assert_eq!(specs(&rig), before);
     assert_eq!(sessions(), count, "no session was created");
 }
+
+/// The second (update) session of a project in tmux, after a first headless one; returns the
+/// deliverables with the update session's id replaced.
+fn start_update(rig: &Rig) {
+    rig.cmd()
+        .args(["start", "--detach", "--goal", SECOND_GOAL])
+        .assert()
+        .success();
+}
+
+fn deliverables(rig: &Rig) -> BTreeMap<String, String> {
+    let id = rig.session_id();
+    rig.deliverables()
+        .into_iter()
+        .map(|(k, v)| (k, v.replace(&id, "<update>")))
+        .collect()
+}
+
+#[test]
+fn an_update_session_killed_and_resumed_ends_with_the_same_specs() {
+    let reference = Rig::new(Script::default(), "");
+    run(&reference, FIRST_GOAL);
+    start_update(&reference);
+    let (code, out) = reference.wait(120);
+    assert_eq!(code, 0, "{out}");
+    let expected = deliverables(&reference);
+
+    let rig = Rig::new(Script::default(), "");
+    run(&rig, FIRST_GOAL);
+    rig.server
+        .configure(|s| s.latency = std::time::Duration::from_millis(150));
+    start_update(&rig);
+    type Point = (&'static str, Box<dyn Fn(&[Value]) -> bool>);
+    let points: [Point; 3] = [
+        (
+            "the change proposal",
+            Box::new(|j| {
+                j.iter()
+                    .any(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == "change")
+            }),
+        ),
+        (
+            "the revised design document",
+            Box::new(|j| {
+                j.iter()
+                    .any(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == "design_doc")
+            }),
+        ),
+        (
+            "the final review",
+            Box::new(|j| j.iter().any(|e| e["type"] == "feedback_recorded")),
+        ),
+    ];
+    for (what, cond) in points {
+        rig.wait_journal(60, what, cond);
+        let pid = rig.lock_holder_pid().expect("a supervisor holds the lock");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        test_support::wait::wait_for_exit(pid as u32, std::time::Duration::from_secs(30));
+        let resumed = rig.journal().iter().filter(|e| e["type"] == "resumed").count();
+        rig.cmd().args(["resume", "--detach"]).assert().success();
+        rig.wait_journal(60, "the resumption", |j| {
+            j.iter().filter(|e| e["type"] == "resumed").count() > resumed
+        });
+    }
+    let (code, out) = rig.wait(120);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        deliverables(&rig),
+        expected,
+        "the specs differ from an uninterrupted update session"
+    );
+    rig.cmd().arg("validate").assert().success();
+}
