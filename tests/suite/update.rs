@@ -256,7 +256,11 @@ fn an_update_session_killed_and_resumed_ends_with_the_same_specs() {
         )
         .unwrap();
         test_support::wait::wait_for_exit(pid as u32, std::time::Duration::from_secs(30));
-        let resumed = rig.journal().iter().filter(|e| e["type"] == "resumed").count();
+        let resumed = rig
+            .journal()
+            .iter()
+            .filter(|e| e["type"] == "resumed")
+            .count();
         rig.cmd().args(["resume", "--detach"]).assert().success();
         rig.wait_journal(60, "the resumption", |j| {
             j.iter().filter(|e| e["type"] == "resumed").count() > resumed
@@ -270,4 +274,50 @@ fn an_update_session_killed_and_resumed_ends_with_the_same_specs() {
         "the specs differ from an uninterrupted update session"
     );
     rig.cmd().arg("validate").assert().success();
+}
+
+#[test]
+fn update_without_a_goal_revises_the_documents_whose_cited_code_changed() {
+    let rig = Rig::new(
+        Script {
+            cite: Some("readtime/utils.py:66-93"),
+            ..Script::default()
+        },
+        "  context_window: 128000\n  max_output_tokens: 16384\nworkflow:\n  review_rounds: 1\n",
+    );
+    super::grounding::copy_readtime(rig.project.path());
+    run(&rig, FIRST_GOAL);
+    // Nothing changed yet: nothing to update.
+    let out = rig.cmd().args(["run", "--update"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing to update"), "{stderr}");
+    // The cited file changes: both documents cite it.
+    let utils = rig.project.path().join("readtime/utils.py");
+    let mut code = std::fs::read_to_string(&utils).unwrap();
+    code.push_str("\n# Reading speed is now configurable per call.\n");
+    std::fs::write(&utils, code).unwrap();
+    let out = rig.cmd().args(["run", "--update"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let started = rig
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "session_started")
+        .unwrap();
+    let update = &started["inputs"]["update"];
+    assert_eq!(
+        update["drifted"],
+        serde_json::json!([REVISED, UNTOUCHED]),
+        "{started}"
+    );
+    assert!(
+        started["inputs"]["goal"]
+            .as_str()
+            .unwrap()
+            .contains("code that changed"),
+        "{started}"
+    );
+    // The specs were written against the code as it is now: no drift is left.
+    rig.cmd().args(["validate", "--drift"]).assert().success();
 }
