@@ -300,6 +300,15 @@ pub(crate) fn doc_scope(ctx: &SessionContext, state: &SessionState, file: &str) 
     })
 }
 
+/// The current text of a design document the session's change revises (for its task's prompt).
+pub(crate) fn revising(ctx: &SessionContext, state: &SessionState, file: &str) -> Option<String> {
+    let change = accepted_change(ctx, state)?;
+    change
+        .find(file)
+        .filter(|c| c.action == Action::Revise)
+        .and_then(|_| baseline_text(&ctx.store, file))
+}
+
 /// A design document as an update session writes it: for a document the change revises, the
 /// baseline's text with only the sections the change names (and those the session's
 /// integrations changed since its draft) taken from `rendered`, and a revision row for the

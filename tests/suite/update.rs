@@ -95,6 +95,18 @@ fn a_second_session_revises_the_specs_in_place_and_keeps_the_ledger() {
         serde_json::json!([REVISED, UNTOUCHED]),
         "{started}"
     );
+    // The architect was asked for a change, not a design, and saw the document it revises.
+    assert!(rig.server.count_containing("Propose the smallest change") >= 1);
+    assert!(
+        rig.server
+            .count_containing(&format!("Current text of {REVISED}"))
+            >= 1
+    );
+    assert_eq!(
+        rig.server
+            .count_containing(&format!("Current text of {UNTOUCHED}")),
+        0
+    );
     // The untouched document is byte for byte the same; the revised one keeps its text and
     // history and gains a revision entry for the update.
     assert_eq!(after[UNTOUCHED], before[UNTOUCHED]);

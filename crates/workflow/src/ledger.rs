@@ -320,7 +320,7 @@ mod tests {
         );
         assert!(one < two, "{md}");
         assert!(
-            md[one..two].contains("### FIN-CR-r1-1 (important, open)"),
+            md[one..two].contains("### FIN-CR-r1-1 (important, addressed)"),
             "{md}"
         );
         assert!(

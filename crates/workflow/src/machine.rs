@@ -686,6 +686,10 @@ mod tests {
                 TaskKind::Manifest => self.apply(Event::DesignDocsSelected {
                     files: self.docs.clone(),
                 }),
+                // The change revises the first document.
+                TaskKind::Change => self.apply(Event::DesignDocsSelected {
+                    files: self.docs[..1].to_vec(),
+                }),
                 _ => {}
             }
             self.apply(Event::TaskCompleted {
@@ -742,6 +746,38 @@ mod tests {
             true,
             false,
         )
+    }
+
+    #[test]
+    fn an_update_proposes_a_change_and_writes_and_reviews_only_the_documents_it_names() {
+        let mut d = Driver::new(plan_with(|_| {}).for_update());
+        d.raise.push((
+            Stage::FinalReview,
+            "code-reviewer",
+            1,
+            vec![Category::Critical],
+        ));
+        assert_eq!(d.run(), Next::Finish);
+        for s in [
+            Stage::Requirements,
+            Stage::Options,
+            Stage::Proposal,
+            Stage::ImplementationPlan,
+        ] {
+            assert!(d.tasks_of(s).is_empty(), "{s} does not run in an update");
+        }
+        assert_eq!(
+            d.tasks_of(Stage::DesignDocs),
+            ["change.r0.architect.a1", "doc-api-design.r0.architect.a1"]
+        );
+        assert_eq!(
+            d.tasks_of(Stage::FinalReview),
+            [
+                "review.r1.principal-engineer.a1",
+                "review.r1.code-reviewer.a1",
+                "integrate-api-design.r1.architect.a1"
+            ]
+        );
     }
 
     #[test]

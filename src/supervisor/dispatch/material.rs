@@ -126,6 +126,7 @@ impl Sources {
             contributions: &self.contributions,
             manifest: self.manifest.as_ref(),
             design_docs: &self.design_docs,
+            revising: None,
             local_model: local,
             budget,
         }

@@ -37,7 +37,7 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
         }
     }
     // An update session revises a document that exists: the model sees its current text.
-    if let Some((_, current)) = inputs.design_docs.iter().find(|(f, _)| f == file) {
+    if let Some(current) = inputs.revising {
         p.doc(
             Layer::Work,
             &format!("Current text of {file} (keep what the revision does not change)"),

@@ -72,6 +72,8 @@ pub struct PromptInputs<'a> {
     pub manifest: Option<&'a Value>,
     /// Design documents written so far: (file name, markdown).
     pub design_docs: &'a [(String, String)],
+    /// An update session's design-document task: the current text of the document it revises.
+    pub revising: Option<&'a str>,
     /// The session runs on the bundled local model (`llm::uses_local_model`): its small window
     /// bounds the schemas.
     pub local_model: bool,

@@ -84,6 +84,7 @@ fn inputs<'a>(w: &'a World, prd: Option<&'a str>) -> PromptInputs<'a> {
         contributions: &w.contributions,
         manifest: Some(&w.manifest),
         design_docs: &w.design_docs,
+        revising: None,
         local_model: true,
         budget: ContextBudget::LOCAL,
     }
