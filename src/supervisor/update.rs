@@ -196,6 +196,23 @@ pub(crate) fn baseline_proposal(store: &Store) -> Option<String> {
     baseline_text(store, PROPOSAL)
 }
 
+/// What an update session's prompts read as the proposal: the baseline's proposal followed by
+/// the accepted change proposal, so the design documents' authors and the final review's
+/// reviewers judge the revisions against the change they carry out.
+pub(crate) fn proposal_with_change(ctx: &SessionContext, state: &SessionState) -> Option<String> {
+    state.inputs.update.as_ref()?;
+    let change = ctx.store.latest_md(state, Stage::DesignDocs, CHANGE);
+    match (baseline_proposal(&ctx.store), change) {
+        (Some(p), Some(c)) => Some(format!(
+            "{}
+
+{c}",
+            p.trim_end()
+        )),
+        (p, c) => p.or(c),
+    }
+}
+
 /// The design documents of the baseline, with this session's latest revision of those it
 /// rewrote (and the ones it added), in the baseline's order: what the change and the final
 /// review read.

@@ -107,6 +107,20 @@ fn a_second_session_revises_the_specs_in_place_and_keeps_the_ledger() {
             .count_containing(&format!("Current text of {UNTOUCHED}")),
         0
     );
+    // The reviewers judge the revision against the change proposal.
+    let reviews_with_change = rig
+        .server
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.prompt_contains("# Change Proposal")
+                && r.prompt_contains("Final review of the design")
+        })
+        .count();
+    assert!(
+        reviews_with_change >= 2,
+        "both reviewers see the change proposal"
+    );
     // The untouched document is byte for byte the same; the revised one keeps its text and
     // history and gains a revision entry for the update.
     assert_eq!(after[UNTOUCHED], before[UNTOUCHED]);

@@ -61,7 +61,7 @@ impl Sources {
             options_doc: store.latest_md(state, Stage::Options, "options"),
             proposal_doc: store
                 .latest_md(state, Stage::Proposal, "proposal")
-                .or_else(|| update::baseline_proposal(store)),
+                .or_else(|| update::proposal_with_change(ctx, state)),
             contributions,
             manifest: store
                 .latest_json(state, Stage::DesignDocs, "manifest")
