@@ -347,3 +347,73 @@ fn update_without_a_goal_revises_the_documents_whose_cited_code_changed() {
     // The specs were written against the code as it is now: no drift is left.
     rig.cmd().args(["validate", "--drift"]).assert().success();
 }
+
+/// The fake team, except that its change proposal revises one document, retires the other and
+/// adds a third, for a new requirement.
+fn retiring_team()
+-> impl Fn(&test_support::fake_openai::RecordedRequest) -> test_support::fake_openai::FakeReply
++ Send
++ Sync
++ 'static {
+    let team = test_support::design_team::responder(Script::default());
+    move |req| {
+        let change = req
+            .response_format
+            .as_ref()
+            .and_then(|f| f.pointer("/json_schema/name"))
+            .is_some_and(|n| n == "change_proposal");
+        if !change {
+            return team(req);
+        }
+        test_support::fake_openai::FakeReply::text(
+            serde_json::json!({
+                "summary": "Exports move into a document of their own; the analytics pipeline is folded into the service.",
+                "changes": [
+                    {"file": REVISED, "action": "revise", "sections": ["detailed_design"], "scope": "Links and clicks", "why": "The service now owns the click counts (goal)."},
+                    {"file": UNTOUCHED, "action": "retire", "sections": [], "scope": "", "why": "Folded into the service by the new goal."},
+                    {"file": "click_export_design.md", "action": "add", "sections": [], "scope": "CSV export of click statistics", "why": "The goal asks for a CSV export."}
+                ],
+                "requirements": [{"id": "FR-CSV", "docs": ["click_export_design.md"]}],
+                "plan_additions": ["Add the export endpoint and its tests."]
+            })
+            .to_string(),
+        )
+    }
+}
+
+#[test]
+fn a_change_can_add_and_retire_documents() {
+    let rig = Rig::with_server(
+        test_support::fake_openai::FakeOpenAi::start(retiring_team()),
+        "",
+    );
+    run(&rig, FIRST_GOAL);
+    run(&rig, SECOND_GOAL);
+    let id = rig.session_id();
+    let after = specs(&rig);
+    assert!(!after.contains_key(UNTOUCHED), "{:?}", after.keys());
+    assert!(
+        rig.project
+            .path()
+            .join(format!(".agentmux/archive/{id}/{UNTOUCHED}"))
+            .is_file()
+    );
+    assert!(after["click_export_design.md"].contains("```mermaid"));
+    let manifest: Value = serde_json::from_str(&after["manifest.json"]).unwrap();
+    assert_eq!(
+        manifest["selected_docs"],
+        serde_json::json!([REVISED, "click_export_design.md"])
+    );
+    assert_eq!(manifest["retired"][0]["file"], UNTOUCHED, "{manifest}");
+    assert_eq!(manifest["retired"][0]["session"], id.as_str());
+    assert_eq!(
+        manifest["traceability"]["FR-CSV"],
+        serde_json::json!(["click_export_design.md"])
+    );
+    assert!(
+        manifest["design_areas"].get(UNTOUCHED).is_none(),
+        "{manifest}"
+    );
+    let v = rig.cmd().arg("validate").output().unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}

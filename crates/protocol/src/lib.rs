@@ -551,9 +551,10 @@ pub struct UpdateOf {
 
 impl UpdateOf {
     /// The prefix of this session's feedback item ids (`S2-`): the session's place in the
-    /// ledger, so ids stay unique across sessions.
+    /// ledger, so ids stay unique across sessions. Specs exist, so some session came before
+    /// even when its ledger is gone: an update is never `S1`, the unprefixed first session.
     pub fn item_prefix(&self) -> String {
-        format!("S{}-", self.earlier_sessions.len() + 1)
+        format!("S{}-", self.earlier_sessions.len().max(1) + 1)
     }
 }
 
