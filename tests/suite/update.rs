@@ -219,6 +219,25 @@ fn invalid_existing_specs_are_reported_and_nothing_is_overwritten() {
     );
     assert_eq!(specs(&rig), before);
     assert_eq!(sessions(), count, "no session was created");
+    // `--fresh` designs again, as a first session does.
+    let out = rig
+        .cmd()
+        .args(["run", "--fresh", "--goal", SECOND_GOAL])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = rig
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "session_started")
+        .unwrap();
+    assert!(started["inputs"].get("update").is_none(), "{started}");
+    rig.cmd().arg("validate").assert().success();
 }
 
 /// The second (update) session of a project in tmux, after a first headless one; returns the
