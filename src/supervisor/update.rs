@@ -73,12 +73,13 @@ pub(crate) fn detect(
         .max(docs::validate::DESIGN_DOCS_CEILING as u32);
     let report = docs::validate::validate_dir(&project.root, &judged);
     if !report.is_ok() {
-        let mut files: Vec<String> = report
-            .findings
-            .iter()
-            .map(|f| f.file.clone().unwrap_or_else(|| f.location.clone()))
-            .collect();
-        files.dedup();
+        let mut files: Vec<String> = Vec::new();
+        for f in &report.findings {
+            let file = f.file.clone().unwrap_or_else(|| f.location.clone());
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
         let listed: Vec<String> = report
             .findings
             .iter()
@@ -127,15 +128,18 @@ pub(crate) fn detect(
         }
         files.push((FEEDBACK.into(), text));
     }
-    let mut drifted: Vec<String> = report
-        .drift
+    // In the manifest's order, once each.
+    let mut drifted: Vec<String> = documents
         .iter()
-        .filter_map(|f| f.file.as_deref())
-        .filter_map(|f| f.rsplit('/').next())
-        .filter(|f| documents.iter().any(|d| d == f))
-        .map(String::from)
+        .filter(|d| {
+            report
+                .drift
+                .iter()
+                .filter_map(|f| f.file.as_deref())
+                .any(|f| f.rsplit('/').next() == Some(d.as_str()))
+        })
+        .cloned()
         .collect();
-    drifted.dedup();
     let no_goal = args.goal.as_deref().is_none_or(|g| g.trim().is_empty()) && args.prd.is_none();
     let derived_goal = if args.update && no_goal {
         if drifted.is_empty() {
