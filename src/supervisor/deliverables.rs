@@ -5,6 +5,8 @@
 //!   `baseline` the commit and cited files they were written against)
 //! - `.agentmux/options.md`, `.agentmux/design_proposal.md`, `.agentmux/implementation_plan.md`
 //! - `.agentmux/feedback.md`, `.agentmux/feedback.json`: every item with its disposition and status
+//!   (an update session's ledger keeps the earlier sessions' items)
+//! - `.agentmux/changes/<session>.md`: an update session's change proposal (see `update`)
 //!
 //! An artifact accepted although invalid (`workflow.on_invalid: continue`) is written under
 //! `.agentmux/invalid/` instead, never into `specs/` as if it were valid.
@@ -78,6 +80,14 @@ pub(crate) fn write_stage(
                     cited.push((file.clone(), md.clone()));
                 }
                 put(dest, &md)?;
+            }
+            if update
+                && stage == Stage::DesignDocs
+                && let Some(md) = latest(Stage::DesignDocs, crate::supervisor::update::CHANGE)
+            {
+                // The change proposal stays with the specs' history, one file per update.
+                let name = format!("{}.md", ctx.session_id);
+                put(root.join("changes").join(name), &md)?;
             }
             if update {
                 // The documents the update leaves alone are cited as they are.

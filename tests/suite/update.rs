@@ -178,6 +178,11 @@ fn a_second_session_revises_the_specs_in_place_and_keeps_the_ledger() {
             .all(|i| i["id"].as_str().unwrap().starts_with("S2-")),
         "{ledger}"
     );
+    let change = rig.read(&format!(".agentmux/changes/{}.md", rig.session_id()));
+    assert!(
+        change.contains("# Change Proposal") && change.contains(REVISED),
+        "{change}"
+    );
     let md = rig.read(".agentmux/feedback.md");
     assert_eq!(md.matches("## Session `").count(), 2, "{md}");
     // The specs pass the validators; status and list say the session was an update.
