@@ -42,6 +42,24 @@ pub(crate) fn write_stage(
         Ok(())
     };
     let latest = |stage: Stage, name: &str| ctx.store.latest_md(state, stage, name);
+    // A reviewed document is Approved (seed 001's header) when its review ended with every item
+    // of the stage answered and none reopened; the design documents, once the final review's
+    // items are. Items the stop rule integrated without a re-review count as answered.
+    let settled = |stage: Stage| {
+        let mut items = state.stage_items(stage).peekable();
+        items.peek().is_some()
+            && state
+                .stage_items(stage)
+                .all(|i| i.status != ItemStatus::Open)
+    };
+    let status = |stage: Stage, md: String| {
+        let reviewed = matches!(stage, Stage::Options | Stage::Proposal | Stage::FinalReview);
+        if reviewed && settled(stage) {
+            docs::render::approved(&md)
+        } else {
+            md
+        }
+    };
     // Stages that deliver one document: its artifact name and where it goes.
     let single = match stage {
         Stage::Requirements => Some(("prd", specs.join("project.md"))),
@@ -53,7 +71,7 @@ pub(crate) fn write_stage(
     if let Some((name, place)) = single
         && let Some(md) = latest(stage, name)
     {
-        put(destination(ctx, state, name, place), &md)?;
+        put(destination(ctx, state, name, place), &status(stage, md))?;
     }
     match stage {
         Stage::DesignDocs | Stage::FinalReview => {
@@ -79,7 +97,7 @@ pub(crate) fn write_stage(
                     ok_files.push(file.clone());
                     cited.push((file.clone(), md.clone()));
                 }
-                put(dest, &md)?;
+                put(dest, &status(stage, md))?;
             }
             if update
                 && stage == Stage::DesignDocs

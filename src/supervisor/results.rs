@@ -283,8 +283,16 @@ fn render_checked(
     };
     // A citation of a file or line the project does not have goes back to the author like a
     // broken diagram; a document without citations has nothing to check there.
+    // A capable model's document carries the seeds' full depth (tables, ADR parts, phase gates,
+    // appendices); the bundled local model's shorter shapes have none of it.
+    let depth = if ctx.local_model {
+        Vec::new()
+    } else {
+        validate::check_depth(target.kind, &md)
+    };
     let findings: Vec<String> = validate_markdown(target.kind, &md)
         .into_iter()
+        .chain(depth)
         .chain(validate::check_citations(&ctx.project.project_dir, &md))
         .map(|f| f.to_string())
         .collect();
@@ -761,6 +769,11 @@ fn dispositions(
                         .as_ref()
                         .map(|c| c.trim().to_string())
                         .filter(|c| !c.is_empty()),
+                    acknowledgement: d
+                        .acknowledgement
+                        .as_ref()
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty()),
                     round: rec.round,
                 });
             }
@@ -786,6 +799,16 @@ fn revision_entry(
         .filter_map(|id| state.items.iter().find(|i| &i.item.id == id))
         .map(|i| i.item.author.clone())
         .collect();
+    // By item id: the order the reviewers' items arrived in varies from run to run.
+    let mut acknowledgements: Vec<String> = dispositions
+        .iter()
+        .filter_map(|d| {
+            d.acknowledgement
+                .as_ref()
+                .map(|a| format!("{}: {a}", d.item_id))
+        })
+        .collect();
+    acknowledgements.sort();
     RevisionEntry {
         date: today(),
         feedback_from: from.into_iter().collect(),
@@ -805,6 +828,7 @@ fn revision_entry(
             out.revision.changes.clone()
         },
         rationale: out.revision.rationale.trim().to_string(),
+        acknowledgements,
     }
 }
 

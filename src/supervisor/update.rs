@@ -371,6 +371,7 @@ pub(crate) fn in_place(
             .map(|s| format!("{}: rewritten", section_title(s)))
             .collect(),
         rationale: c.why.clone(),
+        acknowledgements: Vec::new(),
     }];
     rows.extend(history.iter().cloned());
     revise_markdown(&old, &rendered, &keys, &rows)

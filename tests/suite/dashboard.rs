@@ -140,6 +140,7 @@ impl J {
                 decision,
                 rationale: "see the revised section".into(),
                 change: None,
+                acknowledgement: None,
                 round,
             },
         })

@@ -19,6 +19,7 @@ mod parts;
 mod profile;
 mod recovery;
 mod reliability;
+mod seed_coverage;
 mod session;
 pub(crate) mod support;
 mod tmux;

@@ -464,6 +464,7 @@ mod tests {
             feedback_from: vec!["update".into()],
             changes: vec!["Section 3: export".into()],
             rationale: "the goal asks for CSV export".into(),
+            acknowledgements: Vec::new(),
         }
     }
 

@@ -35,9 +35,9 @@ pub struct DispositionOut {
     pub decision: Decision,
     pub rationale: String,
     pub change: Option<String>,
+    /// Step 1 of seed 001's protocol: the item in the author's words (capable models).
+    pub acknowledgement: Option<String>,
 }
-
-impl DispositionOut {}
 
 /// The revision entry an integration adds to the document's history.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -264,6 +264,7 @@ pub fn parse_integration(v: &Value) -> Result<IntegrationOutput, Vec<String>> {
                     decision,
                     rationale,
                     change: text_field(d, &["change", "changes", "change_made"]),
+                    acknowledgement: text_field(d, &["acknowledgement", "acknowledgment"]),
                 });
             }
         }

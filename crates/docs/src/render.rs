@@ -65,6 +65,12 @@ impl RenderMeta {
     }
 }
 
+/// The header status of a rendered document whose review is over (seed 001: Draft, Review,
+/// Approved): the first `**Status**: Review` line becomes `**Status**: Approved`.
+pub fn approved(md: &str) -> String {
+    md.replacen("\n**Status**: Review\n", "\n**Status**: Approved\n", 1)
+}
+
 /// Renders a document. The error lists every problem found (missing sections, wrong shapes,
 /// counts outside the seed's limits), each naming its section.
 pub fn render(
@@ -408,6 +414,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_approved_document_says_so_in_its_header_only() {
+        let tpl = Templates::builtin().unwrap();
+        let mut m = meta();
+        m.status = "Review".into();
+        let md = render(DocKind::Proposal, &fixture(DocKind::Proposal), &m, &tpl).unwrap();
+        assert!(md.contains("\n**Status**: Review\n"), "{md}");
+        let done = approved(&md);
+        assert!(done.contains("\n**Status**: Approved\n"));
+        assert_eq!(
+            done.matches("Approved").count(),
+            md.matches("Approved").count() + 1
+        );
+    }
+
+    #[test]
     fn appendix_lists_revisions_and_open_items() {
         let tpl = Templates::builtin().unwrap();
         let mut m = meta();
@@ -419,6 +440,7 @@ pub(crate) mod tests {
                 "Section 6: | pipes".into(),
             ],
             rationale: "Bounded retries".into(),
+            acknowledgements: vec!["PE-r1-2: retries are unbounded".into()],
         });
         m.open_items.push(FeedbackItem {
             id: "CR-r2-1".into(),
@@ -432,7 +454,7 @@ pub(crate) mod tests {
         });
         let md = render(DocKind::Proposal, &fixture(DocKind::Proposal), &m, &tpl).unwrap();
         let appendix = section_text(&md, "Appendix").unwrap();
-        assert!(appendix.contains("| 2026-01-16 | principal-engineer | Section 13: added retry budget (PE-r1-2)<br>Section 6: \\| pipes | Bounded retries |"), "{appendix}");
+        assert!(appendix.contains("| 2026-01-16 | principal-engineer | Acknowledged: PE-r1-2: retries are unbounded<br>Section 13: added retry budget (PE-r1-2)<br>Section 6: \\| pipes | Bounded retries |"), "{appendix}");
         assert!(
             appendix.contains("| CR-r2-1 | important | API Design | Error format undefined |"),
             "{appendix}"

@@ -74,6 +74,10 @@ pub struct SchemaLimits {
     /// Each implementation step may carry optional `notes` (seed 000: "add additional
     /// information as needed").
     pub step_notes: bool,
+    /// The seeds' full depth (a capable model): section hints with their `depth` from
+    /// `sections.yaml`, entry criteria and deltas per design-doc phase, the proposal's glossary
+    /// and references, an acknowledgement per feedback item. The local model keeps its shapes.
+    pub depth: bool,
 }
 
 impl SchemaLimits {
@@ -94,6 +98,7 @@ impl SchemaLimits {
             closed: true,
             diagrams: DiagramShape::Mermaid,
             step_notes: true,
+            depth: true,
         }
     }
 
@@ -117,6 +122,7 @@ impl SchemaLimits {
             closed: true,
             diagrams: DiagramShape::Graph,
             step_notes: false,
+            depth: false,
         }
     }
 
@@ -138,6 +144,8 @@ impl SchemaLimits {
             closed: false,
             diagrams: DiagramShape::Either,
             step_notes: true,
+            // Extra fields are tolerated (`closed: false`), so both shapes pass.
+            depth: false,
         }
     }
 
@@ -167,6 +175,9 @@ pub fn document_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
     for sec in secs {
         props.push((sec.key.clone(), field_schema(kind, sec, lim)));
     }
+    if lim.depth && kind == DocKind::Proposal {
+        props.push(("appendix".into(), appendix_schema(lim)));
+    }
     let mut schema = object(props, lim);
     if let Some(o) = schema.as_object_mut() {
         // Without length caps on the fields, the one bound on the whole is the validators'.
@@ -193,6 +204,32 @@ pub(crate) fn document_patch_schema(kind: DocKind, lim: &SchemaLimits) -> Value 
         o.remove("required");
     }
     schema
+}
+
+/// The proposal's glossary and references (seed 001's appendices), for a capable model.
+fn appendix_schema(lim: &SchemaLimits) -> Value {
+    described(
+        object(
+            vec![
+                (
+                    "glossary".into(),
+                    described(
+                        list(1, lim.list_max, string(1, lim.short_max)),
+                        "Each domain term or acronym the proposal uses, as `Term: meaning`.",
+                    ),
+                ),
+                (
+                    "references".into(),
+                    described(
+                        list(1, lim.list_max, string(1, lim.short_max)),
+                        "The documents, files, standards and prior designs the proposal relies on, one per entry.",
+                    ),
+                ),
+            ],
+            lim,
+        ),
+        "Appendices: a glossary and the references.",
+    )
 }
 
 fn title_schema(kind: DocKind, lim: &SchemaLimits) -> Value {
@@ -284,19 +321,32 @@ fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
             ],
             lim,
         ),
-        (DocKind::DesignDoc, "phases") => list(
-            4,
-            Some(4),
-            object(
-                vec![
-                    ("scope".into(), string(1, lim.short_max)),
-                    ("kpis".into(), string(1, lim.short_max)),
-                    ("exit_criteria".into(), string(1, lim.short_max)),
-                    ("tests".into(), string(1, lim.short_max)),
-                ],
-                lim,
-            ),
-        ),
+        (DocKind::DesignDoc, "phases") => {
+            let mut parts = vec![("scope".to_string(), string(1, lim.short_max))];
+            // Seed 004: each phase has an entry gate and says what changes against phase 0.
+            if lim.depth {
+                parts.push((
+                    "entry_criteria".into(),
+                    described(
+                        string(1, lim.short_max),
+                        "The gate to start this phase: what must be true or done before it begins.",
+                    ),
+                ));
+            }
+            parts.push(("kpis".into(), string(1, lim.short_max)));
+            parts.push(("exit_criteria".into(), string(1, lim.short_max)));
+            parts.push(("tests".into(), string(1, lim.short_max)));
+            if lim.depth {
+                parts.push((
+                    "deltas".into(),
+                    described(
+                        string(1, lim.short_max),
+                        "What this phase changes against phase 0 (for phase 0: the baseline it sets).",
+                    ),
+                ));
+            }
+            list(4, Some(4), object(parts, lim))
+        }
         (DocKind::ImplementationPlan, "tasks") => list(
             1,
             lim.list_max.map(|m| m.min(6)),
@@ -327,7 +377,7 @@ fn field_schema(kind: DocKind, sec: &Section, lim: &SchemaLimits) -> Value {
         (DocKind::ImplementationPlan, "risks") => list(1, lim.list_max, risk_schema(false, lim)),
         _ => string(1, lim.text_max),
     };
-    described(s, &sec.hint)
+    described(s, &sec.hint_for(lim.depth))
 }
 
 fn option_schema(lim: &SchemaLimits) -> Value {
@@ -628,30 +678,38 @@ pub fn integration_schema(kind: DocKind, item_ids: &[String], lim: &SchemaLimits
     } else {
         json!({"type": "string", "enum": item_ids})
     };
-    let disposition = object(
-        vec![
-            ("item_id".into(), id),
-            (
-                "decision".into(),
-                json!({"type": "string", "enum": ["accepted", "rejected", "deferred"]}),
+    let mut parts = vec![("item_id".to_string(), id)];
+    // Seed 001's protocol starts by acknowledging the item: what the reviewer asks and why.
+    if lim.depth {
+        parts.push((
+            "acknowledgement".into(),
+            described(
+                string(1, lim.short_max),
+                "Step 1: the item in your own words, what the reviewer asks for and why it matters.",
             ),
-            (
-                "rationale".into(),
-                described(
-                    string(1, lim.short_max),
-                    "Your evaluation; for rejected or deferred items, the reason.",
-                ),
+        ));
+    }
+    parts.extend([
+        (
+            "decision".into(),
+            json!({"type": "string", "enum": ["accepted", "rejected", "deferred"]}),
+        ),
+        (
+            "rationale".into(),
+            described(
+                string(1, lim.short_max),
+                "Your evaluation; for rejected or deferred items, the reason.",
             ),
-            (
-                "change".into(),
-                described(
-                    string(0, lim.short_max),
-                    "Section and summary of the change, empty when nothing changed.",
-                ),
+        ),
+        (
+            "change".into(),
+            described(
+                string(0, lim.short_max),
+                "Section and summary of the change, empty when nothing changed.",
             ),
-        ],
-        lim,
-    );
+        ),
+    ]);
+    let disposition = object(parts, lim);
     let (min, max) = if item_ids.is_empty() {
         (0, None)
     } else {
@@ -1066,6 +1124,35 @@ mod tests {
             .collect()
     }
 
+    /// The seeds' full depth is the capable profile's: the local schemas (and the grammar built
+    /// from them) keep their shapes, the remote ones carry every addition.
+    #[test]
+    fn the_seed_depth_reaches_the_remote_schemas_only() {
+        let ids = ["PE-r1-1".to_string()];
+        for (lim, want) in [
+            (SchemaLimits::local(), false),
+            (SchemaLimits::remote(), true),
+        ] {
+            let mut all = String::new();
+            for kind in DocKind::ALL {
+                let text = document_schema(kind, &lim).to_string();
+                for sec in sections().of(kind).iter().filter(|s| !s.depth.is_empty()) {
+                    assert_eq!(text.contains(&sec.depth), want, "{kind} {}", sec.key);
+                }
+                all.push_str(&text);
+            }
+            all.push_str(&integration_schema(DocKind::DesignDoc, &ids, &lim).to_string());
+            for key in [
+                "\"appendix\"",
+                "\"entry_criteria\"",
+                "\"deltas\"",
+                "\"acknowledgement\"",
+            ] {
+                assert_eq!(all.contains(key), want, "{key}");
+            }
+        }
+    }
+
     #[test]
     fn every_section_key_is_required_in_order() {
         for lim in [
@@ -1076,7 +1163,12 @@ mod tests {
             for kind in DocKind::ALL {
                 let schema = document_schema(kind, &lim);
                 let req = required(&schema);
-                let keys: Vec<String> = sections().of(kind).iter().map(|s| s.key.clone()).collect();
+                let mut keys: Vec<String> =
+                    sections().of(kind).iter().map(|s| s.key.clone()).collect();
+                // A capable model's proposal ends with its appendices (glossary, references).
+                if lim.depth && kind == DocKind::Proposal {
+                    keys.push("appendix".into());
+                }
                 assert_eq!(req[0], "title");
                 assert_eq!(&req[1..], &keys[..], "{kind}");
                 let props: Vec<&String> =
@@ -1199,6 +1291,7 @@ mod tests {
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
         };
+        doc["appendix"] = json!({"glossary": ["WPM: words per minute"], "references": ["PRD"]});
         assert_eq!(errors(&doc), Vec::<String>::new(), "without notes");
         doc["steps"][0]["notes"] = json!("Run the migration before the deploy.");
         assert_eq!(errors(&doc), Vec::<String>::new(), "with notes");

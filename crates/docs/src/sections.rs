@@ -27,6 +27,29 @@ pub struct Section {
     /// Other headings a person might use for the same section (accepted by the validators).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// What a capable model is asked for on top of the hint (the seeds' full depth: tables,
+    /// subsections); the bundled local model gets the hint alone.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub depth: String,
+    /// Tables the depth asks for, each as column headings that must all appear in one table
+    /// header of the section (checked by `validate::check_depth`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<Vec<String>>,
+    /// Labels or subsection names the depth asks for, each of which must appear in the section
+    /// (checked by `validate::check_depth`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+impl Section {
+    /// The hint a model with `depth` (a capable model) or without it is given.
+    pub fn hint_for(&self, depth: bool) -> String {
+        if depth && !self.depth.is_empty() {
+            format!("{} {}", self.hint, self.depth)
+        } else {
+            self.hint.clone()
+        }
+    }
 }
 
 /// Every document structure.

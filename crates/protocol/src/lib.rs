@@ -490,6 +490,10 @@ pub struct Disposition {
     /// What changed in the document (section and summary), when accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
+    /// The author's acknowledgement of the item (seed 001's protocol, step 1): the item in the
+    /// author's words. A capable model gives one for every item; the local model gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgement: Option<String>,
     pub round: u32,
 }
 
@@ -515,6 +519,9 @@ pub struct RevisionEntry {
     /// One line per change, e.g. `Section 5.1: added retry budget (PE-r1-2)`.
     pub changes: Vec<String>,
     pub rationale: String,
+    /// One line per acknowledged item, e.g. `PE-r1-2: the retry budget is unbounded`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledgements: Vec<String>,
 }
 
 /// The inputs a session starts from.

@@ -93,6 +93,110 @@ pub const BROKEN_SEQUENCE: &str =
 const OPTION_DIAGRAM: &str =
     "flowchart LR\n    client[Browser or CLI] --> api[Link API]\n    api --> db[(PostgreSQL)]";
 
+/// A capable model's sections at the seeds' full depth: (field key, a phrase of the depth the
+/// schema's description asks for, the markdown written). A field whose description lacks the
+/// phrase (the local shapes) gets the generic sentence instead.
+const DEPTH: [(&str, &str, &str); 11] = [
+    (
+        "background",
+        "Name the stakeholders",
+        "Team members lose track of shared links and cannot see whether anyone clicked them.\n\n\
+         **Stakeholders**: team members who share links (fast shortening), team leads who read the weekly \
+         statistics (accurate counts), and the on-call engineer (few moving parts).",
+    ),
+    (
+        "requirements",
+        "ID | Requirement | Priority",
+        "| ID | Requirement | Priority |\n|----|-------------|----------|\n\
+         | FR-1 | Shorten a URL to a 7-character code | Must |\n\
+         | FR-2 | Redirect a code to its target | Must |\n\
+         | FR-3 | Count clicks per link per day | Should |\n\n\
+         | Category | Requirement | Target |\n|----------|-------------|--------|\n\
+         | Performance | Redirect latency | p95 under 50 ms |\n\
+         | Availability | Redirect uptime | 99.9 % monthly |\n\
+         | Security | Only team members create links | SSO on every write |\n\n\
+         **Constraints**: one engineer for six weeks, one VM and one PostgreSQL instance. \
+         **Regulatory**: click logs hold no personal data beyond 30 days (GDPR). \
+         **Integration points**: the company SSO for sign-in and the chat tool for sharing.",
+    ),
+    (
+        "principles",
+        "how the design will be tested",
+        "State lives in PostgreSQL only; the API is stateless. Redirects are fast and synchronous; click \
+         counting is slow work on a queue.\n\n**Testing**: unit tests for code generation, integration tests \
+         against a real PostgreSQL, and an end-to-end test that shortens, redirects and counts.",
+    ),
+    (
+        "data",
+        "storage strategy table",
+        "A LINK has many CLICKs; an OWNER has many LINKs. Writes go to the primary; statistics are read \
+         from a daily rollup.\n\n| Data | Store | Retention | Backup |\n|------|-------|-----------|--------|\n\
+         | Links | PostgreSQL | forever | nightly dump |\n| Clicks | PostgreSQL (partitioned) | 30 days | none |",
+    ),
+    (
+        "infrastructure",
+        "scaling table",
+        "Two environments (staging, production); the CI/CD pipeline runs the tests and deploys on merge; \
+         rollback redeploys the previous image.\n\n\
+         | Component | Min | Max | Scaling trigger |\n|-----------|-----|-----|-----------------|\n\
+         | Link API | 2 | 6 | CPU over 70 % |\n| Stats worker | 1 | 3 | queue depth over 1,000 |",
+    ),
+    (
+        "security",
+        "threat table",
+        "Sign-in through SSO; secrets in the platform's secret store.\n\n\
+         | Threat | Impact | Mitigation |\n|--------|--------|------------|\n\
+         | Open redirect to phishing | High | allow-list of schemes, abuse report |\n\
+         | Code enumeration | Medium | 7-character random codes, rate limit |",
+    ),
+    (
+        "observability",
+        "metrics table",
+        "Structured logs with the link code; traces across the API and the worker.\n\n\
+         | Metric | Target | Alert threshold |\n|--------|--------|-----------------|\n\
+         | Redirect p95 | 50 ms | 100 ms for 5 min |\n| Queue depth | under 100 | over 1,000 |",
+    ),
+    (
+        "performance",
+        "network optimisation",
+        "Hot codes are cached in memory for 60 s. Database: an index on `code`, pooled connections, \
+         batched click inserts. Network: redirects carry no body and keep connections alive.",
+    ),
+    (
+        "risks",
+        "Risk | Likelihood | Impact | Owner | Trigger",
+        "| Risk | Likelihood | Impact | Owner | Trigger | Mitigation |\n\
+         |------|------------|--------|-------|---------|------------|\n\
+         | Click table grows unbounded | Medium | High | platform team | table over 50 GB | daily partitions, 30-day drop |\n\
+         | Abuse as a phishing relay | Low | High | security | abuse report | scheme allow-list, takedown |\n\n\
+         ### ADR 1: One PostgreSQL for links and clicks\n\n\
+         **Context**: the team runs PostgreSQL already and the load is small.\n\n\
+         **Decision**: store links and clicks in one database, clicks partitioned by day.\n\n\
+         **Consequences**: one system to operate; a move to a column store is needed past 10x growth.\n\n\
+         **Next steps**: confirm the retention with legal (owner: product, by 2027-01-15).",
+    ),
+    (
+        "components",
+        "its technology",
+        "The Link API (technology: Rust and axum; data model: Link) shortens and redirects. The Stats \
+         worker (technology: Rust; data model: Click, DailyCount) counts clicks from the queue.",
+    ),
+    (
+        "detailed_design",
+        "alternatives rejected",
+        "The Link API issues codes and redirects; rejected alternatives: hashing the URL (collisions) and \
+         sequential ids (enumeration). The LINK table holds code, target and owner. Writes are idempotent \
+         by request id; creation is rate-limited to 60 a minute per user; each click emits a `link.clicked` event.",
+    ),
+];
+
+/// The approach's description at full depth (the system context and the architecture style).
+const APPROACH_DEPTH: &str = "Option A, one stateless Link API in front of PostgreSQL, with a queue for clicks.\n\n\
+     **System context**: team members use the API through the browser and the chat tool; the company SSO \
+     authenticates them; nothing else calls in.\n\n\
+     **Architecture style**: layered, with a queue at the one slow edge: the smallest set of moving parts that \
+     meets the latency target, and the click path can fail without affecting redirects.";
+
 /// The schema a request asks for: `response_format.json_schema.schema`, if any.
 fn requested_schema(req: &RecordedRequest) -> Option<(String, Value)> {
     let rf = req.response_format.as_ref()?;
@@ -276,12 +380,15 @@ impl Gen<'_> {
         e.first().cloned().unwrap_or(Value::Null)
     }
 
-    fn object(&mut self, schema: &Value, _key: &str) -> Value {
+    fn object(&mut self, schema: &Value, key: &str) -> Value {
         let mut m = Map::new();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (k, s) in props {
                 m.insert(k.clone(), self.value(s, k, 0));
             }
+        }
+        if key == "approach" && described_with(schema, "architecture style") {
+            m.insert("description".into(), json!(APPROACH_DEPTH));
         }
         Value::Object(m)
     }
@@ -357,7 +464,11 @@ impl Gen<'_> {
             .and_then(Value::as_u64)
             .map(|m| m as usize)
             .unwrap_or(400);
+        let depth = DEPTH
+            .iter()
+            .find(|(k, phrase, _)| *k == key && described_with(schema, phrase));
         let base = match key {
+            _ if depth.is_some() => depth.map(|d| d.2.to_string()).unwrap_or_default(),
             // A string diagram is Mermaid source.
             "diagram" => OPTION_DIAGRAM.into(),
             "mermaid" => DIAGRAMS[idx % DIAGRAMS.len()].1.into(),
@@ -379,6 +490,19 @@ impl Gen<'_> {
         while s.chars().count() < min {
             s.push_str(" More detail follows the same plan.");
         }
+        // Depth content is written whole when the schema sets no bound.
+        let max = match (depth, schema.get("maxLength")) {
+            (Some(_), None) => usize::MAX,
+            _ => max,
+        };
         s.chars().take(max.max(1)).collect()
     }
+}
+
+/// Whether a schema's description contains `phrase` (case-insensitive).
+fn described_with(schema: &Value, phrase: &str) -> bool {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| d.to_lowercase().contains(&phrase.to_lowercase()))
 }

@@ -186,6 +186,9 @@ fn item_md(out: &mut String, i: &Value) {
             .collect(),
     };
     for d in dispositions {
+        if let Some(a) = d["acknowledgement"].as_str() {
+            out.push_str(&format!("**Acknowledged (round {}):** {a}\n\n", d["round"]));
+        }
         out.push_str(&format!(
             "**Disposition (round {}):** {}. {}{}\n\n",
             d["round"],
@@ -269,6 +272,7 @@ mod tests {
                     decision: Decision::Deferred,
                     rationale: "phase 2".into(),
                     change: None,
+                    acknowledgement: Some(format!("{id} asks for the limits")),
                     round: 1,
                 },
             },
@@ -325,6 +329,15 @@ mod tests {
         );
         assert!(
             md[one..two].contains("**Disposition (round 1):** Deferred. phase 2"),
+            "{md}"
+        );
+        // The acknowledgement of each disposition stays with its session's item.
+        assert!(
+            md[one..two].contains("**Acknowledged (round 1):** one asks for the limits"),
+            "{md}"
+        );
+        assert!(
+            md[two..].contains("**Acknowledged (round 1):** two asks for the limits"),
             "{md}"
         );
         assert!(md[two..].contains("### S2-FIN-CR-r1-1"), "{md}");

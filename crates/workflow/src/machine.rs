@@ -210,13 +210,15 @@ fn stage_next(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
             &|| review_loop(plan, state, stage),
             &|| gate(plan, state, stage),
         ]),
+        // Seed 002: the helpers run one after another in their configured order (data structures
+        // first, then idioms), so each one's prompt carries the contributions before it.
         Stage::Helpers => {
-            let steps: Vec<_> = plan
-                .helpers
-                .iter()
-                .map(|h| (TaskKind::Contribute, 0, h.as_str()))
-                .collect();
-            group(plan, state, stage, &steps)
+            for h in &plan.helpers {
+                if let Eval::Pending(n) = step(plan, state, stage, TaskKind::Contribute, 0, h) {
+                    return Eval::Pending(n);
+                }
+            }
+            Eval::Done
         }
         Stage::DesignDocs => seq([
             &|| {
@@ -678,6 +680,7 @@ mod tests {
                                 decision: Decision::Accepted,
                                 rationale: "ok".into(),
                                 change: None,
+                                acknowledgement: None,
                                 round: t.round,
                             },
                         });
@@ -1151,7 +1154,7 @@ mod tests {
     }
 
     #[test]
-    fn helpers_contribute_in_parallel_only_when_enabled() {
+    fn helpers_contribute_in_sequence_only_when_enabled() {
         let cfg = Config::default();
         let plan = Plan::new(
             &cfg,
@@ -1164,7 +1167,23 @@ mod tests {
         );
         assert!(plan.stages.contains(&Stage::Helpers));
         let mut d = Driver::new(plan);
-        d.run();
+        // Each helper's task is dispatched alone, after the one before it completed.
+        loop {
+            match next(&d.plan, &d.state) {
+                Next::EnterStage(s) => d.apply(Event::StageEntered { stage: s }),
+                Next::CompleteStage(s) => d.apply(Event::StageCompleted { stage: s }),
+                Next::Dispatch(tasks) => {
+                    if tasks[0].stage == Stage::Helpers {
+                        assert_eq!(tasks.len(), 1, "{tasks:?}");
+                    }
+                    let ids = d.dispatch(&tasks);
+                    for (t, id) in tasks.iter().zip(ids) {
+                        d.complete(t, &id);
+                    }
+                }
+                _ => break,
+            }
+        }
         assert_eq!(
             d.tasks_of(Stage::Helpers),
             vec![

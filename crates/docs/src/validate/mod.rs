@@ -14,6 +14,7 @@
 //! one call gives every finding for the artifact. Validators never panic, whatever the input.
 
 pub(crate) mod citations;
+mod depth;
 mod design_doc;
 mod dir;
 mod labels;
@@ -36,6 +37,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use citations::{MAX_CITED_BYTES, check_citations};
+pub use depth::{RULE_ACK, RULE_APPENDIX, RULE_LABEL, RULE_TABLE, check_acknowledged, check_depth};
 pub use design_doc::validate_design_doc;
 pub use dir::{MAX_ARTIFACT_BYTES, Report, validate_dir};
 pub use limits::check_text;

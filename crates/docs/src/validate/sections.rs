@@ -390,6 +390,9 @@ mod tests {
             title: title.into(),
             hint: String::new(),
             aliases: Vec::new(),
+            depth: String::new(),
+            tables: Vec::new(),
+            labels: Vec::new(),
         }
     }
 

@@ -68,8 +68,9 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
 }
 
 /// The manifest's plan, the same for every task that reads it: each design document with its
-/// scope, and the phase plan.
-pub(super) fn plan_of(m: &Value) -> String {
+/// scope, and the phase plan; with `assumptions` (a capable model), also the open assumptions
+/// and their owners, which every document must stay consistent with.
+pub(super) fn plan_of(m: &Value, assumptions: bool) -> String {
     let mut s = String::new();
     if let Some(areas) = m.get("design_areas").and_then(Value::as_object) {
         for (file, scope) in areas {
@@ -96,6 +97,22 @@ pub(super) fn plan_of(m: &Value) -> String {
                 get("goals"),
                 get("exit_criteria")
             );
+        }
+    }
+    if assumptions && let Some(list) = m.get("assumptions_tbd").and_then(Value::as_array) {
+        let _ = writeln!(s, "\nAssumptions (TBD):");
+        for a in list {
+            if let Some(text) = a.as_str() {
+                let _ = writeln!(s, "- {}", one_line(text));
+                continue;
+            }
+            let get = |k: &str| {
+                a.get(k)
+                    .and_then(Value::as_str)
+                    .map(one_line)
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(s, "- {} (owner: {})", get("assumption"), get("owner"));
         }
     }
     s.trim_end().to_string()

@@ -49,12 +49,20 @@ fn options(p: &mut UserPrompt, cx: &Cx) {
 fn proposal(p: &mut UserPrompt, cx: &Cx) {
     let inputs = cx.inputs;
     p.stable_context(inputs, DocKind::Proposal);
+    // Seed 002's framework in full for a capable model: who the design serves, where it meets
+    // other systems, how it will be tested.
+    let framework = if cx.lim.depth {
+        " Name the stakeholders and their needs, the integration points with existing systems, and how the design \
+         will be tested; give the tables each section asks for."
+    } else {
+        ""
+    };
     p.task(format!(
         "Write the full design proposal for `{}` based on the chosen option. Apply the design principles of \
          your role and answer, in the matching sections, where state lives, what is fast and what is slow, how data \
          stays consistent, what fails and how it recovers, and what to build first. The implementation plan has 8 \
          to 20 numbered steps; each is a task an experienced developer can pick up: objective, code/config changes \
-         (files, functions, schemas), pseudocode, and a testable acceptance check.{}",
+         (files, functions, schemas), pseudocode, and a testable acceptance check.{framework}{}",
         cx.project,
         cite_rule(inputs)
     ));
@@ -70,12 +78,21 @@ fn implementation_plan(p: &mut UserPrompt, cx: &Cx) {
                 .ranked(Some(rank::BACKGROUND)),
         );
     }
+    // Seed 003 in full for a capable model: the plan opens with its decision summary, takes the
+    // contracts and data from the proposal, and repeats nothing (DRY).
+    let depth = if cx.lim.depth {
+        " Open with the Final Decision Summary. Write the API / Contract Changes from the proposal's API Design and \
+         the Database Changes from its Data Design (and the design documents' contracts and models). Follow YAGNI, \
+         KISS and DRY: one task per change, no logic planned twice."
+    } else {
+        ""
+    };
     p.task(format!(
         "Write the implementation plan for `{}` from the final design. Do not reconsider the options; plan the \
          chosen solution only. Tasks are small enough for one pull request each, grouped in phases (preparation, \
          core implementation, integration, testing, deployment and rollout), each with its purpose, files or \
          modules, dependencies and owner agent (e.g. coder, reviewer, docs-manager). Keep it simple: no task that \
-         no requirement needs. Do not write code.{}",
+         no requirement needs. Do not write code.{depth}{}",
         cx.project,
         cite_rule(inputs)
     ));

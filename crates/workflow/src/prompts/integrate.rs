@@ -33,10 +33,18 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &Value, items: &[FeedbackI
         item_list(items).trim_end(),
         None,
     );
+    // A capable model writes its acknowledgement down, so the ledger shows step 1 of the protocol.
+    let acknowledge = if cx.lim.depth {
+        " Each disposition starts with `acknowledgement`: the item in your own words, what the reviewer asks \
+         for and why it matters."
+    } else {
+        ""
+    };
     p.task(format!(
         "Integrate the feedback into the {} of `{project}`. For every item: acknowledge it, evaluate it, update the \
          document when you accept it, and explain your decision.\n\
-         - `dispositions`: exactly one per item id above: accepted, rejected (say why) or deferred (say why and when).\n\
+         - `dispositions`: exactly one per item id above: accepted, rejected (say why) or deferred (say why and when).\
+         {acknowledge}\n\
          - `document`: only the sections you changed, each complete, with the same field names as the current document; \
          leave out unchanged sections.\n\
          - `revision`: `changes` as lines like \"Risks and Mitigations: added a retry budget (PE-r1-2)\", and a short \

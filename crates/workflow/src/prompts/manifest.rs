@@ -30,8 +30,22 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
     } else {
         String::new()
     };
+    // Seed 004's selection steps in full for a capable model: an inventory first, then the areas,
+    // with the usual kinds of document named.
+    let (inventory, kinds) = if cx.inputs.local_model {
+        ("", "")
+    } else {
+        (
+            " first take stock of the components the PRD and the proposal need (user interfaces, services, \
+             workflows, data stores, ML/AI, messaging, observability, CI/CD, security); then",
+            "\nTypical documents are `*_frontend_design.md`, `*_api_design.md`, `*_database_design.md`, \
+             `*_genai_design.md`, `*_messaging_design.md`, `*_security_auth_design.md`, \
+             `*_observability_design.md` and `*_devops_infra_design.md`; a cross-cutting area (security, \
+             observability, CI/CD) gets its own document when it carries risk.",
+        )
+    };
     p.task(format!(
-        "Choose the design documents for `{project}`: group the components of the proposal into design areas and \
+        "Choose the design documents for `{project}`:{inventory} group the components of the proposal into design areas and \
          plan one document per area that matters for risk, scope or scale; {min} to {max} documents{leeway}, the \
          smallest set that covers the design.\n\
          - `docs`: one entry per document: `file` (snake_case, ending in `_design.md`, no directories, e.g. \
@@ -39,7 +53,7 @@ pub(super) fn build(cx: &Cx, min: u32, max: u32, trace_items: &[(String, String)
          non-functional requirements it answers).\n\
          - `traceability`: {trace}\n\
          - `assumptions_tbd`: gaps in the PRD, each with an owner (or \"unassigned\").\n\
-         - `phase_plan_overview`: the phases with goals and exit criteria.",
+         - `phase_plan_overview`: the phases with goals and exit criteria.{kinds}",
         trace = trace_task(trace_items)
     ));
     p.output_json("the manifest");

@@ -195,7 +195,7 @@ impl UserPrompt {
             self.text(
                 Layer::Accepted,
                 "Design documents planned",
-                &super::design_doc::plan_of(m),
+                &super::design_doc::plan_of(m, !inputs.local_model),
                 Some(rank),
             );
         }
@@ -255,7 +255,7 @@ pub(crate) fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> 
     };
     let _ = writeln!(out, "- title: {title_hint}");
     for sec in s.of(kind) {
-        let _ = writeln!(out, "- {}: {}", sec.key, sec.hint);
+        let _ = writeln!(out, "- {}: {}", sec.key, sec.hint_for(lim.depth));
         match (kind, sec.key.as_str()) {
             (DocKind::Options, "options") => {
                 let parts: Vec<String> = s
@@ -316,8 +316,22 @@ pub(crate) fn fields_guide(kind: DocKind, lim: &SchemaLimits, project: &str) -> 
             (DocKind::Proposal, "approach") | (DocKind::DesignDoc, "architecture_overview") => {
                 let _ = writeln!(out, "  description, diagram {DIAGRAM_FIELDS}");
             }
+            (DocKind::DesignDoc, "phases") if lim.depth => {
+                let _ = writeln!(
+                    out,
+                    "  each phase: scope, entry_criteria (the gate to start it), kpis, exit_criteria (the gate to \
+                     leave it), tests, deltas (what it changes against phase 0)"
+                );
+            }
             _ => {}
         }
+    }
+    if lim.depth && kind == DocKind::Proposal {
+        let _ = writeln!(
+            out,
+            "- appendix: glossary (each term the proposal uses, `Term: meaning`) and references (the documents, \
+             files and standards it relies on)"
+        );
     }
     out.trim_end().to_string()
 }

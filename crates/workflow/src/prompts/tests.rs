@@ -310,6 +310,7 @@ fn own_items(items: &[FeedbackItem]) -> Vec<(FeedbackItem, Option<Disposition>)>
             decision: protocol::Decision::Accepted,
             rationale: "Counts must exclude code that is never read.".into(),
             change: Some("Option A risks: drop script and style before counting".into()),
+            acknowledgement: None,
             round: 1,
         }),
     )]
@@ -380,6 +381,51 @@ fn prompt_snapshots_for_every_task_on_the_readtime_prd() {
         };
         let prompt = build(role, &task, &inputs(&w, prd), &cfg);
         insta::assert_snapshot!(format!("prompt_{name}"), render_prompt(&prompt));
+    }
+}
+
+/// The prompts of a capable model where the seeds' full depth differs from the local shapes:
+/// the section depth (tables, system context, stakeholders), the phase gates, the appendices,
+/// the acknowledgement, the manifest's inventory, the plan's sources and DRY, the helpers'
+/// sequence. The JSON schema each carries is snapshotted with it.
+#[test]
+fn capable_prompt_snapshots_ask_for_the_seeds_full_depth() {
+    let w = world();
+    let cfg = Config::default();
+    let roles = roles();
+    let changed =
+        docs::markdown::extract_sections(DocKind::Options, &w.options_md, &["options".into()]);
+    let x = Extras::new(Vec::new(), changed);
+    let trace = crate::trace::items(READTIME, None);
+    let base = cases(&w, &x, (LICE, &trace));
+    let wanted = [
+        "contribute",
+        "draft_proposal",
+        "integrate_proposal",
+        "manifest",
+        "design_doc",
+        "draft_implementation_plan",
+    ];
+    for (name, role, task) in base.iter().filter(|(n, _, _)| wanted.contains(n)) {
+        let capable = PromptInputs {
+            local_model: false,
+            budget: ContextBudget {
+                window: 128_000,
+                output: 16_384,
+                context_cap: None,
+                schema_in_prompt: false,
+            },
+            ..inputs(&w, Some(READTIME))
+        };
+        let prompt = build(roles.get(role).unwrap(), task, &capable, &cfg);
+        let schema = match &prompt.output {
+            OutputSpec::Json { schema, .. } => serde_json::to_string_pretty(schema).unwrap(),
+            OutputSpec::Text => "text".into(),
+        };
+        insta::assert_snapshot!(
+            format!("capable_{name}"),
+            format!("{}\n===== schema =====\n{schema}\n", render_prompt(&prompt))
+        );
     }
 }
 
