@@ -106,6 +106,10 @@ pub(crate) fn write_stage(
                 // The change proposal stays with the specs' history, one file per update.
                 let name = format!("{}.md", ctx.session_id);
                 put(root.join("changes").join(name), &md)?;
+                // The plan gains what the change adds, in place.
+                if let Some(plan) = crate::supervisor::update::plan(ctx, state) {
+                    put(root.join("implementation_plan.md"), &plan)?;
+                }
             }
             if update {
                 // The documents the update leaves alone are cited as they are.

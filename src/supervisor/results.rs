@@ -91,6 +91,9 @@ fn output(
         TaskKind::Change => crate::supervisor::update::accept_change(state, json),
         TaskKind::Review => review(state, rec, json),
         TaskKind::ReReview => rereview(state, rec, item_ids, json),
+        TaskKind::Integrate if rec.stage == Stage::DesignDocs && state.inputs.update.is_some() => {
+            integrate_change(ctx, state, rec, item_ids, json)
+        }
         TaskKind::Integrate => {
             let doc = Document::of_stage(rec.stage, "integrate")?;
             integrate(ctx, state, rec, item_ids, &doc, json)
@@ -114,11 +117,15 @@ fn accepted_although_invalid(
 ) -> Processed {
     let name = match base {
         TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } => design_doc_name(file),
+        // An update's change proposal and its integrations.
+        TaskKind::Change => crate::supervisor::update::CHANGE.to_string(),
+        TaskKind::Integrate if rec.stage == Stage::DesignDocs && state.inputs.update.is_some() => {
+            crate::supervisor::update::CHANGE.to_string()
+        }
         TaskKind::Summarize
         | TaskKind::Contribute
         | TaskKind::Draft
         | TaskKind::Manifest
-        | TaskKind::Change
         | TaskKind::Review
         | TaskKind::ReReview
         | TaskKind::Integrate
@@ -732,6 +739,29 @@ fn integrate(
         revision,
     });
     p.events.push(Event::RevisionLogged { stage: home, entry });
+    Ok(p)
+}
+
+/// Merges an integration into an update session's change proposal: a disposition for every
+/// item and the revised proposal, its revision entry in the proposal's own log (the design
+/// documents' revision history is theirs alone).
+fn integrate_change(
+    ctx: &SessionContext,
+    state: &SessionState,
+    rec: &TaskRecord,
+    item_ids: &[String],
+    json: Option<&Value>,
+) -> Result<Processed, Vec<String>> {
+    let out = parse_integration(need_json(json)?)?;
+    let dispositions = dispositions(rec, item_ids, &out)?;
+    let entry = revision_entry(state, item_ids, &out, &dispositions);
+    let mut p = crate::supervisor::update::revise_change(ctx, state, &out.document, &entry)?;
+    let events = std::mem::take(&mut p.events);
+    p.events = dispositions
+        .into_iter()
+        .map(|d| Event::DispositionRecorded { disposition: d })
+        .chain(events)
+        .collect();
     Ok(p)
 }
 

@@ -3,7 +3,7 @@
 //!
 //! `start` checks the specs (the same validators as `agentmux validate`) and snapshots them into
 //! the session's intake (`artifacts/intake/baseline/`): the manifest, the design documents, the
-//! proposal and the feedback ledger. Everything the session does afterwards reads the snapshot,
+//! proposal, the implementation plan and the feedback ledger. Everything the session does afterwards reads the snapshot,
 //! never `specs/` itself, so a resumed session (after `kill -9`) sees the same baseline even
 //! though it may already have written some of its documents. The architect's change proposal
 //! (`TaskKind::Change`) names the documents to revise, add or retire; a revised document is the
@@ -21,7 +21,7 @@ use crate::paths::ProjectPaths;
 use crate::supervisor::results::{ArtifactFile, Processed};
 use crate::supervisor::session::{SessionContext, design_doc_name, stage_code};
 use crate::supervisor::store::Store;
-use docs::change::{Action, Change, change_md, parse_change, revise_markdown};
+use docs::change::{Action, Change, add_to_plan, change_md, parse_change, revise_markdown};
 use protocol::error::{Error, Result};
 use protocol::{Event, RevisionEntry, Stage, UpdateOf};
 
@@ -32,6 +32,7 @@ const BASELINE: &str = "baseline";
 const MANIFEST: &str = "manifest.json";
 const PROPOSAL: &str = "design_proposal.md";
 const FEEDBACK: &str = "feedback.json";
+const PLAN: &str = "implementation_plan.md";
 
 /// The specs a new update session starts from, read and checked, not yet written anywhere.
 pub(crate) struct Baseline {
@@ -118,6 +119,10 @@ pub(crate) fn detect(
     let proposal = project.root.join(PROPOSAL);
     if proposal.is_file() {
         files.push((PROPOSAL.into(), read(&proposal)?));
+    }
+    let plan = project.root.join(PLAN);
+    if plan.is_file() {
+        files.push((PLAN.into(), read(&plan)?));
     }
     let feedback = project.root.join(FEEDBACK);
     let mut earlier_sessions = Vec::new();
@@ -303,6 +308,98 @@ pub(crate) fn accept_change(
         files: change.written(),
     });
     Ok(p)
+}
+
+/// The change proposal as its integration reads it: the latest accepted JSON without the
+/// revision log the supervisor keeps with it.
+pub(crate) fn change_for_integration(ctx: &SessionContext, state: &SessionState) -> Value {
+    let mut v = ctx
+        .store
+        .latest_json(state, Stage::DesignDocs, CHANGE)
+        .unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("revisions");
+    }
+    v
+}
+
+/// Accepts the architect's integration of the review items into the change proposal: the
+/// changed fields merged into the current proposal, which must pass the same checks as the
+/// first one ([`parse_change`]); `entry` joins the proposal's revision log. The documents the
+/// stage writes follow the revised proposal.
+pub(crate) fn revise_change(
+    ctx: &SessionContext,
+    state: &SessionState,
+    patch: &Value,
+    entry: &RevisionEntry,
+) -> std::result::Result<Processed, Vec<String>> {
+    let existing = state
+        .inputs
+        .update
+        .as_ref()
+        .map(|u| u.documents.clone())
+        .unwrap_or_default();
+    let current = ctx
+        .store
+        .latest_json(state, Stage::DesignDocs, CHANGE)
+        .unwrap_or(Value::Object(Default::default()));
+    let mut history: Vec<RevisionEntry> = current
+        .get("revisions")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let mut revised = docs::outputs::apply_revision(&change_for_integration(ctx, state), patch);
+    let mut change = parse_change(&revised, &existing).map_err(|f| {
+        f.into_iter()
+            .map(|f| format!("document: {f}"))
+            .collect::<Vec<_>>()
+    })?;
+    history.push(entry.clone());
+    change.revisions = history;
+    revised = serde_json::to_value(&change).unwrap_or(revised);
+    let goal = state.inputs.goal.clone().unwrap_or_default();
+    let revision = state
+        .artifact_revision(Stage::DesignDocs, CHANGE)
+        .unwrap_or(0)
+        + 1;
+    let mut p = Processed::default();
+    p.files.push(ArtifactFile {
+        stage: Stage::DesignDocs,
+        name: CHANGE.into(),
+        revision,
+        md: change_md(&change, &goal),
+        json: Some(revised),
+    });
+    p.events.push(Event::ArtifactAccepted {
+        stage: Stage::DesignDocs,
+        name: CHANGE.into(),
+        revision,
+    });
+    p.events.push(Event::DesignDocsSelected {
+        files: change.written(),
+    });
+    Ok(p)
+}
+
+/// The implementation plan after an update: the baseline's plan with the accepted change's
+/// `plan_additions` as a new phase and a revision row ([`add_to_plan`]). None when the change
+/// adds nothing to the plan or the specs had no plan (the plan on disk is then left alone).
+pub(crate) fn plan(ctx: &SessionContext, state: &SessionState) -> Option<String> {
+    state.inputs.update.as_ref()?;
+    let change = accepted_change(ctx, state)?;
+    let base = baseline_text(&ctx.store, PLAN)?;
+    let phase = format!("Update {}", state.session_id);
+    let entry = RevisionEntry {
+        date: crate::supervisor::results::today(),
+        feedback_from: vec![format!("update {}", state.session_id)],
+        changes: vec![format!(
+            "Step-by-Step Implementation Tasks: added the phase \"{phase}\" ({} tasks) from the change proposal",
+            change.plan_additions.len()
+        )],
+        rationale: change.summary.clone(),
+        acknowledgements: Vec::new(),
+    };
+    add_to_plan(&base, &change, &phase, &entry)
 }
 
 /// What a design document task of an update session is told about its document: the change

@@ -67,11 +67,15 @@ fn revision_rows(md: &str) -> usize {
         .count()
 }
 
-/// Two sessions in a row: the first designs, the second adds a feature.
+const PLAN: &str = ".agentmux/implementation_plan.md";
+
+/// Two sessions in a row: the first designs, the second adds a feature. The specs before the
+/// second hold the implementation plan under `PLAN`.
 fn two_sessions() -> (Rig, BTreeMap<String, String>, Value) {
     let rig = Rig::new(Script::default(), "");
     run(&rig, FIRST_GOAL);
-    let before = specs(&rig);
+    let mut before = specs(&rig);
+    before.insert(PLAN.into(), rig.read(PLAN));
     let first_ledger = ledger(&rig);
     git(rig.project.path(), &["init", "-q"]);
     git(rig.project.path(), &["add", "-A"]);
@@ -82,7 +86,8 @@ fn two_sessions() -> (Rig, BTreeMap<String, String>, Value) {
 
 #[test]
 fn a_second_session_revises_the_specs_in_place_and_keeps_the_ledger() {
-    let (rig, before, first_ledger) = two_sessions();
+    let (rig, mut before, first_ledger) = two_sessions();
+    let old_plan = before.remove(PLAN).unwrap();
     let after = specs(&rig);
     // The session was an update of the first session's specs.
     let started = rig
@@ -178,10 +183,73 @@ fn a_second_session_revises_the_specs_in_place_and_keeps_the_ledger() {
             .all(|i| i["id"].as_str().unwrap().starts_with("S2-")),
         "{ledger}"
     );
+    // The reviewers reviewed the change proposal before any document was revised, and the
+    // architect integrated every item: the items are the second session's, with dispositions.
+    assert!(
+        rig.server
+            .count_containing("Review that change proposal (round 1)")
+            >= 2
+    );
+    assert!(
+        rig.server
+            .count_containing("The reviewers answered your change proposal")
+            >= 1
+    );
+    let change_items: Vec<&Value> = items[first_items.len()..]
+        .iter()
+        .filter(|i| i["stage"] == "design_docs")
+        .collect();
+    for reviewer in ["principal-engineer", "code-reviewer"] {
+        let mine: Vec<&&Value> = change_items
+            .iter()
+            .filter(|i| i["author"] == reviewer)
+            .collect();
+        assert!(!mine.is_empty(), "{reviewer} reviewed the change: {ledger}");
+        for i in mine {
+            assert!(i["id"].as_str().unwrap().starts_with("S2-DOC-"), "{i}");
+            assert!(
+                i["disposition"]["decision"].is_string() && i["disposition"]["round"] == 1,
+                "every item of the change was integrated: {i}"
+            );
+        }
+    }
+    let journal = rig.journal();
+    let position = |kind: &str| {
+        journal
+            .iter()
+            .position(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} task"))
+    };
+    assert!(position("integrate") < position("design_doc"));
     let change = rig.read(&format!(".agentmux/changes/{}.md", rig.session_id()));
     assert!(
         change.contains("# Change Proposal") && change.contains(REVISED),
         "{change}"
+    );
+    assert!(
+        change.contains("### Revision History"),
+        "the integration's revision entry: {change}"
+    );
+    // The plan gained the change's additions as a new phase and a revision row; the rest of it
+    // is byte for byte the same.
+    let plan = rig.read(PLAN);
+    let next = "\n## 6. ";
+    let (old_head, old_tail) = old_plan.split_at(old_plan.find(next).unwrap());
+    let (new_head, new_tail) = plan.split_at(plan.find(next).unwrap());
+    assert!(new_head.starts_with(old_head), "{plan}");
+    assert!(
+        new_head[old_head.len()..].contains(&format!(": Update {}\n", rig.session_id())),
+        "{plan}"
+    );
+    // The first session's plan had no revision history: the update's row starts one at its end.
+    let row = format!("| update {} |", rig.session_id());
+    assert!(new_tail.starts_with(old_tail.trim_end()), "{plan}");
+    let added = &new_tail[old_tail.trim_end().len()..];
+    assert!(
+        added.contains("### Revision History")
+            && added.trim_end().ends_with(" |")
+            && added.contains(&row),
+        "{plan}"
     );
     let md = rig.read(".agentmux/feedback.md");
     assert_eq!(md.matches("## Session `").count(), 2, "{md}");
@@ -373,7 +441,8 @@ fn update_without_a_goal_revises_the_documents_whose_cited_code_changed() {
 }
 
 /// The fake team, except that its change proposal revises one document, retires the other and
-/// adds a third, for a new requirement.
+/// adds a third, for a new requirement, and its integration of the review items keeps that
+/// change as it is.
 fn retiring_team()
 -> impl Fn(&test_support::fake_openai::RecordedRequest) -> test_support::fake_openai::FakeReply
 + Send
@@ -381,11 +450,19 @@ fn retiring_team()
 + 'static {
     let team = test_support::design_team::responder(Script::default());
     move |req| {
-        let change = req
-            .response_format
-            .as_ref()
+        let format = req.response_format.as_ref();
+        let change = format
             .and_then(|f| f.pointer("/json_schema/name"))
             .is_some_and(|n| n == "change_proposal");
+        let integrates_change = format
+            .and_then(|f| f.pointer("/json_schema/schema/properties/document/properties/changes"))
+            .is_some();
+        if integrates_change {
+            let reply = team(req);
+            let mut v: Value = serde_json::from_str(&reply.text).unwrap();
+            v["document"] = serde_json::json!({});
+            return test_support::fake_openai::FakeReply::text(v.to_string());
+        }
         if !change {
             return team(req);
         }

@@ -59,6 +59,10 @@ pub struct Change {
     /// What the implementation plan gains.
     #[serde(default)]
     pub plan_additions: Vec<String>,
+    /// The proposal's revision log: one entry per integration of the reviewers' items (kept
+    /// with the accepted proposal; the model never writes it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<RevisionEntry>,
 }
 
 impl Change {
@@ -255,6 +259,12 @@ pub fn change_md(change: &Change, goal: &str) -> String {
             out.push_str(&format!("- {}\n", one_line(p)));
         }
     }
+    if !change.revisions.is_empty() {
+        out.push_str(&format!("\n{HISTORY}\n\n{HISTORY_HEAD}"));
+        for e in &change.revisions {
+            out.push_str(&revision_row(e));
+        }
+    }
     out
 }
 
@@ -364,6 +374,54 @@ pub fn append_revisions(md: &str, revisions: &[RevisionEntry]) -> String {
     out.push_str(&rows);
     out.push_str(&md[end..]);
     out
+}
+
+/// The implementation plan with the change's `plan_additions` written in place: a new phase
+/// at the end of its tasks section (one task per addition, numbered after the plan's last
+/// task) and `entry` appended to its revision history; everything else stays byte for byte.
+/// None when the change adds nothing or the plan has no tasks section.
+pub fn add_to_plan(
+    plan_md: &str,
+    change: &Change,
+    phase: &str,
+    entry: &RevisionEntry,
+) -> Option<String> {
+    if change.plan_additions.is_empty() {
+        return None;
+    }
+    let title = sections()
+        .find(DocKind::ImplementationPlan, "tasks")
+        .map(|s| s.title.clone())?;
+    let section = section_text(plan_md, &title)?;
+    let at = plan_md.find(section)? + section.len();
+    let phases = section
+        .lines()
+        .filter(|l| l.starts_with("### Phase "))
+        .count();
+    let mut task = plan_md
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- [ ] **Task "))
+        .count();
+    let mut added = format!("### Phase {}: {}\n\n", phases + 1, one_line(phase));
+    for a in &change.plan_additions {
+        task += 1;
+        added.push_str(&format!(
+            "- [ ] **Task {task}: {}**\n  - Purpose: {}\n  - Files/modules: as the revised design documents name them\n  \
+             - Dependencies: the tasks of the phases before\n  - Owner agent: to be assigned\n",
+            one_line(a),
+            one_line(&change.summary)
+        ));
+    }
+    let head = &plan_md[..at];
+    let sep = if head.ends_with("\n\n") {
+        ""
+    } else if head.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    let out = format!("{head}{sep}{added}\n{}", &plan_md[at..]);
+    Some(append_revisions(&out, std::slice::from_ref(entry)))
 }
 
 /// The manifest after the change: added documents get their scope and rationale, retired ones
@@ -553,6 +611,7 @@ mod tests {
                 docs: vec!["c_design.md".into(), "b_design.md".into()],
             }],
             plan_additions: vec![],
+            revisions: vec![],
         };
         let out = apply_to_manifest(&m, &change, "S2", "2026-02-02");
         assert_eq!(out["selected_docs"], json!(["a_design.md", "c_design.md"]));
@@ -566,5 +625,47 @@ mod tests {
         );
         assert_eq!(out["retired"][0]["file"], "b_design.md");
         assert_eq!(out["retired"][0]["archived_to"], "archive/S2/b_design.md");
+    }
+
+    #[test]
+    fn plan_additions_become_a_new_phase_and_a_revision_row_the_rest_unchanged() {
+        let plan = "# Implementation Plan: x\n\n## 4. Database Changes\n\nNone.\n\n\
+                    ## 5. Step-by-Step Implementation Tasks\n\n### Phase 1: Core\n\n\
+                    - [ ] **Task 1: Links**\n  - Purpose: p\n\n### Phase 2: Tests\n\n\
+                    - [ ] **Task 2: Tests**\n  - Purpose: q\n\n\
+                    ## 6. Integration Details\n\nThe API.\n\n## Appendix\n\n### Revision History\n\n\
+                    | Date | Feedback from | Changes made | Rationale |\n\
+                    |------|---------------|--------------|-----------|\n\
+                    | 2026-01-01 | reviewer | first | r |\n";
+        let mut change = Change {
+            summary: "Click statistics can be exported as CSV.".into(),
+            changes: vec![],
+            requirements: vec![],
+            plan_additions: vec![],
+            revisions: vec![],
+        };
+        assert_eq!(add_to_plan(plan, &change, "Update", &entry()), None);
+        change.plan_additions = vec!["CSV export endpoint".into(), "Export tests".into()];
+        let out = add_to_plan(plan, &change, "Update s2", &entry()).unwrap();
+        let (before, _) = plan.split_at(plan.find("## 6.").unwrap());
+        assert!(out.starts_with(before), "{out}");
+        assert!(
+            out.contains("### Phase 3: Update s2\n\n- [ ] **Task 3: CSV export endpoint**\n"),
+            "{out}"
+        );
+        assert!(out.contains("- [ ] **Task 4: Export tests**"), "{out}");
+        let tail = &out[out.find("## 6. Integration Details").unwrap()..];
+        assert!(
+            tail.starts_with("## 6. Integration Details\n\nThe API.\n\n## Appendix"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("| 2026-01-01 | reviewer | first | r |\n| 2026-02-02 | update | Section 3: export | the goal asks for CSV export |\n"),
+            "{out}"
+        );
+        assert!(
+            out.find("Task 4").unwrap() < out.find("## 6.").unwrap(),
+            "the phase closes the tasks section"
+        );
     }
 }

@@ -85,8 +85,10 @@ impl Plan {
 
     /// The plan of an update session: no requirements, options or proposal of its own (the
     /// existing specs are the design); the design documents stage starts with a change proposal
-    /// instead of a manifest and writes only the documents the change names, which the final
-    /// review then reviews. The implementation plan is left as it is.
+    /// instead of a manifest, which the reviewers review and the author integrates as they do
+    /// the proposal, and then writes only the documents the integrated change names, which the
+    /// final review reviews. The implementation plan gains the change's additions in place
+    /// (written with the deliverables), so its stage does not run.
     pub fn for_update(mut self) -> Plan {
         self.stages
             .retain(|s| matches!(s, Stage::Intake | Stage::DesignDocs | Stage::FinalReview));
@@ -228,6 +230,15 @@ fn stage_next(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
                     TaskKind::Manifest
                 };
                 step(plan, state, stage, kind, 0, author)
+            },
+            // An update's change proposal is reviewed like the options and the proposal (its
+            // items are the stage's only ones) before any document is revised from it.
+            &|| {
+                if plan.update {
+                    review_loop(plan, state, stage)
+                } else {
+                    Eval::Done
+                }
             },
             &|| {
                 if state.design_docs.is_empty() && plan.update {
@@ -755,6 +766,18 @@ mod tests {
     fn an_update_proposes_a_change_and_writes_and_reviews_only_the_documents_it_names() {
         let mut d = Driver::new(plan_with(|_| {}).for_update());
         d.raise.push((
+            Stage::DesignDocs,
+            "principal-engineer",
+            1,
+            vec![Category::Critical],
+        ));
+        d.raise.push((
+            Stage::DesignDocs,
+            "code-reviewer",
+            1,
+            vec![Category::Question],
+        ));
+        d.raise.push((
             Stage::FinalReview,
             "code-reviewer",
             1,
@@ -771,7 +794,24 @@ mod tests {
         }
         assert_eq!(
             d.tasks_of(Stage::DesignDocs),
-            ["change.r0.architect.a1", "doc-api-design.r0.architect.a1"]
+            [
+                "change.r0.architect.a1",
+                // Both reviewers review the change; the author integrates every item; a
+                // critical item was among them, so both re-review their answered items; only
+                // then is the document revised.
+                "review.r1.principal-engineer.a1",
+                "review.r1.code-reviewer.a1",
+                "integrate.r1.architect.a1",
+                "rereview.r2.principal-engineer.a1",
+                "rereview.r2.code-reviewer.a1",
+                "doc-api-design.r0.architect.a1"
+            ]
+        );
+        assert!(
+            d.state
+                .stage_items(Stage::DesignDocs)
+                .all(|i| i.status == ItemStatus::Closed),
+            "every item of the change is closed"
         );
         assert_eq!(
             d.tasks_of(Stage::FinalReview),

@@ -172,6 +172,19 @@ pub(super) enum Material {
         changed: String,
         own_items: Vec<(FeedbackItem, Option<Disposition>)>,
     },
+    ReviewChange {
+        document: String,
+        round: u32,
+    },
+    IntegrateChange {
+        document: Value,
+        items: Vec<FeedbackItem>,
+        existing: Vec<String>,
+    },
+    ReReviewChange {
+        document: String,
+        own_items: Vec<(FeedbackItem, Option<Disposition>)>,
+    },
 }
 
 impl Material {
@@ -184,6 +197,12 @@ impl Material {
         sources: &Sources,
     ) -> Result<Self> {
         let doc = doc_kind(st.stage).unwrap_or(DocKind::Proposal);
+        // An update session's design documents stage reviews its change proposal.
+        if st.stage == Stage::DesignDocs
+            && let Some(m) = change_material(ctx, state, st, kind)
+        {
+            return Ok(m);
+        }
         Ok(match kind {
             TaskKind::Summarize => Material::Summarize {
                 text: ctx.store.read_input(INPUT_PRD).unwrap_or_default(),
@@ -282,8 +301,60 @@ impl Material {
                 changed,
                 own_items,
             },
+            Material::ReviewChange { document, round } => PromptTask::ReviewChange {
+                document,
+                round: *round,
+            },
+            Material::IntegrateChange {
+                document,
+                items,
+                existing,
+            } => PromptTask::IntegrateChange {
+                document,
+                items,
+                existing,
+            },
+            Material::ReReviewChange {
+                document,
+                own_items,
+            } => PromptTask::ReReviewChange {
+                document,
+                own_items,
+            },
         }
     }
+}
+
+/// What the review loop of an update's change proposal reads: the proposal as it stands (its
+/// markdown for the reviewers, its JSON for the architect's integration). None for other tasks.
+fn change_material(
+    ctx: &SessionContext,
+    state: &SessionState,
+    st: &StepTask,
+    kind: &TaskKind,
+) -> Option<Material> {
+    let up = state.inputs.update.as_ref()?;
+    let md = || {
+        ctx.store
+            .latest_md(state, Stage::DesignDocs, update::CHANGE)
+            .unwrap_or_default()
+    };
+    Some(match kind {
+        TaskKind::Review => Material::ReviewChange {
+            document: md(),
+            round: st.round,
+        },
+        TaskKind::Integrate => Material::IntegrateChange {
+            document: update::change_for_integration(ctx, state),
+            items: open_items(state, st.stage, None),
+            existing: up.documents.clone(),
+        },
+        TaskKind::ReReview => Material::ReReviewChange {
+            document: md(),
+            own_items: own_items(state, st),
+        },
+        _ => return None,
+    })
 }
 
 /// The manifest task: the design-document bounds and the PRD items to trace.

@@ -127,6 +127,21 @@ pub enum PromptTask<'a> {
         existing: &'a [String],
         drifted: &'a [String],
     },
+    /// Review an update session's change proposal (its markdown).
+    ReviewChange { document: &'a str, round: u32 },
+    /// Answer the review items of the change proposal: dispositions, the changed fields of the
+    /// proposal (`document` is its JSON; `existing` the design documents it may revise), a
+    /// revision entry.
+    IntegrateChange {
+        document: &'a Value,
+        items: &'a [FeedbackItem],
+        existing: &'a [String],
+    },
+    /// Close or reopen one's own items on the change proposal (`document`: its revised markdown).
+    ReReviewChange {
+        document: &'a str,
+        own_items: &'a [(FeedbackItem, Option<Disposition>)],
+    },
     /// Ask again after an answer to `of` failed validation: the output and its schema are those
     /// of `of`.
     Repair {
@@ -145,8 +160,11 @@ impl PromptTask<'_> {
     /// The feedback items the task answers, by id.
     pub fn item_ids(&self) -> Vec<String> {
         match *self {
-            PromptTask::Integrate { items, .. } => ids(items),
-            PromptTask::ReReview { own_items, .. } => ids(own_items.iter().map(|(i, _)| i)),
+            PromptTask::Integrate { items, .. } | PromptTask::IntegrateChange { items, .. } => {
+                ids(items)
+            }
+            PromptTask::ReReview { own_items, .. }
+            | PromptTask::ReReviewChange { own_items, .. } => ids(own_items.iter().map(|(i, _)| i)),
             PromptTask::Repair { of, .. } => of.item_ids(),
             PromptTask::Summarize { .. }
             | PromptTask::Draft { .. }
@@ -154,7 +172,8 @@ impl PromptTask<'_> {
             | PromptTask::Manifest { .. }
             | PromptTask::Change { .. }
             | PromptTask::DesignDoc { .. }
-            | PromptTask::Review { .. } => Vec::new(),
+            | PromptTask::Review { .. }
+            | PromptTask::ReviewChange { .. } => Vec::new(),
         }
     }
 }
@@ -195,6 +214,16 @@ pub fn build(role: &RoleDef, task: &PromptTask, inputs: &PromptInputs, cfg: &Con
         } => manifest::build(&cx, min, max, trace_items),
         PromptTask::DesignDoc { file, scope } => design_doc::build(&cx, file, scope),
         PromptTask::Change { existing, drifted } => change::build(&cx, existing, drifted),
+        PromptTask::ReviewChange { document, round } => change::review(&cx, document, round),
+        PromptTask::IntegrateChange {
+            document,
+            items,
+            existing,
+        } => change::integrate(&cx, document, items, existing),
+        PromptTask::ReReviewChange {
+            document,
+            own_items,
+        } => change::rereview(&cx, document, own_items),
         PromptTask::Review {
             kind,
             document,
