@@ -345,7 +345,12 @@ fn an_update_session_killed_and_resumed_ends_with_the_same_specs() {
         .configure(|s| s.latency = std::time::Duration::from_millis(150));
     start_update(&rig);
     type Point = (&'static str, Box<dyn Fn(&[Value]) -> bool>);
-    let points: [Point; 3] = [
+    // An item of `stage` was recorded.
+    fn item_of(j: &[Value], stage: &str) -> bool {
+        j.iter()
+            .any(|e| e["type"] == "feedback_recorded" && e["item"]["stage"] == stage)
+    }
+    let points: [Point; 4] = [
         (
             "the change proposal",
             Box::new(|j| {
@@ -354,16 +359,17 @@ fn an_update_session_killed_and_resumed_ends_with_the_same_specs() {
             }),
         ),
         (
+            "the review of the change proposal",
+            Box::new(|j| item_of(j, "design_docs")),
+        ),
+        (
             "the revised design document",
             Box::new(|j| {
                 j.iter()
                     .any(|e| e["type"] == "task_dispatched" && e["kind"]["kind"] == "design_doc")
             }),
         ),
-        (
-            "the final review",
-            Box::new(|j| j.iter().any(|e| e["type"] == "feedback_recorded")),
-        ),
+        ("the final review", Box::new(|j| item_of(j, "final_review"))),
     ];
     for (what, cond) in points {
         rig.wait_journal(60, what, cond);
