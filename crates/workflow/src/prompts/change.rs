@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::context::{Block, Layer};
 use super::parts::{UserPrompt, ids, rank};
-use super::{Cx, Prompt};
+use super::{Cx, Prompt, PromptInputs};
 use docs::DocKind;
 use docs::change::{change_schema, design_section_keys};
 use docs::schema::{integration_schema, rereview_schema, review_schema};
@@ -77,25 +77,39 @@ fn current_docs(p: &mut UserPrompt, cx: &Cx) {
     }
 }
 
-/// The change proposal, unless the stable context carries it already (an update session's
-/// proposal is the baseline's followed by its change proposal).
-fn change_doc(p: &mut UserPrompt, cx: &Cx, document: &str) {
-    let shown = cx
-        .inputs
-        .proposal_doc
-        .is_some_and(|d| !document.trim().is_empty() && d.contains(document.trim()));
-    if !shown {
-        p.doc(Layer::Work, "Change proposal", document, None);
-    }
+/// The heading `docs::change::change_md` starts the change proposal with.
+const CHANGE_HEADING: &str = "# Change Proposal\n";
+
+/// The inputs of a task on the change proposal itself: an update session's proposal is the
+/// baseline's followed by its change proposal (so the design documents' tasks read both); here
+/// the change proposal is the work, shown once and whole, so the stable context keeps the
+/// baseline's proposal only.
+fn without_change<'a>(inputs: &PromptInputs<'a>) -> PromptInputs<'a> {
+    let mut i = *inputs;
+    i.proposal_doc = i.proposal_doc.and_then(|d| {
+        if d.starts_with(CHANGE_HEADING) {
+            return None;
+        }
+        Some(match d.find(&format!("\n{CHANGE_HEADING}")) {
+            Some(at) => d[..at].trim_end(),
+            None => d,
+        })
+    });
+    i
+}
+
+/// The change proposal, whole.
+fn change_doc(p: &mut UserPrompt, document: &str) {
+    p.doc(Layer::Work, "Change proposal", document, None);
 }
 
 /// A reviewer's review of the change proposal (the same protocol as the proposal's review:
 /// categorised items, most important first).
 pub(super) fn review(cx: &Cx, document: &str, round: u32) -> Prompt {
     let mut p = UserPrompt::default();
-    p.stable_context(cx.inputs, DocKind::DesignDoc);
+    p.stable_context(&without_change(cx.inputs), DocKind::DesignDoc);
     current_docs(&mut p, cx);
-    change_doc(&mut p, cx, document);
+    change_doc(&mut p, document);
     p.task(format!(
         "The architect proposes to change the existing specs of `{project}` rather than design them again. Review \
          that change proposal (round {round}) as your role describes, before any design document is revised from it: \
@@ -130,7 +144,7 @@ pub(super) fn integrate(
     existing: &[String],
 ) -> Prompt {
     let mut p = UserPrompt::default();
-    p.stable_context(cx.inputs, DocKind::DesignDoc);
+    p.stable_context(&without_change(cx.inputs), DocKind::DesignDoc);
     current_docs(&mut p, cx);
     p.add(
         Block::new(
@@ -186,9 +200,9 @@ pub(super) fn rereview(
     own_items: &[(FeedbackItem, Option<Disposition>)],
 ) -> Prompt {
     let mut p = UserPrompt::default();
-    p.stable_context(cx.inputs, DocKind::DesignDoc);
+    p.stable_context(&without_change(cx.inputs), DocKind::DesignDoc);
     current_docs(&mut p, cx);
-    change_doc(&mut p, cx, document);
+    change_doc(&mut p, document);
     p.text(
         Layer::Work,
         "Your items and the architect's answers",

@@ -671,17 +671,30 @@ fn the_change_proposal_is_reviewed_integrated_and_re_reviewed_with_its_own_subje
     let items = items();
     let existing = vec!["api_design.md".to_string()];
     let change = serde_json::json!({"summary": "Export clicks.", "changes": [], "requirements": [], "plan_additions": []});
+    // An update session's proposal is the baseline's followed by its change proposal; a task on
+    // the change proposal shows the change once, as its work.
+    let combined = format!(
+        "{}\n\n# Change Proposal\n\nExport clicks as CSV.",
+        w.proposal_md.trim_end()
+    );
+    let mut update_inputs = inputs(&w, Some(READTIME));
+    update_inputs.proposal_doc = Some(&combined);
     let review = build(
         roles.get("code-reviewer").unwrap(),
         &PromptTask::ReviewChange {
             document: "# Change Proposal\n\nExport clicks as CSV.",
             round: 1,
         },
-        &inputs(&w, Some(READTIME)),
+        &update_inputs,
         &Config::default(),
     );
     assert_eq!(review.title, "Review the change proposal, round 1");
-    assert!(review.messages[1].content.contains("Export clicks as CSV."));
+    let text = &review.messages[1].content;
+    assert_eq!(text.matches("Export clicks as CSV.").count(), 1, "{text}");
+    assert!(
+        text.contains("Design proposal"),
+        "the baseline's proposal stays"
+    );
     let OutputSpec::Json { name, schema } = &review.output else {
         panic!("json expected")
     };
