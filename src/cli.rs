@@ -117,6 +117,14 @@ pub struct StartArgs {
     /// Start a new session even when an unfinished one exists.
     #[arg(long)]
     pub new: bool,
+    /// Design again from scratch even when `.agentmux/specs/` holds a design (the old design
+    /// documents are archived). Without it a session in such a project revises the specs.
+    #[arg(long, conflicts_with = "update")]
+    pub fresh: bool,
+    /// Revise the existing specs; without --goal or --prd, the documents whose cited code
+    /// changed since the specs were written.
+    #[arg(long)]
+    pub update: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

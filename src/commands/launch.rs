@@ -50,6 +50,8 @@ struct NewSession {
     id: String,
     prd: Option<crate::intake::Prd>,
     inputs: SessionInputs,
+    /// The specs an update session revises (see `supervisor::update`).
+    baseline: Option<crate::supervisor::update::Baseline>,
 }
 
 /// Checks what a new session needs (no unfinished session in the way, something to design, a
@@ -70,6 +72,12 @@ fn prepare_session(
             s.state.stage.map(|s| s.as_str()).unwrap_or("-")
         )));
     }
+    let baseline = crate::supervisor::update::detect(cfg, project, args)?;
+    let goal = args
+        .goal
+        .clone()
+        .filter(|g| !g.trim().is_empty())
+        .or_else(|| baseline.as_ref().and_then(|b| b.derived_goal.clone()));
     let prd_path: Option<PathBuf> = match &args.prd {
         Some(p) => Some(if p.is_absolute() {
             p.clone()
@@ -78,7 +86,7 @@ fn prepare_session(
         }),
         None => Some(project.specs.join("project.md")).filter(|p| p.is_file()),
     };
-    if args.goal.as_deref().is_none_or(|g| g.trim().is_empty()) && prd_path.is_none() {
+    if goal.is_none() && prd_path.is_none() {
         return Err(Error::Usage(
             "nothing to design: give --goal \"...\" (and --journey \"...\"), or --prd FILE, or write .agentmux/specs/project.md"
                 .into(),
@@ -101,12 +109,14 @@ fn prepare_session(
         id: new_session_id(),
         prd,
         inputs: SessionInputs {
-            goal: args.goal.clone().filter(|g| !g.trim().is_empty()),
+            goal,
             journey: args.journey.clone().filter(|g| !g.trim().is_empty()),
             prd_path: prd_path.map(|p| p.display().to_string()),
             project_dir: ctx.project_dir.display().to_string(),
             project_name: project.project_name(),
+            update: baseline.as_ref().map(|b| b.of.clone()),
         },
+        baseline,
     })
 }
 
@@ -123,6 +133,9 @@ fn write_session(ctx: &Ctx, cfg: &Config, project: &ProjectPaths, new: NewSessio
         cfg.workflow.digest_tokens(llm::uses_local_model(cfg)),
     );
     write_atomic(&store.input_path(INPUT_DIGEST), digest.text.as_bytes())?;
+    if let Some(b) = &new.baseline {
+        crate::supervisor::update::write(&store, b)?;
+    }
     let (mut journal, _, _) = Journal::open(&paths.journal())?;
     journal.append(Event::SessionStarted {
         session_id: new.id,

@@ -112,7 +112,21 @@ pub(super) fn status_json(paths: &SessionPaths, s: &SessionInfo) -> Value {
         "pause_reason": st.pause_reason,
         "last_error": st.last_error,
         "profiles": st.profiles,
+        "update": st.inputs.update,
     })
+}
+
+/// What kind of session it is, in words: a new design, or an update of earlier specs.
+fn kind_words(st: &workflow::state::SessionState) -> String {
+    match &st.inputs.update {
+        None => "design".into(),
+        Some(u) if !u.drifted.is_empty() => format!(
+            "update of {} (cited code changed: {})",
+            u.documents.join(", "),
+            u.drifted.join(", ")
+        ),
+        Some(u) => format!("update of {}", u.documents.join(", ")),
+    }
 }
 
 /// Cached prompt tokens / prompt tokens, rounded to 4 decimals; null before any prompt.
@@ -140,6 +154,7 @@ pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
         state_line.push_str(&format!(" ({r})"));
     }
     println!("state     {state_line}");
+    println!("kind      {}", kind_words(st));
     println!(
         "stage     {} (round {})",
         v["stage"].as_str().unwrap_or("-"),
@@ -201,6 +216,7 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
                     "tokens": s.state.totals.tokens(),
                     "cost_usd": s.state.totals.cost_usd,
                     "goal": s.state.inputs.goal,
+                    "update": s.state.inputs.update,
                 })
             })
             .collect();
@@ -212,7 +228,7 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}",
+        "{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}  KIND",
         "SESSION", "STATE", "STAGE", "STARTED", "TOKENS", "COST"
     );
     for s in all {
@@ -222,13 +238,14 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
             .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default();
         println!(
-            "{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}",
+            "{:<24} {:<10} {:<20} {:<21} {:>9} {:>9}  {}",
             s.id,
             s.state.status().as_str(),
             s.state.stage.map(|x| x.as_str()).unwrap_or("-"),
             started,
             s.state.totals.tokens(),
-            format!("${:.4}", s.state.totals.cost_usd)
+            format!("${:.4}", s.state.totals.cost_usd),
+            kind_words(&s.state)
         );
     }
     Ok(exit::SUCCESS)

@@ -72,10 +72,14 @@ pub(super) fn header(state: &SessionState, live: &Live) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The goal, shown under the header on tall panes.
+/// The goal, shown under the header on tall panes; an update session says what it revises.
 pub(super) fn goal(state: &SessionState, width: usize) -> Option<Line<'static>> {
     let g = state.inputs.goal.as_deref()?;
-    Some(Line::styled(fit(&format!(" goal: {g}"), width), dim()))
+    let text = match &state.inputs.update {
+        Some(u) => format!(" update of {}: {g}", u.documents.join(", ")),
+        None => format!(" goal: {g}"),
+    };
+    Some(Line::styled(fit(&text, width), dim()))
 }
 
 /// What the user must know first, as full-width lines with one style, at most `max` lines.

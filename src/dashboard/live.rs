@@ -36,6 +36,7 @@ fn kind_words(kind: &TaskKind) -> String {
         TaskKind::Draft => "draft".into(),
         TaskKind::Contribute => "contribution".into(),
         TaskKind::Manifest => "manifest".into(),
+        TaskKind::Change => "change proposal".into(),
         TaskKind::DesignDoc { file } => file.clone(),
         TaskKind::Review => "review".into(),
         TaskKind::Integrate => "integration".into(),

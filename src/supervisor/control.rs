@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::journal::{Journal, SessionState};
 use crate::paths::SessionPaths;
-use crate::supervisor::session::stage_code;
 use osutil::{read_json, write_json_atomic};
 use protocol::error::{Error, Result};
 use protocol::{Category, Event, FeedbackItem, SessionStatus, Stage};
@@ -185,7 +184,10 @@ fn record_feedback(
         .max()
         .unwrap_or(1);
     let item = FeedbackItem {
-        id: format!("{}{suffix}", stage_code(stage)),
+        id: format!(
+            "{}{suffix}",
+            crate::supervisor::update::item_code(state, stage)
+        ),
         author: "human".into(),
         stage,
         round,

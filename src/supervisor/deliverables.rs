@@ -5,6 +5,8 @@
 //!   `baseline` the commit and cited files they were written against)
 //! - `.agentmux/options.md`, `.agentmux/design_proposal.md`, `.agentmux/implementation_plan.md`
 //! - `.agentmux/feedback.md`, `.agentmux/feedback.json`: every item with its disposition and status
+//!   (an update session's ledger keeps the earlier sessions' items)
+//! - `.agentmux/changes/<session>.md`: an update session's change proposal (see `update`)
 //!
 //! An artifact accepted although invalid (`workflow.on_invalid: continue`) is written under
 //! `.agentmux/invalid/` instead, never into `specs/` as if it were valid.
@@ -73,8 +75,13 @@ pub(crate) fn write_stage(
     }
     match stage {
         Stage::DesignDocs | Stage::FinalReview => {
+            let update = state.inputs.update.is_some();
             if stage == Stage::DesignDocs {
-                archive_stale(ctx, state)?;
+                if update {
+                    crate::supervisor::update::retire(ctx, state)?;
+                } else {
+                    archive_stale(ctx, state)?;
+                }
             }
             let mut ok_files = Vec::new();
             // The documents the baseline takes its citations from: the design documents written
@@ -92,14 +99,45 @@ pub(crate) fn write_stage(
                 }
                 put(dest, &status(stage, md))?;
             }
+            if update
+                && stage == Stage::DesignDocs
+                && let Some(md) = latest(Stage::DesignDocs, crate::supervisor::update::CHANGE)
+            {
+                // The change proposal stays with the specs' history, one file per update.
+                let name = format!("{}.md", ctx.session_id);
+                put(root.join("changes").join(name), &md)?;
+                // The plan gains what the change adds, in place.
+                if let Some(plan) = crate::supervisor::update::plan(ctx, state) {
+                    put(root.join("implementation_plan.md"), &plan)?;
+                }
+            }
+            if update {
+                // The documents the update leaves alone are cited as they are.
+                for (file, md) in crate::supervisor::update::current_docs(ctx, state) {
+                    if !cited.iter().any(|(f, _)| *f == file) {
+                        ok_files.push(file.clone());
+                        cited.push((file, md));
+                    }
+                }
+            }
             let proposal = root.join("design_proposal.md");
-            if let Some(md) = latest(Stage::Proposal, "proposal")
-                && destination(ctx, state, "proposal", proposal.clone()) == proposal
+            if let Some(md) = latest(Stage::Proposal, "proposal").or_else(|| {
+                update
+                    .then(|| crate::supervisor::update::baseline_proposal(&ctx.store))
+                    .flatten()
+            }) && destination(ctx, state, "proposal", proposal.clone()) == proposal
             {
                 cited.push(("design_proposal.md".into(), md));
             }
-            if let Some(mut m) = ctx.store.latest_json(state, Stage::DesignDocs, "manifest") {
-                restrict_manifest(&mut m, &ok_files);
+            let manifest = if update {
+                crate::supervisor::update::manifest(ctx, state)
+            } else {
+                ctx.store.latest_json(state, Stage::DesignDocs, "manifest")
+            };
+            if let Some(mut m) = manifest {
+                if !update {
+                    restrict_manifest(&mut m, &ok_files);
+                }
                 add_baseline(ctx, &mut m, &cited);
                 let text = serde_json::to_string_pretty(&m).unwrap_or_default() + "\n";
                 put(specs.join("manifest.json"), &text)?;
@@ -204,13 +242,14 @@ fn feedback_files(
     state: &SessionState,
 ) -> (PathBuf, String, PathBuf, String) {
     let root: &Path = &ctx.project.root;
-    let text = serde_json::to_string_pretty(&workflow::ledger::ledger_json(state))
+    let prior = crate::supervisor::update::baseline_feedback(&ctx.store);
+    let text = serde_json::to_string_pretty(&workflow::ledger::ledger_json(state, prior.as_ref()))
         .unwrap_or_default()
         + "\n";
     (
         root.join("feedback.json"),
         text,
         root.join("feedback.md"),
-        workflow::ledger::ledger_md(state),
+        workflow::ledger::ledger_md(state, prior.as_ref()),
     )
 }

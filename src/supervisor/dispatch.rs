@@ -71,6 +71,11 @@ pub(crate) fn build_task(
     };
     let mut inputs = sources.inputs(state, local, budget);
     inputs.code = &code;
+    let revising = match base {
+        TaskKind::DesignDoc { file } => crate::supervisor::update::revising(ctx, state, file),
+        _ => None,
+    };
+    inputs.revising = revising.as_deref();
     let mut prompt = build(role, &task, &inputs, &ctx.config);
     if local && let OutputSpec::Json { schema, .. } = &mut prompt.output {
         bound_schema(schema, 700, 10);

@@ -15,5 +15,6 @@ pub(crate) mod results;
 pub(crate) mod run;
 pub(crate) mod session;
 pub(crate) mod store;
+pub(crate) mod update;
 pub(crate) mod view;
 mod wait;

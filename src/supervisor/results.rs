@@ -9,9 +9,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::journal::SessionState;
-use crate::supervisor::session::{
-    SessionContext, design_doc_name, doc_kind, doc_name, role_code, stage_code,
-};
+use crate::supervisor::session::{SessionContext, design_doc_name, doc_kind, doc_name, role_code};
+use crate::supervisor::update::item_code;
 use docs::outputs::{
     IntegrationOutput, VerdictStatus, apply_revision, parse_integration, parse_rereview,
     parse_review,
@@ -89,8 +88,12 @@ fn output(
         TaskKind::Draft => draft(ctx, state, &Document::of_stage(rec.stage, "draft")?, json),
         TaskKind::DesignDoc { file } => draft(ctx, state, &Document::design_doc(file), json),
         TaskKind::Manifest => manifest(ctx, state, json),
+        TaskKind::Change => crate::supervisor::update::accept_change(state, json),
         TaskKind::Review => review(state, rec, json),
         TaskKind::ReReview => rereview(state, rec, item_ids, json),
+        TaskKind::Integrate if rec.stage == Stage::DesignDocs && state.inputs.update.is_some() => {
+            integrate_change(ctx, state, rec, item_ids, json)
+        }
         TaskKind::Integrate => {
             let doc = Document::of_stage(rec.stage, "integrate")?;
             integrate(ctx, state, rec, item_ids, &doc, json)
@@ -114,6 +117,11 @@ fn accepted_although_invalid(
 ) -> Processed {
     let name = match base {
         TaskKind::DesignDoc { file } | TaskKind::IntegrateDoc { file } => design_doc_name(file),
+        // An update's change proposal and its integrations.
+        TaskKind::Change => crate::supervisor::update::CHANGE.to_string(),
+        TaskKind::Integrate if rec.stage == Stage::DesignDocs && state.inputs.update.is_some() => {
+            crate::supervisor::update::CHANGE.to_string()
+        }
         TaskKind::Summarize
         | TaskKind::Contribute
         | TaskKind::Draft
@@ -161,7 +169,7 @@ fn invalid_item(
         + 1;
     Event::FeedbackRecorded {
         item: FeedbackItem {
-            id: format!("{}-VA-{n}", stage_code(rec.stage)),
+            id: format!("{}-VA-{n}", item_code(state, rec.stage)),
             author: "validator".into(),
             stage: rec.stage,
             round: rec.round,
@@ -265,7 +273,7 @@ fn render_checked(
         status: "Review".into(),
         author: ctx.plan.author.clone(),
         reviewers: ctx.plan.reviewers.clone(),
-        revisions: history,
+        revisions: history.clone(),
         spec_path: target
             .file
             .map(|f| ctx.project.specs.join(f).display().to_string()),
@@ -275,6 +283,11 @@ fn render_checked(
     // when they cannot be used; this error is for callers that did not.
     let templates = ctx.templates.get().map_err(|e| vec![e.to_string()])?;
     let md = render(target.kind, doc, &meta, templates)?;
+    // An update session revises a design document in place (see `update::in_place`).
+    let md = match target.file {
+        Some(file) => crate::supervisor::update::in_place(ctx, state, file, doc, md, &history),
+        None => md,
+    };
     // A citation of a file or line the project does not have goes back to the author like a
     // broken diagram; a document without citations has nothing to check there.
     // A capable model's document carries the seeds' full depth (tables, ADR parts, phase gates,
@@ -483,7 +496,7 @@ fn manifest(
     for (n, u) in uncovered(ctx, state, m).iter().enumerate() {
         p.events.push(Event::FeedbackRecorded {
             item: FeedbackItem {
-                id: format!("FIN-TR-{}", n + 1),
+                id: format!("{}-TR-{}", item_code(state, Stage::FinalReview), n + 1),
                 author: TRACEABILITY.into(),
                 stage: Stage::FinalReview,
                 round: 1,
@@ -589,7 +602,7 @@ fn new_items(
 ) {
     let prefix = format!(
         "{}-{}-r{}-",
-        stage_code(rec.stage),
+        item_code(state, rec.stage),
         role_code(&rec.role),
         rec.round
     );
@@ -726,6 +739,29 @@ fn integrate(
         revision,
     });
     p.events.push(Event::RevisionLogged { stage: home, entry });
+    Ok(p)
+}
+
+/// Merges an integration into an update session's change proposal: a disposition for every
+/// item and the revised proposal, its revision entry in the proposal's own log (the design
+/// documents' revision history is theirs alone).
+fn integrate_change(
+    ctx: &SessionContext,
+    state: &SessionState,
+    rec: &TaskRecord,
+    item_ids: &[String],
+    json: Option<&Value>,
+) -> Result<Processed, Vec<String>> {
+    let out = parse_integration(need_json(json)?)?;
+    let dispositions = dispositions(rec, item_ids, &out)?;
+    let entry = revision_entry(state, item_ids, &out, &dispositions);
+    let mut p = crate::supervisor::update::revise_change(ctx, state, &out.document, &entry)?;
+    let events = std::mem::take(&mut p.events);
+    p.events = dispositions
+        .into_iter()
+        .map(|d| Event::DispositionRecorded { disposition: d })
+        .chain(events)
+        .collect();
     Ok(p)
 }
 

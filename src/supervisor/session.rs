@@ -82,6 +82,11 @@ impl SessionContext {
             has_prd,
             prd_needs_summary,
         );
+        let plan = if state.inputs.update.is_some() {
+            plan.for_update()
+        } else {
+            plan
+        };
         let templates = TemplatesLoader::new(project.templates.clone());
         let code = CodeIndex::new(
             project_dir,

@@ -42,6 +42,7 @@ impl J {
                 prd_path: Some(".agentmux/specs/project.md".into()),
                 project_dir: "/home/dev/webshop".into(),
                 project_name: "webshop".into(),
+                update: None,
             },
             config: serde_json::json!({}),
         })

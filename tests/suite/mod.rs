@@ -27,6 +27,7 @@ mod seed_coverage;
 mod session;
 pub(crate) mod support;
 mod tmux;
+mod update;
 mod validate;
 mod validate_props;
 mod workspace;

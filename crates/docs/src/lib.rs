@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
 
 pub mod baseline;
+pub mod change;
 pub mod cite;
 pub mod markdown;
 pub(crate) mod normalize;

@@ -139,6 +139,9 @@ pub enum TaskKind {
     },
     /// Re-review: close or reopen one's own items, optionally raise new ones (structured output).
     ReReview,
+    /// An update session's change proposal: which design documents are revised, added or
+    /// retired, and what traceability gains (structured output).
+    Change,
     /// Fix an artifact that failed validation; the findings are in the prompt.
     Repair {
         /// The kind of task whose output is being repaired.
@@ -174,6 +177,7 @@ impl TaskKind {
                 )
             }
             TaskKind::ReReview => "rereview".into(),
+            TaskKind::Change => "change".into(),
             TaskKind::Repair { of } => format!("repair-{}", of.slug()),
         }
     }
@@ -537,6 +541,32 @@ pub struct SessionInputs {
     /// The absolute project directory.
     pub project_dir: String,
     pub project_name: String,
+    /// Set when the session revises the specs an earlier session wrote (an update session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateOf>,
+}
+
+/// What an update session revises: the specs it starts from and why.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateOf {
+    /// The design documents in `specs/` when the session started.
+    pub documents: Vec<String>,
+    /// The sessions whose items the feedback ledger already holds, oldest first.
+    #[serde(default)]
+    pub earlier_sessions: Vec<String>,
+    /// `start --update` without a goal: the documents whose cited code changed since the
+    /// baseline, which the session revises.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drifted: Vec<String>,
+}
+
+impl UpdateOf {
+    /// The prefix of this session's feedback item ids (`S2-`): the session's place in the
+    /// ledger, so ids stay unique across sessions. Specs exist, so some session came before
+    /// even when its ledger is gone: an update is never `S1`, the unprefixed first session.
+    pub fn item_prefix(&self) -> String {
+        format!("S{}-", self.earlier_sessions.len().max(1) + 1)
+    }
 }
 
 /// The lifecycle state of a session.

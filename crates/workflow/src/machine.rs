@@ -37,6 +37,8 @@ pub struct Plan {
     /// The final review re-reviews the design documents once after integrating blocking items
     /// (seed 001's protocol, step 5): on a capable model; the bundled local model keeps one round.
     pub design_doc_rereview: bool,
+    /// An update session: it revises existing specs (see [`Plan::for_update`]).
+    pub update: bool,
 }
 
 impl Plan {
@@ -81,7 +83,21 @@ impl Plan {
             repair_attempts: cfg.workflow.repair_attempts,
             task_attempts: cfg.workflow.task_attempts.max(1),
             design_doc_rereview: !local_model,
+            update: false,
         }
+    }
+
+    /// The plan of an update session: no requirements, options or proposal of its own (the
+    /// existing specs are the design); the design documents stage starts with a change proposal
+    /// instead of a manifest, which the reviewers review and the author integrates as they do
+    /// the proposal, and then writes only the documents the integrated change names, which the
+    /// final review reviews. The implementation plan gains the change's additions in place
+    /// (written with the deliverables), so its stage does not run.
+    pub fn for_update(mut self) -> Plan {
+        self.stages
+            .retain(|s| matches!(s, Stage::Intake | Stage::DesignDocs | Stage::FinalReview));
+        self.update = true;
+        self
     }
 
     fn gate(&self, stage: Stage) -> Gate {
@@ -211,8 +227,28 @@ fn stage_next(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
             Eval::Done
         }
         Stage::DesignDocs => seq([
-            &|| step(plan, state, stage, TaskKind::Manifest, 0, author),
             &|| {
+                let kind = if plan.update {
+                    TaskKind::Change
+                } else {
+                    TaskKind::Manifest
+                };
+                step(plan, state, stage, kind, 0, author)
+            },
+            // An update's change proposal is reviewed like the options and the proposal (its
+            // items are the stage's only ones) before any document is revised from it.
+            &|| {
+                if plan.update {
+                    review_loop(plan, state, stage)
+                } else {
+                    Eval::Done
+                }
+            },
+            &|| {
+                if state.design_docs.is_empty() && plan.update {
+                    // A change that only retires documents writes none.
+                    return Eval::Done;
+                }
                 if state.design_docs.is_empty() {
                     return Eval::Pending(Next::Fail(
                         "the accepted manifest selected no design documents".to_string(),
@@ -465,6 +501,9 @@ fn gate(plan: &Plan, state: &SessionState, stage: Stage) -> Eval {
 fn final_review(plan: &Plan, state: &SessionState) -> Eval {
     let stage = Stage::FinalReview;
     let docs = &state.design_docs;
+    if plan.update && docs.is_empty() {
+        return Eval::Done;
+    }
     let steps: Vec<_> = plan
         .reviewers
         .iter()
@@ -685,6 +724,10 @@ mod tests {
                 TaskKind::Manifest => self.apply(Event::DesignDocsSelected {
                     files: self.docs.clone(),
                 }),
+                // The change revises the first document.
+                TaskKind::Change => self.apply(Event::DesignDocsSelected {
+                    files: self.docs[..1].to_vec(),
+                }),
                 _ => {}
             }
             self.apply(Event::TaskCompleted {
@@ -741,6 +784,67 @@ mod tests {
             true,
             false,
         )
+    }
+
+    #[test]
+    fn an_update_proposes_a_change_and_writes_and_reviews_only_the_documents_it_names() {
+        let mut d = Driver::new(plan_with(|_| {}).for_update());
+        d.raise.push((
+            Stage::DesignDocs,
+            "principal-engineer",
+            1,
+            vec![Category::Critical],
+        ));
+        d.raise.push((
+            Stage::DesignDocs,
+            "code-reviewer",
+            1,
+            vec![Category::Question],
+        ));
+        d.raise.push((
+            Stage::FinalReview,
+            "code-reviewer",
+            1,
+            vec![Category::Critical],
+        ));
+        assert_eq!(d.run(), Next::Finish);
+        for s in [
+            Stage::Requirements,
+            Stage::Options,
+            Stage::Proposal,
+            Stage::ImplementationPlan,
+        ] {
+            assert!(d.tasks_of(s).is_empty(), "{s} does not run in an update");
+        }
+        assert_eq!(
+            d.tasks_of(Stage::DesignDocs),
+            [
+                "change.r0.architect.a1",
+                // Both reviewers review the change; the author integrates every item; a
+                // critical item was among them, so both re-review their answered items; only
+                // then is the document revised.
+                "review.r1.principal-engineer.a1",
+                "review.r1.code-reviewer.a1",
+                "integrate.r1.architect.a1",
+                "rereview.r2.principal-engineer.a1",
+                "rereview.r2.code-reviewer.a1",
+                "doc-api-design.r0.architect.a1"
+            ]
+        );
+        assert!(
+            d.state
+                .stage_items(Stage::DesignDocs)
+                .all(|i| i.status == ItemStatus::Closed),
+            "every item of the change is closed"
+        );
+        assert_eq!(
+            d.tasks_of(Stage::FinalReview),
+            [
+                "review.r1.principal-engineer.a1",
+                "review.r1.code-reviewer.a1",
+                "integrate-api-design.r1.architect.a1"
+            ]
+        );
     }
 
     #[test]

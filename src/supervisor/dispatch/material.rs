@@ -8,6 +8,7 @@ use crate::journal::SessionState;
 use crate::supervisor::session::{
     INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name,
 };
+use crate::supervisor::update;
 use docs::DocKind;
 use protocol::error::{Error, Result};
 use protocol::{Disposition, FeedbackItem, ItemStatus, Stage, TaskKind};
@@ -40,22 +41,31 @@ impl Sources {
                     .map(|t| (h.clone(), t))
             })
             .collect();
-        let design_docs = state
-            .design_docs
-            .iter()
-            .filter_map(|f| {
-                store
-                    .latest_md(state, Stage::DesignDocs, &design_doc_name(f))
-                    .map(|t| (f.clone(), t))
-            })
-            .collect();
+        let design_docs = if state.inputs.update.is_some() {
+            // An update session reads the specs it revises, with its own revisions.
+            update::current_docs(ctx, state)
+        } else {
+            state
+                .design_docs
+                .iter()
+                .filter_map(|f| {
+                    store
+                        .latest_md(state, Stage::DesignDocs, &design_doc_name(f))
+                        .map(|t| (f.clone(), t))
+                })
+                .collect()
+        };
         Self {
             prd: ctx.prd_text(state),
             digest: store.read_input(INPUT_DIGEST).unwrap_or_default(),
             options_doc: store.latest_md(state, Stage::Options, "options"),
-            proposal_doc: store.latest_md(state, Stage::Proposal, "proposal"),
+            proposal_doc: store
+                .latest_md(state, Stage::Proposal, "proposal")
+                .or_else(|| update::proposal_with_change(ctx, state)),
             contributions,
-            manifest: store.latest_json(state, Stage::DesignDocs, "manifest"),
+            manifest: store
+                .latest_json(state, Stage::DesignDocs, "manifest")
+                .or_else(|| update::baseline_manifest(store)),
             design_docs,
         }
     }
@@ -116,6 +126,7 @@ impl Sources {
             contributions: &self.contributions,
             manifest: self.manifest.as_ref(),
             design_docs: &self.design_docs,
+            revising: None,
             local_model: local,
             budget,
         }
@@ -142,6 +153,10 @@ pub(super) enum Material {
         file: String,
         scope: String,
     },
+    Change {
+        existing: Vec<String>,
+        drifted: Vec<String>,
+    },
     Review {
         kind: DocKind,
         document: String,
@@ -157,6 +172,19 @@ pub(super) enum Material {
         changed: String,
         own_items: Vec<(FeedbackItem, Option<Disposition>)>,
     },
+    ReviewChange {
+        document: String,
+        round: u32,
+    },
+    IntegrateChange {
+        document: Value,
+        items: Vec<FeedbackItem>,
+        existing: Vec<String>,
+    },
+    ReReviewChange {
+        document: String,
+        own_items: Vec<(FeedbackItem, Option<Disposition>)>,
+    },
 }
 
 impl Material {
@@ -169,6 +197,12 @@ impl Material {
         sources: &Sources,
     ) -> Result<Self> {
         let doc = doc_kind(st.stage).unwrap_or(DocKind::Proposal);
+        // An update session's design documents stage reviews its change proposal.
+        if st.stage == Stage::DesignDocs
+            && let Some(m) = change_material(ctx, state, st, kind)
+        {
+            return Ok(m);
+        }
         Ok(match kind {
             TaskKind::Summarize => Material::Summarize {
                 text: ctx.store.read_input(INPUT_PRD).unwrap_or_default(),
@@ -180,7 +214,20 @@ impl Material {
             TaskKind::Draft => Material::Draft { kind: doc },
             TaskKind::Contribute => Material::Contribute,
             TaskKind::Manifest => manifest(ctx, state, sources),
-            TaskKind::DesignDoc { file } => design_doc(file, sources),
+            TaskKind::DesignDoc { file } => match update::doc_scope(ctx, state, file) {
+                Some(scope) => Material::DesignDoc {
+                    file: file.clone(),
+                    scope,
+                },
+                None => design_doc(file, sources),
+            },
+            TaskKind::Change => {
+                let up = state.inputs.update.clone().unwrap_or_default();
+                Material::Change {
+                    existing: up.documents,
+                    drifted: up.drifted,
+                }
+            }
             TaskKind::Review => Material::Review {
                 kind: doc,
                 document: stage_document(ctx, state, st.stage),
@@ -226,6 +273,7 @@ impl Material {
                 trace_items,
             },
             Material::DesignDoc { file, scope } => PromptTask::DesignDoc { file, scope },
+            Material::Change { existing, drifted } => PromptTask::Change { existing, drifted },
             Material::Review {
                 kind,
                 document,
@@ -253,8 +301,60 @@ impl Material {
                 changed,
                 own_items,
             },
+            Material::ReviewChange { document, round } => PromptTask::ReviewChange {
+                document,
+                round: *round,
+            },
+            Material::IntegrateChange {
+                document,
+                items,
+                existing,
+            } => PromptTask::IntegrateChange {
+                document,
+                items,
+                existing,
+            },
+            Material::ReReviewChange {
+                document,
+                own_items,
+            } => PromptTask::ReReviewChange {
+                document,
+                own_items,
+            },
         }
     }
+}
+
+/// What the review loop of an update's change proposal reads: the proposal as it stands (its
+/// markdown for the reviewers, its JSON for the architect's integration). None for other tasks.
+fn change_material(
+    ctx: &SessionContext,
+    state: &SessionState,
+    st: &StepTask,
+    kind: &TaskKind,
+) -> Option<Material> {
+    let up = state.inputs.update.as_ref()?;
+    let md = || {
+        ctx.store
+            .latest_md(state, Stage::DesignDocs, update::CHANGE)
+            .unwrap_or_default()
+    };
+    Some(match kind {
+        TaskKind::Review => Material::ReviewChange {
+            document: md(),
+            round: st.round,
+        },
+        TaskKind::Integrate => Material::IntegrateChange {
+            document: update::change_for_integration(ctx, state),
+            items: open_items(state, st.stage, None),
+            existing: up.documents.clone(),
+        },
+        TaskKind::ReReview => Material::ReReviewChange {
+            document: md(),
+            own_items: own_items(state, st),
+        },
+        _ => return None,
+    })
 }
 
 /// The manifest task: the design-document bounds and the PRD items to trace.

@@ -36,6 +36,15 @@ pub(super) fn context(p: &mut UserPrompt, cx: &Cx, file: &str, scope: &str) {
             );
         }
     }
+    // An update session revises a document that exists: the model sees its current text.
+    if let Some(current) = inputs.revising {
+        p.doc(
+            Layer::Work,
+            &format!("Current text of {file} (keep what the revision does not change)"),
+            current,
+            Some(super::parts::rank::CORE),
+        );
+    }
     let scope = if scope.trim().is_empty() {
         String::new()
     } else {

@@ -62,7 +62,7 @@ pub(super) fn build(cx: &Cx, kind: DocKind, document: &Value, items: &[FeedbackI
 }
 
 /// One line per item: id, category, author, section, comment and suggestion.
-fn item_list(items: &[FeedbackItem]) -> String {
+pub(super) fn item_list(items: &[FeedbackItem]) -> String {
     let mut list = String::new();
     for it in items {
         let _ = writeln!(

@@ -12,6 +12,7 @@
 //! Each task kind has its own module; this one only dispatches. A repair is the prompt of the
 //! task it repairs, continued (see [`repair`]), so what is sent for a repair is built here too.
 
+mod change;
 mod context;
 mod contribute;
 mod design_doc;
@@ -71,6 +72,8 @@ pub struct PromptInputs<'a> {
     pub manifest: Option<&'a Value>,
     /// Design documents written so far: (file name, markdown).
     pub design_docs: &'a [(String, String)],
+    /// An update session's design-document task: the current text of the document it revises.
+    pub revising: Option<&'a str>,
     /// The session runs on the bundled local model (`llm::uses_local_model`): its small window
     /// bounds the schemas.
     pub local_model: bool,
@@ -118,6 +121,27 @@ pub enum PromptTask<'a> {
         changed: &'a str,
         own_items: &'a [(FeedbackItem, Option<Disposition>)],
     },
+    /// An update session's change proposal: `existing` design documents, `drifted` those whose
+    /// cited code changed (`start --update` without a goal).
+    Change {
+        existing: &'a [String],
+        drifted: &'a [String],
+    },
+    /// Review an update session's change proposal (its markdown).
+    ReviewChange { document: &'a str, round: u32 },
+    /// Answer the review items of the change proposal: dispositions, the changed fields of the
+    /// proposal (`document` is its JSON; `existing` the design documents it may revise), a
+    /// revision entry.
+    IntegrateChange {
+        document: &'a Value,
+        items: &'a [FeedbackItem],
+        existing: &'a [String],
+    },
+    /// Close or reopen one's own items on the change proposal (`document`: its revised markdown).
+    ReReviewChange {
+        document: &'a str,
+        own_items: &'a [(FeedbackItem, Option<Disposition>)],
+    },
     /// Ask again after an answer to `of` failed validation: the output and its schema are those
     /// of `of`.
     Repair {
@@ -136,15 +160,20 @@ impl PromptTask<'_> {
     /// The feedback items the task answers, by id.
     pub fn item_ids(&self) -> Vec<String> {
         match *self {
-            PromptTask::Integrate { items, .. } => ids(items),
-            PromptTask::ReReview { own_items, .. } => ids(own_items.iter().map(|(i, _)| i)),
+            PromptTask::Integrate { items, .. } | PromptTask::IntegrateChange { items, .. } => {
+                ids(items)
+            }
+            PromptTask::ReReview { own_items, .. }
+            | PromptTask::ReReviewChange { own_items, .. } => ids(own_items.iter().map(|(i, _)| i)),
             PromptTask::Repair { of, .. } => of.item_ids(),
             PromptTask::Summarize { .. }
             | PromptTask::Draft { .. }
             | PromptTask::Contribute
             | PromptTask::Manifest { .. }
+            | PromptTask::Change { .. }
             | PromptTask::DesignDoc { .. }
-            | PromptTask::Review { .. } => Vec::new(),
+            | PromptTask::Review { .. }
+            | PromptTask::ReviewChange { .. } => Vec::new(),
         }
     }
 }
@@ -184,6 +213,17 @@ pub fn build(role: &RoleDef, task: &PromptTask, inputs: &PromptInputs, cfg: &Con
             trace_items,
         } => manifest::build(&cx, min, max, trace_items),
         PromptTask::DesignDoc { file, scope } => design_doc::build(&cx, file, scope),
+        PromptTask::Change { existing, drifted } => change::build(&cx, existing, drifted),
+        PromptTask::ReviewChange { document, round } => change::review(&cx, document, round),
+        PromptTask::IntegrateChange {
+            document,
+            items,
+            existing,
+        } => change::integrate(&cx, document, items, existing),
+        PromptTask::ReReviewChange {
+            document,
+            own_items,
+        } => change::rereview(&cx, document, own_items),
         PromptTask::Review {
             kind,
             document,

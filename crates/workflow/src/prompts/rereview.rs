@@ -81,7 +81,7 @@ pub(super) fn build(
 }
 
 /// One entry per item: the item, then the architect's answer to it.
-fn item_list(own_items: &[(FeedbackItem, Option<Disposition>)]) -> String {
+pub(super) fn item_list(own_items: &[(FeedbackItem, Option<Disposition>)]) -> String {
     let mut list = String::new();
     for (it, d) in own_items {
         let _ = writeln!(

@@ -84,6 +84,7 @@ fn inputs<'a>(w: &'a World, prd: Option<&'a str>) -> PromptInputs<'a> {
         contributions: &w.contributions,
         manifest: Some(&w.manifest),
         design_docs: &w.design_docs,
+        revising: None,
         local_model: true,
         budget: ContextBudget::LOCAL,
     }
@@ -661,4 +662,94 @@ fn the_code_pack_goes_after_the_digest_and_capable_authors_are_asked_to_cite() {
     let greenfield = prompt(false, Some(DocKind::Proposal), "architect", "");
     assert!(!greenfield.contains(super::CODE_PACK) && !greenfield.contains(cite));
     assert!(!prompt(false, None, "code-reviewer", "").contains(check));
+}
+
+#[test]
+fn the_change_proposal_is_reviewed_integrated_and_re_reviewed_with_its_own_subject() {
+    let w = world();
+    let roles = roles();
+    let items = items();
+    let existing = vec!["api_design.md".to_string()];
+    let change = serde_json::json!({"summary": "Export clicks.", "changes": [], "requirements": [], "plan_additions": []});
+    // An update session's proposal is the baseline's followed by its change proposal; a task on
+    // the change proposal shows the change once, as its work.
+    let combined = format!(
+        "{}\n\n# Change Proposal\n\nExport clicks as CSV.",
+        w.proposal_md.trim_end()
+    );
+    let mut update_inputs = inputs(&w, Some(READTIME));
+    update_inputs.proposal_doc = Some(&combined);
+    let review = build(
+        roles.get("code-reviewer").unwrap(),
+        &PromptTask::ReviewChange {
+            document: "# Change Proposal\n\nExport clicks as CSV.",
+            round: 1,
+        },
+        &update_inputs,
+        &Config::default(),
+    );
+    assert_eq!(review.title, "Review the change proposal, round 1");
+    let text = &review.messages[1].content;
+    assert_eq!(text.matches("Export clicks as CSV.").count(), 1, "{text}");
+    assert!(
+        text.contains("Design proposal"),
+        "the baseline's proposal stays"
+    );
+    let OutputSpec::Json { name, schema } = &review.output else {
+        panic!("json expected")
+    };
+    assert_eq!(name, "review");
+    assert!(schema["properties"]["items"].is_object(), "{schema}");
+
+    let integrate = build(
+        roles.get("architect").unwrap(),
+        &PromptTask::IntegrateChange {
+            document: &change,
+            items: &items,
+            existing: &existing,
+        },
+        &inputs(&w, Some(READTIME)),
+        &Config::default(),
+    );
+    assert_eq!(
+        integrate.title,
+        "Integrate 2 items into the change proposal"
+    );
+    let OutputSpec::Json { schema, .. } = &integrate.output else {
+        panic!("json expected")
+    };
+    assert_eq!(
+        schema["properties"]["dispositions"]["items"]["properties"]["item_id"]["enum"],
+        serde_json::json!(["PE-r1-1", "CR-r1-1"])
+    );
+    // The document is the change proposal, any of its fields.
+    let document = &schema["properties"]["document"];
+    assert!(
+        document["properties"]["plan_additions"].is_object(),
+        "{document}"
+    );
+    assert!(document.get("required").is_none(), "{document}");
+    assert!(
+        integrate.messages[1]
+            .content
+            .contains("PE-r1-1 (critical, from principal-engineer)")
+    );
+
+    let own = own_items(&items);
+    let rereview = build(
+        roles.get("principal-engineer").unwrap(),
+        &PromptTask::ReReviewChange {
+            document: "# Change Proposal\n\nExport clicks as CSV, revised.",
+            own_items: &own,
+        },
+        &inputs(&w, Some(READTIME)),
+        &Config::default(),
+    );
+    assert_eq!(rereview.title, "Re-review 1 items on the change proposal");
+    assert!(
+        rereview.messages[1]
+            .content
+            .contains("Architect: accepted. Counts must exclude")
+    );
+    assert!(!rereview.messages[1].content.contains("CR-r1-1"));
 }
