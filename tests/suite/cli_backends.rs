@@ -567,6 +567,16 @@ fn a_failing_cli_pauses_the_session_and_resume_after_the_fix_reuses_the_answered
     let pe = completed_by_role(&journal, "principal-engineer");
     assert!(!pe.is_empty());
     assert_eq!(rig.status()["state"], "completed");
+    // No call here has a price (the CLI reports none, fake-model has none): not shown as $0.
+    let out = rig.cmd().arg("status").output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let usage = out
+        .lines()
+        .find(|l| l.starts_with("usage"))
+        .unwrap_or_default();
+    assert!(usage.contains("cost unknown ("), "{out}");
+    assert!(usage.contains("calls unpriced)"), "{out}");
+    assert!(!usage.contains("$0"), "{out}");
 }
 
 #[test]
