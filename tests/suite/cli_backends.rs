@@ -769,3 +769,67 @@ fn claude_code_refused_by_its_endpoint_fails_the_task_naming_the_role_and_the_lo
     );
     assert!(e.contains("/cli/"), "the raw output's place: {e}");
 }
+
+/// A full session with the architect on the real Gemini CLI (against the fake Gemini API) and
+/// the reviewers on the API: every architect task is answered through Gemini CLI.
+#[test]
+fn a_mixed_team_with_the_architect_on_gemini_cli_completes_a_session() {
+    let Some(bin) = cli_dir(&["gemini"]) else {
+        return;
+    };
+    let apis = FakeAgentApis::start(design_team::responder(Script::default()));
+    let rig = Rig::new(
+        Script::default(),
+        "workflow:\n  review_rounds: 1\nroles:\n  architect:\n    backend: gemini\n",
+    );
+    let home = rig.project.path().join(".test-home");
+    std::fs::create_dir_all(home.join(".gemini")).unwrap();
+    std::fs::write(
+        home.join(".gemini/settings.json"),
+        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    rig.cmd()
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("GEMINI_API_KEY", "test-key")
+        .env("GOOGLE_GEMINI_BASE_URL", apis.base_url())
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(600);
+    let transcript =
+        std::fs::read_to_string(rig.session_dir().join("agents/architect/transcript.log"))
+            .unwrap_or_default();
+    assert_eq!(code, 0, "{out}\n--- architect ---\n{transcript}");
+    let journal = rig.journal();
+    let architect = completed_by_role(&journal, "architect");
+    assert!(architect.len() >= 4, "{architect:?}");
+    // Gemini CLI reports no cost: unknown, not $0.
+    assert!(architect.iter().all(|(_, c)| c.is_none()), "{architect:?}");
+    // Every request Gemini CLI made was the task itself (with its schema): no recovery turn
+    // from its loop detection, which once cancelled a long answer as "repeating content".
+    let gemini: Vec<_> = apis
+        .requests()
+        .into_iter()
+        .filter(|r| r.api == Api::Gemini)
+        .collect();
+    assert!(
+        gemini.len() >= architect.len(),
+        "{} Gemini requests",
+        gemini.len()
+    );
+    for r in &gemini {
+        assert!(
+            r.chat.response_format.is_some(),
+            "a request without the schema: {}",
+            r.body
+        );
+    }
+    assert_eq!(rig.status()["state"], "completed");
+}
