@@ -181,7 +181,7 @@ pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
         open["question"]
     );
     println!(
-        "usage     {} tokens{}{}, ${:.4}",
+        "usage     {} tokens{}{}, cost {}",
         st.totals.tokens(),
         if st.totals.estimated {
             " (partly estimated)"
@@ -192,7 +192,11 @@ pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<u8> {
             .cached_share()
             .map(|s| format!(", cached {:.0} % of prompt", s * 100.0))
             .unwrap_or_default(),
-        st.totals.cost_usd
+        crate::dashboard::format::cost_words(
+            st.totals.cost_usd,
+            st.totals.calls,
+            st.totals.unpriced_calls
+        )
     );
     if let Some(e) = &st.last_error {
         println!("last err  {e}");
@@ -215,6 +219,7 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
                     "started_at": s.state.started_at.map(|t| t.to_string()),
                     "tokens": s.state.totals.tokens(),
                     "cost_usd": s.state.totals.cost_usd,
+                    "cost_unknown_calls": s.state.totals.unpriced_calls,
                     "goal": s.state.inputs.goal,
                     "update": s.state.inputs.update,
                 })
@@ -244,7 +249,11 @@ pub(super) fn list(ctx: &Ctx, args: &ListArgs) -> Result<u8> {
             s.state.stage.map(|x| x.as_str()).unwrap_or("-"),
             started,
             s.state.totals.tokens(),
-            format!("${:.4}", s.state.totals.cost_usd),
+            crate::dashboard::format::cost_cell(
+                s.state.totals.cost_usd,
+                s.state.totals.calls,
+                s.state.totals.unpriced_calls
+            ),
             kind_words(&s.state)
         );
     }

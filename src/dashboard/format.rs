@@ -40,6 +40,26 @@ pub(crate) fn usd(x: f64) -> String {
     }
 }
 
+/// A cost cell that never shows an unknown cost as $0: `unpriced` when no call of `calls` has a
+/// price, `≥$X` when some have none (the rest are summed), else the dollars.
+pub(crate) fn cost_cell(cost: f64, calls: u64, unpriced: u64) -> String {
+    match unpriced {
+        0 => usd(cost),
+        n if n >= calls => "unpriced".to_string(),
+        _ => format!("≥{}", usd(cost)),
+    }
+}
+
+/// A cost in words: `$X`, `≥ $X + N calls unpriced`, or `unknown (N calls unpriced)`.
+pub(crate) fn cost_words(cost: f64, calls: u64, unpriced: u64) -> String {
+    let n = |k: u64| format!("{k} call{}", if k == 1 { "" } else { "s" });
+    match unpriced {
+        0 => usd(cost),
+        u if u >= calls => format!("unknown ({} unpriced)", n(u)),
+        u => format!("≥ {} + {} unpriced", usd(cost), n(u)),
+    }
+}
+
 /// A ratio as a whole percentage, `None` when the limit is not positive.
 pub(crate) fn percent(used: f64, limit: f64) -> Option<u32> {
     (limit > 0.0).then(|| ((used / limit) * 100.0).clamp(0.0, 9_999.0).round() as u32)
@@ -159,6 +179,17 @@ mod tests {
         assert_eq!(usd(0.0), "$0.0000");
         assert_eq!(usd(0.01234), "$0.0123");
         assert_eq!(usd(12.5), "$12.50");
+    }
+
+    #[test]
+    fn an_unpriced_cost_is_never_shown_as_zero() {
+        assert_eq!(cost_cell(0.5, 4, 0), "$0.5000");
+        assert_eq!(cost_cell(0.0, 4, 4), "unpriced");
+        assert_eq!(cost_cell(0.0123, 4, 1), "≥$0.0123");
+        assert_eq!(cost_cell(0.0, 0, 0), "$0.0000");
+        assert_eq!(cost_words(0.0, 3, 3), "unknown (3 calls unpriced)");
+        assert_eq!(cost_words(1.5, 3, 1), "≥ $1.50 + 1 call unpriced");
+        assert_eq!(cost_words(1.5, 3, 0), "$1.50");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::format::{bar, fit, pad, percent, share, tokens, usd};
+use super::format::{bar, cost_cell, cost_words, fit, pad, percent, share, tokens, usd};
 use super::layout::{Keep, Section};
 use super::live::task_label;
 use super::{AgentState, Live};
@@ -125,7 +125,11 @@ pub(super) fn stages(state: &SessionState, stages: &[Stage], width: usize) -> Se
                 format!(
                     "{:>7} {:>9}",
                     tokens(stage_cost.tokens()),
-                    usd(stage_cost.cost_usd)
+                    cost_cell(
+                        stage_cost.cost_usd,
+                        stage_cost.calls,
+                        stage_cost.unpriced_calls
+                    )
                 ),
                 dim(),
             ));
@@ -335,7 +339,11 @@ pub(super) fn usage(state: &SessionState, live: &Live, width: usize) -> Section 
     };
     lines.push(Line::styled(header, dim()));
     let row = |name: &str, t: &workflow::state::Totals| {
-        let cost = format!("{}{}", if t.estimated { "~" } else { "" }, usd(t.cost_usd));
+        let cost = format!(
+            "{}{}",
+            if t.estimated { "~" } else { "" },
+            cost_cell(t.cost_usd, t.calls, t.unpriced_calls)
+        );
         if wide {
             format!(
                 "{:<role_w$} {:>7} {:>7} {:>7} {:>6} {:>5} {:>9}",
@@ -382,12 +390,19 @@ pub(super) fn usage(state: &SessionState, live: &Live, width: usize) -> Section 
             Span::raw(format!(" {text}")),
         ]));
     };
+    let unpriced = state.totals.unpriced_calls;
     if let Some(b) = live.budget_usd {
+        // Unpriced calls cannot count against the budget: say so rather than imply $0.
+        let note = if unpriced > 0 {
+            format!(" ({unpriced} unpriced not counted)")
+        } else {
+            String::new()
+        };
         limit_line(
             "budget",
             state.totals.cost_usd,
             b,
-            format!("{} of {}", usd(state.totals.cost_usd), usd(b)),
+            format!("{} of {}{note}", usd(state.totals.cost_usd), usd(b)),
         );
     }
     if let Some(m) = live.max_total_tokens {
@@ -404,6 +419,16 @@ pub(super) fn usage(state: &SessionState, live: &Live, width: usize) -> Section 
     }
     if state.totals.estimated {
         lines.push(Line::styled("~ some counts are estimated", dim()));
+    }
+    if unpriced > 0 {
+        let t = &state.totals;
+        lines.push(Line::styled(
+            format!(
+                "cost {}: no price in llm.prices or from the CLI",
+                cost_words(t.cost_usd, t.calls, unpriced)
+            ),
+            dim(),
+        ));
     }
     let core = lines.len();
     Section::new(title("Tokens & cost".into()), lines, core, Keep::Head)

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::config::OnInvalid;
 use crate::supervisor::results::{Processed, Verdict, process};
 use crate::supervisor::run::Supervisor;
+use protocol::config::Backend;
 use protocol::error::Result;
 use protocol::{Event, TaskOutcome, TaskResult, Usage};
 use workflow::state::{StepKey, TaskRecord, TaskState};
@@ -36,6 +37,20 @@ impl Supervisor {
             self.collect(id)?;
         }
         Ok(())
+    }
+
+    /// The cost of a call its backend did not price: from `llm.prices`, except that a call to the
+    /// bundled local model costs nothing (it runs on this machine); None: unknown.
+    fn priced(&self, role: &str, reply: &Reply) -> Option<f64> {
+        let config = &self.ctx.config;
+        let on_api = config
+            .roles
+            .get(role)
+            .is_none_or(|r| r.backend() == Backend::Api);
+        if on_api && llm::uses_local_model(config) {
+            return Some(0.0);
+        }
+        llm::cost_usd(&config.llm.prices, &reply.model, &reply.usage)
     }
 
     /// Processes the result of task `id`, if it is on disk.
@@ -195,9 +210,7 @@ impl Supervisor {
         for e in processed.events {
             self.record(e)?;
         }
-        let cost = reply
-            .cost_usd
-            .or_else(|| llm::cost_usd(&self.ctx.config.llm.prices, &reply.model, &reply.usage));
+        let cost = reply.cost_usd.or_else(|| self.priced(&rec.role, &reply));
         self.record(Event::TaskCompleted {
             task_id: id,
             role: rec.role.clone(),

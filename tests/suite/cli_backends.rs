@@ -415,6 +415,14 @@ fn a_cli_that_is_not_installed_says_how_to_install_it() {
     assert!(e.contains("cannot run it"), "{e}");
     assert!(e.contains("@google/gemini-cli"), "{e}");
     assert!(e.contains("roles.architect.backend: api"), "{e}");
+    // The session pauses (nothing is lost) and says why.
+    rig.wait_journal(60, "the session to pause", |j| {
+        j.iter().any(|e| e["type"] == "paused")
+    });
+    let status = rig.status();
+    assert_eq!(status["state"], "paused", "{status}");
+    let reason = status["pause_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("@google/gemini-cli"), "{reason}");
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
@@ -464,6 +472,111 @@ fn a_command_backend_answer_goes_through_the_validators_and_its_cost_is_unknown(
     assert!(architect.iter().all(|(_, c)| c.is_none()), "{architect:?}");
     let status = rig.status();
     assert_eq!(status["state"], "completed", "{status}");
+}
+
+/// A `command` script that answers through the fake OpenAI server's design team, or fails like
+/// a CLI that is not logged in while `.agent-broken` exists in the project.
+fn answering_script(url: &str) -> String {
+    format!(
+        "if [ -e .agent-broken ]; then echo 'not logged in: run `agent login`' >&2; exit 3; fi\n\
+         python3 - \"$AGENTMUX_SCHEMA_FILE\" <<'PY'\n\
+         import json, sys, urllib.request\n\
+         schema = json.load(open(sys.argv[1]))\n\
+         prompt = open('/dev/stdin').read()\n\
+         body = {{'model': 'fake-model', 'messages': [{{'role': 'user', 'content': prompt}}],\n\
+                 'response_format': {{'type': 'json_schema', 'json_schema': {{'name': 'a', 'schema': schema}}}}}}\n\
+         req = urllib.request.Request('{url}/chat/completions', json.dumps(body).encode(), {{'Content-Type': 'application/json'}})\n\
+         print(json.load(urllib.request.urlopen(req))['choices'][0]['message']['content'])\n\
+         PY\n"
+    )
+}
+
+#[test]
+fn a_failing_cli_pauses_the_session_and_resume_after_the_fix_reuses_the_answered_tasks() {
+    // The architect (API) answers first; the principal-engineer's CLI then fails on every try.
+    let rig = Rig::new(Script::default(), "");
+    let path = rig
+        .project
+        .write(".bin/agent.sh", &answering_script(&rig.server.url()));
+    rig.project.write(".agent-broken", "");
+    let _ = std::fs::remove_file(rig.project.path().join(".agentmux/config.yaml"));
+    rig.project.write(
+        ".agentmux/config.yaml",
+        &format!(
+            "llm:\n  base_url: {}\n  model: fake-model\n  structured_output: json_schema\n\
+             workflow:\n  review_rounds: 1\n  task_attempts: 2\nroles:\n  principal-engineer:\n    \
+             backend: command\n    command: sh {}\n",
+            rig.server.url(),
+            path.display()
+        ),
+    );
+    rig.cmd()
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(300);
+    assert_ne!(code, 0, "{out}");
+    let status = rig.status();
+    assert_eq!(status["state"], "paused", "{status}");
+    let reason = status["pause_reason"].as_str().unwrap_or_default();
+    for part in [
+        "principal-engineer",
+        "failed 2 times",
+        "backend `command`",
+        "agent.sh",
+        "not logged in",
+        "agentmux resume",
+    ] {
+        assert!(reason.contains(part), "{part:?} missing from: {reason}");
+    }
+    // Plain `status` shows it too.
+    let plain = rig.cmd().arg("status").output().unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout).to_string()
+        + &String::from_utf8_lossy(&plain.stderr);
+    assert!(plain.contains("not logged in"), "{plain}");
+    let journal = rig.journal();
+    let answered: Vec<String> = journal
+        .iter()
+        .filter(|e| e["type"] == "task_completed")
+        .filter_map(|e| e["task_id"].as_str().map(String::from))
+        .collect();
+    assert!(
+        !answered.is_empty(),
+        "nothing was answered before the CLI failed"
+    );
+    assert!(!journal.iter().any(|e| e["type"] == "failed"));
+
+    // The user fixes the CLI and resumes: the session completes and asks nothing twice.
+    std::fs::remove_file(rig.project.path().join(".agent-broken")).unwrap();
+    rig.cmd().args(["resume", "--detach"]).assert().success();
+    let (code, out) = rig.wait(300);
+    assert_eq!(code, 0, "{out}");
+    let journal = rig.journal();
+    let dispatched: Vec<&str> = journal
+        .iter()
+        .filter(|e| e["type"] == "task_dispatched")
+        .filter_map(|e| e["task_id"].as_str())
+        .collect();
+    for id in &answered {
+        assert_eq!(
+            dispatched.iter().filter(|d| *d == id).count(),
+            1,
+            "{id} was dispatched again"
+        );
+    }
+    let pe = completed_by_role(&journal, "principal-engineer");
+    assert!(!pe.is_empty());
+    assert_eq!(rig.status()["state"], "completed");
+    // No call here has a price (the CLI reports none, fake-model has none): not shown as $0.
+    let out = rig.cmd().arg("status").output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let usage = out
+        .lines()
+        .find(|l| l.starts_with("usage"))
+        .unwrap_or_default();
+    assert!(usage.contains("cost unknown ("), "{out}");
+    assert!(usage.contains("calls unpriced)"), "{out}");
+    assert!(!usage.contains("$0"), "{out}");
 }
 
 #[test]
@@ -655,4 +768,68 @@ fn claude_code_refused_by_its_endpoint_fails_the_task_naming_the_role_and_the_lo
         "{e}"
     );
     assert!(e.contains("/cli/"), "the raw output's place: {e}");
+}
+
+/// A full session with the architect on the real Gemini CLI (against the fake Gemini API) and
+/// the reviewers on the API: every architect task is answered through Gemini CLI.
+#[test]
+fn a_mixed_team_with_the_architect_on_gemini_cli_completes_a_session() {
+    let Some(bin) = cli_dir(&["gemini"]) else {
+        return;
+    };
+    let apis = FakeAgentApis::start(design_team::responder(Script::default()));
+    let rig = Rig::new(
+        Script::default(),
+        "workflow:\n  review_rounds: 1\nroles:\n  architect:\n    backend: gemini\n",
+    );
+    let home = rig.project.path().join(".test-home");
+    std::fs::create_dir_all(home.join(".gemini")).unwrap();
+    std::fs::write(
+        home.join(".gemini/settings.json"),
+        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    rig.cmd()
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("GEMINI_API_KEY", "test-key")
+        .env("GOOGLE_GEMINI_BASE_URL", apis.base_url())
+        .args(["start", "--detach", "--goal", "A team link shortener"])
+        .assert()
+        .success();
+    let (code, out) = rig.wait(600);
+    let transcript =
+        std::fs::read_to_string(rig.session_dir().join("agents/architect/transcript.log"))
+            .unwrap_or_default();
+    assert_eq!(code, 0, "{out}\n--- architect ---\n{transcript}");
+    let journal = rig.journal();
+    let architect = completed_by_role(&journal, "architect");
+    assert!(architect.len() >= 4, "{architect:?}");
+    // Gemini CLI reports no cost: unknown, not $0.
+    assert!(architect.iter().all(|(_, c)| c.is_none()), "{architect:?}");
+    // Every request Gemini CLI made was the task itself (with its schema): no recovery turn
+    // from its loop detection, which once cancelled a long answer as "repeating content".
+    let gemini: Vec<_> = apis
+        .requests()
+        .into_iter()
+        .filter(|r| r.api == Api::Gemini)
+        .collect();
+    assert!(
+        gemini.len() >= architect.len(),
+        "{} Gemini requests",
+        gemini.len()
+    );
+    for r in &gemini {
+        assert!(
+            r.chat.response_format.is_some(),
+            "a request without the schema: {}",
+            r.body
+        );
+    }
+    assert_eq!(rig.status()["state"], "completed");
 }

@@ -598,3 +598,39 @@ fn narrow_panes_stack_the_sections_in_one_column() {
     assert!(pos(" Agents ") < pos(" Feedback "));
     assert!(pos(" Feedback ") < pos(" Tokens & cost "));
 }
+
+/// A role on a CLI that reports no cost (Codex, Gemini CLI): its cost shows as unpriced, the
+/// total as a lower bound, and the budget line says those calls do not count; never $0.
+#[test]
+fn unpriced_calls_are_never_shown_as_free() {
+    let kind = TaskKind::Review;
+    let s = options_in_review()
+        .dispatch_attempt(Stage::Options, kind.clone(), 1, PE, 2)
+        .ev(Event::TaskCompleted {
+            task_id: task_id(Stage::Options, &kind, 1, PE, 2),
+            role: PE.into(),
+            stage: Stage::Options,
+            usage: Usage {
+                prompt_tokens: 9_000,
+                completion_tokens: 2_000,
+                cached_prompt_tokens: 0,
+                estimated: false,
+            },
+            cost_usd: None,
+            elapsed_ms: 20_000,
+        })
+        .state();
+    assert_eq!(s.totals.unpriced_calls, 1);
+    let mut l = review_live();
+    l.budget_usd = Some(1.0);
+    let out = render(&s, &l, 200, 50);
+    insta::assert_snapshot!("dashboard_unpriced_200x50", out);
+    assert!(out.contains("≥$"), "{out}");
+    assert!(out.contains("1 unpriced not counted"), "{out}");
+    assert!(out.contains("+ 1 call unpriced"), "{out}");
+    // The reviewer's earlier calls were priced: its row is a lower bound.
+    let pe_row = out
+        .lines()
+        .find(|l| l.contains(&format!("{PE} ")) && l.contains("≥$"));
+    assert!(pe_row.is_some(), "{out}");
+}

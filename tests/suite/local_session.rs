@@ -216,5 +216,8 @@ fn run_session(project: &Project, start_args: &[&str]) -> u64 {
         assert!(!i["disposition"].is_null(), "item without disposition: {i}");
     }
     let s: Value = serde_json::from_slice(&status.stdout).unwrap();
+    // The bundled model runs here: its calls are free, not unpriced.
+    assert_eq!(s["cost_unknown_calls"], 0, "{s}");
+    assert_eq!(s["cost_usd"], 0.0, "{s}");
     s["tokens"]["total"].as_u64().unwrap_or(0)
 }

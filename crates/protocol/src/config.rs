@@ -54,7 +54,8 @@ pub struct LlmConfig {
     pub structured_output: StructuredOutput,
     /// Price per million tokens, by model name.
     pub prices: BTreeMap<String, Price>,
-    /// Pause the session when the estimated cost reaches this many US dollars.
+    /// Pause the session when the estimated cost reaches this many US dollars (unpriced calls do
+    /// not count).
     pub budget_usd: Option<f64>,
     /// Pause the session when this many tokens (prompt + completion) have been used.
     pub max_total_tokens: Option<u64>,
@@ -266,7 +267,7 @@ pub struct WorkflowConfig {
     /// Most tokens of context (PRD, code, earlier documents) in one prompt. None: the model's
     /// window decides (see `workflow::prompts::context`). Also sizes the codebase digest (half).
     pub context_tokens: Option<u32>,
-    /// Attempts of a task that failed (LLM error) before the session fails.
+    /// Attempts of a task whose call failed (API or CLI) before the session pauses.
     pub task_attempts: u32,
 }
 

@@ -12,8 +12,9 @@
 //!   of that tool with the JSON; the next request (carrying its `tool_result`) gets a short text
 //!   that ends the turn. Otherwise the answer is text.
 //! - Responses: the answer is one `output_text` message and `response.completed` with usage.
-//! - Gemini: one candidate with the answer's text. Gemini has no schema option in Gemini CLI, so
-//!   the schema is read from the prompt (the JSON object after its last `JSON Schema`).
+//! - Gemini: one candidate with the answer's text, streamed line by line; in a ```json block when
+//!   the prompt asks for one. Gemini has no schema option in Gemini CLI, so the schema is read from
+//!   the prompt (the JSON object after its last `JSON Schema`).
 //!
 //! Every model request is recorded. [`FakeAgentApis::hold`] keeps new requests waiting (a CLI
 //! stays mid-task, for pause tests) until [`FakeAgentApis::release`].
@@ -485,21 +486,39 @@ async fn gemini(
     if let Some(failure) = admit(&shared, Api::Gemini, &chat, &body).await {
         return failure;
     }
-    let text = (shared.responder)(&chat).text;
-    let chunk = json!({
-        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                        "finishReason": "STOP", "index": 0}],
-        "usageMetadata": {"promptTokenCount": INPUT_TOKENS, "cachedContentTokenCount": CACHED_TOKENS,
-                          "candidatesTokenCount": OUTPUT_TOKENS,
-                          "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS},
-        "modelVersion": "fake-gemini"
-    });
+    let mut text = (shared.responder)(&chat).text;
+    // A model follows the prompt's answer format: a JSON answer in a ```json block when asked.
+    let fenced = chat.response_format.is_some() && last_user.contains("```json");
+    if fenced {
+        text = format!("```json\n{text}\n```");
+    }
+    let chunk = |text: &str, last: bool| {
+        let mut c = json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}],
+            "modelVersion": "fake-gemini"
+        });
+        if last {
+            c["candidates"][0]["finishReason"] = json!("STOP");
+            c["usageMetadata"] = json!({"promptTokenCount": INPUT_TOKENS,
+                "cachedContentTokenCount": CACHED_TOKENS, "candidatesTokenCount": OUTPUT_TOKENS,
+                "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS});
+        }
+        c
+    };
     if call.contains("streamGenerateContent") {
+        // Streamed line by line, as the API streams a long answer in pieces (the opening fence
+        // arrives on its own, so Gemini CLI sees the rest inside a code block).
+        let pieces: Vec<&str> = text.split_inclusive('\n').collect();
+        let body: String = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("data: {}\n\n", chunk(p, i + 1 == pieces.len())))
+            .collect();
         Response::builder()
             .header(header::CONTENT_TYPE, "text/event-stream")
-            .body(Body::from(format!("data: {chunk}\n\n")))
+            .body(Body::from(body))
             .expect("response")
     } else {
-        axum::Json(chunk).into_response()
+        axum::Json(chunk(&text, true)).into_response()
     }
 }

@@ -312,13 +312,19 @@ fn group(plan: &Plan, state: &SessionState, stage: Stage, steps: &[(TaskKind, u3
             TaskState::Completed => {}
             TaskState::InFlight => waiting = true,
             TaskState::Failed { error } => {
+                // Failures before the last resume do not count: the user fixed the cause.
                 let failures = tasks
                     .iter()
                     .filter(|t| matches!(t.state, TaskState::Failed { .. }))
+                    .filter(|t| !state.failed_before_resume.contains(&t.id))
                     .count() as u32;
+                // A call that keeps failing is a backend or environment problem (a CLI not
+                // installed or logged in, a network or key problem): pause with nothing lost, so
+                // that `resume` continues once it is fixed.
                 if failures >= plan.task_attempts {
-                    return Eval::Pending(Next::Fail(format!(
-                        "task {} failed {failures} times; last error: {error}",
+                    return Eval::Pending(Next::Pause(format!(
+                        "task {} ({role}) failed {failures} times; last error: {error}. Fix the cause, then \
+                         `agentmux resume` (answered tasks are kept)",
                         last.id
                     )));
                 }
@@ -1153,7 +1159,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_tasks_are_retried_then_fail_the_session() {
+    fn failed_tasks_are_retried_then_pause_the_session_until_resumed() {
         let mut d = Driver::new(plan_with(|c| c.workflow.task_attempts = 2));
         d.outcome
             .push(("options.draft.r0.architect.a1".into(), "fail"));
@@ -1161,8 +1167,20 @@ mod tests {
             .push(("options.draft.r0.architect.a2".into(), "fail"));
         let n = d.run();
         assert!(
-            matches!(&n, Next::Fail(m) if m.contains("failed 2 times")),
+            matches!(&n, Next::Pause(m) if m.contains("failed 2 times") && m.contains("(architect)")),
             "{n:?}"
+        );
+        // A resume gives the step its attempts again and keeps what was answered.
+        d.apply(Event::Paused { reason: "x".into() });
+        d.apply(Event::Resumed);
+        assert_eq!(d.run(), Next::Finish);
+        assert_eq!(
+            d.tasks_of(Stage::Options)[..3],
+            [
+                "draft.r0.architect.a1",
+                "draft.r0.architect.a2",
+                "draft.r0.architect.a3"
+            ]
         );
         let mut d = Driver::new(plan_with(|c| c.workflow.task_attempts = 2));
         d.outcome

@@ -144,6 +144,10 @@ pub struct SessionState {
     pub profiles: Vec<RoleProfile>,
     /// What did not fit the window whole, by task id (see `Event::ContextShrunk`).
     pub context_cuts: BTreeMap<String, Vec<ContextCut>>,
+    /// Tasks that had failed when the session last resumed: a resume gives every step its
+    /// `workflow.task_attempts` again (the user has fixed the backend), so these no longer count.
+    #[serde(skip)]
+    pub failed_before_resume: BTreeSet<String>,
 }
 
 impl SessionState {
@@ -305,6 +309,12 @@ impl SessionState {
             Event::Resumed => {
                 self.status = Some(SessionStatus::Running);
                 self.pause_reason = None;
+                let failed = self
+                    .tasks
+                    .values()
+                    .filter(|t| matches!(t.state, TaskState::Failed { .. }))
+                    .map(|t| t.id.clone());
+                self.failed_before_resume.extend(failed);
             }
             Event::Stopped => self.status = Some(SessionStatus::Stopped),
             Event::Completed => self.status = Some(SessionStatus::Completed),

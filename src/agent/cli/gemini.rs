@@ -2,7 +2,11 @@
 //! that denies every tool that writes or runs commands.
 //!
 //! Gemini CLI has no structured-output option, so the schema is in the prompt (appended to it on
-//! stdin) and the answer's JSON is checked after.
+//! stdin) and the answer's JSON is checked after. The answer is asked for in a ```json code block:
+//! Gemini CLI's loop detection skips code blocks, and outside one it cancels a long answer whose
+//! text repeats a phrase (a design document's tables do) as "repeating content", then asks the
+//! model a recovery question without the task (disabling it takes a setting in the user's own
+//! `settings.json`: the system settings files must be owned by root).
 //! The prompt comes on stdin; `-p` adds a short line after it. Events: `init`, `message`
 //! (assistant text, in deltas), `tool_use`, `tool_result`, `error`, `result` with `stats`.
 //! Gemini CLI reports no cost, so the cost stays unknown.
@@ -38,7 +42,7 @@ pub(super) fn command_line(inv: &Invocation<'_>) -> CommandLine {
     let stdin_suffix = inv.schema.as_ref().map(|schema| {
         format!(
             "\n## Answer format\n\nAnswer with exactly one JSON object conforming to this JSON \
-             Schema, and nothing else:\n{schema}\n"
+             Schema, in one ```json code block, and nothing else:\n{schema}\n"
         )
     });
     CommandLine {
