@@ -442,6 +442,14 @@ pub(crate) mod tests {
             rationale: "Bounded retries".into(),
             acknowledgements: vec!["PE-r1-2: retries are unbounded".into()],
         });
+        // The local profile's integrations record no acknowledgement.
+        m.revisions.push(RevisionEntry {
+            date: "2026-01-17".into(),
+            feedback_from: vec!["code-reviewer".into()],
+            changes: vec!["Section 7: error format".into()],
+            rationale: "One error shape".into(),
+            acknowledgements: Vec::new(),
+        });
         m.open_items.push(FeedbackItem {
             id: "CR-r2-1".into(),
             author: "code-reviewer".into(),
@@ -455,6 +463,12 @@ pub(crate) mod tests {
         let md = render(DocKind::Proposal, &fixture(DocKind::Proposal), &m, &tpl).unwrap();
         let appendix = section_text(&md, "Appendix").unwrap();
         assert!(appendix.contains("| 2026-01-16 | principal-engineer | Acknowledged: PE-r1-2: retries are unbounded<br>Section 13: added retry budget (PE-r1-2)<br>Section 6: \\| pipes | Bounded retries |"), "{appendix}");
+        assert!(
+            appendix.contains(
+                "| 2026-01-17 | code-reviewer | Section 7: error format | One error shape |"
+            ),
+            "{appendix}"
+        );
         assert!(
             appendix.contains("| CR-r2-1 | important | API Design | Error format undefined |"),
             "{appendix}"
