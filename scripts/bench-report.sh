@@ -27,7 +27,7 @@ $(field documents) documents, $(field diagrams) Mermaid diagrams) on the fake mo
 \`chromium --headless --dump-dom\` and a virtual-time budget (the run ends once the page is idle,
 every diagram drawn); median of 5 runs, against the same for a blank page (the browser's start).
 Measured $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD), $(chromium --version 2>/dev/null | head -1),
-$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine; the build of other work ran beside it).
+$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg).
 
 | figure | measured | target |
 |---|---|---|

@@ -155,7 +155,8 @@ const APP_JS: &str = r##"
     document.body.dataset.renderMs = String(Math.round(performance.now()));
   }
   if (!blocks.length) { done("done"); return; }
-  mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default" });
+  mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default",
+    htmlLabels: false, flowchart: { htmlLabels: false } });
   mermaid.run({ querySelector: "pre.mermaid" }).then(function () { done("done"); },
     function (e) { done("error"); console.error("mermaid: " + e); });
 })();
