@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::assets::{MERMAID_JS, mermaid_version};
 use super::{Input, Trace};
+use crate::dashboard::format::{cost_cell, cost_words};
 use workflow::state::Totals;
 
 /// Escapes text for HTML content and attribute values.
@@ -182,7 +183,7 @@ pub(crate) fn page(input: &Input<'_>) -> String {
     };
     let _ = writeln!(
         h,
-        "<header><h1>{project}</h1><div class=\"meta\">session {} · {} · {} · {} tokens{} · ${:.4} · \
+        "<header><h1>{project}</h1><div class=\"meta\">session {} · {} · {} · {} tokens{} · {} · \
          generated {} · diagrams by Mermaid {}</div></header>",
         escape(&st.session_id),
         escape(st.status().as_str()),
@@ -193,7 +194,11 @@ pub(crate) fn page(input: &Input<'_>) -> String {
         } else {
             ""
         },
-        st.totals.cost_usd,
+        escape(&cost_words(
+            st.totals.cost_usd,
+            st.totals.calls,
+            st.totals.unpriced_calls
+        )),
         input.generated.strftime("%Y-%m-%d %H:%M UTC"),
         escape(mermaid_version()),
     );
@@ -392,8 +397,11 @@ fn format_secs(secs: f64) -> String {
 
 fn totals_cells(t: &Totals) -> String {
     format!(
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">${:.4}</td>",
-        t.calls, t.prompt_tokens, t.completion_tokens, t.cost_usd
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        t.calls,
+        t.prompt_tokens,
+        t.completion_tokens,
+        escape(&cost_cell(t.cost_usd, t.calls, t.unpriced_calls))
     )
 }
 

@@ -220,6 +220,13 @@ fn a_completed_session_writes_a_report_that_draws_every_diagram_filters_and_stay
     ] {
         assert!(figures.contains(row), "{row} in the figures");
     }
+    // The fake model has no price: its cost is unknown, never $0.
+    assert!(figures.contains(">unpriced</td>"), "unpriced cells");
+    assert!(!html.contains("$0.0000"), "no call is priced at $0");
+    assert!(
+        html.contains("unknown ("),
+        "the header says the cost is unknown"
+    );
     assert!(html.contains("id=\"revisions\"") && !html.contains("No revision yet"));
     assert!(
         html.contains(" PRD items, 2 design documents, "),
