@@ -158,7 +158,23 @@ const APP_JS: &str = r##"
   if (!blocks.length) { done("done"); return; }
   mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default",
     htmlLabels: false, flowchart: { htmlLabels: false } });
-  mermaid.run({ querySelector: "pre.mermaid" }).then(function () { done("done"); },
+  // The diagrams on the first screen are drawn first; the others after it, one at a time with
+  // the browser free in between (to paint and scroll), so the page is readable long before
+  // the last diagram of a long session is drawn.
+  var view = window.innerHeight || 900, first = [], rest = [];
+  Array.prototype.forEach.call(blocks, function (b) {
+    (b.getBoundingClientRect().top < view ? first : rest).push(b);
+  });
+  function draw(nodes) { return nodes.length ? mermaid.run({ nodes: nodes }) : Promise.resolve(); }
+  function yieldToBrowser() { return new Promise(function (r) { setTimeout(r, 0); }); }
+  function drawRest(i) {
+    if (i >= rest.length) return Promise.resolve();
+    return draw([rest[i]]).then(yieldToBrowser).then(function () { return drawRest(i + 1); });
+  }
+  draw(first).then(function () {
+    document.body.dataset.firstScreenMs = String(Math.round(performance.now()));
+    return yieldToBrowser();
+  }).then(function () { return drawRest(0); }).then(function () { done("done"); },
     function (e) { done("error"); console.error("mermaid: " + e); });
 })();
 "##;
