@@ -132,15 +132,8 @@ fn relative(root: &Path, path: &Path) -> String {
 
 /// The design documents, in the manifest's order (else the session's).
 fn design_docs(manifest: Option<&Value>, state: &SessionState) -> Vec<String> {
-    let listed: Vec<String> = manifest
-        .and_then(|m| m.get("selected_docs"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+    let listed = manifest
+        .map(docs::outputs::selected_docs)
         .unwrap_or_default();
     if listed.is_empty() {
         state.design_docs.clone()

@@ -480,15 +480,7 @@ fn manifest(
     for w in &checked.warnings {
         tracing::warn!("manifest: {w}");
     }
-    let files: Vec<String> = m
-        .get("selected_docs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let files = docs::outputs::selected_docs(m);
     let mut p = Processed::default();
     push_manifest(&mut p, m.clone(), 1);
     p.events.push(Event::DesignDocsSelected { files });

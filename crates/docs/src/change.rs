@@ -433,15 +433,7 @@ pub fn apply_to_manifest(manifest: &Value, change: &Change, session_id: &str, da
         return m;
     };
     let retired = change.retired();
-    let mut selected: Vec<String> = obj
-        .get("selected_docs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut selected = crate::outputs::selected_docs(manifest);
     selected.retain(|f| !retired.contains(f));
     for c in change.changes.iter().filter(|c| c.action == Action::Add) {
         if !selected.contains(&c.file) {

@@ -384,6 +384,19 @@ fn numbered_design_file(file: &str, n: u32) -> String {
     format!("{}_design.md", parts.join("_"))
 }
 
+/// The manifest's `selected_docs`, in order (empty when it has none).
+pub fn selected_docs(manifest: &Value) -> Vec<String> {
+    manifest
+        .get("selected_docs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Turns what a Manifest task returned into the `manifest.json` shape. Accepts the draft shape
 /// of `schema::manifest_draft_schema` (documents as a list, traceability as a list or as a map
 /// from PRD item to document positions) and, from a
