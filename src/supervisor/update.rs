@@ -103,15 +103,7 @@ pub(crate) fn detect(
         path: manifest_path.clone(),
         message: format!("is not JSON: {e}"),
     })?;
-    let documents: Vec<String> = manifest
-        .get("selected_docs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let documents = docs::outputs::selected_docs(&manifest);
     let mut files = vec![(MANIFEST.to_string(), manifest_text)];
     for d in &documents {
         files.push((d.clone(), read(&project.specs.join(d))?));
@@ -273,12 +265,7 @@ pub(crate) fn accept_change(
     state: &SessionState,
     json: Option<&Value>,
 ) -> std::result::Result<Processed, Vec<String>> {
-    let existing = state
-        .inputs
-        .update
-        .as_ref()
-        .map(|u| u.documents.clone())
-        .unwrap_or_default();
+    let existing = baseline_documents(state);
     let Some(v) = json.filter(|v| v.is_object()) else {
         return Err(vec![
             "the reply is not a JSON object; return exactly one JSON object matching the schema"
@@ -286,6 +273,23 @@ pub(crate) fn accept_change(
         ]);
     };
     let change = parse_change(v, &existing)?;
+    let json = serde_json::to_value(&change).ok();
+    Ok(change_accepted(state, &change, json))
+}
+
+/// The documents the update started from (the specs' design documents).
+fn baseline_documents(state: &SessionState) -> Vec<String> {
+    state
+        .inputs
+        .update
+        .as_ref()
+        .map(|u| u.documents.clone())
+        .unwrap_or_default()
+}
+
+/// The next revision of the change proposal (its Markdown and `json`), and the documents the
+/// stage then writes.
+fn change_accepted(state: &SessionState, change: &Change, json: Option<Value>) -> Processed {
     let goal = state.inputs.goal.clone().unwrap_or_default();
     let revision = state
         .artifact_revision(Stage::DesignDocs, CHANGE)
@@ -296,8 +300,8 @@ pub(crate) fn accept_change(
         stage: Stage::DesignDocs,
         name: CHANGE.into(),
         revision,
-        md: change_md(&change, &goal),
-        json: serde_json::to_value(&change).ok(),
+        md: change_md(change, &goal),
+        json,
     });
     p.events.push(Event::ArtifactAccepted {
         stage: Stage::DesignDocs,
@@ -307,7 +311,7 @@ pub(crate) fn accept_change(
     p.events.push(Event::DesignDocsSelected {
         files: change.written(),
     });
-    Ok(p)
+    p
 }
 
 /// The change proposal as its integration reads it: the latest accepted JSON without the
@@ -333,12 +337,7 @@ pub(crate) fn revise_change(
     patch: &Value,
     entry: &RevisionEntry,
 ) -> std::result::Result<Processed, Vec<String>> {
-    let existing = state
-        .inputs
-        .update
-        .as_ref()
-        .map(|u| u.documents.clone())
-        .unwrap_or_default();
+    let existing = baseline_documents(state);
     let current = ctx
         .store
         .latest_json(state, Stage::DesignDocs, CHANGE)
@@ -357,28 +356,7 @@ pub(crate) fn revise_change(
     history.push(entry.clone());
     change.revisions = history;
     revised = serde_json::to_value(&change).unwrap_or(revised);
-    let goal = state.inputs.goal.clone().unwrap_or_default();
-    let revision = state
-        .artifact_revision(Stage::DesignDocs, CHANGE)
-        .unwrap_or(0)
-        + 1;
-    let mut p = Processed::default();
-    p.files.push(ArtifactFile {
-        stage: Stage::DesignDocs,
-        name: CHANGE.into(),
-        revision,
-        md: change_md(&change, &goal),
-        json: Some(revised),
-    });
-    p.events.push(Event::ArtifactAccepted {
-        stage: Stage::DesignDocs,
-        name: CHANGE.into(),
-        revision,
-    });
-    p.events.push(Event::DesignDocsSelected {
-        files: change.written(),
-    });
-    Ok(p)
+    Ok(change_accepted(state, &change, Some(revised)))
 }
 
 /// The implementation plan after an update: the baseline's plan with the accepted change's
