@@ -21,7 +21,6 @@
 
 #![allow(dead_code)] // helpers for every suite; each uses a part
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::fake_openai::{FakeReply, RecordedRequest};
+use crate::fake_openai::{FakeReply, RecordedRequest, Served};
 
 /// Which API a request came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,10 +71,8 @@ struct Shared {
 
 /// The running server; stops on drop.
 pub struct FakeAgentApis {
-    addr: SocketAddr,
+    served: Served,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeAgentApis {
@@ -83,9 +80,6 @@ impl FakeAgentApis {
     pub fn start(
         responder: impl Fn(&RecordedRequest) -> FakeReply + Send + Sync + 'static,
     ) -> Self {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             responder: Box::new(responder),
             requests: Mutex::new(Vec::new()),
@@ -98,42 +92,20 @@ impl FakeAgentApis {
             .route("/v1/responses", post(responses))
             .route("/v1beta/models/{*call}", post(gemini))
             .with_state(shared.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("fake-agent-apis-{}", addr.port()))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
-                    tokio::select! {
-                        r = axum::serve(listener, app) => { r.expect("serve"); }
-                        _ = stopped => {}
-                    }
-                });
-                rt.shutdown_background();
-            })
-            .expect("spawn fake server thread");
         Self {
-            addr,
+            served: Served::start("fake-agent-apis", app),
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     /// `http://127.0.0.1:PORT` (Claude Code's `ANTHROPIC_BASE_URL`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.served.addr)
     }
 
     /// `http://127.0.0.1:PORT/v1` (a Codex model provider's `base_url`).
     pub fn v1_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.served.addr)
     }
 
     pub fn requests(&self) -> Vec<AgentRequest> {
@@ -165,17 +137,6 @@ impl FakeAgentApis {
     /// Answers every model request with this HTTP error (None: answer normally).
     pub fn fail_with(&self, status: Option<(u16, &str)>) {
         *self.shared.status.lock().unwrap() = status.map(|(c, m)| (c, m.to_string()));
-    }
-}
-
-impl Drop for FakeAgentApis {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

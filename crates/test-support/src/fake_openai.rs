@@ -400,42 +400,27 @@ struct Shared {
 
 /// The running fake server; stops on drop.
 pub struct FakeOpenAi {
-    addr: SocketAddr,
+    served: Served,
     shared: Arc<Shared>,
+}
+
+/// An axum app served on 127.0.0.1 (a free port) by a runtime on a thread of its own; stops on
+/// drop, aborting every connection still open (hangs included). Every fake server runs on one.
+pub(crate) struct Served {
+    pub(crate) addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl FakeOpenAi {
-    /// Starts a server whose replies come from `responder`.
-    pub fn start(
-        responder: impl Fn(&RecordedRequest) -> FakeReply + Send + Sync + 'static,
-    ) -> Self {
+impl Served {
+    /// Binds a free port and serves `app`; `name` names the thread.
+    pub(crate) fn start(name: &str, app: Router) -> Self {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("local addr");
-        let shared = Arc::new(Shared {
-            responder: Box::new(responder),
-            requests: Mutex::new(Vec::new()),
-            count: std::sync::atomic::AtomicUsize::new(0),
-            faults: Mutex::new(VecDeque::new()),
-            random: Mutex::new(None),
-            settings: Mutex::new(Settings::default()),
-            injected: Mutex::new(Vec::new()),
-            spans: Mutex::new(Vec::new()),
-        });
-        let app = Router::new()
-            .route("/v1/chat/completions", post(chat))
-            .route("/v1/models", get(models))
-            .route("/props", get(props))
-            .route(
-                "/health",
-                get(|| async { axum::Json(json!({"status": "ok"})) }),
-            )
-            .with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
-            .name(format!("fake-openai-{}", addr.port()))
+            .name(format!("{name}-{}", addr.port()))
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
@@ -461,9 +446,50 @@ impl FakeOpenAi {
             .expect("spawn fake server thread");
         Self {
             addr,
-            shared,
             stop: Some(stop),
             thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl FakeOpenAi {
+    /// Starts a server whose replies come from `responder`.
+    pub fn start(
+        responder: impl Fn(&RecordedRequest) -> FakeReply + Send + Sync + 'static,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            responder: Box::new(responder),
+            requests: Mutex::new(Vec::new()),
+            count: std::sync::atomic::AtomicUsize::new(0),
+            faults: Mutex::new(VecDeque::new()),
+            random: Mutex::new(None),
+            settings: Mutex::new(Settings::default()),
+            injected: Mutex::new(Vec::new()),
+            spans: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(models))
+            .route("/props", get(props))
+            .route(
+                "/health",
+                get(|| async { axum::Json(json!({"status": "ok"})) }),
+            )
+            .with_state(shared.clone());
+        Self {
+            served: Served::start("fake-openai", app),
+            shared,
         }
     }
 
@@ -475,11 +501,11 @@ impl FakeOpenAi {
 
     /// `http://127.0.0.1:PORT/v1`.
     pub fn url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.served.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr
     }
 
     /// Every chat request received so far, in order.
@@ -529,17 +555,6 @@ impl FakeOpenAi {
     pub fn configure(&self, f: impl FnOnce(&mut Settings)) -> &Self {
         f(&mut self.shared.settings.lock().unwrap());
         self
-    }
-}
-
-impl Drop for FakeOpenAi {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
