@@ -84,11 +84,7 @@ impl Mixed {
             ),
         )
         .unwrap();
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = path_with(bin);
         let env = vec![
             ("PATH".into(), path),
             ("HOME".into(), home.display().to_string()),
@@ -133,6 +129,28 @@ impl Mixed {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// `PATH` with the CLIs' directory first.
+fn path_with(bin: &Path) -> String {
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A private `HOME` in the project where Gemini CLI authenticates with an API key (the only
+/// way to give it a base URL).
+fn gemini_home(rig: &Rig) -> PathBuf {
+    let home = rig.project.path().join(".test-home");
+    std::fs::create_dir_all(home.join(".gemini")).unwrap();
+    std::fs::write(
+        home.join(".gemini/settings.json"),
+        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+    )
+    .unwrap();
+    home
 }
 
 /// Completed tasks in the journal, by role: (calls, prompt tokens, cost or None when unknown).
@@ -643,19 +661,8 @@ fn a_role_on_the_real_gemini_cli_answers_a_structured_call_read_only() {
         Script::default(),
         "roles:\n  architect:\n    backend: gemini\n",
     );
-    // Gemini CLI with an API key (the only way to give it a base URL), in a private HOME.
-    let home = rig.project.path().join(".test-home");
-    std::fs::create_dir_all(home.join(".gemini")).unwrap();
-    std::fs::write(
-        home.join(".gemini/settings.json"),
-        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
-    )
-    .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let home = gemini_home(&rig);
+    let path = path_with(&bin);
     let out = rig
         .cmd()
         .env("PATH", path)
@@ -732,11 +739,7 @@ fn claude_code_refused_by_its_endpoint_fails_the_task_naming_the_role_and_the_lo
     );
     let home = rig.project.path().join(".test-home");
     std::fs::create_dir_all(&home).unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(&bin);
     rig.cmd()
         .env("PATH", path)
         .env("HOME", &home)
@@ -782,18 +785,8 @@ fn a_mixed_team_with_the_architect_on_gemini_cli_completes_a_session() {
         Script::default(),
         "workflow:\n  review_rounds: 1\nroles:\n  architect:\n    backend: gemini\n",
     );
-    let home = rig.project.path().join(".test-home");
-    std::fs::create_dir_all(home.join(".gemini")).unwrap();
-    std::fs::write(
-        home.join(".gemini/settings.json"),
-        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
-    )
-    .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let home = gemini_home(&rig);
+    let path = path_with(&bin);
     rig.cmd()
         .env("PATH", path)
         .env("HOME", &home)

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use test_support::wait::wait_for_exit;
-
 use super::support::design_team::Script;
 use super::support::{Rig, repeated_requests};
 
@@ -68,13 +66,7 @@ fn kill_9_of_the_supervisor_at_several_points_then_resume_completes_identically(
     ];
     for (what, cond) in points {
         rig.wait_journal(60, what, cond);
-        let pid = rig.lock_holder_pid().expect("a supervisor holds the lock");
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
-        wait_for_exit(pid as u32, Duration::from_secs(30));
+        rig.kill_supervisor();
         let resumed = count(&rig.journal(), "resumed");
         rig.cmd().args(["resume", "--detach"]).assert().success();
         // The next kill is for the new supervisor once it runs: `resume` returns as soon as it

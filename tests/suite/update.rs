@@ -373,13 +373,7 @@ fn an_update_session_killed_and_resumed_ends_with_the_same_specs() {
     ];
     for (what, cond) in points {
         rig.wait_journal(60, what, cond);
-        let pid = rig.lock_holder_pid().expect("a supervisor holds the lock");
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
-        test_support::wait::wait_for_exit(pid as u32, std::time::Duration::from_secs(30));
+        rig.kill_supervisor();
         let resumed = rig
             .journal()
             .iter()

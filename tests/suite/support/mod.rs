@@ -190,6 +190,17 @@ impl Rig {
         text[start..].trim_end_matches(')').trim().parse().ok()
     }
 
+    /// SIGKILLs the supervisor that holds the session's lock and waits until it is gone.
+    pub(crate) fn kill_supervisor(&self) {
+        let pid = self.lock_holder_pid().expect("a supervisor holds the lock");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        test_support::wait::wait_for_exit(pid as u32, std::time::Duration::from_secs(30));
+    }
+
     /// `wait` with a timeout; returns (exit code, stdout + stderr, supervisor log).
     pub(crate) fn wait(&self, secs: u64) -> (i32, String) {
         let out = self
