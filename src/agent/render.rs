@@ -277,7 +277,7 @@ impl Display {
                 finished: None,
                 doc: match &task.output {
                     OutputSpec::Json { schema, .. } => Some(StreamDoc::new(
-                        Titles::for_stage(task.stage.as_str()),
+                        Titles::for_stage(task.stage),
                         section_count(schema),
                     )),
                     OutputSpec::Text => None,

@@ -14,6 +14,7 @@
 
 use docs::DocKind;
 use docs::sections::{Section, sections};
+use protocol::Stage;
 
 /// How a piece of text is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,17 +95,10 @@ pub(crate) struct Titles {
 }
 
 impl Titles {
-    /// Titles for a task of `stage` (`options`, `design_docs`, ...).
-    pub(crate) fn for_stage(stage: &str) -> Self {
+    /// Titles for a task of `stage`.
+    pub(crate) fn for_stage(stage: Stage) -> Self {
         let s = sections();
-        let kind = match stage {
-            "requirements" => Some(DocKind::Prd),
-            "options" => Some(DocKind::Options),
-            "proposal" => Some(DocKind::Proposal),
-            "design_docs" | "final_review" => Some(DocKind::DesignDoc),
-            "implementation_plan" => Some(DocKind::ImplementationPlan),
-            _ => None,
-        };
+        let kind = DocKind::of_stage(stage);
         let mut preferred: Vec<&'static [Section]> = Vec::new();
         match kind {
             Some(DocKind::Options) => {
@@ -632,7 +626,7 @@ mod tests {
     use super::*;
 
     fn doc(stage: &str) -> StreamDoc {
-        StreamDoc::new(Titles::for_stage(stage), 3)
+        StreamDoc::new(Titles::for_stage(Stage::parse(stage).unwrap()), 3)
     }
 
     fn whole(stage: &str, text: &str) -> (Vec<Piece>, String) {
@@ -755,13 +749,16 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_made_readable() {
-        assert_eq!(Titles::for_stage("review").title("new_items"), "New items");
         assert_eq!(
-            Titles::for_stage("design_docs").title("risks"),
+            Titles::for_stage(Stage::Helpers).title("new_items"),
+            "New items"
+        );
+        assert_eq!(
+            Titles::for_stage(Stage::DesignDocs).title("risks"),
             "Risks, Trade-offs & Decisions"
         );
         assert_eq!(
-            Titles::for_stage("proposal").title("risks"),
+            Titles::for_stage(Stage::Proposal).title("risks"),
             "Risks and Mitigations"
         );
     }

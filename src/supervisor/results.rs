@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::journal::SessionState;
-use crate::supervisor::session::{SessionContext, design_doc_name, doc_kind, doc_name, role_code};
+use crate::supervisor::session::{SessionContext, design_doc_name, doc_name, role_code};
 use crate::supervisor::update::item_code;
 use docs::outputs::{
     IntegrationOutput, VerdictStatus, apply_revision, parse_integration, parse_rereview,
@@ -194,7 +194,7 @@ struct Document<'a> {
 impl<'a> Document<'a> {
     /// The main document of `stage`; `task` ("draft", "integrate") names what had none to do.
     fn of_stage(stage: Stage, task: &str) -> Result<Self, Vec<String>> {
-        match doc_kind(stage) {
+        match DocKind::of_stage(stage) {
             Some(kind) => Ok(Document {
                 home: stage,
                 name: doc_name(stage).into(),

@@ -8,7 +8,6 @@ use crate::journal::SessionState;
 use crate::paths::{ProjectPaths, SessionPaths};
 use crate::supervisor::code::CodeIndex;
 use crate::supervisor::store::Store;
-use docs::DocKind;
 use docs::templates::TemplatesLoader;
 use protocol::Stage;
 use protocol::error::{Error, Result};
@@ -118,18 +117,6 @@ impl SessionContext {
             .latest_md(state, Stage::Intake, "prd_summary")
             .or_else(|| self.store.latest_md(state, Stage::Requirements, "prd"))
             .or_else(|| self.store.read_input(INPUT_PRD))
-    }
-}
-
-/// The document kind a stage's author produces.
-pub(crate) fn doc_kind(stage: Stage) -> Option<DocKind> {
-    match stage {
-        Stage::Requirements => Some(DocKind::Prd),
-        Stage::Options => Some(DocKind::Options),
-        Stage::Proposal => Some(DocKind::Proposal),
-        Stage::DesignDocs | Stage::FinalReview => Some(DocKind::DesignDoc),
-        Stage::ImplementationPlan => Some(DocKind::ImplementationPlan),
-        Stage::Intake | Stage::Helpers => None,
     }
 }
 

@@ -60,6 +60,19 @@ impl DocKind {
         DocKind::ImplementationPlan,
     ];
 
+    /// The document kind a stage's author produces.
+    pub fn of_stage(stage: protocol::Stage) -> Option<DocKind> {
+        use protocol::Stage;
+        match stage {
+            Stage::Requirements => Some(DocKind::Prd),
+            Stage::Options => Some(DocKind::Options),
+            Stage::Proposal => Some(DocKind::Proposal),
+            Stage::DesignDocs | Stage::FinalReview => Some(DocKind::DesignDoc),
+            Stage::ImplementationPlan => Some(DocKind::ImplementationPlan),
+            Stage::Intake | Stage::Helpers => None,
+        }
+    }
+
     /// The document's key in `sections.yaml` (also used in schema names and template names).
     pub fn key(self) -> &'static str {
         match self {

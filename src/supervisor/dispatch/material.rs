@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::journal::SessionState;
 use crate::supervisor::session::{
-    INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_kind, doc_name,
+    INPUT_DIGEST, INPUT_PRD, SessionContext, design_doc_name, doc_name,
 };
 use crate::supervisor::update;
 use docs::DocKind;
@@ -196,7 +196,7 @@ impl Material {
         kind: &TaskKind,
         sources: &Sources,
     ) -> Result<Self> {
-        let doc = doc_kind(st.stage).unwrap_or(DocKind::Proposal);
+        let doc = DocKind::of_stage(st.stage).unwrap_or(DocKind::Proposal);
         // An update session's design documents stage reviews its change proposal.
         if st.stage == Stage::DesignDocs
             && let Some(m) = change_material(ctx, state, st, kind)
@@ -424,7 +424,7 @@ fn own_items(state: &SessionState, st: &StepTask) -> Vec<(FeedbackItem, Option<D
 /// In the final review: the design documents its integrations revised, each under its file name.
 fn changed_sections(ctx: &SessionContext, state: &SessionState, stage: Stage) -> String {
     if stage != Stage::FinalReview {
-        return changed_in(ctx, state, stage, doc_name(stage), doc_kind(stage));
+        return changed_in(ctx, state, stage, doc_name(stage), DocKind::of_stage(stage));
     }
     let parts: Vec<String> = state
         .design_docs
